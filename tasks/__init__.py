@@ -1,0 +1,1 @@
+"""Background work: Dramatiq actors, the outbox relay and phone-system adapters."""

@@ -1,0 +1,51 @@
+"""Dramatiq actors: thin wrappers that call one workflow service each."""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+from flask import current_app
+
+from tasks.runtime import runtime
+from workflow import notifications, outbox, provisioning
+
+logger = logging.getLogger(__name__)
+
+#: Queue of phone-system work, kept apart so mail never delays provisioning.
+PROVISION_QUEUE = "provisioning"
+#: Queue of notification work.
+NOTIFY_QUEUE = "notifications"
+
+
+def provision_ticket(ticket_id: int) -> None:
+    """Apply an approved ticket to the phone system."""
+    deps = runtime(current_app)
+    outcome = provisioning.provision_ticket(
+        deps.session(), ticket_id, deps.phone_system, deps.provisioning
+    )
+    logger.debug("provision_ticket(%s): %s", ticket_id, outcome)
+
+
+def deliver_notifications(event_id: int) -> None:
+    """Create and email the notifications of one ticket event."""
+    deps = runtime(current_app)
+    notifications.deliver_notifications(deps.session(), event_id, deps.mailer)
+
+
+#: Every actor: its name (shared with the outbox), function and queue.
+ACTORS = (
+    (outbox.PROVISION_ACTOR, provision_ticket, PROVISION_QUEUE),
+    (outbox.NOTIFY_ACTOR, deliver_notifications, NOTIFY_QUEUE),
+)
+
+
+def register_actors(broker: dramatiq.Broker) -> None:
+    """Declare agentdesk's actors on `broker` (once per broker)."""
+    declared = set(broker.get_declared_actors())
+    for name, function, queue in ACTORS:
+        if name not in declared:
+            # Attempts are counted in the database and the sweeper retries; Dramatiq's own
+            # retries only cover crashes between the claim and the outcome.
+            dramatiq.Actor(function, broker=broker, actor_name=name, queue_name=queue,
+                           priority=0, options={"max_retries": 3, "min_backoff": 500})

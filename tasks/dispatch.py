@@ -1,0 +1,69 @@
+"""Send outbox messages to the broker right after the transaction that wrote them commits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import dramatiq
+import redis
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from workflow.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+#: Key in `Session.info` where new outbox rows wait for the commit.
+PENDING_KEY = "agentdesk.outbox"
+
+
+class Dispatcher:
+    """Sends actor messages; a broker outage is logged, never raised (the relay resends)."""
+
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self.broker = broker
+
+    def send(self, actor_name: str, args: Iterable[Any]) -> bool:
+        """Enqueue one message; False when the broker could not take it."""
+        try:
+            self.broker.get_actor(actor_name).send(*args)
+        except (redis.RedisError, dramatiq.errors.DramatiqError) as error:
+            logger.warning("could not enqueue %s%s: %s", actor_name, tuple(args), error)
+            return False
+        return True
+
+
+_installed: set[type] = set()
+
+
+def install_outbox_hooks(
+    session_class: type, dispatcher_for: Callable[[], Dispatcher | None]
+) -> None:
+    """Collect outbox rows as they are flushed and send them once their commit succeeds.
+
+    Installed once per session class; `dispatcher_for` finds the dispatcher of the
+    running app, so several apps (as in tests) can share one session class.
+    """
+    if session_class in _installed:
+        return
+    _installed.add(session_class)
+
+    @event.listens_for(session_class, "after_flush")
+    def collect(session: Session, flush_context: Any) -> None:
+        fresh = [item for item in session.new if isinstance(item, OutboxMessage)]
+        if fresh:
+            pending = session.info.setdefault(PENDING_KEY, [])
+            pending.extend((row.actor_name, list(row.args)) for row in fresh)
+
+    @event.listens_for(session_class, "after_commit")
+    def send(session: Session) -> None:
+        pending = session.info.pop(PENDING_KEY, [])
+        if pending and (dispatcher := dispatcher_for()) is not None:
+            for actor_name, args in pending:
+                dispatcher.send(actor_name, args)
+
+    @event.listens_for(session_class, "after_soft_rollback")
+    def forget(session: Session, previous_transaction: Any) -> None:
+        session.info.pop(PENDING_KEY, None)

@@ -1,0 +1,1 @@
+"""Phone-system adapters."""

@@ -1,0 +1,75 @@
+"""The outbox relay and the stale-work sweeper: what guarantees nothing promised is lost."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import Flask
+
+from tasks.runtime import Runtime, runtime
+from workflow import outbox
+from workflow.models import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+def relay_once(deps: Runtime) -> int:
+    """Re-send outbox rows that no worker has done within the grace period."""
+    session = deps.session()
+    rows = outbox.claim_due_messages(session, deps.relay_grace)
+    sent = 0
+    for row in rows:
+        if not deps.dispatcher.send(row.actor_name, row.args):
+            break
+        row.last_sent_at = utcnow()
+        row.send_count += 1
+        sent += 1
+    session.commit()
+    if sent:
+        logger.info("relay re-sent %s outbox message(s)", sent)
+    return sent
+
+
+def sweep_once(deps: Runtime) -> int:
+    """Re-send provisioning for tickets stuck in approved or past their lease."""
+    session = deps.session()
+    stuck = outbox.stuck_ticket_ids(session, deps.relay_grace * 2)
+    session.commit()
+    sent = sum(deps.dispatcher.send(outbox.PROVISION_ACTOR, [ticket_id]) for ticket_id in stuck)
+    if sent:
+        logger.info("sweeper re-sent %s stuck ticket(s)", sent)
+    return sent
+
+
+def run_relay(app: Flask, stop: threading.Event) -> None:
+    """Relay and sweep every interval until `stop` is set."""
+    deps = runtime(app)
+    while not stop.is_set():
+        with app.app_context():
+            try:
+                relay_once(deps)
+                sweep_once(deps)
+            except Exception:  # keep the loop alive through database restarts
+                logger.exception("relay pass failed; retrying")
+        stop.wait(deps.relay_interval)
+
+
+def start_relay_thread(app: Flask) -> tuple[threading.Thread, threading.Event]:
+    """Run the relay in a daemon thread (embedded mode)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run_relay, args=(app, stop), name="outbox-relay",
+                              daemon=True)
+    thread.start()
+    return thread, stop
+
+
+def wait_forever(app: Flask) -> None:
+    """Run the relay in the foreground until interrupted (the `relay` process)."""
+    stop = threading.Event()
+    try:
+        run_relay(app, stop)
+    except KeyboardInterrupt:
+        stop.set()
+    time.sleep(0)

@@ -1,0 +1,134 @@
+"""The Flask application and the composition root that picks every adapter."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from tasks.actors import register_actors
+from tasks.broker import build_broker
+from tasks.dispatch import Dispatcher, install_outbox_hooks
+from tasks.mail import SmtpMailer, SmtpSettings
+from tasks.pbx.directory import DirectoryPhoneSystem
+from tasks.runtime import EXTENSION_KEY, Runtime
+from web import config
+from web.api import init_api
+from web.auth import init_auth
+from web.errors import register_error_handlers
+from web.extensions import db, migrate
+from workflow.ports import PhoneSystem
+from workflow.provisioning import ProvisioningSettings
+
+logger = logging.getLogger(__name__)
+
+#: The Alembic environment shipped with the package.
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+#: Phone-system adapters by the name used in PHONE_SYSTEM.
+PHONE_SYSTEMS = {"directory": DirectoryPhoneSystem}
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment (and `overrides`, for tests)."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(config.from_env())
+    app.config.update(overrides or {})
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    with app.app_context():
+        _tune_sqlite(db.engine)
+    init_auth(app)
+    init_api(app)
+    register_error_handlers(app)
+    app.extensions[EXTENSION_KEY] = _build_runtime(app)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    return app
+
+
+def _engine_options(settings: dict[str, Any]) -> dict[str, Any]:
+    """Connection pool settings per database."""
+    if settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """WAL, a busy timeout and foreign keys on every SQLite connection."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def on_connect(connection: Any, record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def _build_runtime(app: Flask) -> Runtime:
+    """Pick the broker, phone system and mailer from configuration."""
+    settings = app.config
+    broker = build_broker(app, settings["REDIS_URL"])
+    register_actors(broker)
+    dispatcher = Dispatcher(broker)
+    install_outbox_hooks(FlaskSession, dispatcher_of_current_app)
+    phone_class = PHONE_SYSTEMS[settings["PHONE_SYSTEM"]]
+    mailer = None
+    if settings["MAIL_SERVER"]:
+        mailer = SmtpMailer(SmtpSettings(
+            server=settings["MAIL_SERVER"], port=settings["MAIL_PORT"],
+            username=settings["MAIL_USERNAME"], password=settings["MAIL_PASSWORD"],
+            use_tls=settings["MAIL_USE_TLS"], sender=settings["MAIL_DEFAULT_SENDER"],
+            base_url=settings["BASE_URL"],
+        ))
+
+    def phone_system(session: Session) -> PhoneSystem:
+        return phone_class(session)
+
+    return Runtime(
+        broker=broker,
+        dispatcher=dispatcher,
+        session=lambda: db.session(),
+        phone_system=phone_system,
+        mailer=mailer,
+        provisioning=ProvisioningSettings(
+            lease=timedelta(seconds=settings["PROVISION_LEASE_SECONDS"]),
+            max_attempts=settings["PROVISION_MAX_ATTEMPTS"],
+            retry_backoff=timedelta(seconds=settings["PROVISION_RETRY_SECONDS"]),
+        ),
+        relay_grace=timedelta(seconds=settings["RELAY_GRACE_SECONDS"]),
+        relay_interval=settings["RELAY_INTERVAL_SECONDS"],
+    )
+
+
+def dispatcher_of_current_app() -> Dispatcher | None:
+    """The dispatcher of the app whose context is active (None outside any)."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return None
+    runtime: Runtime = current_app.extensions[EXTENSION_KEY]
+    return runtime.dispatcher
+
+
+def healthz() -> tuple[Response, int]:
+    """Liveness and database reachability."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as error:  # any failure here means "not healthy", never a 500 page
+        logger.warning("health check failed: %s", error)
+        return jsonify({"status": "unavailable"}), 503
+    return jsonify({"status": "ok"}), 200

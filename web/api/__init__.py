@@ -1,0 +1,35 @@
+"""The JSON API, described by OpenAPI at /api/openapi.json."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+API_SETTINGS = {
+    "API_TITLE": "agentdesk",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "API_SPEC_OPTIONS": {
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "session"},
+            }
+        },
+        "security": [{"bearer": []}, {"cookie": []}],
+    },
+}
+
+
+def init_api(app: Flask) -> Api:
+    """Register every API blueprint on `app`."""
+    from web.api import agents, notifications, session, structure, tickets
+
+    for key, value in API_SETTINGS.items():
+        app.config.setdefault(key, value)
+    api = Api(app)
+    for module in (session, structure, agents, tickets, notifications):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
+    return api

@@ -1,0 +1,193 @@
+"""marshmallow schemas: the shape of API input and output (rules live in `workflow`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from workflow.machine import Status
+from workflow.routing import RoutingType
+from workflow.tickets import MAX_DETAILS_LENGTH, TicketKind
+
+
+class PageArgsSchema(Schema):
+    """Page number and size."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class BranchSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+
+
+class DepartmentSchema(Schema):
+    id = fields.Integer()
+    branch_id = fields.Integer()
+    name = fields.String()
+
+
+class RoutingSchema(Schema):
+    """Routing as given by a requester."""
+
+    type = fields.String(
+        required=True, validate=validate.OneOf([kind.value for kind in RoutingType])
+    )
+    priority_number = fields.String(load_default=None, allow_none=True)
+    backup_number = fields.String(load_default=None, allow_none=True)
+
+
+class AgentSummarySchema(Schema):
+    id = fields.Integer()
+    extension = fields.String()
+    routing = fields.Method("dump_routing")
+    status = fields.String()
+
+    def dump_routing(self, agent: Any) -> dict[str, Any]:
+        return {"type": agent.routing_type, "priority_number": agent.priority_number,
+                "backup_number": agent.backup_number}
+
+
+class EmployeeSchema(Schema):
+    id = fields.Integer()
+    full_name = fields.String()
+    email = fields.String()
+    employee_code = fields.String()
+    department_id = fields.Integer()
+    agent = fields.Nested(AgentSummarySchema, allow_none=True)
+
+
+class AgentSchema(AgentSummarySchema):
+    sip_username = fields.String()
+    employee_id = fields.Integer()
+    employee_name = fields.String(attribute="employee.full_name")
+    department_id = fields.Integer(attribute="employee.department_id")
+    department_name = fields.String(attribute="employee.department.name")
+    branch_id = fields.Integer(attribute="employee.department.branch_id")
+    branch_name = fields.String(attribute="employee.department.branch.name")
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class AgentArgsSchema(PageArgsSchema):
+    branch_id = fields.Integer()
+    department_id = fields.Integer()
+    status = fields.String(validate=validate.OneOf(["active", "revoked"]))
+    routing_type = fields.String(validate=validate.OneOf([kind.value for kind in RoutingType]))
+    q = fields.String(validate=validate.Length(max=100))
+
+
+class PolicySchema(Schema):
+    length = fields.Integer(attribute="extension_length")
+    prefix = fields.String(attribute="extension_prefix")
+    reserved = fields.List(fields.String(), attribute="reserved_extensions")
+
+
+class TicketCreateSchema(Schema):
+    """A new ticket, as posted."""
+
+    kind = fields.String(
+        required=True, validate=validate.OneOf([kind.value for kind in TicketKind])
+    )
+    employee_id = fields.Integer(required=True)
+    extension = fields.String(load_default=None, allow_none=True,
+                              validate=validate.Length(max=20))
+    routing = fields.Nested(RoutingSchema, load_default=None, allow_none=True)
+    details = fields.String(load_default="", validate=validate.Length(max=MAX_DETAILS_LENGTH))
+    notify_user_ids = fields.List(fields.Integer(), load_default=list)
+
+
+class TicketArgsSchema(PageArgsSchema):
+    state = fields.String(validate=validate.OneOf([state.value for state in Status]))
+    kind = fields.String(validate=validate.OneOf([kind.value for kind in TicketKind]))
+    branch_id = fields.Integer()
+    mine = fields.Boolean(load_default=False)
+
+
+class CommentSchema(Schema):
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class RejectSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(max=2000))
+
+
+class UserRefSchema(Schema):
+    id = fields.Integer()
+    full_name = fields.String()
+    email = fields.String()
+
+
+class EventSchema(Schema):
+    id = fields.Integer()
+    action = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String()
+    actor = fields.Nested(UserRefSchema, allow_none=True)
+    comment = fields.String()
+    changes = fields.Dict()
+    created_at = fields.DateTime()
+
+
+class TicketSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    state = fields.String()
+    version = fields.Integer()
+    employee_id = fields.Integer()
+    employee_name = fields.String(attribute="employee.full_name")
+    branch_id = fields.Integer()
+    agent_id = fields.Integer(allow_none=True)
+    extension = fields.String(allow_none=True)
+    routing = fields.Method("dump_routing")
+    details = fields.String()
+    requester = fields.Nested(UserRefSchema)
+    watchers = fields.List(fields.Nested(UserRefSchema))
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+    def dump_routing(self, ticket: Any) -> dict[str, Any] | None:
+        if ticket.routing_type is None:
+            return None
+        return {"type": ticket.routing_type, "priority_number": ticket.priority_number,
+                "backup_number": ticket.backup_number}
+
+
+class TicketDetailSchema(TicketSchema):
+    events = fields.List(fields.Nested(EventSchema))
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer()
+    ticket_id = fields.Integer()
+    action = fields.String(attribute="event.action")
+    comment = fields.String(attribute="event.comment")
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+    read = fields.Function(lambda notification: notification.read_at is not None)
+
+
+class LoginSchema(Schema):
+    email = fields.String(required=True)
+    password = fields.String(required=True, load_only=True)
+
+
+def page_schema(item: type[Schema]) -> type[Schema]:
+    """A schema for one page of `item`s."""
+    return type(
+        f"{item.__name__.removesuffix('Schema')}PageSchema",
+        (Schema,),
+        {
+            "items": fields.List(fields.Nested(item)),
+            "total": fields.Integer(),
+            "page": fields.Integer(),
+            "per_page": fields.Integer(),
+            "pages": fields.Integer(),
+        },
+    )

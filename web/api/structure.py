@@ -1,0 +1,56 @@
+"""Organisation structure and the extension policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from web.api.schemas import BranchSchema, DepartmentSchema, EmployeeSchema, PolicySchema
+from web.auth import current_actor
+from web.extensions import db
+from workflow import queries
+from workflow.extensions import current_organisation, suggest_extension
+
+blp = Blueprint("structure", __name__, description="Branches, departments, employees, policy")
+
+
+@blp.route("/branches")
+@blp.response(200, BranchSchema(many=True))
+def list_branches() -> Any:
+    """Active branches, offices and facilities."""
+    current_actor()
+    return queries.list_branches(db.session)
+
+
+@blp.route("/branches/<int:branch_id>/departments")
+@blp.response(200, DepartmentSchema(many=True))
+def list_departments(branch_id: int) -> Any:
+    """Active departments of a branch."""
+    current_actor()
+    return queries.list_departments(db.session, branch_id)
+
+
+@blp.route("/departments/<int:department_id>/employees")
+@blp.response(200, EmployeeSchema(many=True))
+def list_employees(department_id: int) -> Any:
+    """Active employees of a department, each with their active agent."""
+    current_actor()
+    rows = queries.list_employees(db.session, department_id)
+    return [{**EmployeeSchema().dump(employee), "agent": agent} for employee, agent in rows]
+
+
+@blp.route("/policy")
+@blp.response(200, PolicySchema)
+def get_policy() -> Any:
+    """The organisation's extension policy."""
+    current_actor()
+    return current_organisation(db.session)
+
+
+@blp.route("/extensions/suggest")
+def suggest() -> Any:
+    """The smallest free valid extension."""
+    current_actor()
+    policy = current_organisation(db.session).policy
+    return {"extension": suggest_extension(db.session, policy)}

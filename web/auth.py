@@ -1,0 +1,86 @@
+"""Who is calling: session cookie or bearer token, via Flask-Login."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Request
+from flask_login import UserMixin, current_user
+from werkzeug.exceptions import Forbidden, Unauthorized
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from web.extensions import db, login_manager
+from workflow.accounts import actor_of, find_user, user_for_token
+from workflow.models import User
+from workflow.rules import Actor, Role
+
+#: The scheme of API tokens in the Authorization header.
+BEARER = "Bearer "
+
+
+class SignedInUser(UserMixin):
+    """Flask-Login's view of a `User`."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.id = user.id
+        self.language = user.language
+
+    def get_id(self) -> str:
+        return str(self.user.id)
+
+
+def hash_password(password: str) -> str:
+    """A salted hash for storing a password."""
+    return generate_password_hash(password)
+
+
+def check_credentials(email: str, password: str) -> User | None:
+    """The user with these credentials, or None."""
+    user = find_user(db.session, email)
+    if user is None or not check_password_hash(user.password_hash, password):
+        return None
+    return user
+
+
+def _load_user(user_id: str) -> SignedInUser | None:
+    """Reload the user of a session cookie."""
+    user = db.session.get(User, int(user_id)) if user_id.isdecimal() else None
+    return SignedInUser(user) if user is not None and user.active else None
+
+
+def _load_from_request(request: Request) -> SignedInUser | None:
+    """Sign in an API caller by bearer token."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith(BEARER):
+        return None
+    user = user_for_token(db.session, header[len(BEARER):].strip())
+    return SignedInUser(user) if user is not None else None
+
+
+def _unauthorized() -> Any:
+    """Anonymous callers of protected endpoints get 401."""
+    raise Unauthorized()
+
+
+def init_auth(app: Flask) -> None:
+    """Bind Flask-Login to `app`."""
+    login_manager.init_app(app)
+    login_manager.user_loader(_load_user)
+    login_manager.request_loader(_load_from_request)
+    login_manager.unauthorized_handler(_unauthorized)
+
+
+def current_actor() -> Actor:
+    """The signed-in user as the rules see them (401 when nobody is signed in)."""
+    if not current_user.is_authenticated:
+        raise Unauthorized()
+    return actor_of(current_user.user)
+
+
+def require_role(*roles: Role) -> Actor:
+    """The signed-in actor, if they have one of `roles` (403 otherwise)."""
+    actor = current_actor()
+    if actor.role not in roles:
+        raise Forbidden()
+    return actor

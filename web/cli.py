@@ -1,0 +1,139 @@
+"""The `agentdesk` command: Flask's CLI plus serve, worker, relay, seed-demo, users, tokens."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+
+from web import create_app
+from web.auth import hash_password
+from web.extensions import db
+from workflow.accounts import create_token, save_user
+from workflow.demo import seed_demo
+from workflow.errors import WorkflowError
+from workflow.rules import Role
+
+
+def _make_app() -> Flask:
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_make_app, add_version_option=False)
+def cli() -> None:
+    """agentdesk: agent account setup tickets, approvals and provisioning."""
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int, threads: int) -> None:
+    """Apply migrations and serve; without REDIS_URL also run the worker and relay here."""
+    import waitress
+
+    from tasks.embedded import EmbeddedWorkers
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    upgrade()
+    embedded = None
+    if not app.config["REDIS_URL"]:
+        embedded = EmbeddedWorkers(app)
+        embedded.start()
+    click.echo(f"agentdesk on http://{host}:{port} "
+               f"({'embedded worker' if embedded else 'web only, workers via Redis'})")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="agentdesk")
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@cli.command("worker", context_settings={"ignore_unknown_options": True})
+@click.option("--processes", "-p", default=2, show_default=True, type=int)
+@click.option("--threads", "-t", default=4, show_default=True, type=int)
+@click.argument("dramatiq_args", nargs=-1, type=click.UNPROCESSED)
+@with_appcontext
+def worker(processes: int, threads: int, dramatiq_args: tuple[str, ...]) -> None:
+    """Run Dramatiq workers for every queue (needs REDIS_URL)."""
+    if not current_app.config["REDIS_URL"]:
+        raise click.UsageError("REDIS_URL is not set: `agentdesk serve` runs the worker itself")
+    env = dict(os.environ)
+    # Dramatiq reads its poll cap at import: it bounds pick-up latency after idle.
+    env.setdefault("dramatiq_worker_timeout", str(current_app.config["WORKER_POLL_MS"]))
+    argv = [sys.executable, "-m", "dramatiq", "tasks.worker", "--processes", str(processes),
+            "--threads", str(threads), *dramatiq_args]
+    os.execve(sys.executable, argv, env)
+
+
+@cli.command("relay")
+@with_appcontext
+def relay() -> None:
+    """Re-send unprocessed outbox messages and stuck tickets, forever."""
+    from tasks.relay import wait_forever
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    wait_forever(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@cli.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """Create the demo organisation and users (password: demo); safe to run again."""
+    seed_demo(db.session, hash_password("demo"))
+    click.echo("demo data ready: requester@demo.vn, approver@demo.vn, admin@demo.vn / demo")
+
+
+@cli.group("users")
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--branch", "branches", type=int, multiple=True,
+              help="Branch an approver decides for (repeat; none = all branches).")
+@click.option("--name", default=None)
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the password from standard input.")
+@with_appcontext
+def create_user(email: str, role: str, branches: tuple[int, ...], name: str | None,
+                password_stdin: bool) -> None:
+    """Create or update a user."""
+    password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 4:
+        raise click.UsageError("the password must have at least 4 characters")
+    try:
+        user = save_user(db.session, email, Role(role), hash_password(password), name,
+                         list(branches))
+    except WorkflowError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"user {user.id} {user.email} ({user.role})")
+
+
+@cli.group("tokens")
+def tokens() -> None:
+    """Manage API tokens."""
+
+
+@tokens.command("create")
+@click.argument("email")
+@with_appcontext
+def create_api_token(email: str) -> None:
+    """Print a new bearer token for EMAIL (shown once)."""
+    try:
+        click.echo(create_token(db.session, email))
+    except WorkflowError as error:
+        raise click.ClickException(f"no active user {email}") from error
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()

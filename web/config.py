@@ -1,0 +1,52 @@
+"""Configuration: the only place that reads environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+#: Where the embedded default keeps its SQLite file.
+INSTANCE_DIR = Path(os.environ.get("AGENTDESK_INSTANCE", Path.cwd() / "instance"))
+
+
+def database_url(raw: str | None) -> str:
+    """The SQLAlchemy URL for `raw`, with psycopg 3 for PostgreSQL."""
+    if not raw:
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{INSTANCE_DIR / 'agentdesk.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def _flag(name: str, default: str = "0") -> bool:
+    """A boolean environment variable."""
+    return os.environ.get(name, default).lower() in {"1", "true", "yes", "on"}
+
+
+def from_env() -> dict[str, Any]:
+    """Every setting agentdesk reads, from the environment, with defaults."""
+    env = os.environ.get
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url(env("DATABASE_URL")),
+        "REDIS_URL": env("REDIS_URL") or None,
+        "SECRET_KEY": env("SECRET_KEY", "dev-only-change-me"),
+        "PHONE_SYSTEM": env("PHONE_SYSTEM", "directory"),
+        "BASE_URL": env("BASE_URL", "http://localhost:5000"),
+        "MAIL_SERVER": env("MAIL_SERVER") or None,
+        "MAIL_PORT": int(env("MAIL_PORT", "25")),
+        "MAIL_USERNAME": env("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),
+        "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER", "agentdesk@localhost"),
+        "PROVISION_LEASE_SECONDS": float(env("PROVISION_LEASE_SECONDS", "60")),
+        "PROVISION_MAX_ATTEMPTS": int(env("PROVISION_MAX_ATTEMPTS", "5")),
+        "PROVISION_RETRY_SECONDS": float(env("PROVISION_RETRY_SECONDS", "2")),
+        "RELAY_GRACE_SECONDS": float(env("RELAY_GRACE_SECONDS", "10")),
+        "RELAY_INTERVAL_SECONDS": float(env("RELAY_INTERVAL_SECONDS", "1")),
+        "WORKER_POLL_MS": int(env("WORKER_POLL_MS", "50")),
+        "WORKER_THREADS": int(env("WORKER_THREADS", "4")),
+        "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
+    }

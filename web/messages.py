@@ -1,0 +1,175 @@
+"""User-facing messages for domain problems and errors, Vietnamese first, English too."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+#: Languages the interface speaks, the default first.
+LANGUAGES = ("vi", "en")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "vi": {
+        "employee_unknown": "Không tìm thấy nhân viên đang làm việc này.",
+        "employee_has_open_ticket": "Nhân viên này đang có phiếu #{ticket_id} chưa xử lý xong.",
+        "employee_has_agent": "Nhân viên này đã có số máy lẻ {extension}.",
+        "employee_has_no_agent": "Nhân viên này chưa có tài khoản agent đang hoạt động.",
+        "details_too_long": "Chi tiết tối đa {max} ký tự.",
+        "comment_too_long": "Ghi chú tối đa {max} ký tự.",
+        "extension_digits": "Số máy lẻ chỉ gồm chữ số.",
+        "extension_zero": "Số máy lẻ không được là 0.",
+        "extension_leading_zero": "Số máy lẻ không được bắt đầu bằng 0.",
+        "extension_length": "Số máy lẻ phải có đúng {length} chữ số.",
+        "extension_prefix": "Số máy lẻ phải bắt đầu bằng {prefix}.",
+        "extension_reserved": "Số máy lẻ này được giữ lại, không cấp được.",
+        "extension_taken": "Số máy lẻ {extension} đang được {holder} sử dụng.",
+        "extension_pending": "Số máy lẻ {extension} đang được yêu cầu trong phiếu #{ticket_id}.",
+        "extension_none_free": "Không còn số máy lẻ trống theo quy tắc hiện tại.",
+        "nothing_to_change": "Phiếu đổi tài khoản phải thay đổi số máy lẻ hoặc định tuyến.",
+        "routing_type_unknown": "Loại định tuyến không hợp lệ.",
+        "phone_required": "Vui lòng nhập số điện thoại.",
+        "phone_invalid": "{number} không phải là số điện thoại hợp lệ.",
+        "backup_same_as_priority": "Số dự phòng phải khác số ưu tiên.",
+        "reason_required": "Vui lòng nhập lý do từ chối.",
+        "email_invalid": "Địa chỉ email không hợp lệ.",
+        "branch_unknown": "Có chi nhánh không tồn tại.",
+        "policy_length_range": "Độ dài số máy lẻ phải từ {min} đến {max} chữ số.",
+        "policy_prefix_digits": "Đầu số chỉ gồm chữ số.",
+        "policy_prefix_zero": "Đầu số không được bắt đầu bằng 0.",
+        "policy_prefix_too_long": "Đầu số phải ngắn hơn {length} chữ số.",
+        "policy_breaks_extensions": "Quy tắc mới làm các số đang dùng không hợp lệ: {extensions}.",
+        "unknown_user": "Có người nhận thông báo không tồn tại.",
+        "not_found": "Không tìm thấy.",
+        "ticket_not_found": "Không tìm thấy phiếu #{ticket_id}.",
+        "agent_not_found": "Không tìm thấy agent #{agent_id}.",
+        "branch_not_found": "Không tìm thấy chi nhánh #{branch_id}.",
+        "department_not_found": "Không tìm thấy phòng ban #{department_id}.",
+        "notification_not_found": "Không tìm thấy thông báo #{notification_id}.",
+        "organisation_missing": "Chưa thiết lập tổ chức.",
+        "forbidden": "Bạn không có quyền thực hiện thao tác này.",
+        "not_an_approver": "Chỉ người duyệt hoặc quản trị viên mới được làm việc này.",
+        "own_ticket": "Bạn không thể tự duyệt phiếu của chính mình.",
+        "out_of_scope": "Phiếu này không thuộc chi nhánh bạn phụ trách.",
+        "not_requester": "Chỉ người tạo phiếu hoặc quản trị viên mới được huỷ phiếu.",
+        "transition_not_allowed": "Không thể {action} khi phiếu đang ở trạng thái {state}.",
+        "ticket_changed": "Phiếu #{ticket_id} vừa được người khác xử lý; hãy tải lại.",
+        "extension_race": "Số máy lẻ vừa được phiếu khác giữ trước; hãy chọn số khác.",
+        "employee_race": "Nhân viên này vừa có phiếu khác được tạo; hãy tải lại.",
+        "conflict": "Dữ liệu vừa thay đổi; hãy tải lại và thử lại.",
+        "unauthorized": "Vui lòng đăng nhập.",
+        "login_failed": "Email hoặc mật khẩu không đúng.",
+        "invalid": "Dữ liệu không hợp lệ.",
+        "server_error": "Đã có lỗi hệ thống; dữ liệu của bạn không bị mất, hãy thử lại.",
+    },
+    "en": {
+        "employee_unknown": "No active employee with this id.",
+        "employee_has_open_ticket": "This employee already has ticket #{ticket_id} in progress.",
+        "employee_has_agent": "This employee already has extension {extension}.",
+        "employee_has_no_agent": "This employee has no active agent account.",
+        "details_too_long": "Details may be at most {max} characters.",
+        "comment_too_long": "A comment may be at most {max} characters.",
+        "extension_digits": "An extension contains digits only.",
+        "extension_zero": "An extension cannot be 0.",
+        "extension_leading_zero": "An extension cannot start with 0.",
+        "extension_length": "An extension must have exactly {length} digits.",
+        "extension_prefix": "An extension must start with {prefix}.",
+        "extension_reserved": "This extension is reserved.",
+        "extension_taken": "Extension {extension} is in use by {holder}.",
+        "extension_pending": "Extension {extension} is requested by ticket #{ticket_id}.",
+        "extension_none_free": "No free extension is left under the current policy.",
+        "nothing_to_change": "A change ticket must change the extension or the routing.",
+        "routing_type_unknown": "Unknown routing type.",
+        "phone_required": "Please enter a phone number.",
+        "phone_invalid": "{number} is not a valid phone number.",
+        "backup_same_as_priority": "The backup number must differ from the priority number.",
+        "reason_required": "Please give a reason for the rejection.",
+        "email_invalid": "Invalid email address.",
+        "branch_unknown": "A branch does not exist.",
+        "policy_length_range": "Extensions must have between {min} and {max} digits.",
+        "policy_prefix_digits": "The leading sequence contains digits only.",
+        "policy_prefix_zero": "The leading sequence cannot start with 0.",
+        "policy_prefix_too_long": "The leading sequence must be shorter than {length} digits.",
+        "policy_breaks_extensions": "The new policy would invalidate extensions in use: "
+        "{extensions}.",
+        "unknown_user": "A person to notify does not exist.",
+        "not_found": "Not found.",
+        "ticket_not_found": "Ticket #{ticket_id} not found.",
+        "agent_not_found": "Agent #{agent_id} not found.",
+        "branch_not_found": "Branch #{branch_id} not found.",
+        "department_not_found": "Department #{department_id} not found.",
+        "notification_not_found": "Notification #{notification_id} not found.",
+        "organisation_missing": "The organisation is not set up yet.",
+        "forbidden": "You are not allowed to do this.",
+        "not_an_approver": "Only approvers and admins may do this.",
+        "own_ticket": "You cannot decide on your own ticket.",
+        "out_of_scope": "This ticket is outside the branches you approve for.",
+        "not_requester": "Only the requester or an admin may cancel this ticket.",
+        "transition_not_allowed": "Can't {action} when in {state}.",
+        "ticket_changed": "Ticket #{ticket_id} was just changed by someone else; reload it.",
+        "extension_race": "Another ticket just took this extension; pick another one.",
+        "employee_race": "Another ticket was just filed for this employee; reload.",
+        "conflict": "The data just changed; reload and try again.",
+        "unauthorized": "Please sign in.",
+        "login_failed": "Wrong email or password.",
+        "invalid": "Invalid input.",
+        "server_error": "Something went wrong on our side; nothing you saved was lost.",
+    },
+}
+
+#: marshmallow's and webargs' own messages, in Vietnamese.
+LIBRARY_MESSAGES_VI = {
+    "Missing data for required field.": "Trường này là bắt buộc.",
+    "Field may not be null.": "Trường này không được để trống.",
+    "Not a valid integer.": "Phải là một số nguyên.",
+    "Not a valid string.": "Phải là chuỗi ký tự.",
+    "Not a valid boolean.": "Phải là đúng/sai.",
+    "Not a valid list.": "Phải là một danh sách.",
+    "Unknown field.": "Trường không được hỗ trợ.",
+    "Invalid input type.": "Kiểu dữ liệu không hợp lệ.",
+    "Invalid value.": "Giá trị không hợp lệ.",
+    "Must be one of: {choices}.": "Phải là một trong: {choices}.",
+    "Length must be between {min} and {max}.": "Độ dài phải từ {min} đến {max}.",
+    "Longer than maximum length {max}.": "Dài hơn tối đa {max} ký tự.",
+    "Must be greater than or equal to {min}.": "Phải lớn hơn hoặc bằng {min}.",
+}
+
+#: Names of states and actions, for messages such as "Can't approve when in rejected."
+WORDS = {
+    "vi": {
+        "approve": "duyệt", "reject": "từ chối", "cancel": "huỷ", "retry": "thử lại",
+        "start": "bắt đầu", "complete": "hoàn tất", "fail": "đánh dấu lỗi",
+        "submitted": "chờ duyệt", "approved": "đã duyệt", "provisioning": "đang cấu hình",
+        "provisioned": "đã cấu hình", "rejected": "bị từ chối", "cancelled": "đã huỷ",
+        "failed": "thất bại",
+    },
+    "en": {},
+}
+
+
+def render(code: str, params: Mapping[str, Any], language: str) -> str:
+    """The message for `code` in `language`, with its parameters filled in."""
+    table = MESSAGES.get(language, MESSAGES["vi"])
+    words = WORDS.get(language, {})
+    values = {
+        key: ", ".join(map(str, value)) if isinstance(value, list | tuple)
+        else words.get(str(value), value)
+        for key, value in params.items()
+    }
+    template = table.get(code) or MESSAGES["en"].get(code) or code
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError):
+        return template
+
+
+def translate_library_message(message: str, language: str) -> str:
+    """A marshmallow/webargs message in `language` (they only ship English)."""
+    if language != "vi":
+        return message
+    if message in LIBRARY_MESSAGES_VI:
+        return LIBRARY_MESSAGES_VI[message]
+    if message.startswith("Must be one of: "):
+        return "Phải là một trong: " + message.removeprefix("Must be one of: ")
+    if message.startswith("Longer than maximum length "):
+        return "Dài hơn tối đa " + message.removeprefix("Longer than maximum length ")
+    return message

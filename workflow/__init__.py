@@ -1,0 +1,1 @@
+"""agentdesk domain: agent accounts, setup tickets and their use cases."""

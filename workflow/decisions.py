@@ -1,0 +1,95 @@
+"""Deciding on tickets: approve, reject, cancel and retry."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from workflow import outbox
+from workflow.errors import NotFound, PermissionDenied, RuleViolation
+from workflow.machine import Action
+from workflow.models import Ticket, TicketEvent
+from workflow.rules import Actor, cancel_refusal, decision_refusal, retry_refusal
+from workflow.transitions import transition
+
+logger = logging.getLogger(__name__)
+
+#: Longest comment or reason kept on a decision.
+MAX_COMMENT_LENGTH = 2000
+
+
+def get_ticket(session: Session, ticket_id: int) -> Ticket:
+    """The ticket with this id, or NotFound."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound("ticket_not_found", ticket_id=ticket_id)
+    return ticket
+
+
+def approve_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = "") -> Ticket:
+    """Approve a submitted ticket and promise its provisioning."""
+    ticket = get_ticket(session, ticket_id)
+    _require(decision_refusal(actor, ticket.branch_id, ticket.requester_id))
+    event = transition(session, ticket, Action.APPROVE, actor.user_id, _comment(comment))
+    _promise_provisioning(session, ticket)
+    return _commit_with_notice(session, ticket, event)
+
+
+def reject_ticket(session: Session, actor: Actor, ticket_id: int, reason: str) -> Ticket:
+    """Reject a submitted ticket; a reason is required."""
+    ticket = get_ticket(session, ticket_id)
+    _require(decision_refusal(actor, ticket.branch_id, ticket.requester_id))
+    if not reason or not reason.strip():
+        raise RuleViolation.single("reason", "reason_required")
+    event = transition(session, ticket, Action.REJECT, actor.user_id, _comment(reason))
+    return _commit_with_notice(session, ticket, event)
+
+
+def cancel_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = "") -> Ticket:
+    """Withdraw a ticket that has not been decided (or that failed)."""
+    ticket = get_ticket(session, ticket_id)
+    _require(cancel_refusal(actor, ticket.requester_id))
+    event = transition(session, ticket, Action.CANCEL, actor.user_id, _comment(comment))
+    return _commit_with_notice(session, ticket, event)
+
+
+def retry_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = "") -> Ticket:
+    """Send a failed ticket back to provisioning with a fresh count of attempts."""
+    ticket = get_ticket(session, ticket_id)
+    _require(retry_refusal(actor, ticket.branch_id))
+    event = transition(
+        session, ticket, Action.RETRY, actor.user_id, _comment(comment),
+        attempts=0, lease_until=None, last_error=None,
+    )
+    _promise_provisioning(session, ticket)
+    return _commit_with_notice(session, ticket, event)
+
+
+def _require(refusal: str | None) -> None:
+    """Raise PermissionDenied when a guard refused."""
+    if refusal is not None:
+        raise PermissionDenied(refusal)
+
+
+def _comment(text: str | None) -> str:
+    """A comment trimmed and checked for length."""
+    text = (text or "").strip()
+    if len(text) > MAX_COMMENT_LENGTH:
+        raise RuleViolation.single("comment", "comment_too_long", max=MAX_COMMENT_LENGTH)
+    return text
+
+
+def _promise_provisioning(session: Session, ticket: Ticket) -> None:
+    """Record in the outbox that this approval of `ticket` must be provisioned."""
+    key = outbox.provision_key(ticket.id, ticket.version)
+    outbox.enqueue(session, key, outbox.PROVISION_ACTOR, ticket.id)
+
+
+def _commit_with_notice(session: Session, ticket: Ticket, event: TicketEvent) -> Ticket:
+    """Promise the notifications of `event`, commit, and return the ticket."""
+    session.flush()
+    outbox.enqueue(session, outbox.notify_key(event.id), outbox.NOTIFY_ACTOR, event.id)
+    session.commit()
+    logger.info("ticket %s: %s by user %s", ticket.id, event.action, event.actor_id)
+    return ticket

@@ -1,0 +1,72 @@
+"""The organisation's extension policy, and which extensions are free."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.errors import NotFound, Problem, RuleViolation
+from workflow.models import OPEN_STATE_VALUES, Agent, Employee, Organisation, Ticket
+from workflow.rules import ExtensionPolicy, candidate_extensions, extension_problems
+
+
+def current_organisation(session: Session) -> Organisation:
+    """The organisation this installation serves."""
+    organisation = session.scalar(select(Organisation).order_by(Organisation.id).limit(1))
+    if organisation is None:
+        raise NotFound("organisation_missing")
+    return organisation
+
+
+def extension_availability(session: Session, extension: str) -> list[Problem]:
+    """Why `extension` cannot be requested now: held by an agent or by an open ticket."""
+    holder = session.scalar(
+        select(Employee.full_name)
+        .join(Agent, Agent.employee_id == Employee.id)
+        .where(Agent.extension == extension, Agent.status == "active")
+    )
+    if holder is not None:
+        return [Problem("extension_taken", {"extension": extension, "holder": holder})]
+    pending = session.scalar(
+        select(Ticket.id).where(
+            Ticket.extension == extension, Ticket.state.in_(OPEN_STATE_VALUES)
+        )
+    )
+    if pending is not None:
+        return [Problem("extension_pending", {"extension": extension, "ticket_id": pending})]
+    return []
+
+
+def taken_extensions(session: Session) -> set[str]:
+    """Extensions held by active agents or requested by open tickets."""
+    held = session.scalars(select(Agent.extension).where(Agent.status == "active"))
+    pending = session.scalars(
+        select(Ticket.extension).where(
+            Ticket.state.in_(OPEN_STATE_VALUES), Ticket.extension.is_not(None)
+        )
+    )
+    return {*held, *(extension for extension in pending if extension)}
+
+
+def suggest_extension(session: Session, policy: ExtensionPolicy) -> str | None:
+    """The smallest valid extension nobody holds or has asked for, or None when all are used."""
+    taken = taken_extensions(session)
+    return next((ext for ext in candidate_extensions(policy) if ext not in taken), None)
+
+
+def update_policy(session: Session, length: int, prefix: str, reserved: list[str]) -> Organisation:
+    """Change the extension policy unless it would invalidate active extensions."""
+    policy = ExtensionPolicy(length, prefix, frozenset(reserved))
+    problems = policy.problems()
+    if problems:
+        raise RuleViolation({"policy": problems})
+    active = session.scalars(select(Agent.extension).where(Agent.status == "active"))
+    broken = sorted(ext for ext in active if extension_problems(policy, ext))
+    if broken:
+        raise RuleViolation.single("policy", "policy_breaks_extensions", extensions=broken)
+    organisation = current_organisation(session)
+    organisation.extension_length = length
+    organisation.extension_prefix = prefix
+    organisation.reserved_extensions = sorted(set(reserved))
+    session.commit()
+    return organisation

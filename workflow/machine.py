@@ -1,0 +1,66 @@
+"""The ticket state machine: one explicit transition table."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from workflow.errors import TransitionNotAllowed
+
+
+class Status(StrEnum):
+    """Where a ticket is in its life."""
+
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    PROVISIONING = "provisioning"
+    PROVISIONED = "provisioned"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class Action(StrEnum):
+    """What can happen to a ticket."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    CANCEL = "cancel"
+    START = "start"
+    COMPLETE = "complete"
+    FAIL = "fail"
+    RETRY = "retry"
+
+
+#: Every allowed (state, action) pair and the state it leads to; anything else is refused.
+TRANSITIONS: dict[tuple[Status, Action], Status] = {
+    (Status.SUBMITTED, Action.APPROVE): Status.APPROVED,
+    (Status.SUBMITTED, Action.REJECT): Status.REJECTED,
+    (Status.SUBMITTED, Action.CANCEL): Status.CANCELLED,
+    (Status.APPROVED, Action.START): Status.PROVISIONING,
+    (Status.PROVISIONING, Action.COMPLETE): Status.PROVISIONED,
+    (Status.PROVISIONING, Action.FAIL): Status.FAILED,
+    (Status.FAILED, Action.RETRY): Status.APPROVED,
+    # A ticket that keeps failing must not block its employee forever.
+    (Status.FAILED, Action.CANCEL): Status.CANCELLED,
+}
+
+#: States with no way out.
+FINAL_STATES: frozenset[Status] = frozenset(
+    {Status.PROVISIONED, Status.REJECTED, Status.CANCELLED}
+)
+
+#: States in which a ticket still holds its employee and its requested extension.
+OPEN_STATES: frozenset[Status] = frozenset(set(Status) - FINAL_STATES)
+
+
+def next_status(status: Status, action: Action) -> Status:
+    """Return the state that `action` leads to from `status`, or refuse it."""
+    try:
+        return TRANSITIONS[(status, action)]
+    except KeyError:
+        raise TransitionNotAllowed(action.value, status.value) from None
+
+
+def allowed_actions(status: Status) -> list[Action]:
+    """Actions that the table allows from `status`."""
+    return [action for (state, action) in TRANSITIONS if state == status]

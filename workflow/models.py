@@ -1,0 +1,372 @@
+"""SQLAlchemy models: one declarative base with a naming convention."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from workflow.machine import OPEN_STATES, Status
+from workflow.routing import RoutingType
+from workflow.rules import ExtensionPolicy, Role
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC and always read back timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every agentdesk table."""
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+def _open_states_sql() -> str:
+    """SQL list of the open ticket states, for partial indexes."""
+    return ", ".join(f"'{state.value}'" for state in sorted(OPEN_STATES))
+
+
+class Organisation(Base):
+    """The organisation running agentdesk, with its extension policy."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    extension_length: Mapped[int] = mapped_column(Integer, default=4)
+    extension_prefix: Mapped[str] = mapped_column(String(8), default="")
+    reserved_extensions: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    @property
+    def policy(self) -> ExtensionPolicy:
+        """The extension policy as the rules see it."""
+        return ExtensionPolicy(
+            self.extension_length, self.extension_prefix, frozenset(self.reserved_extensions)
+        )
+
+
+class Branch(Base):
+    """A facility, office or branch of the organisation."""
+
+    __tablename__ = "branch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Department(Base):
+    """A department inside a branch."""
+
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    branch: Mapped[Branch] = relationship(lazy="joined")
+
+
+class Employee(Base):
+    """A person working in a department, who may hold an agent account."""
+
+    __tablename__ = "employee"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    employee_code: Mapped[str | None] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    department: Mapped[Department] = relationship(lazy="joined")
+
+
+approver_branch = Table(
+    "approver_branch",
+    Base.metadata,
+    Column("user_id", ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True),
+    Column("branch_id", ForeignKey("branch.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Base):
+    """Someone who signs in: a requester, an approver or an admin."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20), default=Role.REQUESTER.value)
+    all_branches: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str] = mapped_column(String(5), default="vi")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    branches: Mapped[list[Branch]] = relationship(secondary=approver_branch, lazy="selectin")
+
+
+class ApiToken(Base):
+    """A bearer token for the API; only its SHA-256 digest is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Agent(Base):
+    """A cloud-phone agent account: an employee's extension and its routing."""
+
+    __tablename__ = "agent"
+    __table_args__ = (
+        Index(
+            "uq_agent_active_extension",
+            "extension",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+        Index(
+            "uq_agent_active_employee",
+            "employee_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id"), index=True)
+    extension: Mapped[str] = mapped_column(String(8))
+    sip_username: Mapped[str] = mapped_column(String(40), unique=True)
+    routing_type: Mapped[str] = mapped_column(String(10), default=RoutingType.APP_WEB.value)
+    priority_number: Mapped[str | None] = mapped_column(String(20))
+    backup_number: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default="active", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    employee: Mapped[Employee] = relationship(lazy="joined")
+
+
+ticket_watcher = Table(
+    "ticket_watcher",
+    Base.metadata,
+    Column("ticket_id", ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Ticket(Base):
+    """A request to set up, change or revoke an employee's agent account."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (
+        UniqueConstraint("requester_id", "idempotency_key", name="uq_ticket_idempotency"),
+        Index(
+            "uq_ticket_open_employee",
+            "employee_id",
+            unique=True,
+            postgresql_where=text(f"state IN ({_open_states_sql()})"),
+            sqlite_where=text(f"state IN ({_open_states_sql()})"),
+        ),
+        Index(
+            "uq_ticket_open_extension",
+            "extension",
+            unique=True,
+            postgresql_where=text(f"state IN ({_open_states_sql()}) AND extension IS NOT NULL"),
+            sqlite_where=text(f"state IN ({_open_states_sql()}) AND extension IS NOT NULL"),
+        ),
+        Index("ix_ticket_state_created", "state", "created_at"),
+        Index("ix_ticket_branch_state", "branch_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    extension: Mapped[str | None] = mapped_column(String(8))
+    routing_type: Mapped[str | None] = mapped_column(String(10))
+    priority_number: Mapped[str | None] = mapped_column(String(20))
+    backup_number: Mapped[str | None] = mapped_column(String(20))
+    sip_username: Mapped[str | None] = mapped_column(String(40))
+    details: Mapped[str] = mapped_column(Text, default="")
+    requester_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    state: Mapped[str] = mapped_column(String(15), default=Status.SUBMITTED.value)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    employee: Mapped[Employee] = relationship(lazy="joined")
+    requester: Mapped[User] = relationship(lazy="joined")
+    watchers: Mapped[list[User]] = relationship(secondary=ticket_watcher, lazy="selectin")
+    events: Mapped[list[TicketEvent]] = relationship(
+        order_by="TicketEvent.id", lazy="select", back_populates="ticket"
+    )
+
+
+class TicketEvent(Base):
+    """One line of a ticket's audit trail: who did what, from which state to which."""
+
+    __tablename__ = "ticket_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(15))
+    from_state: Mapped[str | None] = mapped_column(String(15))
+    to_state: Mapped[str] = mapped_column(String(15))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class OutboxMessage(Base):
+    """Work promised by a committed transaction, kept until a worker has done it."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        Index(
+            "ix_outbox_message_pending",
+            "created_at",
+            postgresql_where=text("processed_at IS NULL"),
+            sqlite_where=text("processed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    actor_name: Mapped[str] = mapped_column(String(60))
+    args: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sent_at: Mapped[datetime | None]
+    send_count: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[datetime | None]
+
+
+class Notification(Base):
+    """An in-app notice to one user about one ticket event."""
+
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("event_id", "user_id", name="uq_notification_event_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("ticket_event.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+    emailed_at: Mapped[datetime | None]
+
+    event: Mapped[TicketEvent] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class DirectoryEntry(Base):
+    """The built-in phone-system directory: one SIP account as the switchboard holds it."""
+
+    __tablename__ = "phone_directory_entry"
+
+    sip_username: Mapped[str] = mapped_column(String(40), primary_key=True)
+    extension: Mapped[str] = mapped_column(String(8), unique=True)
+    routing_type: Mapped[str] = mapped_column(String(10))
+    priority_number: Mapped[str | None] = mapped_column(String(20))
+    backup_number: Mapped[str | None] = mapped_column(String(20))
+    secret_digest: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DirectoryWrite(Base):
+    """Every write made to the built-in directory, so effects can be counted and audited."""
+
+    __tablename__ = "phone_directory_write"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sip_username: Mapped[str] = mapped_column(String(40), index=True)
+    operation: Mapped[str] = mapped_column(String(10))
+    ticket_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
+
+__all__ = [
+    "OPEN_STATE_VALUES",
+    "Agent",
+    "ApiToken",
+    "Base",
+    "Branch",
+    "Department",
+    "DirectoryEntry",
+    "DirectoryWrite",
+    "Employee",
+    "Notification",
+    "Organisation",
+    "OutboxMessage",
+    "Role",
+    "Ticket",
+    "TicketEvent",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,115 @@
+"""Telling people about ticket events: in-app notices and, when configured, email."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from workflow import outbox
+from workflow.errors import NotFound
+from workflow.models import Notification, TicketEvent, User, approver_branch, utcnow
+from workflow.ports import Mailer
+from workflow.rules import Role
+
+logger = logging.getLogger(__name__)
+
+
+def recipients(session: Session, event: TicketEvent) -> set[int]:
+    """Who hears of `event`: approvers in scope on submit, else the requester; plus watchers."""
+    ticket = event.ticket
+    people = {user.id for user in ticket.watchers}
+    if event.action == "submit":
+        people |= _approvers_of(session, ticket.branch_id)
+    else:
+        people.add(ticket.requester_id)
+    people.discard(event.actor_id or 0)
+    return people
+
+
+def _approvers_of(session: Session, branch_id: int) -> set[int]:
+    """Active approvers covering `branch_id`; admins when no approver does."""
+    scoped = select(approver_branch.c.user_id).where(approver_branch.c.branch_id == branch_id)
+    approvers = set(session.scalars(
+        select(User.id).where(
+            User.active, User.role == Role.APPROVER.value,
+            User.all_branches | User.id.in_(scoped),
+        )
+    ))
+    if approvers:
+        return approvers
+    return set(session.scalars(select(User.id).where(User.active, User.role == Role.ADMIN.value)))
+
+
+def deliver_notifications(session: Session, event_id: int, mailer: Mailer | None) -> int:
+    """Create the in-app notices of an event (once) and email those not yet emailed."""
+    event = session.get(TicketEvent, event_id)
+    if event is None:
+        return 0
+    existing = set(session.scalars(
+        select(Notification.user_id).where(Notification.event_id == event_id)
+    ))
+    for user_id in sorted(recipients(session, event) - existing):
+        session.add(Notification(user_id=user_id, ticket_id=event.ticket_id, event_id=event_id))
+    session.commit()
+    sent = _email_pending(session, event_id, mailer) if mailer is not None else 0
+    outbox.mark_processed(session, outbox.notify_key(event_id))
+    session.commit()
+    return sent
+
+
+def _email_pending(session: Session, event_id: int, mailer: Mailer) -> int:
+    """Email every notice of the event that has not been emailed yet."""
+    pending = session.scalars(
+        select(Notification).where(
+            Notification.event_id == event_id, Notification.emailed_at.is_(None)
+        )
+    ).all()
+    sent = 0
+    for notification in pending:
+        try:
+            mailer.send_notification(notification)
+        except OSError as error:
+            logger.warning("email of notification %s failed: %s", notification.id, error)
+            continue
+        notification.emailed_at = utcnow()
+        session.commit()
+        sent += 1
+    return sent
+
+
+def list_notifications(
+    session: Session, user_id: int, unread_only: bool = False, limit: int = 50
+) -> Sequence[Notification]:
+    """A user's newest notifications."""
+    query = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    return session.scalars(query.order_by(Notification.id.desc()).limit(limit)).all()
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    """How many notifications the user has not read."""
+    return session.scalar(
+        select(func.count()).select_from(Notification).where(
+            Notification.user_id == user_id, Notification.read_at.is_(None)
+        )
+    ) or 0
+
+
+def mark_read(session: Session, user_id: int, notification_id: int) -> Notification:
+    """Mark one of the user's notifications as read (idempotent)."""
+    notification = session.get(Notification, notification_id)
+    if notification is None or notification.user_id != user_id:
+        raise NotFound("notification_not_found", notification_id=notification_id)
+    session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    session.commit()
+    session.refresh(notification)
+    return notification
+

@@ -1,0 +1,74 @@
+"""The transactional outbox: pending work recorded in the same commit as the change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from workflow.machine import Status
+from workflow.models import OutboxMessage, Ticket, utcnow
+
+#: Actor names, shared with the task layer that defines them.
+PROVISION_ACTOR = "provision_ticket"
+NOTIFY_ACTOR = "deliver_notifications"
+
+
+def enqueue(session: Session, key: str, actor_name: str, *args: Any) -> None:
+    """Record that `actor_name(*args)` must run once this transaction commits."""
+    session.add(OutboxMessage(key=key, actor_name=actor_name, args=list(args)))
+
+
+def provision_key(ticket_id: int, version: int) -> str:
+    """Outbox key of the provisioning promised by one approval of a ticket."""
+    return f"provision:{ticket_id}:{version}"
+
+
+def notify_key(event_id: int) -> str:
+    """Outbox key of the notifications of one ticket event."""
+    return f"notify:{event_id}"
+
+
+def mark_processed(session: Session, *keys: str, prefix: str | None = None) -> None:
+    """Mark outbox rows done (by key, or every pending one whose key starts with `prefix`)."""
+    condition = OutboxMessage.key.in_(keys)
+    if prefix is not None:
+        condition = or_(condition, OutboxMessage.key.startswith(prefix, autoescape=True))
+    session.execute(
+        update(OutboxMessage)
+        .where(condition, OutboxMessage.processed_at.is_(None))
+        .values(processed_at=utcnow())
+    )
+
+
+def claim_due_messages(
+    session: Session, grace: timedelta, limit: int = 200, now: datetime | None = None
+) -> Sequence[OutboxMessage]:
+    """Pending rows not sent or not done within `grace`, locked for this relay (SKIP LOCKED)."""
+    cutoff = (now or utcnow()) - grace
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.processed_at.is_(None),
+            func.coalesce(OutboxMessage.last_sent_at, OutboxMessage.created_at) < cutoff,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return session.scalars(query).all()
+
+
+def stuck_ticket_ids(session: Session, grace: timedelta, now: datetime | None = None) -> list[int]:
+    """Tickets approved but not picked up within `grace`, or provisioning past their lease."""
+    now = now or utcnow()
+    query = select(Ticket.id).where(
+        or_(
+            (Ticket.state == Status.APPROVED.value) & (Ticket.updated_at < now - grace),
+            (Ticket.state == Status.PROVISIONING.value) & (Ticket.lease_until < now),
+        )
+    )
+    return list(session.scalars(query.order_by(Ticket.id).limit(500)))

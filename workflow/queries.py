@@ -1,0 +1,170 @@
+"""Read-side queries: organisation structure, agents and tickets, with visibility rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from workflow.errors import NotFound
+from workflow.models import (
+    Agent,
+    Branch,
+    Department,
+    Employee,
+    Ticket,
+    TicketEvent,
+    ticket_watcher,
+)
+from workflow.rules import Actor, visible_branch_filter
+
+T = TypeVar("T")
+
+#: Largest page a caller may ask for.
+MAX_PER_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of results with the total count."""
+
+    items: Sequence[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are in all."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def paginate(session: Session, query: Select[tuple[T]], page: int, per_page: int) -> Page[T]:
+    """Run `query` for one page and count all its rows."""
+    page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    items = session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items, total, page, per_page)
+
+
+def list_branches(session: Session) -> Sequence[Branch]:
+    """Active branches by name."""
+    return session.scalars(select(Branch).where(Branch.active).order_by(Branch.name)).all()
+
+
+def list_departments(session: Session, branch_id: int) -> Sequence[Department]:
+    """Active departments of a branch by name."""
+    if session.get(Branch, branch_id) is None:
+        raise NotFound("branch_not_found", branch_id=branch_id)
+    return session.scalars(
+        select(Department)
+        .where(Department.branch_id == branch_id, Department.active)
+        .order_by(Department.name)
+    ).all()
+
+
+def list_employees(
+    session: Session, department_id: int, q: str | None = None
+) -> Sequence[tuple[Employee, Agent | None]]:
+    """Active employees of a department with their active agent, if any."""
+    if session.get(Department, department_id) is None:
+        raise NotFound("department_not_found", department_id=department_id)
+    query = (
+        select(Employee, Agent)
+        .outerjoin(Agent, (Agent.employee_id == Employee.id) & (Agent.status == "active"))
+        .where(Employee.department_id == department_id, Employee.active)
+        .order_by(Employee.full_name)
+    )
+    if q:
+        query = query.where(Employee.full_name.ilike(f"%{q}%"))
+    return [(row[0], row[1]) for row in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class AgentFilter:
+    """Filters of the agent list."""
+
+    branch_id: int | None = None
+    department_id: int | None = None
+    status: str | None = None
+    routing_type: str | None = None
+    q: str | None = None
+
+
+def list_agents(session: Session, filters: AgentFilter, page: int, per_page: int) -> Page[Agent]:
+    """Agents matching `filters`, newest change first."""
+    query = select(Agent).join(Agent.employee).join(Employee.department)
+    if filters.branch_id:
+        query = query.where(Department.branch_id == filters.branch_id)
+    if filters.department_id:
+        query = query.where(Employee.department_id == filters.department_id)
+    if filters.status:
+        query = query.where(Agent.status == filters.status)
+    if filters.routing_type:
+        query = query.where(Agent.routing_type == filters.routing_type)
+    if filters.q:
+        like = f"%{filters.q.strip()}%"
+        query = query.where(or_(Employee.full_name.ilike(like), Agent.extension.like(like)))
+    return paginate(session, query.order_by(Agent.updated_at.desc(), Agent.id.desc()),
+                    page, per_page)
+
+
+def get_agent(session: Session, agent_id: int) -> Agent:
+    """The agent with this id, or NotFound."""
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound("agent_not_found", agent_id=agent_id)
+    return agent
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """Filters of the ticket list."""
+
+    state: str | None = None
+    kind: str | None = None
+    branch_id: int | None = None
+    mine: bool = False
+
+
+def _visible(query: Select[tuple[Ticket]], actor: Actor) -> Select[tuple[Ticket]]:
+    """Limit a ticket query to what `actor` may see: own, watched, or in scope."""
+    branches = visible_branch_filter(actor)
+    if branches is None:
+        return query
+    watched = select(ticket_watcher.c.ticket_id).where(ticket_watcher.c.user_id == actor.user_id)
+    return query.where(or_(
+        Ticket.requester_id == actor.user_id,
+        Ticket.id.in_(watched),
+        Ticket.branch_id.in_(branches),
+    ))
+
+
+def list_tickets(
+    session: Session, actor: Actor, filters: TicketFilter, page: int, per_page: int
+) -> Page[Ticket]:
+    """Tickets visible to `actor` matching `filters`, newest first."""
+    query = _visible(select(Ticket), actor)
+    if filters.state:
+        query = query.where(Ticket.state == filters.state)
+    if filters.kind:
+        query = query.where(Ticket.kind == filters.kind)
+    if filters.branch_id:
+        query = query.where(Ticket.branch_id == filters.branch_id)
+    if filters.mine:
+        query = query.where(Ticket.requester_id == actor.user_id)
+    return paginate(session, query.order_by(Ticket.id.desc()), page, per_page)
+
+
+def get_visible_ticket(session: Session, actor: Actor, ticket_id: int) -> Ticket:
+    """A ticket with its timeline, if `actor` may see it; NotFound otherwise."""
+    query = _visible(select(Ticket).where(Ticket.id == ticket_id), actor).options(
+        selectinload(Ticket.events).joinedload(TicketEvent.actor)
+    )
+    ticket = session.scalar(query)
+    if ticket is None:
+        raise NotFound("ticket_not_found", ticket_id=ticket_id)
+    return ticket

@@ -1,0 +1,69 @@
+"""Call routing of an agent: ring App and Web together, or a phone number with a backup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+
+from workflow.errors import Problem, RuleViolation
+
+#: Numbers written without a country code are read as Vietnamese numbers.
+DEFAULT_REGION = "VN"
+
+
+class RoutingType(StrEnum):
+    """How incoming calls reach the agent."""
+
+    APP_WEB = "app_web"
+    PHONE = "phone"
+
+
+@dataclass(frozen=True)
+class Routing:
+    """A validated routing: numbers are E.164 and only present for `phone`."""
+
+    type: RoutingType = RoutingType.APP_WEB
+    priority_number: str | None = None
+    backup_number: str | None = None
+
+
+def normalise_number(raw: str, region: str = DEFAULT_REGION) -> str | None:
+    """E.164 form of a possible phone number, or None when it is not one."""
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_routing(
+    routing_type: str | None,
+    priority_number: str | None = None,
+    backup_number: str | None = None,
+    region: str = DEFAULT_REGION,
+) -> Routing:
+    """Validate raw routing input into a `Routing`, or raise per-field problems."""
+    try:
+        kind = RoutingType(routing_type or RoutingType.APP_WEB)
+    except ValueError:
+        raise RuleViolation.single("routing.type", "routing_type_unknown") from None
+    if kind is RoutingType.APP_WEB:
+        return Routing()
+    problems: dict[str, list[Problem]] = {}
+    numbers: dict[str, str] = {}
+    for name, raw in (("priority_number", priority_number), ("backup_number", backup_number)):
+        if not raw or not raw.strip():
+            problems[f"routing.{name}"] = [Problem("phone_required")]
+        elif (number := normalise_number(raw.strip(), region)) is None:
+            problems[f"routing.{name}"] = [Problem("phone_invalid", {"number": raw.strip()})]
+        else:
+            numbers[name] = number
+    if not problems and numbers["priority_number"] == numbers["backup_number"]:
+        problems["routing.backup_number"] = [Problem("backup_same_as_priority")]
+    if problems:
+        raise RuleViolation(problems)
+    return Routing(kind, numbers["priority_number"], numbers["backup_number"])

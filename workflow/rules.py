@@ -1,0 +1,124 @@
+"""Business rules as plain functions: extension policy and who may do what."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from workflow.errors import Problem
+
+#: The shortest and longest extension an organisation may choose.
+MIN_EXTENSION_LENGTH = 3
+MAX_EXTENSION_LENGTH = 8
+
+
+class Role(StrEnum):
+    """What a user does in agentdesk."""
+
+    REQUESTER = "requester"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class ExtensionPolicy:
+    """An organisation's rule for extension numbers."""
+
+    length: int
+    prefix: str = ""
+    reserved: frozenset[str] = field(default_factory=frozenset)
+
+    def problems(self) -> list[Problem]:
+        """What is wrong with the policy itself (empty when it is usable)."""
+        found = []
+        if not MIN_EXTENSION_LENGTH <= self.length <= MAX_EXTENSION_LENGTH:
+            found.append(
+                Problem("policy_length_range", {"min": MIN_EXTENSION_LENGTH,
+                                                "max": MAX_EXTENSION_LENGTH})
+            )
+        if self.prefix and (not self.prefix.isdecimal() or not self.prefix.isascii()):
+            found.append(Problem("policy_prefix_digits"))
+        elif self.prefix.startswith("0"):
+            found.append(Problem("policy_prefix_zero"))
+        elif len(self.prefix) >= self.length:
+            found.append(Problem("policy_prefix_too_long", {"length": self.length}))
+        return found
+
+
+def extension_problems(policy: ExtensionPolicy, extension: str) -> list[Problem]:
+    """Every way `extension` breaks `policy` (empty when it is valid)."""
+    if not extension.isascii() or not extension.isdecimal():
+        return [Problem("extension_digits")]
+    found = []
+    if set(extension) == {"0"}:
+        found.append(Problem("extension_zero"))
+    elif extension.startswith("0"):
+        found.append(Problem("extension_leading_zero"))
+    if len(extension) != policy.length:
+        found.append(Problem("extension_length", {"length": policy.length}))
+    if not extension.startswith(policy.prefix):
+        found.append(Problem("extension_prefix", {"prefix": policy.prefix}))
+    if extension in policy.reserved:
+        found.append(Problem("extension_reserved"))
+    return found
+
+
+def candidate_extensions(policy: ExtensionPolicy) -> Iterator[str]:
+    """All valid extensions of `policy`, smallest first."""
+    free_digits = policy.length - len(policy.prefix)
+    start = 0 if policy.prefix else 10 ** (free_digits - 1)
+    for number in range(start, 10**free_digits):
+        extension = f"{policy.prefix}{number:0{free_digits}d}"
+        if not extension_problems(policy, extension):
+            yield extension
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person doing something, as the rules need to see them."""
+
+    user_id: int
+    role: Role
+    all_branches: bool = False
+    branch_ids: frozenset[int] = frozenset()
+
+    def covers(self, branch_id: int) -> bool:
+        """Whether this user's scope includes `branch_id`."""
+        return self.role is Role.ADMIN or self.all_branches or branch_id in self.branch_ids
+
+
+def decision_refusal(actor: Actor, branch_id: int, requester_id: int) -> str | None:
+    """Why `actor` may not approve or reject this ticket, or None when they may."""
+    if actor.role not in (Role.APPROVER, Role.ADMIN):
+        return "not_an_approver"
+    if actor.user_id == requester_id:
+        return "own_ticket"
+    if not actor.covers(branch_id):
+        return "out_of_scope"
+    return None
+
+
+def cancel_refusal(actor: Actor, requester_id: int) -> str | None:
+    """Why `actor` may not cancel this ticket, or None when they may."""
+    if actor.role is Role.ADMIN or actor.user_id == requester_id:
+        return None
+    return "not_requester"
+
+
+def retry_refusal(actor: Actor, branch_id: int) -> str | None:
+    """Why `actor` may not retry a failed ticket, or None when they may."""
+    if actor.role not in (Role.APPROVER, Role.ADMIN):
+        return "not_an_approver"
+    if not actor.covers(branch_id):
+        return "out_of_scope"
+    return None
+
+
+def visible_branch_filter(actor: Actor) -> Collection[int] | None:
+    """Branches whose tickets `actor` may see beyond their own; None means all."""
+    if actor.role is Role.ADMIN or actor.all_branches:
+        return None
+    if actor.role is Role.APPROVER:
+        return actor.branch_ids
+    return frozenset()
