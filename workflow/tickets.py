@@ -111,9 +111,7 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Tic
         idempotency_key=request.idempotency_key,
     )
     if request.notify_user_ids:
-        ticket.watchers = list(
-            session.scalars(select(User).where(User.id.in_(request.notify_user_ids)))
-        )
+        ticket.watchers = _watchers(session, request.notify_user_ids)
     event = TicketEvent(
         actor_id=actor.user_id, action="submit", from_state=None,
         to_state=Status.SUBMITTED.value, changes=plan.changes, created_at=utcnow(),
@@ -131,6 +129,14 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Tic
         raise _conflict_from(error) from None
     logger.info("ticket %s submitted by user %s (%s)", ticket.id, actor.user_id, ticket.kind)
     return ticket
+
+
+def _watchers(session: Session, user_ids: tuple[int, ...]) -> list[User]:
+    """The users to notify, all of whom must exist."""
+    users = list(session.scalars(select(User).where(User.id.in_(user_ids), User.active)))
+    if len(users) != len(set(user_ids)):
+        raise RuleViolation.single("notify_user_ids", "unknown_user")
+    return users
 
 
 def _by_idempotency_key(session: Session, actor: Actor, request: TicketRequest) -> Ticket | None:

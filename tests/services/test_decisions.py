@@ -1,0 +1,213 @@
+"""Approve, reject, cancel, retry: guards, audit trail, outbox and notifications."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from tasks.relay import relay_once, sweep_once
+from tasks.runtime import runtime
+from tests.conftest import World, drain
+from tests.services.test_submit import actor, submit
+from web.extensions import db
+from workflow import decisions
+from workflow.errors import Conflict, PermissionDenied, RuleViolation, TransitionNotAllowed
+from workflow.models import (
+    Agent,
+    DirectoryEntry,
+    DirectoryWrite,
+    Notification,
+    OutboxMessage,
+    Ticket,
+    TicketEvent,
+    utcnow,
+)
+from workflow.ports import PhoneAccount, PhoneSystemError
+
+
+class UnreachableSwitchboard:
+    """A phone system that cannot be reached, as when the PBX is down."""
+
+    def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
+        raise PhoneSystemError("switchboard unreachable")
+
+    def remove_account(self, sip_username: str, ticket_id: int) -> bool:
+        raise PhoneSystemError("switchboard unreachable")
+
+
+def events_of(ticket_id: int) -> list[tuple[str, str | None, str]]:
+    """(action, from, to) of a ticket's timeline."""
+    rows = db.session.scalars(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+    )
+    return [(event.action, event.from_state, event.to_state) for event in rows]
+
+
+def notified(ticket_id: int, action: str) -> set[int]:
+    """Who got a notification of `action` on the ticket."""
+    return set(db.session.scalars(
+        select(Notification.user_id).join(TicketEvent, Notification.event_id == TicketEvent.id)
+        .where(Notification.ticket_id == ticket_id, TicketEvent.action == action)
+    ))
+
+
+def test_an_approved_ticket_is_provisioned_once_with_a_full_timeline(
+    app: Flask, world: World
+) -> None:
+    ticket = submit(world, extension="5001", notify_user_ids=(world.admin_id,))
+    decisions.approve_ticket(db.session, actor(world.approver_id), ticket.id, "  ok  ")
+    drain(app)
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, ticket.id)
+    assert ticket.state == "provisioned" and ticket.attempts == 1
+    assert events_of(ticket.id) == [
+        ("submit", None, "submitted"), ("approve", "submitted", "approved"),
+        ("start", "approved", "provisioning"), ("complete", "provisioning", "provisioned"),
+    ]
+    entry = db.session.get(DirectoryEntry, ticket.sip_username)
+    assert (entry.extension, entry.routing_type) == ("5001", "app_web")
+    assert db.session.scalar(select(func.count()).select_from(DirectoryWrite)) == 1
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.processed_at.is_(None))) == 0
+    assert notified(ticket.id, "submit") == {world.approver_id, world.admin_id}
+    assert notified(ticket.id, "approve") == {world.requester_id, world.admin_id}
+    assert notified(ticket.id, "complete") == {world.requester_id, world.admin_id}
+
+
+def test_running_provisioning_again_changes_nothing(app: Flask, world: World) -> None:
+    ticket = submit(world, extension="5001")
+    decisions.approve_ticket(db.session, actor(world.approver_id), ticket.id)
+    drain(app)
+    # A redelivered message and a sweeper pass find the work done.
+    runtime(app).dispatcher.send("provision_ticket", [ticket.id])
+    assert sweep_once(runtime(app)) == 0
+    drain(app)
+    assert db.session.scalar(select(func.count()).select_from(DirectoryWrite)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Agent)) == 1
+
+
+def test_an_approval_whose_message_was_lost_is_relayed(app: Flask, world: World) -> None:
+    ticket = submit(world, extension="5001")
+    decisions.approve_ticket(db.session, actor(world.approver_id), ticket.id)
+    broker = runtime(app).broker
+    for queue in ("provisioning", "notifications"):
+        broker.flush(queue)  # the messages are lost, as when Redis drops them
+    # Provisioning plus the notices of the submission and of the approval.
+    assert relay_once(runtime(app)) == 3
+    drain(app)
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).state == "provisioned"
+    assert relay_once(runtime(app)) == 0
+
+
+def test_a_ticket_stuck_in_approved_is_swept(app: Flask, world: World) -> None:
+    ticket = submit(world, extension="5001")
+    decisions.approve_ticket(db.session, actor(world.approver_id), ticket.id)
+    runtime(app).broker.flush_all()
+    db.session.execute(update(OutboxMessage).values(processed_at=utcnow()))
+    db.session.commit()
+    assert sweep_once(runtime(app)) == 1
+    drain(app)
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).state == "provisioned"
+
+
+def test_rejecting_without_a_reason_is_refused(app: Flask, world: World) -> None:
+    ticket = submit(world, extension="5001")
+    with pytest.raises(RuleViolation) as refused:
+        decisions.reject_ticket(db.session, actor(world.approver_id), ticket.id, "   ")
+    assert list(refused.value.problems) == ["reason"]
+    decisions.reject_ticket(db.session, actor(world.approver_id), ticket.id, "Sai phòng ban")
+    assert events_of(ticket.id)[-1] == ("reject", "submitted", "rejected")
+    # A rejected ticket frees its employee and extension.
+    assert submit(world, extension="5001").state == "submitted"
+
+
+@pytest.mark.parametrize(
+    ("who", "reason"),
+    [("requester_id", "not_an_approver"), ("other_approver_id", "out_of_scope")],
+)
+def test_only_approvers_in_scope_decide(app: Flask, world: World, who: str, reason: str) -> None:
+    ticket = submit(world, extension="5001")
+    with pytest.raises(PermissionDenied) as refused:
+        decisions.approve_ticket(db.session, actor(getattr(world, who)), ticket.id)
+    assert refused.value.code == reason
+
+
+def test_nobody_approves_their_own_ticket(app: Flask, world: World) -> None:
+    ticket = submit_ticket_as(world, world.admin_id)
+    with pytest.raises(PermissionDenied):
+        decisions.approve_ticket(db.session, actor(world.admin_id), ticket.id)
+
+
+def submit_ticket_as(world: World, user_id: int) -> Ticket:
+    """Submit a new ticket as another user."""
+    from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+
+    return submit_ticket(db.session, actor(user_id),
+                         TicketRequest(TicketKind.NEW, world.employee_ids[0], "5001"))
+
+
+def test_a_decided_ticket_cannot_be_decided_again(app: Flask, world: World) -> None:
+    ticket = submit(world, extension="5001")
+    decisions.reject_ticket(db.session, actor(world.approver_id), ticket.id, "Không cần")
+    with pytest.raises(TransitionNotAllowed) as refused:
+        decisions.approve_ticket(db.session, actor(world.admin_id), ticket.id)
+    assert str(refused.value) == "Can't approve when in rejected."
+    assert isinstance(refused.value, Conflict)
+
+
+def test_a_stale_copy_loses_the_compare_and_set(app: Flask, world: World) -> None:
+    ticket = submit(world, extension="5001")
+    stale = db.session.get(Ticket, ticket.id)
+    version = stale.version
+    decisions.cancel_ticket(db.session, actor(world.requester_id), ticket.id)
+    db.session.expire_all()
+    stale = db.session.get(Ticket, ticket.id)
+    # What a concurrent approver loaded before the cancel still holds in memory.
+    set_committed_value(stale, "state", "submitted")
+    set_committed_value(stale, "version", version)
+    with pytest.raises(Conflict):
+        decisions.approve_ticket(db.session, actor(world.approver_id), ticket.id)
+    db.session.rollback()
+    assert db.session.get(Ticket, ticket.id).state == "cancelled"
+
+
+def test_only_the_requester_or_an_admin_cancels(app: Flask, world: World) -> None:
+    ticket = submit(world, extension="5001")
+    with pytest.raises(PermissionDenied):
+        decisions.cancel_ticket(db.session, actor(world.approver_id), ticket.id)
+    decisions.cancel_ticket(db.session, actor(world.requester_id), ticket.id, "Nhầm người")
+    assert events_of(ticket.id)[-1] == ("cancel", "submitted", "cancelled")
+
+
+def test_a_failing_switchboard_fails_the_ticket_after_the_last_attempt_then_retry_works(
+    app: Flask, world: World
+) -> None:
+    deps = runtime(app)
+    real_phone_system = deps.phone_system
+    deps.phone_system = lambda session: UnreachableSwitchboard()
+    try:
+        ticket = submit(world, extension="5001")
+        decisions.approve_ticket(db.session, actor(world.approver_id), ticket.id)
+        for _ in range(deps.provisioning.max_attempts + 2):
+            drain(app)
+            sweep_once(deps)  # the lease of a failed attempt expires at once in tests
+        drain(app)
+        db.session.expire_all()
+        ticket = db.session.get(Ticket, ticket.id)
+        assert (ticket.state, ticket.attempts) == ("failed", deps.provisioning.max_attempts)
+        assert ticket.last_error == "switchboard unreachable"
+        assert notified(ticket.id, "fail") == {world.requester_id}
+    finally:
+        deps.phone_system = real_phone_system
+    with pytest.raises(PermissionDenied):
+        decisions.retry_ticket(db.session, actor(world.requester_id), ticket.id)
+    decisions.retry_ticket(db.session, actor(world.approver_id), ticket.id)
+    drain(app)
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, ticket.id)
+    assert (ticket.state, ticket.attempts) == ("provisioned", 1)
+    assert ("retry", "failed", "approved") in events_of(ticket.id)
