@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dramatiq
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
@@ -18,20 +19,20 @@ class AppContextMiddleware(Middleware):
         self.app = app
         self._contexts: dict[str, Any] = {}
 
-    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         context = self.app.app_context()
         context.push()
         self._contexts[message.message_id] = context
 
     def after_process_message(
-        self, broker: dramatiq.Broker, message: dramatiq.Message, *,
+        self, broker: dramatiq.Broker, message: MessageProxy, *,
         result: Any = None, exception: BaseException | None = None,
     ) -> None:
         context = self._contexts.pop(message.message_id, None)
         if context is not None:
             context.pop(exception)
 
-    def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self.after_process_message(broker, message)
 
 

@@ -45,7 +45,7 @@ def fresh_pg_database(name: str) -> str:
     return f"{host}/{name}"
 
 
-def test_settings(database_url: str, **extra: Any) -> dict[str, Any]:
+def settings_for(database_url: str, **extra: Any) -> dict[str, Any]:
     """Settings for an app under test: embedded broker, fast retries."""
     return {
         "TESTING": True,
@@ -61,7 +61,7 @@ def test_settings(database_url: str, **extra: Any) -> dict[str, Any]:
 
 def build_app(database_url: str, **extra: Any) -> Flask:
     """An app on `database_url` with the schema migrated to head."""
-    app = create_app(test_settings(database_url, **extra))
+    app = create_app(settings_for(database_url, **extra))
     with app.app_context():
         upgrade()
     return app
@@ -100,7 +100,9 @@ def pg_app() -> Iterator[Flask]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def app(request: pytest.FixtureRequest) -> Iterator[Flask]:
     """The app on each database in turn, empty, inside an app context."""
-    flask_app: Flask = request.getfixturevalue(f"{'pg' if request.param != 'sqlite' else 'sqlite'}_app")
+    flask_app: Flask = request.getfixturevalue(
+        f"{'pg' if request.param != 'sqlite' else 'sqlite'}_app"
+    )
     wipe(flask_app)
     with flask_app.app_context():
         yield flask_app
@@ -134,28 +136,59 @@ class World:
 def make_world(employees_per_department: int = 4) -> World:
     """Create the organisation in the current app context."""
     session = db.session
-    organisation = Organisation(name="Công ty Thử", extension_length=4, extension_prefix="5",
-                                reserved_extensions=["5000"])
+    organisation = Organisation(
+        name="Công ty Thử", extension_length=4, extension_prefix="5", reserved_extensions=["5000"]
+    )
     session.add(organisation)
     session.flush()
-    branches = [Branch(organisation_id=organisation.id, name=name, kind=kind)
-                for name, kind in (("Hà Nội", "office"), ("Đà Nẵng", "branch"))]
-    departments = [Department(branch=branch, name=name) for branch in branches
-                   for name in ("Kinh doanh", "Kỹ thuật")]
-    employees = [Employee(department=department, full_name=f"Nhân viên {d}-{i}")
-                 for d, department in enumerate(departments) for i in range(employees_per_department)]
+    branches = [
+        Branch(organisation_id=organisation.id, name=name, kind=kind)
+        for name, kind in (("Hà Nội", "office"), ("Đà Nẵng", "branch"))
+    ]
+    departments = [
+        Department(branch=branch, name=name)
+        for branch in branches
+        for name in ("Kinh doanh", "Kỹ thuật")
+    ]
+    employees = [
+        Employee(department=department, full_name=f"Nhân viên {d}-{i}")
+        for d, department in enumerate(departments)
+        for i in range(employees_per_department)
+    ]
     session.add_all([*branches, *departments, *employees])
     session.commit()
-    emails = {"requester": "requester@test.vn", "approver": "approver@test.vn",
-              "other_approver": "approver2@test.vn", "admin": "admin@test.vn"}
-    requester = save_user(session, emails["requester"], Role.REQUESTER, PASSWORD_HASH, "Người Yêu Cầu")
-    approver = save_user(session, emails["approver"], Role.APPROVER, PASSWORD_HASH, "Người Duyệt",
-                         [branches[0].id])
-    other = save_user(session, emails["other_approver"], Role.APPROVER, PASSWORD_HASH,
-                      "Người Duyệt Khác", [branches[1].id])
+    emails = {
+        "requester": "requester@test.vn",
+        "approver": "approver@test.vn",
+        "other_approver": "approver2@test.vn",
+        "admin": "admin@test.vn",
+    }
+    requester = save_user(
+        session, emails["requester"], Role.REQUESTER, PASSWORD_HASH, "Người Yêu Cầu"
+    )
+    approver = save_user(
+        session, emails["approver"], Role.APPROVER, PASSWORD_HASH, "Người Duyệt", [branches[0].id]
+    )
+    other = save_user(
+        session,
+        emails["other_approver"],
+        Role.APPROVER,
+        PASSWORD_HASH,
+        "Người Duyệt Khác",
+        [branches[1].id],
+    )
     admin = save_user(session, emails["admin"], Role.ADMIN, PASSWORD_HASH, "Quản Trị")
-    return World(organisation.id, [b.id for b in branches], [d.id for d in departments],
-                 [e.id for e in employees], requester.id, approver.id, other.id, admin.id, emails)
+    return World(
+        organisation.id,
+        [b.id for b in branches],
+        [d.id for d in departments],
+        [e.id for e in employees],
+        requester.id,
+        approver.id,
+        other.id,
+        admin.id,
+        emails,
+    )
 
 
 @pytest.fixture
@@ -175,14 +208,18 @@ class ApiClient:
 
     def post(self, url: str, json: Any = None, **kwargs: Any) -> Any:
         headers = {**self.headers, **kwargs.pop("headers", {})}
-        return self.client.post(url, json=json if json is not None else {}, headers=headers, **kwargs)
+        return self.client.post(
+            url, json=json if json is not None else {}, headers=headers, **kwargs
+        )
 
 
 @pytest.fixture
 def api(app: Flask, world: World) -> Callable[[str], ApiClient]:
     """`api("approver")` is a client signed in as that role of the world."""
+
     def client_for(role: str) -> ApiClient:
         return ApiClient(app.test_client(), create_token(db.session, world.emails[role]))
+
     return client_for
 
 

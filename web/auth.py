@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Request
+from flask import Flask, Request, g
 from flask_login import UserMixin, current_user
 from werkzeug.exceptions import Forbidden, Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -37,7 +37,7 @@ def hash_password(password: str) -> str:
 
 def check_credentials(email: str, password: str) -> User | None:
     """The user with these credentials, or None."""
-    user = find_user(db.session, email)
+    user = find_user(db.session(), email)
     if user is None or not check_password_hash(user.password_hash, password):
         return None
     return user
@@ -54,7 +54,7 @@ def _load_from_request(request: Request) -> SignedInUser | None:
     header = request.headers.get("Authorization", "")
     if not header.startswith(BEARER):
         return None
-    user = user_for_token(db.session, header[len(BEARER):].strip())
+    user = user_for_token(db.session(), header[len(BEARER):].strip())
     return SignedInUser(user) if user is not None else None
 
 
@@ -69,6 +69,12 @@ def init_auth(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.request_loader(_load_from_request)
     login_manager.unauthorized_handler(_unauthorized)
+    app.before_request(_forget_previous_user)
+
+
+def _forget_previous_user() -> None:
+    """Identify the caller afresh on every request, even when an app context is reused."""
+    g.pop("_login_user", None)
 
 
 def current_actor() -> Actor:

@@ -85,8 +85,9 @@ def relay() -> None:
 @cli.command("seed-demo")
 @with_appcontext
 def seed_demo_command() -> None:
-    """Create the demo organisation and users (password: demo); safe to run again."""
-    seed_demo(db.session, hash_password("demo"))
+    """Apply migrations, then create the demo organisation and users (password: demo)."""
+    upgrade()
+    seed_demo(db.session(), hash_password("demo"))
     click.echo("demo data ready: requester@demo.vn, approver@demo.vn, admin@demo.vn / demo")
 
 
@@ -111,7 +112,7 @@ def create_user(email: str, role: str, branches: tuple[int, ...], name: str | No
     if len(password) < 4:
         raise click.UsageError("the password must have at least 4 characters")
     try:
-        user = save_user(db.session, email, Role(role), hash_password(password), name,
+        user = save_user(db.session(), email, Role(role), hash_password(password), name,
                          list(branches))
     except WorkflowError as error:
         raise click.ClickException(str(error)) from None
@@ -129,7 +130,7 @@ def tokens() -> None:
 def create_api_token(email: str) -> None:
     """Print a new bearer token for EMAIL (shown once)."""
     try:
-        click.echo(create_token(db.session, email))
+        click.echo(create_token(db.session(), email))
     except WorkflowError as error:
         raise click.ClickException(f"no active user {email}") from error
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from workflow.machine import Status
@@ -34,7 +34,7 @@ def notify_key(event_id: int) -> str:
 
 def mark_processed(session: Session, *keys: str, prefix: str | None = None) -> None:
     """Mark outbox rows done (by key, or every pending one whose key starts with `prefix`)."""
-    condition = OutboxMessage.key.in_(keys)
+    condition: ColumnElement[bool] = OutboxMessage.key.in_(keys)
     if prefix is not None:
         condition = or_(condition, OutboxMessage.key.startswith(prefix, autoescape=True))
     session.execute(

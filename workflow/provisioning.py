@@ -114,16 +114,16 @@ def _apply(session: Session, ticket: Ticket, phone: PhoneSystem) -> dict[str, An
         phone.ensure_account(
             PhoneAccount(ticket.sip_username, ticket.extension, routing), ticket.id
         )
-        agent = Agent(
+        created = Agent(
             employee_id=ticket.employee_id, extension=ticket.extension,
             sip_username=ticket.sip_username, routing_type=routing.type.value,
             priority_number=routing.priority_number, backup_number=routing.backup_number,
             status="active", created_at=now, updated_at=now,
         )
-        session.add(agent)
+        session.add(created)
         session.flush()
-        ticket.agent_id = agent.id
-        return {"agent_id": agent.id, "sip_username": agent.sip_username}
+        ticket.agent_id = created.id
+        return {"agent_id": created.id, "sip_username": created.sip_username}
     agent = session.get(Agent, ticket.agent_id)
     assert agent is not None
     if kind is TicketKind.REVOKE:

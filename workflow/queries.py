@@ -42,7 +42,7 @@ class Page(Generic[T]):
         return max(1, -(-self.total // self.per_page))
 
 
-def paginate(session: Session, query: Select[tuple[T]], page: int, per_page: int) -> Page[T]:
+def paginate(session: Session, query: Select[T], page: int, per_page: int) -> Page[T]:
     """Run `query` for one page and count all its rows."""
     page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
@@ -130,7 +130,7 @@ class TicketFilter:
     mine: bool = False
 
 
-def _visible(query: Select[tuple[Ticket]], actor: Actor) -> Select[tuple[Ticket]]:
+def _visible(query: Select[Ticket], actor: Actor) -> Select[Ticket]:
     """Limit a ticket query to what `actor` may see: own, watched, or in scope."""
     branches = visible_branch_filter(actor)
     if branches is None:

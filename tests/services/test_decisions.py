@@ -47,10 +47,13 @@ def events_of(ticket_id: int) -> list[tuple[str, str | None, str]]:
 
 def notified(ticket_id: int, action: str) -> set[int]:
     """Who got a notification of `action` on the ticket."""
-    return set(db.session.scalars(
-        select(Notification.user_id).join(TicketEvent, Notification.event_id == TicketEvent.id)
-        .where(Notification.ticket_id == ticket_id, TicketEvent.action == action)
-    ))
+    return set(
+        db.session.scalars(
+            select(Notification.user_id)
+            .join(TicketEvent, Notification.event_id == TicketEvent.id)
+            .where(Notification.ticket_id == ticket_id, TicketEvent.action == action)
+        )
+    )
 
 
 def test_an_approved_ticket_is_provisioned_once_with_a_full_timeline(
@@ -63,14 +66,22 @@ def test_an_approved_ticket_is_provisioned_once_with_a_full_timeline(
     ticket = db.session.get(Ticket, ticket.id)
     assert ticket.state == "provisioned" and ticket.attempts == 1
     assert events_of(ticket.id) == [
-        ("submit", None, "submitted"), ("approve", "submitted", "approved"),
-        ("start", "approved", "provisioning"), ("complete", "provisioning", "provisioned"),
+        ("submit", None, "submitted"),
+        ("approve", "submitted", "approved"),
+        ("start", "approved", "provisioning"),
+        ("complete", "provisioning", "provisioned"),
     ]
     entry = db.session.get(DirectoryEntry, ticket.sip_username)
     assert (entry.extension, entry.routing_type) == ("5001", "app_web")
     assert db.session.scalar(select(func.count()).select_from(DirectoryWrite)) == 1
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.processed_at.is_(None))) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.processed_at.is_(None))
+        )
+        == 0
+    )
     assert notified(ticket.id, "submit") == {world.approver_id, world.admin_id}
     assert notified(ticket.id, "approve") == {world.requester_id, world.admin_id}
     assert notified(ticket.id, "complete") == {world.requester_id, world.admin_id}
@@ -146,8 +157,9 @@ def submit_ticket_as(world: World, user_id: int) -> Ticket:
     """Submit a new ticket as another user."""
     from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 
-    return submit_ticket(db.session, actor(user_id),
-                         TicketRequest(TicketKind.NEW, world.employee_ids[0], "5001"))
+    return submit_ticket(
+        db.session, actor(user_id), TicketRequest(TicketKind.NEW, world.employee_ids[0], "5001")
+    )
 
 
 def test_a_decided_ticket_cannot_be_decided_again(app: Flask, world: World) -> None:

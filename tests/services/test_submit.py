@@ -22,8 +22,9 @@ def actor(user_id: int):  # type: ignore[no-untyped-def]
 
 def submit(world: World, **fields: object) -> Ticket:
     """Submit a ticket as the world's requester."""
-    request = TicketRequest(**{"kind": TicketKind.NEW, "employee_id": world.employee_ids[0],
-                               **fields})  # type: ignore[arg-type]
+    request = TicketRequest(
+        **{"kind": TicketKind.NEW, "employee_id": world.employee_ids[0], **fields}
+    )  # type: ignore[arg-type]
     return submit_ticket(db.session, actor(world.requester_id), request)
 
 
@@ -39,9 +40,12 @@ def problems_of(error: pytest.ExceptionInfo[RuleViolation]) -> dict[str, list[st
     return {field: [p.code for p in found] for field, found in error.value.problems.items()}
 
 
-def test_a_new_ticket_is_saved_with_its_audit_event_and_outbox_row(app: Flask, world: World) -> None:
-    ticket = submit(world, extension="5001", details="  Nhân viên mới  ",
-                    notify_user_ids=(world.admin_id,))
+def test_a_new_ticket_is_saved_with_its_audit_event_and_outbox_row(
+    app: Flask, world: World
+) -> None:
+    ticket = submit(
+        world, extension="5001", details="  Nhân viên mới  ", notify_user_ids=(world.admin_id,)
+    )
     assert (ticket.state, ticket.extension, ticket.routing_type) == ("submitted", "5001", "app_web")
     assert ticket.details == "Nhân viên mới"
     assert [user.id for user in ticket.watchers] == [world.admin_id]
@@ -59,8 +63,13 @@ def test_a_new_ticket_without_extension_gets_the_next_free_one(app: Flask, world
 
 @pytest.mark.parametrize(
     ("extension", "code"),
-    [("0501", "extension_leading_zero"), ("501", "extension_length"),
-     ("6001", "extension_prefix"), ("5000", "extension_reserved"), ("5a01", "extension_digits")],
+    [
+        ("0501", "extension_leading_zero"),
+        ("501", "extension_length"),
+        ("6001", "extension_prefix"),
+        ("5000", "extension_reserved"),
+        ("5a01", "extension_digits"),
+    ],
 )
 def test_invalid_extensions_are_refused_on_the_extension_field(
     app: Flask, world: World, extension: str, code: str
@@ -134,13 +143,23 @@ def test_change_then_revoke_reshape_the_same_agent(app: Flask, world: World) -> 
     provision(app, world, submit(world, extension="5001"))
     agent = db.session.scalars(select(Agent)).one()
     sip_username = agent.sip_username
-    change = submit(world, kind=TicketKind.CHANGE, extension="5656", routing_type="phone",
-                    priority_number="0912345678", backup_number="0987654321")
+    change = submit(
+        world,
+        kind=TicketKind.CHANGE,
+        extension="5656",
+        routing_type="phone",
+        priority_number="0912345678",
+        backup_number="0987654321",
+    )
     assert change.agent_id == agent.id
     provision(app, world, change)
     agent = db.session.get(Agent, agent.id)
     assert (agent.extension, agent.sip_username, agent.routing_type, agent.backup_number) == (
-        "5656", sip_username, "phone", "+84987654321")
+        "5656",
+        sip_username,
+        "phone",
+        "+84987654321",
+    )
     # The old number is free again for someone else.
     other = submit(world, employee_id=world.employee_ids[1], extension="5001")
     assert other.extension == "5001"

@@ -42,4 +42,4 @@ def test_the_table_is_exactly_the_documented_one() -> None:
 def test_final_states_have_no_way_out() -> None:
     for state in FINAL_STATES:
         assert not [pair for pair in TRANSITIONS if pair[0] is state]
-    assert OPEN_STATES == {Status.SUBMITTED, Status.APPROVED, Status.PROVISIONING, Status.FAILED}
+    assert {Status.SUBMITTED, Status.APPROVED, Status.PROVISIONING, Status.FAILED} == OPEN_STATES

@@ -21,7 +21,7 @@ def list_agents(args: dict[str, Any]) -> Any:
     """Agents, filtered and paginated."""
     current_actor()
     page, per_page = args.pop("page"), args.pop("per_page")
-    return queries.list_agents(db.session, queries.AgentFilter(**args), page, per_page)
+    return queries.list_agents(db.session(), queries.AgentFilter(**args), page, per_page)
 
 
 @blp.route("/agents/<int:agent_id>")
@@ -29,4 +29,4 @@ def list_agents(args: dict[str, Any]) -> Any:
 def get_agent(agent_id: int) -> Any:
     """One agent."""
     current_actor()
-    return queries.get_agent(db.session, agent_id)
+    return queries.get_agent(db.session(), agent_id)

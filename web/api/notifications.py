@@ -18,11 +18,11 @@ blp = Blueprint("notifications", __name__, description="In-app notifications")
 @blp.response(200, NotificationSchema(many=True))
 def list_notifications() -> Any:
     """The newest notifications of the caller."""
-    return notifications.list_notifications(db.session, current_actor().user_id)
+    return notifications.list_notifications(db.session(), current_actor().user_id)
 
 
 @blp.route("/notifications/<int:notification_id>/read", methods=["POST"])
 @blp.response(200, NotificationSchema)
 def mark_read(notification_id: int) -> Any:
     """Mark one notification as read."""
-    return notifications.mark_read(db.session, current_actor().user_id, notification_id)
+    return notifications.mark_read(db.session(), current_actor().user_id, notification_id)

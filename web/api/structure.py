@@ -20,7 +20,7 @@ blp = Blueprint("structure", __name__, description="Branches, departments, emplo
 def list_branches() -> Any:
     """Active branches, offices and facilities."""
     current_actor()
-    return queries.list_branches(db.session)
+    return queries.list_branches(db.session())
 
 
 @blp.route("/branches/<int:branch_id>/departments")
@@ -28,7 +28,7 @@ def list_branches() -> Any:
 def list_departments(branch_id: int) -> Any:
     """Active departments of a branch."""
     current_actor()
-    return queries.list_departments(db.session, branch_id)
+    return queries.list_departments(db.session(), branch_id)
 
 
 @blp.route("/departments/<int:department_id>/employees")
@@ -36,7 +36,7 @@ def list_departments(branch_id: int) -> Any:
 def list_employees(department_id: int) -> Any:
     """Active employees of a department, each with their active agent."""
     current_actor()
-    rows = queries.list_employees(db.session, department_id)
+    rows = queries.list_employees(db.session(), department_id)
     return [{**EmployeeSchema().dump(employee), "agent": agent} for employee, agent in rows]
 
 
@@ -45,12 +45,12 @@ def list_employees(department_id: int) -> Any:
 def get_policy() -> Any:
     """The organisation's extension policy."""
     current_actor()
-    return current_organisation(db.session)
+    return current_organisation(db.session())
 
 
 @blp.route("/extensions/suggest")
 def suggest() -> Any:
     """The smallest free valid extension."""
     current_actor()
-    policy = current_organisation(db.session).policy
-    return {"extension": suggest_extension(db.session, policy)}
+    policy = current_organisation(db.session()).policy
+    return {"extension": suggest_extension(db.session(), policy)}

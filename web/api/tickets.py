@@ -45,7 +45,7 @@ def create_ticket(data: dict[str, Any]) -> Any:
         notify_user_ids=tuple(data["notify_user_ids"]),
         idempotency_key=key,
     )
-    return submit_ticket(db.session, current_actor(), ticket_request)
+    return submit_ticket(db.session(), current_actor(), ticket_request)
 
 
 @blp.route("/tickets")
@@ -55,14 +55,14 @@ def list_tickets(args: dict[str, Any]) -> Any:
     """Tickets the caller may see, filtered and paginated."""
     page, per_page = args.pop("page"), args.pop("per_page")
     filters = queries.TicketFilter(**args)
-    return queries.list_tickets(db.session, current_actor(), filters, page, per_page)
+    return queries.list_tickets(db.session(), current_actor(), filters, page, per_page)
 
 
 @blp.route("/tickets/<int:ticket_id>")
 @blp.response(200, TicketDetailSchema)
 def get_ticket(ticket_id: int) -> Any:
     """One ticket with its timeline of events."""
-    return queries.get_visible_ticket(db.session, current_actor(), ticket_id)
+    return queries.get_visible_ticket(db.session(), current_actor(), ticket_id)
 
 
 @blp.route("/tickets/<int:ticket_id>/approve", methods=["POST"])
@@ -70,7 +70,7 @@ def get_ticket(ticket_id: int) -> Any:
 @blp.response(200, TicketSchema)
 def approve(data: dict[str, Any], ticket_id: int) -> Any:
     """Approve a submitted ticket."""
-    return decisions.approve_ticket(db.session, current_actor(), ticket_id, data["comment"])
+    return decisions.approve_ticket(db.session(), current_actor(), ticket_id, data["comment"])
 
 
 @blp.route("/tickets/<int:ticket_id>/reject", methods=["POST"])
@@ -78,7 +78,7 @@ def approve(data: dict[str, Any], ticket_id: int) -> Any:
 @blp.response(200, TicketSchema)
 def reject(data: dict[str, Any], ticket_id: int) -> Any:
     """Reject a submitted ticket with a reason."""
-    return decisions.reject_ticket(db.session, current_actor(), ticket_id, data["reason"])
+    return decisions.reject_ticket(db.session(), current_actor(), ticket_id, data["reason"])
 
 
 @blp.route("/tickets/<int:ticket_id>/cancel", methods=["POST"])
@@ -86,7 +86,7 @@ def reject(data: dict[str, Any], ticket_id: int) -> Any:
 @blp.response(200, TicketSchema)
 def cancel(data: dict[str, Any], ticket_id: int) -> Any:
     """Cancel a ticket that is still waiting (or failed)."""
-    return decisions.cancel_ticket(db.session, current_actor(), ticket_id, data["comment"])
+    return decisions.cancel_ticket(db.session(), current_actor(), ticket_id, data["comment"])
 
 
 @blp.route("/tickets/<int:ticket_id>/retry", methods=["POST"])
@@ -94,4 +94,4 @@ def cancel(data: dict[str, Any], ticket_id: int) -> Any:
 @blp.response(200, TicketSchema)
 def retry(data: dict[str, Any], ticket_id: int) -> Any:
     """Send a failed ticket back to provisioning."""
-    return decisions.retry_ticket(db.session, current_actor(), ticket_id, data["comment"])
+    return decisions.retry_ticket(db.session(), current_actor(), ticket_id, data["comment"])

@@ -1,0 +1,104 @@
+"""The production shape: PostgreSQL, Redis, separate Dramatiq worker and relay processes, SMTP."""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Iterator
+from email.header import decode_header, make_header
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message as MessageHandler
+from flask import Flask
+from sqlalchemy import select
+
+from tests.conftest import build_app, fresh_pg_database, make_world, worker_suffix
+from tests.processes import free_port, redis_server, running, wait_for
+from web.extensions import db
+from workflow import decisions
+from workflow.accounts import actor_of
+from workflow.models import DirectoryEntry, Notification, Ticket, User
+from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+
+
+class Inbox(MessageHandler):
+    """Keeps every message the SMTP server receives."""
+
+    def __init__(self) -> None:
+        super().__init__(email.message.Message)
+        self.messages: list[Message] = []
+
+    def handle_message(self, message: Message) -> None:
+        self.messages.append(message)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, Inbox]]:
+    """A real SMTP server on a free loopback port."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, inbox
+    controller.stop()
+
+
+def test_a_ticket_goes_through_redis_workers_and_emails_people(
+    tmp_path: Path, smtp: tuple[int, Inbox]
+) -> None:
+    smtp_port, inbox = smtp
+    url = fresh_pg_database(f"agentdesk_stack_{worker_suffix()}")
+    app: Flask = build_app(url)
+    with redis_server(tmp_path) as redis_url:
+        env = {
+            "DATABASE_URL": url,
+            "REDIS_URL": redis_url,
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": str(smtp_port),
+            "RELAY_GRACE_SECONDS": "1",
+        }
+        web_app = build_app(url, REDIS_URL=redis_url)
+        with web_app.app_context():
+            # Given an organisation, a requester's ticket, and the worker and relay processes
+            world = make_world(employees_per_department=1)
+            requester = actor_of(db.session.get(User, world.requester_id))
+            ticket = submit_ticket(
+                db.session, requester, TicketRequest(TicketKind.NEW, world.employee_ids[0], "5001")
+            )
+            with (
+                running(
+                    ["agentdesk", "worker", "-p", "1", "-t", "2"], env, tmp_path / "worker.log"
+                ),
+                running(["agentdesk", "relay"], env, tmp_path / "relay.log"),
+            ):
+                # When the approver approves it
+                approver = actor_of(db.session.get(User, world.approver_id))
+                decisions.approve_ticket(db.session, approver, ticket.id)
+
+                # Then the worker provisions it and everyone concerned is told, by email too
+                def state() -> str | None:
+                    db.session.expire_all()
+                    found = db.session.get(Ticket, ticket.id)
+                    return found.state if found and found.state == "provisioned" else None
+
+                wait_for(state, "the ticket to be provisioned", timeout=60)
+                wait_for(lambda: len(inbox.messages) >= 3, "three emails", timeout=30)
+    with web_app.app_context():
+        emailed = db.session.scalars(
+            select(Notification).where(Notification.emailed_at.is_not(None))
+        ).all()
+        recipients = sorted(message["To"] for message in inbox.messages)
+        assert recipients.count("requester@test.vn") == 2  # approved, then provisioned
+        assert "approver@test.vn" in recipients  # asked to approve
+        assert len(emailed) == len(inbox.messages)
+        subjects = {
+            str(make_header(decode_header(message["Subject"]))) for message in inbox.messages
+        }
+        assert any("đã được duyệt" in subject for subject in subjects)
+        secret = db.session.scalars(select(DirectoryEntry.secret_digest)).one()
+        assert all(secret not in message.as_string() for message in inbox.messages)
+        db.engine.dispose()
+    with app.app_context():
+        db.engine.dispose()
