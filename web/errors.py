@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from web.extensions import db
@@ -105,6 +105,13 @@ def handle_integrity_error(error: IntegrityError) -> tuple[Response, int]:
     return error_response(409, "conflict")
 
 
+def handle_data_error(error: DataError) -> tuple[Response, int]:
+    """A value the database cannot hold (e.g. an id beyond its integer range) is bad input."""
+    db.session.rollback()
+    logger.info("value refused by the database: %s", error.orig)
+    return error_response(422, "invalid")
+
+
 def handle_unexpected(error: Exception) -> tuple[Response, int]:
     """Anything else: roll back, log, and answer 500 without details."""
     db.session.rollback()
@@ -120,4 +127,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(WorkflowError, handle_workflow_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(DataError, handle_data_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -211,3 +211,15 @@ def test_openapi_and_health(app: Flask) -> None:
         and "/api/v1/tickets/{ticket_id}/approve" in spec["paths"]
     )
     assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_out_of_range_ids_are_bad_input_not_crashes(
+    app: Flask, api: Callable[[str], ApiClient], world: World
+) -> None:
+    client = api("requester")
+    huge = 10**12
+    created = client.post("/api/v1/tickets", {"kind": "new", "employee_id": huge})
+    assert created.status_code == 422 and "employee_id" in created.json["errors"]
+    assert client.get(f"/api/v1/tickets/{huge}").status_code in (404, 422)
+    assert client.get(f"/api/v1/agents/{huge}").status_code in (404, 422)
+    assert client.get("/api/v1/agents?page=abc").status_code == 422

@@ -11,6 +11,15 @@ from workflow.routing import RoutingType
 from workflow.tickets import MAX_DETAILS_LENGTH, TicketKind
 
 
+#: Ids are 32-bit database integers; anything outside is refused before it reaches SQL.
+ID_RANGE = validate.Range(min=1, max=2**31 - 1)
+
+
+def id_field(**kwargs: Any) -> fields.Integer:
+    """An integer id field."""
+    return fields.Integer(validate=ID_RANGE, **kwargs)
+
+
 class PageArgsSchema(Schema):
     """Page number and size."""
 
@@ -74,8 +83,8 @@ class AgentSchema(AgentSummarySchema):
 
 
 class AgentArgsSchema(PageArgsSchema):
-    branch_id = fields.Integer()
-    department_id = fields.Integer()
+    branch_id = id_field()
+    department_id = id_field()
     status = fields.String(validate=validate.OneOf(["active", "revoked"]))
     routing_type = fields.String(validate=validate.OneOf([kind.value for kind in RoutingType]))
     q = fields.String(validate=validate.Length(max=100))
@@ -93,18 +102,18 @@ class TicketCreateSchema(Schema):
     kind = fields.String(
         required=True, validate=validate.OneOf([kind.value for kind in TicketKind])
     )
-    employee_id = fields.Integer(required=True)
+    employee_id = id_field(required=True)
     extension = fields.String(load_default=None, allow_none=True,
                               validate=validate.Length(max=20))
     routing = fields.Nested(RoutingSchema, load_default=None, allow_none=True)
     details = fields.String(load_default="", validate=validate.Length(max=MAX_DETAILS_LENGTH))
-    notify_user_ids = fields.List(fields.Integer(), load_default=list)
+    notify_user_ids = fields.List(id_field(), load_default=list, validate=validate.Length(max=50))
 
 
 class TicketArgsSchema(PageArgsSchema):
     state = fields.String(validate=validate.OneOf([state.value for state in Status]))
     kind = fields.String(validate=validate.OneOf([kind.value for kind in TicketKind]))
-    branch_id = fields.Integer()
+    branch_id = id_field()
     mine = fields.Boolean(load_default=False)
 
 
