@@ -10,7 +10,6 @@ from workflow.machine import Status
 from workflow.routing import RoutingType
 from workflow.tickets import MAX_DETAILS_LENGTH, TicketKind
 
-
 #: Ids are 32-bit database integers; anything outside is refused before it reaches SQL.
 ID_RANGE = validate.Range(min=1, max=2**31 - 1)
 
