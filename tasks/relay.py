@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-import time
 
 from flask import Flask
+from redis import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
 from tasks.runtime import Runtime, runtime
 from workflow import outbox
@@ -51,7 +53,8 @@ def run_relay(app: Flask, stop: threading.Event) -> None:
             try:
                 relay_once(deps)
                 sweep_once(deps)
-            except Exception:  # keep the loop alive through database restarts
+            except (SQLAlchemyError, RedisError):
+                # Keep the loop alive through database or broker restarts.
                 logger.exception("relay pass failed; retrying")
         stop.wait(deps.relay_interval)
 
@@ -67,9 +70,5 @@ def start_relay_thread(app: Flask) -> tuple[threading.Thread, threading.Event]:
 
 def wait_forever(app: Flask) -> None:
     """Run the relay in the foreground until interrupted (the `relay` process)."""
-    stop = threading.Event()
-    try:
-        run_relay(app, stop)
-    except KeyboardInterrupt:
-        stop.set()
-    time.sleep(0)
+    with contextlib.suppress(KeyboardInterrupt):
+        run_relay(app, threading.Event())

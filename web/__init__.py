@@ -7,10 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, has_app_context, jsonify
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tasks.actors import register_actors
@@ -116,8 +117,6 @@ def _build_runtime(app: Flask) -> Runtime:
 
 def dispatcher_of_current_app() -> Dispatcher | None:
     """The dispatcher of the app whose context is active (None outside any)."""
-    from flask import current_app, has_app_context
-
     if not has_app_context():
         return None
     runtime: Runtime = current_app.extensions[EXTENSION_KEY]
@@ -128,7 +127,7 @@ def healthz() -> tuple[Response, int]:
     """Liveness and database reachability."""
     try:
         db.session.execute(text("SELECT 1"))
-    except Exception as error:  # any failure here means "not healthy", never a 500 page
+    except SQLAlchemyError as error:
         logger.warning("health check failed: %s", error)
         return jsonify({"status": "unavailable"}), 503
     return jsonify({"status": "ok"}), 200

@@ -1,0 +1,43 @@
+"""The `agentdesk` command: users, tokens and demo data on a fresh database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from web.cli import cli
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A CLI runner whose app uses a fresh SQLite file."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    return CliRunner()
+
+
+def test_users_and_tokens_can_be_created_from_the_command_line(runner: CliRunner) -> None:
+    assert runner.invoke(cli, ["seed-demo"]).exit_code == 0
+    created = runner.invoke(
+        cli, ["users", "create", "Lead@Demo.vn", "--role", "approver", "--branch", "1",
+              "--password-stdin"], input="a-strong-password\n",
+    )
+    assert created.exit_code == 0, created.output
+    assert "lead@demo.vn (approver)" in created.output
+    token = runner.invoke(cli, ["tokens", "create", "lead@demo.vn"])
+    assert token.exit_code == 0 and len(token.output.strip()) >= 40
+    unknown = runner.invoke(cli, ["tokens", "create", "nobody@demo.vn"])
+    assert unknown.exit_code != 0 and "no active user" in unknown.output
+    short = runner.invoke(cli, ["users", "create", "x@demo.vn", "--role", "admin",
+                                "--password-stdin"], input="abc\n")
+    assert short.exit_code != 0
+    bad_branch = runner.invoke(cli, ["users", "create", "y@demo.vn", "--role", "approver",
+                                     "--branch", "99", "--password-stdin"], input="long-pass\n")
+    assert bad_branch.exit_code != 0 and "branch_unknown" in bad_branch.output
+
+
+def test_the_worker_needs_redis(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["worker"])
+    assert result.exit_code != 0 and "REDIS_URL" in result.output
