@@ -53,6 +53,7 @@ def provision_ticket(
     ticket = _claim(session, ticket_id, settings)
     if ticket is None:
         return Outcome.SKIPPED
+    claimed_version = ticket.version
     try:
         changes = _apply(session, ticket, phone_system(session))
         event = transition(session, ticket, Action.COMPLETE, None, changes=changes,
@@ -62,7 +63,7 @@ def provision_ticket(
         session.commit()
     except (PhoneSystemError, IntegrityError) as error:
         session.rollback()
-        return _record_failure(session, ticket_id, error, settings)
+        return _record_failure(session, ticket_id, claimed_version, error, settings)
     except Conflict:
         # Our lease ran out and another worker took the ticket over: its result stands.
         session.rollback()
@@ -148,18 +149,23 @@ def _ticket_routing(ticket: Ticket) -> Routing | None:
 
 
 def _record_failure(
-    session: Session, ticket_id: int, error: Exception, settings: ProvisioningSettings
+    session: Session, ticket_id: int, claimed_version: int, error: Exception,
+    settings: ProvisioningSettings,
 ) -> Outcome:
     """Count the failed attempt: retry after a pause, or give up after the last one."""
     ticket = session.get(Ticket, ticket_id)
-    if ticket is None or ticket.state != Status.PROVISIONING.value:
-        return Outcome.SKIPPED
+    if ticket is None or ticket.version != claimed_version:
+        return Outcome.SKIPPED  # another worker took the ticket over meanwhile
     message = _describe(error)
     logger.warning("ticket %s attempt %s failed: %s", ticket_id, ticket.attempts, message)
     if ticket.attempts < settings.max_attempts:
         pause = settings.retry_backoff * (2 ** (ticket.attempts - 1))
-        ticket.lease_until = utcnow() + pause
-        ticket.last_error = message
+        session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.version == claimed_version)
+            .values(lease_until=utcnow() + pause, last_error=message)
+            .execution_options(synchronize_session=False)
+        )
         session.commit()
         return Outcome.RETRY_LATER
     event = transition(session, ticket, Action.FAIL, None, comment=message,
