@@ -8,6 +8,8 @@ from flask_sqlalchemy import SQLAlchemy
 
 from workflow.models import Base
 
-db = SQLAlchemy(metadata=Base.metadata)
+# Sessions live for one request or one message; keeping loaded values after a commit
+# saves a reload per object, and every decision re-checks state with a compare-and-set.
+db = SQLAlchemy(metadata=Base.metadata, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()

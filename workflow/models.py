@@ -110,7 +110,7 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    branch: Mapped[Branch] = relationship(lazy="joined")
+    branch: Mapped[Branch] = relationship()
 
 
 class Employee(Base):
@@ -125,7 +125,7 @@ class Employee(Base):
     employee_code: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    department: Mapped[Department] = relationship(lazy="joined")
+    department: Mapped[Department] = relationship()
 
 
 approver_branch = Table(
@@ -150,7 +150,7 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(5), default="vi")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    branches: Mapped[list[Branch]] = relationship(secondary=approver_branch, lazy="selectin")
+    branches: Mapped[list[Branch]] = relationship(secondary=approver_branch)
 
 
 class ApiToken(Base):
@@ -197,7 +197,7 @@ class Agent(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     revoked_at: Mapped[datetime | None]
 
-    employee: Mapped[Employee] = relationship(lazy="joined")
+    employee: Mapped[Employee] = relationship()
 
 
 ticket_watcher = Table(
@@ -253,11 +253,11 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    employee: Mapped[Employee] = relationship(lazy="joined")
-    requester: Mapped[User] = relationship(lazy="joined")
-    watchers: Mapped[list[User]] = relationship(secondary=ticket_watcher, lazy="selectin")
+    employee: Mapped[Employee] = relationship()
+    requester: Mapped[User] = relationship()
+    watchers: Mapped[list[User]] = relationship(secondary=ticket_watcher)
     events: Mapped[list[TicketEvent]] = relationship(
-        order_by="TicketEvent.id", lazy="select", back_populates="ticket"
+        order_by="TicketEvent.id", back_populates="ticket"
     )
 
 
@@ -277,7 +277,7 @@ class TicketEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
-    actor: Mapped[User | None] = relationship(lazy="joined")
+    actor: Mapped[User | None] = relationship()
 
 
 class OutboxMessage(Base):
@@ -319,8 +319,8 @@ class Notification(Base):
     read_at: Mapped[datetime | None]
     emailed_at: Mapped[datetime | None]
 
-    event: Mapped[TicketEvent] = relationship(lazy="joined")
-    user: Mapped[User] = relationship(lazy="joined")
+    event: Mapped[TicketEvent] = relationship()
+    user: Mapped[User] = relationship()
 
 
 class DirectoryEntry(Base):

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from workflow import outbox
 from workflow.errors import NotFound
@@ -53,8 +53,10 @@ def deliver_notifications(session: Session, event_id: int, mailer: Mailer | None
     ))
     for user_id in sorted(recipients(session, event) - existing):
         session.add(Notification(user_id=user_id, ticket_id=event.ticket_id, event_id=event_id))
-    session.commit()
-    sent = _email_pending(session, event_id, mailer) if mailer is not None else 0
+    sent = 0
+    if mailer is not None:
+        session.commit()  # the in-app notices stand even if mail is down
+        sent = _email_pending(session, event_id, mailer)
     outbox.mark_processed(session, outbox.notify_key(event_id))
     session.commit()
     return sent
@@ -84,7 +86,11 @@ def list_notifications(
     session: Session, user_id: int, unread_only: bool = False, limit: int = 50
 ) -> Sequence[Notification]:
     """A user's newest notifications."""
-    query = select(Notification).where(Notification.user_id == user_id)
+    query = (
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .options(joinedload(Notification.event))
+    )
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
     return session.scalars(query.order_by(Notification.id.desc()).limit(limit)).all()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from workflow.machine import Status
@@ -32,14 +32,11 @@ def notify_key(event_id: int) -> str:
     return f"notify:{event_id}"
 
 
-def mark_processed(session: Session, *keys: str, prefix: str | None = None) -> None:
-    """Mark outbox rows done (by key, or every pending one whose key starts with `prefix`)."""
-    condition: ColumnElement[bool] = OutboxMessage.key.in_(keys)
-    if prefix is not None:
-        condition = or_(condition, OutboxMessage.key.startswith(prefix, autoescape=True))
+def mark_processed(session: Session, key: str) -> None:
+    """Mark the outbox row with this key done."""
     session.execute(
         update(OutboxMessage)
-        .where(condition, OutboxMessage.processed_at.is_(None))
+        .where(OutboxMessage.key == key, OutboxMessage.processed_at.is_(None))
         .values(processed_at=utcnow())
     )
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from workflow import outbox
 from workflow.errors import Conflict
@@ -82,16 +83,17 @@ def _claim(session: Session, ticket_id: int, settings: ProvisioningSettings) -> 
         Ticket.state == Status.APPROVED.value,
         (Ticket.state == Status.PROVISIONING.value) & (Ticket.lease_until < now),
     )
+    claimed = {
+        "state": Status.PROVISIONING.value, "version": ticket.version + 1, "updated_at": now,
+        "attempts": ticket.attempts + 1, "lease_until": now + settings.lease,
+    }
     result = session.execute(
         update(Ticket)
         .where(Ticket.id == ticket_id, Ticket.version == ticket.version, claimable)
-        .values(
-            state=Status.PROVISIONING.value, version=Ticket.version + 1, updated_at=now,
-            attempts=Ticket.attempts + 1, lease_until=now + settings.lease,
-        )
+        .values(**claimed)
         .execution_options(synchronize_session=False)
     )
-    outbox.mark_processed(session, prefix=f"provision:{ticket_id}:")
+    outbox.mark_processed(session, outbox.provision_key(ticket_id, ticket.version))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.commit()
         return None
@@ -101,7 +103,8 @@ def _claim(session: Session, ticket_id: int, settings: ProvisioningSettings) -> 
             from_state=Status.APPROVED.value, to_state=Status.PROVISIONING.value, created_at=now,
         ))
     session.commit()
-    session.refresh(ticket)
+    for name, value in claimed.items():
+        set_committed_value(ticket, name, value)
     return ticket
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from workflow.errors import NotFound
 from workflow.models import (
@@ -96,7 +96,13 @@ class AgentFilter:
 
 def list_agents(session: Session, filters: AgentFilter, page: int, per_page: int) -> Page[Agent]:
     """Agents matching `filters`, newest change first."""
-    query = select(Agent).join(Agent.employee).join(Employee.department)
+    query = (
+        select(Agent)
+        .join(Agent.employee)
+        .join(Employee.department)
+        .options(contains_eager(Agent.employee).contains_eager(Employee.department)
+                 .joinedload(Department.branch))
+    )
     if filters.branch_id:
         query = query.where(Department.branch_id == filters.branch_id)
     if filters.department_id:
@@ -114,10 +120,20 @@ def list_agents(session: Session, filters: AgentFilter, page: int, per_page: int
 
 def get_agent(session: Session, agent_id: int) -> Agent:
     """The agent with this id, or NotFound."""
-    agent = session.get(Agent, agent_id)
+    agent = session.get(Agent, agent_id, options=[
+        joinedload(Agent.employee).joinedload(Employee.department).joinedload(Department.branch)
+    ])
     if agent is None:
         raise NotFound("agent_not_found", agent_id=agent_id)
     return agent
+
+
+#: What showing a ticket needs, loaded with it rather than one query per attribute.
+TICKET_OUTPUT = (
+    joinedload(Ticket.employee),
+    joinedload(Ticket.requester),
+    selectinload(Ticket.watchers),
+)
 
 
 @dataclass(frozen=True)
@@ -147,7 +163,7 @@ def list_tickets(
     session: Session, actor: Actor, filters: TicketFilter, page: int, per_page: int
 ) -> Page[Ticket]:
     """Tickets visible to `actor` matching `filters`, newest first."""
-    query = _visible(select(Ticket), actor)
+    query = _visible(select(Ticket), actor).options(*TICKET_OUTPUT)
     if filters.state:
         query = query.where(Ticket.state == filters.state)
     if filters.kind:
@@ -162,7 +178,7 @@ def list_tickets(
 def get_visible_ticket(session: Session, actor: Actor, ticket_id: int) -> Ticket:
     """A ticket with its timeline, if `actor` may see it; NotFound otherwise."""
     query = _visible(select(Ticket).where(Ticket.id == ticket_id), actor).options(
-        selectinload(Ticket.events).joinedload(TicketEvent.actor)
+        *TICKET_OUTPUT, selectinload(Ticket.events).joinedload(TicketEvent.actor)
     )
     ticket = session.scalar(query)
     if ticket is None:
