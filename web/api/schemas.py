@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from workflow.machine import Status
 from workflow.routing import RoutingType
-from workflow.tickets import MAX_DETAILS_LENGTH, TicketKind
+from workflow.tickets import MAX_DETAILS_LENGTH, TicketKind, routing_as_dict
 
 #: Ids are 32-bit database integers; anything outside is refused before it reaches SQL.
 ID_RANGE = validate.Range(min=1, max=2**31 - 1)
@@ -54,9 +54,8 @@ class AgentSummarySchema(Schema):
     routing = fields.Method("dump_routing")
     status = fields.String()
 
-    def dump_routing(self, agent: Any) -> dict[str, Any]:
-        return {"type": agent.routing_type, "priority_number": agent.priority_number,
-                "backup_number": agent.backup_number}
+    def dump_routing(self, agent: Any) -> dict[str, Any] | None:
+        return routing_as_dict(agent.routing_type, agent.priority_number, agent.backup_number)
 
 
 class EmployeeSchema(Schema):
@@ -161,10 +160,7 @@ class TicketSchema(Schema):
     updated_at = fields.DateTime()
 
     def dump_routing(self, ticket: Any) -> dict[str, Any] | None:
-        if ticket.routing_type is None:
-            return None
-        return {"type": ticket.routing_type, "priority_number": ticket.priority_number,
-                "backup_number": ticket.backup_number}
+        return routing_as_dict(ticket.routing_type, ticket.priority_number, ticket.backup_number)
 
 
 class TicketDetailSchema(TicketSchema):
