@@ -6,7 +6,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from workflow.errors import NotFound, RuleViolation
 from workflow.models import ApiToken, Branch, User
@@ -75,8 +75,9 @@ def create_token(session: Session, email: str) -> str:
 
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user a bearer token belongs to."""
-    return session.scalar(
+    return session.scalars(
         select(User)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.digest == _digest(token), User.active)
-    )
+        .options(joinedload(User.branches))
+    ).unique().first()

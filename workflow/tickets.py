@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from workflow import outbox
 from workflow.errors import Conflict, Problem, RuleViolation
@@ -89,7 +89,9 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Tic
     """File a ticket after checking every rule; the same idempotency key yields one ticket."""
     if request.idempotency_key and (found := _by_idempotency_key(session, actor, request)):
         return found
-    employee = session.get(Employee, request.employee_id)
+    employee = session.get(
+        Employee, request.employee_id, options=[joinedload(Employee.department)]
+    )
     if employee is None or not employee.active:
         raise RuleViolation.single("employee_id", "employee_unknown")
     agent = session.scalar(
@@ -98,7 +100,7 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Tic
     plan = _plan(session, request, employee, agent)
     ticket = Ticket(
         kind=request.kind.value,
-        employee_id=employee.id,
+        employee=employee,
         branch_id=employee.department.branch_id,
         agent_id=agent.id if agent else None,
         extension=plan.extension,
@@ -110,8 +112,7 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Tic
         requester_id=actor.user_id,
         idempotency_key=request.idempotency_key,
     )
-    if request.notify_user_ids:
-        ticket.watchers = _watchers(session, request.notify_user_ids)
+    ticket.watchers = _watchers(session, request.notify_user_ids) if request.notify_user_ids else []
     event = TicketEvent(
         actor_id=actor.user_id, action="submit", from_state=None,
         to_state=Status.SUBMITTED.value, changes=plan.changes, created_at=utcnow(),
