@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from workflow import outbox
 from workflow.errors import NotFound, PermissionDenied, RuleViolation
 from workflow.machine import Action
-from workflow.models import Ticket, TicketEvent
+from workflow.models import Ticket
 from workflow.rules import Actor, cancel_refusal, decision_refusal, retry_refusal
-from workflow.transitions import transition
+from workflow.transitions import Moved, transition
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +31,9 @@ def approve_ticket(session: Session, actor: Actor, ticket_id: int, comment: str 
     """Approve a submitted ticket and promise its provisioning."""
     ticket = get_ticket(session, ticket_id)
     _require(decision_refusal(actor, ticket.branch_id, ticket.requester_id))
-    event = transition(session, ticket, Action.APPROVE, actor.user_id, _comment(comment))
+    moved = transition(session, ticket, Action.APPROVE, actor.user_id, _comment(comment))
     _promise_provisioning(session, ticket)
-    return _commit_with_notice(session, ticket, event)
+    return _commit_with_notice(session, ticket, moved)
 
 
 def reject_ticket(session: Session, actor: Actor, ticket_id: int, reason: str) -> Ticket:
@@ -42,28 +42,28 @@ def reject_ticket(session: Session, actor: Actor, ticket_id: int, reason: str) -
     _require(decision_refusal(actor, ticket.branch_id, ticket.requester_id))
     if not reason or not reason.strip():
         raise RuleViolation.single("reason", "reason_required")
-    event = transition(session, ticket, Action.REJECT, actor.user_id, _comment(reason))
-    return _commit_with_notice(session, ticket, event)
+    moved = transition(session, ticket, Action.REJECT, actor.user_id, _comment(reason))
+    return _commit_with_notice(session, ticket, moved)
 
 
 def cancel_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = "") -> Ticket:
     """Withdraw a ticket that has not been decided (or that failed)."""
     ticket = get_ticket(session, ticket_id)
     _require(cancel_refusal(actor, ticket.requester_id))
-    event = transition(session, ticket, Action.CANCEL, actor.user_id, _comment(comment))
-    return _commit_with_notice(session, ticket, event)
+    moved = transition(session, ticket, Action.CANCEL, actor.user_id, _comment(comment))
+    return _commit_with_notice(session, ticket, moved)
 
 
 def retry_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = "") -> Ticket:
     """Send a failed ticket back to provisioning with a fresh count of attempts."""
     ticket = get_ticket(session, ticket_id)
     _require(retry_refusal(actor, ticket.branch_id))
-    event = transition(
+    moved = transition(
         session, ticket, Action.RETRY, actor.user_id, _comment(comment),
         attempts=0, lease_until=None, last_error=None,
     )
     _promise_provisioning(session, ticket)
-    return _commit_with_notice(session, ticket, event)
+    return _commit_with_notice(session, ticket, moved)
 
 
 def _require(refusal: str | None) -> None:
@@ -86,10 +86,10 @@ def _promise_provisioning(session: Session, ticket: Ticket) -> None:
     outbox.enqueue(session, key, outbox.PROVISION_ACTOR, ticket.id)
 
 
-def _commit_with_notice(session: Session, ticket: Ticket, event: TicketEvent) -> Ticket:
-    """Promise the notifications of `event`, commit, and return the ticket."""
-    session.flush()
-    outbox.enqueue(session, outbox.notify_key(event.id), outbox.NOTIFY_ACTOR, event.id)
+def _commit_with_notice(session: Session, ticket: Ticket, moved: Moved) -> Ticket:
+    """Promise the notifications of the transition, commit, and return the ticket."""
+    outbox.enqueue(session, outbox.notify_key(moved.event_id), outbox.NOTIFY_ACTOR,
+                   moved.event_id)
     session.commit()
-    logger.info("ticket %s: %s by user %s", ticket.id, event.action, event.actor_id)
+    logger.info("ticket %s is %s (event %s)", ticket.id, moved.state, moved.event_id)
     return ticket

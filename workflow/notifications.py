@@ -5,27 +5,41 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from workflow import outbox
 from workflow.errors import NotFound
-from workflow.models import Notification, TicketEvent, User, approver_branch, utcnow
+from workflow.models import (
+    Notification,
+    Ticket,
+    TicketEvent,
+    User,
+    approver_branch,
+    ticket_watcher,
+    utcnow,
+)
 from workflow.ports import Mailer
 from workflow.rules import Role
 
 logger = logging.getLogger(__name__)
 
 
-def recipients(session: Session, event: TicketEvent) -> set[int]:
-    """Who hears of `event`: approvers in scope on submit, else the requester; plus watchers."""
-    ticket = event.ticket
-    people = {user.id for user in ticket.watchers}
-    if event.action == "submit":
+def recipients(
+    session: Session, ticket_id: int, action: str, actor_id: int | None
+) -> set[int]:
+    """Who hears of an event: approvers in scope on submit, else the requester; plus watchers."""
+    ticket = session.execute(
+        select(Ticket.requester_id, Ticket.branch_id).where(Ticket.id == ticket_id)
+    ).one()
+    people = set(session.scalars(
+        select(ticket_watcher.c.user_id).where(ticket_watcher.c.ticket_id == ticket_id)
+    ))
+    if action == "submit":
         people |= _approvers_of(session, ticket.branch_id)
     else:
         people.add(ticket.requester_id)
-    people.discard(event.actor_id or 0)
+    people.discard(actor_id or 0)
     return people
 
 
@@ -45,14 +59,23 @@ def _approvers_of(session: Session, branch_id: int) -> set[int]:
 
 def deliver_notifications(session: Session, event_id: int, mailer: Mailer | None) -> int:
     """Create the in-app notices of an event (once) and email those not yet emailed."""
-    event = session.get(TicketEvent, event_id)
+    event = session.execute(
+        select(TicketEvent.ticket_id, TicketEvent.action, TicketEvent.actor_id)
+        .where(TicketEvent.id == event_id)
+    ).first()
     if event is None:
         return 0
     existing = set(session.scalars(
         select(Notification.user_id).where(Notification.event_id == event_id)
     ))
-    for user_id in sorted(recipients(session, event) - existing):
-        session.add(Notification(user_id=user_id, ticket_id=event.ticket_id, event_id=event_id))
+    fresh = recipients(session, event.ticket_id, event.action, event.actor_id) - existing
+    if fresh:
+        now = utcnow()
+        session.execute(insert(Notification), [
+            {"user_id": user_id, "ticket_id": event.ticket_id, "event_id": event_id,
+             "created_at": now}
+            for user_id in sorted(fresh)
+        ])
     sent = 0
     if mailer is not None:
         session.commit()  # the in-app notices stand even if mail is down

@@ -9,10 +9,9 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from workflow import outbox
 from workflow.errors import Conflict
@@ -20,8 +19,8 @@ from workflow.machine import Action, Status
 from workflow.models import Agent, Ticket, TicketEvent, utcnow
 from workflow.ports import PhoneAccount, PhoneSystem, PhoneSystemError
 from workflow.routing import Routing, RoutingType
-from workflow.tickets import TicketKind, agent_routing
-from workflow.transitions import transition
+from workflow.tickets import TicketKind
+from workflow.transitions import move
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +43,30 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A ticket this worker holds under lease, with what it asks for."""
+
+    id: int
+    kind: str
+    version: int
+    attempts: int
+    employee_id: int
+    agent_id: int | None
+    extension: str | None
+    routing_type: str | None
+    priority_number: str | None
+    backup_number: str | None
+    sip_username: str | None
+
+    @property
+    def routing(self) -> Routing | None:
+        """The routing the ticket asks for, or None when it keeps the current one."""
+        if self.routing_type is None:
+            return None
+        return Routing(RoutingType(self.routing_type), self.priority_number, self.backup_number)
+
+
 def provision_ticket(
     session: Session,
     ticket_id: int,
@@ -51,130 +74,120 @@ def provision_ticket(
     settings: ProvisioningSettings,
 ) -> Outcome:
     """Claim the ticket with a lease, apply it to the phone system, record the outcome."""
-    ticket = _claim(session, ticket_id, settings)
-    if ticket is None:
+    claim = _claim(session, ticket_id, settings)
+    if claim is None:
         return Outcome.SKIPPED
-    claimed_version = ticket.version
     try:
-        changes = _apply(session, ticket, phone_system(session))
-        event = transition(session, ticket, Action.COMPLETE, None, changes=changes,
-                           lease_until=None, last_error=None)
-        session.flush()
-        outbox.enqueue(session, outbox.notify_key(event.id), outbox.NOTIFY_ACTOR, event.id)
+        changes = _apply(session, claim, phone_system(session))
+        moved = move(session, claim.id, Status.PROVISIONING, claim.version, Action.COMPLETE,
+                     None, changes=changes, lease_until=None, last_error=None,
+                     agent_id=changes["agent_id"])
+        outbox.enqueue(session, outbox.notify_key(moved.event_id), outbox.NOTIFY_ACTOR,
+                       moved.event_id)
         session.commit()
     except (PhoneSystemError, IntegrityError) as error:
         session.rollback()
-        return _record_failure(session, ticket_id, claimed_version, error, settings)
+        return _record_failure(session, claim, error, settings)
     except Conflict:
         # Our lease ran out and another worker took the ticket over: its result stands.
         session.rollback()
         return Outcome.SKIPPED
-    logger.info("ticket %s provisioned (attempt %s)", ticket_id, ticket.attempts)
+    logger.info("ticket %s provisioned (attempt %s)", ticket_id, claim.attempts)
     return Outcome.PROVISIONED
 
 
-def _claim(session: Session, ticket_id: int, settings: ProvisioningSettings) -> Ticket | None:
+def _claim(session: Session, ticket_id: int, settings: ProvisioningSettings) -> Claim | None:
     """Take the ticket (approved, or provisioning past its lease) for this worker, or None."""
     now = utcnow()
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        return None
     claimable = or_(
         Ticket.state == Status.APPROVED.value,
         (Ticket.state == Status.PROVISIONING.value) & (Ticket.lease_until < now),
     )
-    claimed = {
-        "state": Status.PROVISIONING.value, "version": ticket.version + 1, "updated_at": now,
-        "attempts": ticket.attempts + 1, "lease_until": now + settings.lease,
-    }
-    result = session.execute(
+    row = session.execute(
         update(Ticket)
-        .where(Ticket.id == ticket_id, Ticket.version == ticket.version, claimable)
-        .values(**claimed)
+        .where(Ticket.id == ticket_id, claimable)
+        .values(state=Status.PROVISIONING.value, version=Ticket.version + 1, updated_at=now,
+                attempts=Ticket.attempts + 1, lease_until=now + settings.lease)
+        .returning(Ticket.id, Ticket.kind, Ticket.version, Ticket.attempts, Ticket.employee_id,
+                   Ticket.agent_id, Ticket.extension, Ticket.routing_type,
+                   Ticket.priority_number, Ticket.backup_number, Ticket.sip_username)
         .execution_options(synchronize_session=False)
-    )
-    outbox.mark_processed(session, outbox.provision_key(ticket_id, ticket.version))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.commit()
+    ).first()
+    if row is None:
+        session.rollback()
         return None
-    if ticket.state == Status.APPROVED.value:
-        session.add(TicketEvent(
+    claim = Claim(**row._mapping)
+    if claim.attempts == 1:
+        # Approval and retry reset the attempts, so this is the start after a decision.
+        outbox.mark_processed(session, outbox.provision_key(ticket_id, claim.version - 1))
+        session.execute(insert(TicketEvent).values(
             ticket_id=ticket_id, actor_id=None, action=Action.START.value,
-            from_state=Status.APPROVED.value, to_state=Status.PROVISIONING.value, created_at=now,
+            from_state=Status.APPROVED.value, to_state=Status.PROVISIONING.value,
+            comment="", changes={}, created_at=now,
         ))
     session.commit()
-    for name, value in claimed.items():
-        set_committed_value(ticket, name, value)
-    return ticket
+    return claim
 
 
-def _apply(session: Session, ticket: Ticket, phone: PhoneSystem) -> dict[str, Any]:
-    """Bring the phone system and the agent row to what `ticket` asks; returns the changes."""
-    kind = TicketKind(ticket.kind)
+def _apply(session: Session, claim: Claim, phone: PhoneSystem) -> dict[str, Any]:
+    """Bring the phone system and the agent row to what the ticket asks; returns the changes."""
     now = utcnow()
-    if kind is TicketKind.NEW:
-        assert ticket.extension is not None and ticket.sip_username is not None
-        routing = _ticket_routing(ticket) or Routing()
-        phone.ensure_account(
-            PhoneAccount(ticket.sip_username, ticket.extension, routing), ticket.id
-        )
-        created = Agent(
-            employee_id=ticket.employee_id, extension=ticket.extension,
-            sip_username=ticket.sip_username, routing_type=routing.type.value,
+    if claim.kind == TicketKind.NEW:
+        assert claim.extension is not None and claim.sip_username is not None
+        routing = claim.routing or Routing()
+        phone.ensure_account(PhoneAccount(claim.sip_username, claim.extension, routing), claim.id)
+        agent_id = session.execute(insert(Agent).values(
+            employee_id=claim.employee_id, extension=claim.extension,
+            sip_username=claim.sip_username, routing_type=routing.type.value,
             priority_number=routing.priority_number, backup_number=routing.backup_number,
             status="active", created_at=now, updated_at=now,
-        )
-        session.add(created)
-        session.flush()
-        ticket.agent_id = created.id
-        return {"agent_id": created.id, "sip_username": created.sip_username}
-    agent = session.get(Agent, ticket.agent_id)
-    assert agent is not None
-    if kind is TicketKind.REVOKE:
-        phone.remove_account(agent.sip_username, ticket.id)
-        agent.status, agent.revoked_at, agent.updated_at = "revoked", now, now
-        return {"agent_id": agent.id}
-    routing = _ticket_routing(ticket) or agent_routing(agent)
-    extension = ticket.extension or agent.extension
-    phone.ensure_account(PhoneAccount(agent.sip_username, extension, routing), ticket.id)
-    agent.extension = extension
-    agent.routing_type = routing.type.value
-    agent.priority_number, agent.backup_number = routing.priority_number, routing.backup_number
-    agent.updated_at = now
-    return {"agent_id": agent.id}
-
-
-def _ticket_routing(ticket: Ticket) -> Routing | None:
-    """The routing a ticket asks for, or None when it keeps the current one."""
-    if ticket.routing_type is None:
-        return None
-    return Routing(RoutingType(ticket.routing_type), ticket.priority_number, ticket.backup_number)
+        ).returning(Agent.id)).scalar_one()
+        return {"agent_id": agent_id, "sip_username": claim.sip_username}
+    agent = session.execute(
+        select(Agent.sip_username, Agent.extension, Agent.routing_type, Agent.priority_number,
+               Agent.backup_number).where(Agent.id == claim.agent_id)
+    ).one()
+    if claim.kind == TicketKind.REVOKE:
+        phone.remove_account(agent.sip_username, claim.id)
+        values: dict[str, Any] = {"status": "revoked", "revoked_at": now}
+    else:
+        current = Routing(RoutingType(agent.routing_type), agent.priority_number,
+                          agent.backup_number)
+        routing = claim.routing or current
+        extension = claim.extension or agent.extension
+        phone.ensure_account(PhoneAccount(agent.sip_username, extension, routing), claim.id)
+        values = {"extension": extension, "routing_type": routing.type.value,
+                  "priority_number": routing.priority_number,
+                  "backup_number": routing.backup_number}
+    session.execute(update(Agent).where(Agent.id == claim.agent_id)
+                    .values(updated_at=now, **values))
+    return {"agent_id": claim.agent_id}
 
 
 def _record_failure(
-    session: Session, ticket_id: int, claimed_version: int, error: Exception,
-    settings: ProvisioningSettings,
+    session: Session, claim: Claim, error: Exception, settings: ProvisioningSettings
 ) -> Outcome:
     """Count the failed attempt: retry after a pause, or give up after the last one."""
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None or ticket.version != claimed_version:
-        return Outcome.SKIPPED  # another worker took the ticket over meanwhile
     message = _describe(error)
-    logger.warning("ticket %s attempt %s failed: %s", ticket_id, ticket.attempts, message)
-    if ticket.attempts < settings.max_attempts:
-        pause = settings.retry_backoff * (2 ** (ticket.attempts - 1))
+    logger.warning("ticket %s attempt %s failed: %s", claim.id, claim.attempts, message)
+    if claim.attempts < settings.max_attempts:
+        pause = settings.retry_backoff * (2 ** (claim.attempts - 1))
         session.execute(
             update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.version == claimed_version)
+            .where(Ticket.id == claim.id, Ticket.version == claim.version)
             .values(lease_until=utcnow() + pause, last_error=message)
             .execution_options(synchronize_session=False)
         )
         session.commit()
         return Outcome.RETRY_LATER
-    event = transition(session, ticket, Action.FAIL, None, comment=message,
-                       lease_until=None, last_error=message)
-    session.flush()
-    outbox.enqueue(session, outbox.notify_key(event.id), outbox.NOTIFY_ACTOR, event.id)
+    try:
+        moved = move(session, claim.id, Status.PROVISIONING, claim.version, Action.FAIL, None,
+                     comment=message, lease_until=None, last_error=message)
+    except Conflict:
+        session.rollback()
+        return Outcome.SKIPPED  # another worker took the ticket over meanwhile
+    outbox.enqueue(session, outbox.notify_key(moved.event_id), outbox.NOTIFY_ACTOR,
+                   moved.event_id)
     session.commit()
     return Outcome.FAILED
 

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import secrets
 
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from workflow.models import DirectoryEntry, DirectoryWrite, utcnow
@@ -27,41 +28,48 @@ class DirectoryPhoneSystem:
 
     def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
         """Create or update the entry to match `account`; a matching entry is left alone."""
-        entry = self.session.get(DirectoryEntry, account.sip_username, with_for_update=True)
         routing = account.routing
-        wanted = (account.extension, routing.type.value, routing.priority_number,
-                  routing.backup_number)
-        if entry is not None and (entry.extension, entry.routing_type, entry.priority_number,
-                                  entry.backup_number) == wanted:
+        wanted = {"extension": account.extension, "routing_type": routing.type.value,
+                  "priority_number": routing.priority_number,
+                  "backup_number": routing.backup_number}
+        entry = self.session.execute(
+            select(*(getattr(DirectoryEntry, name) for name in wanted))
+            .where(DirectoryEntry.sip_username == account.sip_username)
+            .with_for_update()
+        ).first()
+        if entry is not None and dict(entry._mapping) == wanted:
             return False
         if entry is None:
             # The secret is generated here and only its digest is kept, as a PBX would.
-            entry = DirectoryEntry(
-                sip_username=account.sip_username,
-                secret_digest=hashlib.sha256(secrets.token_bytes(24)).hexdigest(),
-            )
-            self.session.add(entry)
-            operation = "create"
+            digest = hashlib.sha256(secrets.token_bytes(24)).hexdigest()
+            self.session.execute(insert(DirectoryEntry).values(
+                sip_username=account.sip_username, secret_digest=digest, updated_at=utcnow(),
+                **wanted,
+            ))
+            self._log(account.sip_username, "create", ticket_id)
         else:
-            operation = "update"
-        (entry.extension, entry.routing_type, entry.priority_number,
-         entry.backup_number) = wanted
-        entry.updated_at = utcnow()
-        self._log(account.sip_username, operation, ticket_id)
+            self.session.execute(
+                update(DirectoryEntry)
+                .where(DirectoryEntry.sip_username == account.sip_username)
+                .values(updated_at=utcnow(), **wanted)
+            )
+            self._log(account.sip_username, "update", ticket_id)
         return True
 
     def remove_account(self, sip_username: str, ticket_id: int) -> bool:
         """Delete the entry if it is there."""
-        entry = self.session.get(DirectoryEntry, sip_username, with_for_update=True)
-        if entry is None:
+        removed = self.session.execute(
+            delete(DirectoryEntry).where(DirectoryEntry.sip_username == sip_username)
+        )
+        if removed.rowcount == 0:  # type: ignore[attr-defined]
             return False
-        self.session.delete(entry)
         self._log(sip_username, "delete", ticket_id)
         return True
 
     def _log(self, sip_username: str, operation: str, ticket_id: int) -> None:
         """Record one write to the directory."""
-        self.session.add(
-            DirectoryWrite(sip_username=sip_username, operation=operation, ticket_id=ticket_id)
-        )
+        self.session.execute(insert(DirectoryWrite).values(
+            sip_username=sip_username, operation=operation, ticket_id=ticket_id,
+            created_at=utcnow(),
+        ))
         logger.info("directory %s %s (ticket %s)", operation, sip_username, ticket_id)
