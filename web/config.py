@@ -46,7 +46,7 @@ def from_env() -> dict[str, Any]:
         "PROVISION_RETRY_SECONDS": float(env("PROVISION_RETRY_SECONDS", "2")),
         "RELAY_GRACE_SECONDS": float(env("RELAY_GRACE_SECONDS", "10")),
         "RELAY_INTERVAL_SECONDS": float(env("RELAY_INTERVAL_SECONDS", "1")),
-        "WORKER_POLL_MS": int(env("WORKER_POLL_MS", "50")),
+        "WORKER_POLL_MS": int(env("WORKER_POLL_MS", "25")),
         "WORKER_THREADS": int(env("WORKER_THREADS", "4")),
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
     }
