@@ -27,16 +27,16 @@ def provision_ticket(ticket_id: int) -> None:
     logger.debug("provision_ticket(%s): %s", ticket_id, outcome)
 
 
-def deliver_notifications(event_id: int) -> None:
-    """Create and email the notifications of one ticket event."""
+def email_notifications(event_id: int) -> None:
+    """Email the notifications of one ticket event."""
     deps = runtime(current_app)
-    notifications.deliver_notifications(deps.session(), event_id, deps.mailer)
+    notifications.email_notifications(deps.session(), event_id, deps.mailer)
 
 
 #: Every actor: its name (shared with the outbox), function and queue.
 ACTORS = (
     (outbox.PROVISION_ACTOR, provision_ticket, PROVISION_QUEUE),
-    (outbox.NOTIFY_ACTOR, deliver_notifications, NOTIFY_QUEUE),
+    (outbox.EMAIL_ACTOR, email_notifications, NOTIFY_QUEUE),
 )
 
 

@@ -10,6 +10,7 @@ from workflow import outbox
 from workflow.errors import NotFound, PermissionDenied, RuleViolation
 from workflow.machine import Action
 from workflow.models import Ticket
+from workflow.notifications import notify
 from workflow.rules import Actor, cancel_refusal, decision_refusal, retry_refusal
 from workflow.transitions import Moved, transition
 
@@ -88,8 +89,7 @@ def _promise_provisioning(session: Session, ticket: Ticket) -> None:
 
 def _commit_with_notice(session: Session, ticket: Ticket, moved: Moved) -> Ticket:
     """Promise the notifications of the transition, commit, and return the ticket."""
-    outbox.enqueue(session, outbox.notify_key(moved.event_id), outbox.NOTIFY_ACTOR,
-                   moved.event_id)
+    notify(session, ticket.id, moved.event_id, moved.action.value, moved.actor_id)
     session.commit()
     logger.info("ticket %s is %s (event %s)", ticket.id, moved.state, moved.event_id)
     return ticket

@@ -13,7 +13,6 @@ from workflow.errors import NotFound
 from workflow.models import (
     Notification,
     Ticket,
-    TicketEvent,
     User,
     approver_branch,
     ticket_watcher,
@@ -57,30 +56,24 @@ def _approvers_of(session: Session, branch_id: int) -> set[int]:
     return set(session.scalars(select(User.id).where(User.active, User.role == Role.ADMIN.value)))
 
 
-def deliver_notifications(session: Session, event_id: int, mailer: Mailer | None) -> int:
-    """Create the in-app notices of an event (once) and email those not yet emailed."""
-    event = session.execute(
-        select(TicketEvent.ticket_id, TicketEvent.action, TicketEvent.actor_id)
-        .where(TicketEvent.id == event_id)
-    ).first()
-    if event is None:
-        return 0
-    existing = set(session.scalars(
-        select(Notification.user_id).where(Notification.event_id == event_id)
-    ))
-    fresh = recipients(session, event.ticket_id, event.action, event.actor_id) - existing
-    if fresh:
+def notify(
+    session: Session, ticket_id: int, event_id: int, action: str, actor_id: int | None
+) -> None:
+    """Record the in-app notices of a ticket event in its transaction; promise their emails."""
+    people = recipients(session, ticket_id, action, actor_id)
+    if people:
         now = utcnow()
         session.execute(insert(Notification), [
-            {"user_id": user_id, "ticket_id": event.ticket_id, "event_id": event_id,
-             "created_at": now}
-            for user_id in sorted(fresh)
+            {"user_id": user_id, "ticket_id": ticket_id, "event_id": event_id, "created_at": now}
+            for user_id in sorted(people)
         ])
-    sent = 0
-    if mailer is not None:
-        session.commit()  # the in-app notices stand even if mail is down
-        sent = _email_pending(session, event_id, mailer)
-    outbox.mark_processed(session, outbox.notify_key(event_id))
+        outbox.enqueue(session, outbox.email_key(event_id), outbox.EMAIL_ACTOR, event_id)
+
+
+def email_notifications(session: Session, event_id: int, mailer: Mailer | None) -> int:
+    """Email the notices of one event that have not been emailed yet (none without a mailer)."""
+    sent = _email_pending(session, event_id, mailer) if mailer is not None else 0
+    outbox.mark_processed(session, outbox.email_key(event_id))
     session.commit()
     return sent
 

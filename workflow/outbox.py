@@ -14,7 +14,7 @@ from workflow.models import OutboxMessage, Ticket, utcnow
 
 #: Actor names, shared with the task layer that defines them.
 PROVISION_ACTOR = "provision_ticket"
-NOTIFY_ACTOR = "deliver_notifications"
+EMAIL_ACTOR = "email_notifications"
 
 
 def enqueue(session: Session, key: str, actor_name: str, *args: Any) -> None:
@@ -27,9 +27,9 @@ def provision_key(ticket_id: int, version: int) -> str:
     return f"provision:{ticket_id}:{version}"
 
 
-def notify_key(event_id: int) -> str:
-    """Outbox key of the notifications of one ticket event."""
-    return f"notify:{event_id}"
+def email_key(event_id: int) -> str:
+    """Outbox key of the notification emails of one ticket event."""
+    return f"email:{event_id}"
 
 
 def mark_processed(session: Session, key: str) -> None:

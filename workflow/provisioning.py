@@ -17,6 +17,7 @@ from workflow import outbox
 from workflow.errors import Conflict
 from workflow.machine import Action, Status
 from workflow.models import Agent, Ticket, TicketEvent, utcnow
+from workflow.notifications import notify
 from workflow.ports import PhoneAccount, PhoneSystem, PhoneSystemError
 from workflow.routing import Routing, RoutingType
 from workflow.tickets import TicketKind
@@ -82,8 +83,7 @@ def provision_ticket(
         moved = move(session, claim.id, Status.PROVISIONING, claim.version, Action.COMPLETE,
                      None, changes=changes, lease_until=None, last_error=None,
                      agent_id=changes["agent_id"])
-        outbox.enqueue(session, outbox.notify_key(moved.event_id), outbox.NOTIFY_ACTOR,
-                       moved.event_id)
+        notify(session, claim.id, moved.event_id, moved.action.value, None)
         session.commit()
     except (PhoneSystemError, IntegrityError) as error:
         session.rollback()
@@ -186,8 +186,7 @@ def _record_failure(
     except Conflict:
         session.rollback()
         return Outcome.SKIPPED  # another worker took the ticket over meanwhile
-    outbox.enqueue(session, outbox.notify_key(moved.event_id), outbox.NOTIFY_ACTOR,
-                   moved.event_id)
+    notify(session, claim.id, moved.event_id, moved.action.value, None)
     session.commit()
     return Outcome.FAILED
 

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from workflow import outbox
 from workflow.errors import Conflict, Problem, RuleViolation
 from workflow.extensions import current_organisation, extension_availability, suggest_extension
 from workflow.machine import Status
@@ -25,6 +24,7 @@ from workflow.models import (
     User,
     utcnow,
 )
+from workflow.notifications import notify
 from workflow.routing import Routing, RoutingType, parse_routing
 from workflow.rules import Actor, extension_problems
 
@@ -121,7 +121,7 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Tic
     session.add(ticket)
     try:
         session.flush()
-        outbox.enqueue(session, outbox.notify_key(event.id), outbox.NOTIFY_ACTOR, event.id)
+        notify(session, ticket.id, event.id, event.action, actor.user_id)
         session.commit()
     except IntegrityError as error:
         session.rollback()

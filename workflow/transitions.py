@@ -20,6 +20,8 @@ class Moved:
     """A transition that took place: its event and the ticket's new version."""
 
     event_id: int
+    action: Action
+    actor_id: int | None
     state: Status
     version: int
     at: datetime
@@ -55,7 +57,7 @@ def move(
                 changes=changes or {}, created_at=now)
         .returning(TicketEvent.id)
     ).scalar_one()
-    return Moved(event_id, to_state, version + 1, now)
+    return Moved(event_id, action, actor_id, to_state, version + 1, now)
 
 
 def transition(
