@@ -10,7 +10,7 @@ from workflow import outbox
 from workflow.errors import NotFound, PermissionDenied, RuleViolation
 from workflow.machine import Action
 from workflow.models import Ticket
-from workflow.notifications import notify
+from workflow.notifications import Audience, notify
 from workflow.rules import Actor, cancel_refusal, decision_refusal, retry_refusal
 from workflow.transitions import Moved, transition
 
@@ -89,7 +89,8 @@ def _promise_provisioning(session: Session, ticket: Ticket) -> None:
 
 def _commit_with_notice(session: Session, ticket: Ticket, moved: Moved) -> Ticket:
     """Promise the notifications of the transition, commit, and return the ticket."""
-    notify(session, ticket.id, moved.event_id, moved.action.value, moved.actor_id)
+    audience = Audience(ticket.id, ticket.requester_id, ticket.branch_id)
+    notify(session, audience, moved.event_id, moved.action.value, moved.actor_id)
     session.commit()
     logger.info("ticket %s is %s (event %s)", ticket.id, moved.state, moved.event_id)
     return ticket

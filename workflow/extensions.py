@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, cast, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from workflow.errors import NotFound, Problem, RuleViolation
@@ -20,21 +20,24 @@ def current_organisation(session: Session) -> Organisation:
 
 def extension_availability(session: Session, extension: str) -> list[Problem]:
     """Why `extension` cannot be requested now: held by an agent or by an open ticket."""
-    holder = session.scalar(
-        select(Employee.full_name)
+    held = (
+        select(literal(0).label("rank"), Employee.full_name.label("holder"),
+               cast(null(), Integer).label("ticket_id"))
         .join(Agent, Agent.employee_id == Employee.id)
         .where(Agent.extension == extension, Agent.status == "active")
     )
-    if holder is not None:
-        return [Problem("extension_taken", {"extension": extension, "holder": holder})]
-    pending = session.scalar(
-        select(Ticket.id).where(
-            Ticket.extension == extension, Ticket.state.in_(OPEN_STATE_VALUES)
-        )
+    pending = select(literal(1), cast(null(), String), Ticket.id).where(
+        Ticket.extension == extension, Ticket.state.in_(OPEN_STATE_VALUES)
     )
-    if pending is not None:
-        return [Problem("extension_pending", {"extension": extension, "ticket_id": pending})]
-    return []
+    # One round trip for both sources; a holder outranks a pending request.
+    query = union_all(held, pending).order_by("rank").limit(1)
+    found = session.execute(query).mappings().first()
+    if found is None:
+        return []
+    if found["rank"] == 0:
+        return [Problem("extension_taken", {"extension": extension, "holder": found["holder"]})]
+    return [Problem("extension_pending",
+                    {"extension": extension, "ticket_id": found["ticket_id"]})]
 
 
 def taken_extensions(session: Session) -> set[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, joinedload
@@ -12,7 +13,6 @@ from workflow import outbox
 from workflow.errors import NotFound
 from workflow.models import (
     Notification,
-    Ticket,
     User,
     approver_branch,
     ticket_watcher,
@@ -24,20 +24,28 @@ from workflow.rules import Role
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Audience:
+    """The people around a ticket; watchers are looked up when not already known."""
+
+    ticket_id: int
+    requester_id: int
+    branch_id: int
+    watcher_ids: frozenset[int] | None = None
+
+
 def recipients(
-    session: Session, ticket_id: int, action: str, actor_id: int | None
+    session: Session, audience: Audience, action: str, actor_id: int | None
 ) -> set[int]:
     """Who hears of an event: approvers in scope on submit, else the requester; plus watchers."""
-    ticket = session.execute(
-        select(Ticket.requester_id, Ticket.branch_id).where(Ticket.id == ticket_id)
-    ).one()
-    people = set(session.scalars(
-        select(ticket_watcher.c.user_id).where(ticket_watcher.c.ticket_id == ticket_id)
-    ))
+    people = set(audience.watcher_ids) if audience.watcher_ids is not None else set(
+        session.scalars(select(ticket_watcher.c.user_id)
+                        .where(ticket_watcher.c.ticket_id == audience.ticket_id))
+    )
     if action == "submit":
-        people |= _approvers_of(session, ticket.branch_id)
+        people |= _approvers_of(session, audience.branch_id)
     else:
-        people.add(ticket.requester_id)
+        people.add(audience.requester_id)
     people.discard(actor_id or 0)
     return people
 
@@ -57,14 +65,15 @@ def _approvers_of(session: Session, branch_id: int) -> set[int]:
 
 
 def notify(
-    session: Session, ticket_id: int, event_id: int, action: str, actor_id: int | None
+    session: Session, audience: Audience, event_id: int, action: str, actor_id: int | None
 ) -> None:
     """Record the in-app notices of a ticket event in its transaction; promise their emails."""
-    people = recipients(session, ticket_id, action, actor_id)
+    people = recipients(session, audience, action, actor_id)
     if people:
         now = utcnow()
         session.execute(insert(Notification), [
-            {"user_id": user_id, "ticket_id": ticket_id, "event_id": event_id, "created_at": now}
+            {"user_id": user_id, "ticket_id": audience.ticket_id, "event_id": event_id,
+             "created_at": now}
             for user_id in sorted(people)
         ])
         outbox.enqueue(session, outbox.email_key(event_id), outbox.EMAIL_ACTOR, event_id)

@@ -17,7 +17,7 @@ from workflow import outbox
 from workflow.errors import Conflict
 from workflow.machine import Action, Status
 from workflow.models import Agent, Ticket, TicketEvent, utcnow
-from workflow.notifications import notify
+from workflow.notifications import Audience, notify
 from workflow.ports import PhoneAccount, PhoneSystem, PhoneSystemError
 from workflow.routing import Routing, RoutingType
 from workflow.tickets import TicketKind
@@ -59,6 +59,13 @@ class Claim:
     priority_number: str | None
     backup_number: str | None
     sip_username: str | None
+    requester_id: int
+    branch_id: int
+
+    @property
+    def audience(self) -> Audience:
+        """Who hears about this ticket."""
+        return Audience(self.id, self.requester_id, self.branch_id)
 
     @property
     def routing(self) -> Routing | None:
@@ -83,7 +90,7 @@ def provision_ticket(
         moved = move(session, claim.id, Status.PROVISIONING, claim.version, Action.COMPLETE,
                      None, changes=changes, lease_until=None, last_error=None,
                      agent_id=changes["agent_id"])
-        notify(session, claim.id, moved.event_id, moved.action.value, None)
+        notify(session, claim.audience, moved.event_id, moved.action.value, None)
         session.commit()
     except (PhoneSystemError, IntegrityError) as error:
         session.rollback()
@@ -110,7 +117,8 @@ def _claim(session: Session, ticket_id: int, settings: ProvisioningSettings) -> 
                 attempts=Ticket.attempts + 1, lease_until=now + settings.lease)
         .returning(Ticket.id, Ticket.kind, Ticket.version, Ticket.attempts, Ticket.employee_id,
                    Ticket.agent_id, Ticket.extension, Ticket.routing_type,
-                   Ticket.priority_number, Ticket.backup_number, Ticket.sip_username)
+                   Ticket.priority_number, Ticket.backup_number, Ticket.sip_username,
+                   Ticket.requester_id, Ticket.branch_id)
         .execution_options(synchronize_session=False)
     ).first()
     if row is None:
@@ -186,7 +194,7 @@ def _record_failure(
     except Conflict:
         session.rollback()
         return Outcome.SKIPPED  # another worker took the ticket over meanwhile
-    notify(session, claim.id, moved.event_id, moved.action.value, None)
+    notify(session, claim.audience, moved.event_id, moved.action.value, None)
     session.commit()
     return Outcome.FAILED
 

@@ -24,7 +24,7 @@ from workflow.models import (
     User,
     utcnow,
 )
-from workflow.notifications import notify
+from workflow.notifications import Audience, notify
 from workflow.routing import Routing, RoutingType, parse_routing
 from workflow.rules import Actor, extension_problems
 
@@ -89,15 +89,8 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Tic
     """File a ticket after checking every rule; the same idempotency key yields one ticket."""
     if request.idempotency_key and (found := _by_idempotency_key(session, actor, request)):
         return found
-    employee = session.get(
-        Employee, request.employee_id, options=[joinedload(Employee.department)]
-    )
-    if employee is None or not employee.active:
-        raise RuleViolation.single("employee_id", "employee_unknown")
-    agent = session.scalar(
-        select(Agent).where(Agent.employee_id == employee.id, Agent.status == "active")
-    )
-    plan = _plan(session, request, employee, agent)
+    employee, agent, open_ticket = _employee_state(session, request.employee_id)
+    plan = _plan(session, request, agent, open_ticket)
     ticket = Ticket(
         kind=request.kind.value,
         employee=employee,
@@ -121,7 +114,9 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Tic
     session.add(ticket)
     try:
         session.flush()
-        notify(session, ticket.id, event.id, event.action, actor.user_id)
+        audience = Audience(ticket.id, actor.user_id, ticket.branch_id,
+                            frozenset(request.notify_user_ids))
+        notify(session, audience, event.id, event.action, actor.user_id)
         session.commit()
     except IntegrityError as error:
         session.rollback()
@@ -160,16 +155,32 @@ def _conflict_from(error: IntegrityError) -> Conflict:
     return Conflict("conflict")
 
 
+def _employee_state(
+    session: Session, employee_id: int
+) -> tuple[Employee, Agent | None, int | None]:
+    """The employee with their department, active agent and open ticket, in one query."""
+    open_ticket = (
+        select(Ticket.id)
+        .where(Ticket.employee_id == Employee.id, Ticket.state.in_(OPEN_STATE_VALUES))
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(Employee, Agent, open_ticket)
+        .outerjoin(Agent, (Agent.employee_id == Employee.id) & (Agent.status == "active"))
+        .options(joinedload(Employee.department))
+        .where(Employee.id == employee_id, Employee.active)
+    ).first()
+    if row is None:
+        raise RuleViolation.single("employee_id", "employee_unknown")
+    return row[0], row[1], row[2]
+
+
 def _plan(
-    session: Session, request: TicketRequest, employee: Employee, agent: Agent | None
+    session: Session, request: TicketRequest, agent: Agent | None, open_ticket: int | None
 ) -> _Plan:
     """Check the rules of `request.kind` and work out what the ticket will change."""
     problems: dict[str, list[Problem]] = {}
-    open_ticket = session.scalar(
-        select(Ticket.id).where(
-            Ticket.employee_id == employee.id, Ticket.state.in_(OPEN_STATE_VALUES)
-        )
-    )
     if open_ticket is not None:
         problems["employee_id"] = [Problem("employee_has_open_ticket", {"ticket_id": open_ticket})]
     if len(request.details) > MAX_DETAILS_LENGTH:
