@@ -8,14 +8,12 @@ import dramatiq
 from flask import current_app
 
 from tasks.runtime import runtime
-from workflow import notifications, outbox, provisioning
+from workflow import outbox, provisioning
 
 logger = logging.getLogger(__name__)
 
-#: Queue of phone-system work, kept apart so mail never delays provisioning.
+#: Queue of phone-system work.
 PROVISION_QUEUE = "provisioning"
-#: Queue of notification work.
-NOTIFY_QUEUE = "notifications"
 
 
 def provision_ticket(ticket_id: int) -> None:
@@ -27,16 +25,9 @@ def provision_ticket(ticket_id: int) -> None:
     logger.debug("provision_ticket(%s): %s", ticket_id, outcome)
 
 
-def email_notifications(event_id: int) -> None:
-    """Email the notifications of one ticket event."""
-    deps = runtime(current_app)
-    notifications.email_notifications(deps.session(), event_id, deps.mailer)
-
-
 #: Every actor: its name (shared with the outbox), function and queue.
 ACTORS = (
     (outbox.PROVISION_ACTOR, provision_ticket, PROVISION_QUEUE),
-    (outbox.EMAIL_ACTOR, email_notifications, NOTIFY_QUEUE),
 )
 
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from datetime import timedelta
 
 from flask import Flask
 from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from tasks.runtime import Runtime, runtime
-from workflow import outbox
+from workflow import notifications, outbox
 from workflow.models import utcnow
 
 logger = logging.getLogger(__name__)
+
+#: Notices older than this are not emailed any more (e.g. after mail was off for days).
+EMAIL_MAX_AGE = timedelta(days=1)
 
 
 def relay_once(deps: Runtime) -> int:
@@ -45,14 +49,25 @@ def sweep_once(deps: Runtime) -> int:
     return sent
 
 
+def email_once(deps: Runtime) -> int:
+    """Email the notices that have not been emailed yet (when a mail server is configured)."""
+    if deps.mailer is None:
+        return 0
+    sent = notifications.email_pending(deps.session(), deps.mailer, EMAIL_MAX_AGE)
+    if sent:
+        logger.info("emailed %s notification(s)", sent)
+    return sent
+
+
 def run_relay(app: Flask, stop: threading.Event) -> None:
-    """Relay and sweep every interval until `stop` is set."""
+    """Relay, sweep and email every interval until `stop` is set."""
     deps = runtime(app)
     while not stop.is_set():
         with app.app_context():
             try:
                 relay_once(deps)
                 sweep_once(deps)
+                email_once(deps)
             except (SQLAlchemyError, RedisError):
                 # Keep the loop alive through database or broker restarts.
                 logger.exception("relay pass failed; retrying")

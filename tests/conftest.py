@@ -230,7 +230,7 @@ def drain(app: Flask, timeout: float = 20.0) -> None:
     worker.start()
     try:
         deadline = time.monotonic() + timeout
-        for queue in ("provisioning", "notifications", "provisioning", "notifications"):
+        for queue in sorted(broker.get_declared_queues()):
             broker.join(queue, timeout=int(max(0.1, deadline - time.monotonic()) * 1000))
         worker.join()
     finally:

@@ -307,7 +307,15 @@ class Notification(Base):
     """An in-app notice to one user about one ticket event."""
 
     __tablename__ = "notification"
-    __table_args__ = (UniqueConstraint("event_id", "user_id", name="uq_notification_event_user"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "user_id", name="uq_notification_event_user"),
+        Index(
+            "ix_notification_unsent",
+            "created_at",
+            postgresql_where=text("emailed_at IS NULL"),
+            sqlite_where=text("emailed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(

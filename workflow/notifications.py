@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from workflow import outbox
 from workflow.errors import NotFound
 from workflow.models import (
     Notification,
@@ -67,7 +67,11 @@ def _approvers_of(session: Session, branch_id: int) -> set[int]:
 def notify(
     session: Session, audience: Audience, event_id: int, action: str, actor_id: int | None
 ) -> None:
-    """Record the in-app notices of a ticket event in its transaction; promise their emails."""
+    """Record the in-app notices of a ticket event in its transaction.
+
+    A notice not yet emailed is itself the promise of its email: `email_pending` sends it
+    when a mail server is configured, so no message per event is needed.
+    """
     people = recipients(session, audience, action, actor_id)
     if people:
         now = utcnow()
@@ -76,23 +80,19 @@ def notify(
              "created_at": now}
             for user_id in sorted(people)
         ])
-        outbox.enqueue(session, outbox.email_key(event_id), outbox.EMAIL_ACTOR, event_id)
 
 
-def email_notifications(session: Session, event_id: int, mailer: Mailer | None) -> int:
-    """Email the notices of one event that have not been emailed yet (none without a mailer)."""
-    sent = _email_pending(session, event_id, mailer) if mailer is not None else 0
-    outbox.mark_processed(session, outbox.email_key(event_id))
-    session.commit()
-    return sent
-
-
-def _email_pending(session: Session, event_id: int, mailer: Mailer) -> int:
-    """Email every notice of the event that has not been emailed yet."""
+def email_pending(
+    session: Session, mailer: Mailer, max_age: timedelta, limit: int = 100
+) -> int:
+    """Email recent notices not emailed yet; stops at the first failure (mail is down)."""
     pending = session.scalars(
-        select(Notification).where(
-            Notification.event_id == event_id, Notification.emailed_at.is_(None)
-        )
+        select(Notification)
+        .where(Notification.emailed_at.is_(None),
+               Notification.created_at > utcnow() - max_age)
+        .order_by(Notification.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
     sent = 0
     for notification in pending:
@@ -100,10 +100,10 @@ def _email_pending(session: Session, event_id: int, mailer: Mailer) -> int:
             mailer.send_notification(notification)
         except OSError as error:
             logger.warning("email of notification %s failed: %s", notification.id, error)
-            continue
+            break
         notification.emailed_at = utcnow()
-        session.commit()
         sent += 1
+    session.commit()
     return sent
 
 

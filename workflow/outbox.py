@@ -14,7 +14,7 @@ from workflow.models import OutboxMessage, Ticket, utcnow
 
 #: Actor names, shared with the task layer that defines them.
 PROVISION_ACTOR = "provision_ticket"
-EMAIL_ACTOR = "email_notifications"
+
 
 
 def enqueue(session: Session, key: str, actor_name: str, *args: Any) -> None:
@@ -25,11 +25,6 @@ def enqueue(session: Session, key: str, actor_name: str, *args: Any) -> None:
 def provision_key(ticket_id: int, version: int) -> str:
     """Outbox key of the provisioning promised by one approval of a ticket."""
     return f"provision:{ticket_id}:{version}"
-
-
-def email_key(event_id: int) -> str:
-    """Outbox key of the notification emails of one ticket event."""
-    return f"email:{event_id}"
 
 
 def mark_processed(session: Session, key: str) -> None:

@@ -11,7 +11,7 @@ from web.extensions import db
 from workflow import decisions
 from workflow.accounts import actor_of
 from workflow.errors import RuleViolation
-from workflow.models import Agent, OutboxMessage, Ticket, TicketEvent, User
+from workflow.models import Agent, Notification, OutboxMessage, Ticket, TicketEvent, User
 from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 
 
@@ -40,7 +40,7 @@ def problems_of(error: pytest.ExceptionInfo[RuleViolation]) -> dict[str, list[st
     return {field: [p.code for p in found] for field, found in error.value.problems.items()}
 
 
-def test_a_new_ticket_is_saved_with_its_audit_event_and_outbox_row(
+def test_a_new_ticket_is_saved_with_its_audit_event_and_notices(
     app: Flask, world: World
 ) -> None:
     ticket = submit(
@@ -52,7 +52,11 @@ def test_a_new_ticket_is_saved_with_its_audit_event_and_outbox_row(
     event = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)).one()
     assert (event.action, event.from_state, event.to_state) == ("submit", None, "submitted")
     assert event.changes["extension"] == [None, "5001"]
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+    noticed = db.session.scalars(select(Notification.user_id).where(
+        Notification.event_id == event.id)).all()
+    assert sorted(noticed) == sorted([world.approver_id, world.admin_id])  # approver + watcher
+    # Nothing is promised to the workers before an approval.
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
 def test_a_new_ticket_without_extension_gets_the_next_free_one(app: Flask, world: World) -> None:

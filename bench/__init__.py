@@ -1,0 +1,1 @@
+"""Benchmarks of agentdesk against the bare-stack ceilings of ../shared/limits (not tests)."""

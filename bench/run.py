@@ -1,0 +1,460 @@
+"""Benchmark agentdesk against the bare-stack ceilings of ../shared/limits, in the same run.
+
+usage (from the project root):  python -m bench.run [--rounds 3] [--wrk-seconds 10] ...
+Each round, interleaved: limits web.sync.pg_enq -> our API submissions (explicit and auto
+extension) -> drain set-up (N approved tickets) -> limits dq.drain.db -> our worker drain.
+Then, once, the approve -> provisioned latency on an idle stack. Prints a markdown table of
+figures and of ratios (computed inside each round, then the median), written to bench/out/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import redis
+
+from bench import dataset, measure
+from bench.stack import (
+    Children,
+    CpuMeter,
+    PrivateRedis,
+    child_pids,
+    cpu_mloops,
+    free_port,
+    loadavg,
+    pg_backends,
+    rss_mb,
+    tool,
+    wait_http,
+)
+
+PROJECT = Path(__file__).resolve().parent.parent
+#: The harness, relative to the project root (the only way project files name it).
+LIMITS_DIR = "../shared/limits"
+#: Variables of the product that the bench sets itself (inherited values are dropped).
+PRODUCT_VARS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PHONE_SYSTEM", "MAIL_SERVER",
+                "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS",
+                "dramatiq_worker_timeout", "WORKER_POLL_MS", "WORKER_THREADS",
+                "RELAY_GRACE_SECONDS", "RELAY_INTERVAL_SECONDS")
+
+#: (figure, numerator metric, denominator metric, target ratio, aim ratio; None: info only)
+RATIOS: tuple[tuple[str, str, str, float | None, float | None], ...] = (
+    ("submit explicit / limits web.sync.pg_enq", "submit.explicit.rps", "web.sync.pg_enq.rps",
+     0.5, 0.7),
+    ("submit auto / limits web.sync.pg_enq", "submit.auto.rps", "web.sync.pg_enq.rps", 0.5, 0.7),
+    ("drain / limits dq.drain.db", "drain.mps", "dq.drain.db.mps", 0.3, 0.5),
+    # CPU per request (web workers + PostgreSQL backends), ceiling / ours: what the rate
+    # ratio would be on a machine nobody else uses (both sides are CPU-bound on 2 cores).
+    ("CPU-cost ratio pg_enq / submit explicit", "web.sync.pg_enq.cpu_ms_per_req",
+     "submit.explicit.cpu_ms_per_req", None, None),
+    ("CPU-cost ratio pg_enq / submit auto", "web.sync.pg_enq.cpu_ms_per_req",
+     "submit.auto.cpu_ms_per_req", None, None),
+)
+#: Derived per-round sums: metric -> its parts.
+SUMS = {
+    f"{prefix}.cpu_ms_per_req": (f"{prefix}.web_cpu_ms_per_req", f"{prefix}.pg_cpu_ms_per_req")
+    for prefix in ("web.sync.pg_enq", "submit.explicit", "submit.auto")
+}
+#: (figure, metric, target: value must be <= this, aim)
+CEILINGS = (
+    ("approved -> provisioned p50 ms", "latency.approved_p50_ms", 50, 30),
+    ("approved -> provisioned p99 ms", "latency.approved_p99_ms", 150, 100),
+    ("RSS gunicorn web worker MiB (max)", "rss.web_worker_mb", 150, None),
+    ("RSS Dramatiq worker process MiB (max)", "rss.dramatiq_worker_mb", 150, None),
+)
+
+
+def code_version() -> str:
+    """HEAD of the project, and whether the product code differs from it."""
+    # The code may change under a long run: the start and end versions are both reported.
+    def git(*args: str) -> str:
+        """Run git in the project; its stdout."""
+        done = subprocess.run(["git", *args], cwd=PROJECT, capture_output=True, text=True,
+                              timeout=30, check=False)
+        return done.stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "web", "workflow", "tasks", "migrations")
+    return f"{head}{' + uncommitted changes' if dirty else ''}"
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM -> SystemExit so that every child is stopped by the `finally` blocks."""
+    raise SystemExit(128 + signum)
+
+
+class Recorder:
+    """Appends metrics to a JSONL file and echoes them."""
+
+    def __init__(self, path: Path) -> None:
+        """Record into `path`."""
+        self.path = path
+        self.values: dict[str, dict[int, float]] = {}
+
+    def __call__(self, round_: int, metric: str, value: float) -> None:
+        """Record one value of `metric` in round `round_`."""
+        self.values.setdefault(metric, {})[round_] = float(value)
+        with open(self.path, "a") as handle:
+            handle.write(json.dumps({"round": round_, "metric": metric, "value": value,
+                                     "ts": time.time()}) + "\n")
+        print(f"  r{round_} {metric:42s} {value:12.2f}", flush=True)
+
+
+class Bench:
+    """The state of one bench run: ports, processes, database, recorder."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        """Pick ports, paths and databases from `args`."""
+        self.args = args
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.out = PROJECT / "bench" / "out" / stamp
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.children = Children(self.out / "logs")
+        self.record = Recorder(self.out / "results.jsonl")
+        self.redis_port = free_port(args.redis_port)
+        self.web_port = free_port(args.web_port)
+        self.limits_redis_port = free_port(args.limits_redis_port, taken=[self.redis_port])
+        self.limits_web_port = free_port(args.limits_web_port, taken=[self.web_port])
+        self.redis = PrivateRedis(self.children, self.redis_port)
+        self.limits_dir = (PROJECT / args.limits_dir).resolve()
+        self.db_url = dataset.database_url(args.pg_admin_url, args.database)
+        self.limits_db_url = dataset.database_url(args.pg_admin_url, f"{args.database}_limits")
+        self.only = set(args.only.split(","))
+        if not self.only <= {"web", "drain", "latency"}:
+            raise SystemExit("--only takes a comma-separated subset of web,drain,latency")
+        self.extra_env = dict(item.split("=", 1) for item in args.product_env)
+        self.rss_web: list[float] = []
+        self.rss_worker: list[float] = []
+
+    # -- environment ---------------------------------------------------------------------
+
+    def product_env(self) -> dict[str, str]:
+        """Environment of gunicorn, the worker and the relay: only what the bench chose."""
+        env = {k: v for k, v in os.environ.items() if k not in PRODUCT_VARS}
+        env.update(DATABASE_URL=dataset.libpq_url(self.db_url), REDIS_URL=self.redis.url,
+                   SECRET_KEY="bench-only", PHONE_SYSTEM="directory",
+                   AGENTDESK_INSTANCE=str(self.out / "instance"))
+        env.update(self.extra_env)
+        return env
+
+    def limits_env(self) -> dict[str, str]:
+        """Environment of the harness: its scratch, ports and database are the bench's."""
+        return {**os.environ, "LIMITS_SCRATCH": str(self.out / "limits"),
+                "LIMITS_REDIS_PORT": str(self.limits_redis_port),
+                "LIMITS_WEB_PORT": str(self.limits_web_port),
+                "LIMITS_PG_URL": self.limits_db_url}
+
+    # -- processes -----------------------------------------------------------------------
+
+    def start_gunicorn(self) -> subprocess.Popen[bytes]:
+        """gunicorn with 2 sync workers, as the Procfile (bound to 127.0.0.1 only)."""
+        proc = self.children.spawn(
+            [tool("gunicorn"), "--workers", "2", "--worker-class", "sync",
+             "--bind", f"127.0.0.1:{self.web_port}", "--backlog", "2048",
+             "--log-level", "warning", "web:create_app()"],
+            "gunicorn.log", env=self.product_env(), cwd=PROJECT)
+        wait_http(f"http://127.0.0.1:{self.web_port}/healthz", proc)
+        return proc
+
+    def note_web_rss(self, proc: subprocess.Popen[bytes]) -> float:
+        """Largest RSS of the gunicorn workers now."""
+        sizes = [rss_mb(pid) for pid in child_pids(proc.pid)]
+        size = max((s for s in sizes if s == s), default=math.nan)
+        self.rss_web.append(size)
+        return size
+
+    def limits(self, what: str, round_: int) -> dict[str, float]:
+        """Run one harness ceiling in a child process (bounded), return its metrics."""
+        log = self.out / "logs" / f"limits-r{round_}-{what}.log"
+        cmd = [sys.executable, str(PROJECT / "bench" / "limits_subset.py"), what,
+               "--wrk-seconds", str(self.args.wrk_seconds), "--n", str(self.args.limits_n)]
+        proc = self.children.spawn(cmd, log.name, env=self.limits_env(), cwd=self.limits_dir)
+        try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=600)
+        finally:
+            self.children.stop(proc)
+        for line in log.read_text().splitlines():
+            if line.startswith("LIMITS_JSON "):
+                return dict(json.loads(line[len("LIMITS_JSON "):]))
+        raise RuntimeError(f"harness {what} gave no result, see {log}")
+
+    # -- phases --------------------------------------------------------------------------
+
+    def fresh_state(self, app: Any, client: redis.Redis) -> None:
+        """Empty ticket tables and our own Redis (never the shared one)."""
+        dataset.reset(app)
+        client.flushdb()
+
+    def web_round(self, round_: int, app: Any, client: redis.Redis,
+                  seeded: dataset.Seeded) -> None:
+        """Submissions through gunicorn with wrk: explicit, then automatic extensions."""
+        args = self.args
+        proc = self.start_gunicorn()
+        try:
+            requester = measure.Api(self.web_port, seeded.requester_token)
+            spare = range(seeded.first_employee + seeded.employees - 200,
+                          seeded.first_employee + seeded.employees)
+            usable = seeded.employees - 200
+            web_cpu = CpuMeter(lambda: child_pids(proc.pid))
+            pg_cpu = CpuMeter(lambda: pg_backends(args.database))
+            modes = ("explicit", "auto") if round_ % 2 == 0 else ("auto", "explicit")
+            for mode in modes:
+                self.fresh_state(app, client)
+                measure.post_many(requester, [
+                    ("/api/v1/tickets", measure.submit_body(e, mode == "explicit"))
+                    for e in spare[:16]], threads=2, expect=201, strict=False)  # warm both
+                self.fresh_state(app, client)
+                web_cpu.start()
+                pg_cpu.start()
+                result = measure.wrk_submit(
+                    self.web_port, seeded.requester_token, seeded.first_employee, usable, mode,
+                    args.wrk_seconds, args.wrk_connections, self.out / "logs" / "wrk.log")
+                web_s, pg_s = web_cpu.stop(), pg_cpu.stop()
+                created = dataset.wait_settled(app)
+                for key in ("rps", "rps_all", "p50_ms", "p99_ms", "non2xx", "socket_errors"):
+                    self.record(round_, f"submit.{mode}.{key}", result[key])
+                self.record(round_, f"submit.{mode}.db_created", created)
+                self.record(round_, f"submit.{mode}.web_cpu_ms_per_req",
+                            1000 * web_s / result["requests"])
+                self.record(round_, f"submit.{mode}.pg_cpu_ms_per_req",
+                            1000 * pg_s / result["requests"])
+            self.record(round_, "rss.web_worker_after_submit_mb", self.note_web_rss(proc))
+        finally:
+            self.children.stop(proc)
+
+    def drain_setup(self, round_: int, app: Any, client: redis.Redis,
+                    seeded: dataset.Seeded) -> None:
+        """N tickets submitted and approved through the services, with no worker running."""
+        self.fresh_state(app, client)
+        n = self.args.drain_n
+        started = time.perf_counter()
+        ids = dataset.submit_many(app, seeded.requester,
+                                  range(seeded.first_employee, seeded.first_employee + n))
+        client.delete(measure.QUEUE_MSGS["notifications"], "agentdesk:notifications")
+        dataset.settle_outbox(app)  # the submit notices are not part of the drain
+        dataset.approve_many(app, seeded.approver, ids)
+        self.record(round_, "drain.setup_s", time.perf_counter() - started)
+
+    def drain_round(self, round_: int, client: redis.Redis) -> None:
+        """Start `agentdesk worker` on the N approved tickets and time the drain."""
+        result = measure.drain(self.children, self.product_env(), client,
+                               dataset.libpq_url(self.db_url), self.args.drain_n,
+                               self.args.processes, self.args.threads, self.args.database,
+                               cwd=PROJECT)
+        for key, value in result.items():
+            self.record(round_, f"drain.{key}", value)
+        self.rss_worker.append(result["worker_rss_mb"])
+        if result["provisioned"] != self.args.drain_n:
+            raise RuntimeError(f"drain provisioned {result['provisioned']} tickets")
+
+    def latency_phase(self, round_: int, app: Any, client: redis.Redis,
+                      seeded: dataset.Seeded) -> None:
+        """Web + worker (Procfile counts) + relay, idle; approvals with random gaps."""
+        self.fresh_state(app, client)
+        env = self.product_env()
+        web = self.start_gunicorn()
+        worker = self.children.spawn([tool("agentdesk"), "worker", "--processes", "2",
+                                      "--threads", "4"], "worker-latency.log", env=env,
+                                     cwd=PROJECT)
+        relay = self.children.spawn([tool("agentdesk"), "relay"], "relay.log", env=env,
+                                    cwd=PROJECT)
+        try:
+            result = measure.latency(
+                measure.Api(self.web_port, seeded.requester_token),
+                measure.Api(self.web_port, seeded.approver_token), client,
+                dataset.libpq_url(self.db_url),
+                list(range(seeded.first_employee, seeded.first_employee + 1000)),
+                self.args.idle_n)
+            for key, value in result.items():
+                self.record(round_, f"latency.{key}", value)
+            self.rss_worker.append(measure.worker_rss(worker.pid))
+            self.record(round_, "rss.dramatiq_worker_after_latency_mb", self.rss_worker[-1])
+            self.record(round_, "rss.web_worker_after_latency_mb", self.note_web_rss(web))
+        finally:
+            for proc in (relay, worker, web):
+                self.children.stop(proc)
+
+    def run(self) -> str:
+        """Every phase; returns the markdown summary."""
+        args = self.args
+        self.redis.start()
+        client = redis.Redis.from_url(self.redis.url)
+        app = None
+        self.code_at_start = code_version()
+        try:
+            print(f"== code {self.code_at_start}", flush=True)
+            print(f"== set-up: databases {args.database}(+_limits), {args.employees} employees, "
+                  f"redis :{self.redis_port}, web :{self.web_port}", flush=True)
+            dataset.recreate_database(args.pg_admin_url, args.database)
+            dataset.recreate_database(args.pg_admin_url, f"{args.database}_limits")
+            app = dataset.bench_app(self.db_url, self.redis.url)
+            seeded = dataset.migrate_and_seed(app, args.employees)
+            steps: list[tuple[str, str, Callable[[int], None]]] = [
+                ("web", "limits web.sync.pg_enq", lambda r: self._limits_into(r, "web")),
+                ("web", "agentdesk submissions",
+                 lambda r: self.web_round(r, app, client, seeded)),
+                ("drain", "agentdesk drain set-up",
+                 lambda r: self.drain_setup(r, app, client, seeded)),
+                ("drain", "limits dq.drain.db", lambda r: self._limits_into(r, "drain")),
+                ("drain", "agentdesk drain", lambda r: self.drain_round(r, client)),
+            ]
+            steps = [step for step in steps if step[0] in self.only]
+            for round_ in range(args.rounds):
+                print(f"== round {round_}  load1={loadavg():.2f}", flush=True)
+                self.record(round_, "env.load1", loadavg())
+                self.record(round_, "env.cpu_mloops", cpu_mloops())
+                for _, label, step in steps:
+                    print(f"-- {label}", flush=True)
+                    step(round_)
+            if args.idle_n and "latency" in self.only:
+                print("-- agentdesk approve -> provisioned latency (idle stack)", flush=True)
+                self.latency_phase(args.rounds - 1, app, client, seeded)
+            last = args.rounds - 1
+            self.record(last, "rss.web_worker_mb", max(self.rss_web, default=math.nan))
+            self.record(last, "rss.dramatiq_worker_mb", max(self.rss_worker, default=math.nan))
+            self.record(last, "env.load1_end", loadavg())
+        finally:
+            self.children.stop_all()
+            self.redis.stop()
+            with contextlib.suppress(Exception):
+                client.close()
+            if app is not None:
+                with app.app_context():
+                    dataset.db.engine.dispose()
+            if not args.keep_db:
+                for name in (args.database, f"{args.database}_limits"):
+                    with contextlib.suppress(Exception):
+                        dataset.drop_database(args.pg_admin_url, name)
+        code_at_end = code_version()
+        code = self.code_at_start if code_at_end == self.code_at_start else (
+            f"{self.code_at_start} at start, {code_at_end} at the end: THE CODE CHANGED "
+            "DURING THE RUN")
+        summary = render(self.record.values, self.args, " ".join(sys.argv[1:]))
+        summary += f"code: {code}\n"
+        if self.extra_env:
+            summary += f"product settings overridden: {self.extra_env}\n"
+        (self.out / "summary.md").write_text(summary)
+        return summary
+
+    def _limits_into(self, round_: int, what: str) -> None:
+        """Run a harness ceiling and record its metrics."""
+        for key, value in self.limits(what, round_).items():
+            self.record(round_, key, value)
+
+
+def fmt(value: float | None) -> str:
+    """A figure with a sensible number of digits."""
+    if value is None or value != value:
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def render(values: dict[str, dict[int, float]], args: argparse.Namespace, argv: str) -> str:
+    """Markdown: targets with verdicts, ratios per round, and every absolute figure."""
+    values = {**values}
+    for metric, parts in SUMS.items():
+        if all(part in values for part in parts):
+            values[metric] = {r: sum(values[part][r] for part in parts)
+                              for r in values[parts[0]] if all(r in values[p] for p in parts)}
+    rounds = sorted({r for per in values.values() for r in per})
+    head = "| figure | target (aim) | " + " | ".join(f"r{r}" for r in rounds) + \
+        " | median | verdict |"
+    rule = "|---|---|" + "---:|" * len(rounds) + "---:|---|"
+    lines = ["### Targets", head, rule]
+    for label, num, den, target, aim in RATIOS:
+        per = {r: values[num][r] / values[den][r] for r in rounds
+               if r in values.get(num, {}) and values.get(den, {}).get(r)}
+        med = statistics.median(per.values()) if per else None
+        cells = " | ".join(fmt(per.get(r)) for r in rounds)
+        if target is None or aim is None:
+            lines.append(f"| {label} | (info) | {cells} | {fmt(med)} | - |")
+            continue
+        verdict = "-" if med is None else ("aim met" if med >= aim else
+                                           "met" if med >= target else "MISSED")
+        lines.append(f"| {label} | >= {target} ({aim}) | {cells} | {fmt(med)} | {verdict} |")
+    for label, metric, target, aim in CEILINGS:
+        per = values.get(metric, {})
+        value = per.get(max(per)) if per else None
+        verdict = "-" if value is None or value != value else (
+            "aim met" if aim is not None and value <= aim else
+            "met" if value <= target else "MISSED")
+        cells = " | ".join(fmt(per.get(r)) for r in rounds)
+        aim_text = f" ({aim})" if aim is not None else ""
+        lines.append(f"| {label} | <= {target}{aim_text} | {cells} | {fmt(value)} | {verdict} |")
+    lines += ["", "### Absolute (per round)", "| metric | " +
+              " | ".join(f"r{r}" for r in rounds) + " | median |",
+              "|---|" + "---:|" * (len(rounds) + 1)]
+    for metric in sorted(values):
+        per = values[metric]
+        finite = [v for v in per.values() if v == v]
+        med = statistics.median(finite) if finite else None
+        lines.append(f"| {metric} | " + " | ".join(fmt(per.get(r)) for r in rounds) +
+                     f" | {fmt(med)} |")
+    lines += ["", f"command: `python -m bench.run {argv}`".replace("  ", " ").strip(), ""]
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--wrk-seconds", type=int, default=10,
+                        help="duration of each wrk run, ours and the harness's")
+    parser.add_argument("--wrk-connections", type=int, default=8, help="wrk -c (harness: 8)")
+    parser.add_argument("--employees", type=int, default=50_000)
+    parser.add_argument("--drain-n", type=int, default=1000,
+                        help="approved tickets the worker drains per round")
+    parser.add_argument("--limits-n", type=int, default=5000,
+                        help="messages of the harness's dq.drain.db per round")
+    parser.add_argument("--processes", type=int, default=2, help="worker -p (harness: 2)")
+    parser.add_argument("--threads", type=int, default=8, help="worker -t (harness: 8)")
+    parser.add_argument("--idle-n", type=int, default=60,
+                        help="latency samples (0 skips the latency phase)")
+    parser.add_argument("--database", default="agentdesk_bench")
+    parser.add_argument("--pg-admin-url",
+                        default=os.environ.get("BENCH_PG_ADMIN_URL",
+                                               "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--redis-port", type=int, default=6391)
+    parser.add_argument("--web-port", type=int, default=8741)
+    parser.add_argument("--limits-redis-port", type=int, default=6390)
+    parser.add_argument("--limits-web-port", type=int, default=8731)
+    parser.add_argument("--limits-dir", default=LIMITS_DIR,
+                        help="the limits harness, relative to the project root")
+    parser.add_argument("--keep-db", action="store_true", help="leave the databases behind")
+    parser.add_argument("--only", default="web,drain,latency",
+                        help="phases to run (comma-separated subset of web,drain,latency)")
+    parser.add_argument("--product-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra setting for gunicorn/worker/relay, e.g. WORKER_POLL_MS=20 "
+                             "(repeatable; for experiments: say so when reporting figures)")
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    """Run the bench and print the summary."""
+    signal.signal(signal.SIGTERM, _terminate)
+    bench = Bench(parse_args())
+    print(bench.run())
+    print(f"(results: {bench.out.relative_to(PROJECT)})")
+
+
+if __name__ == "__main__":
+    main()
