@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, cast, literal, null, select, union_all
+from sqlalchemy import Integer, String, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from workflow.errors import NotFound, Problem, RuleViolation
 from workflow.models import OPEN_STATE_VALUES, Agent, Employee, Organisation, Ticket
 from workflow.rules import ExtensionPolicy, candidate_extensions, extension_problems
+
+#: PostgreSQL advisory lock key serialising automatic extension picks ("adsx").
+PICK_LOCK_KEY = 0x61647378
 
 
 def current_organisation(session: Session) -> Organisation:
@@ -55,6 +58,17 @@ def suggest_extension(session: Session, policy: ExtensionPolicy) -> str | None:
     """The smallest valid extension nobody holds or has asked for, or None when all are used."""
     taken = taken_extensions(session)
     return next((ext for ext in candidate_extensions(policy) if ext not in taken), None)
+
+
+def pick_free_extension(session: Session, policy: ExtensionPolicy) -> str | None:
+    """Suggest an extension for a ticket about to be saved, one picker at a time.
+
+    Without the lock, two submissions in flight pick the same smallest free number and
+    the second one fails on the unique index; the lock lasts until the transaction ends.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(PICK_LOCK_KEY)))
+    return suggest_extension(session, policy)
 
 
 def update_policy(session: Session, length: int, prefix: str, reserved: list[str]) -> Organisation:

@@ -13,7 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from workflow.errors import Conflict, Problem, RuleViolation
-from workflow.extensions import current_organisation, extension_availability, suggest_extension
+from workflow.extensions import (
+    current_organisation,
+    extension_availability,
+    pick_free_extension,
+)
 from workflow.machine import Status
 from workflow.models import (
     OPEN_STATE_VALUES,
@@ -213,7 +217,7 @@ def _plan_new_or_change(session: Session, request: TicketRequest, agent: Agent |
     extension = request.extension.strip() if request.extension else None
     policy = current_organisation(session).policy
     if agent is None and extension is None:
-        extension = suggest_extension(session, policy)
+        extension = pick_free_extension(session, policy)
         if extension is None:
             problems["extension"] = [Problem("extension_none_free")]
     if agent is not None and extension == agent.extension:
