@@ -42,6 +42,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(config.from_env())
     app.config.update(overrides or {})
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese stays readable
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config)

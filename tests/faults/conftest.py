@@ -26,24 +26,14 @@ import pytest
 import redis
 from flask import Flask
 
-try:  # plain `pytest` puts tests/ itself on sys.path: the root conftest is `conftest`
-    from conftest import (
-        PASSWORD_HASH,
-        World,
-        build_app,
-        fresh_pg_database,
-        make_world,
-        worker_suffix,
-    )
-except ModuleNotFoundError:  # tests/ is a package, importable from the repository root
-    from tests.conftest import (  # type: ignore[no-redef]
-        PASSWORD_HASH,
-        World,
-        build_app,
-        fresh_pg_database,
-        make_world,
-        worker_suffix,
-    )
+from tests.conftest import (
+    PASSWORD_HASH,
+    World,
+    build_app,
+    fresh_pg_database,
+    make_world,
+    worker_suffix,
+)
 from web.extensions import db
 from workflow import decisions
 from workflow.accounts import actor_of, create_token, save_user
@@ -433,7 +423,7 @@ class Harness:
 def harness(tmp_path: Path) -> Iterator[Harness]:
     """A dedicated migrated database with a small organisation, and a process supervisor."""
     if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed")
+        pytest.fail("redis-server is not installed (.ci/run installs it)")
     database_url = fresh_pg_database(f"agentdesk_fault_{worker_suffix()}")
     app = build_app(database_url)
     with app.app_context():
