@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import Flask, Request, g
 from flask_login import UserMixin, current_user
-from werkzeug.exceptions import Forbidden, Unauthorized
+from werkzeug.exceptions import Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from web.extensions import db, login_manager
 from workflow.accounts import actor_of, find_user, user_for_token
 from workflow.models import User
-from workflow.rules import Actor, Role
+from workflow.rules import Actor
 
 #: The scheme of API tokens in the Authorization header.
 BEARER = "Bearer "
@@ -82,11 +82,3 @@ def current_actor() -> Actor:
     if not current_user.is_authenticated:
         raise Unauthorized()
     return actor_of(current_user.user)
-
-
-def require_role(*roles: Role) -> Actor:
-    """The signed-in actor, if they have one of `roles` (403 otherwise)."""
-    actor = current_actor()
-    if actor.role not in roles:
-        raise Forbidden()
-    return actor

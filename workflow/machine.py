@@ -59,8 +59,3 @@ def next_status(status: Status, action: Action) -> Status:
         return TRANSITIONS[(status, action)]
     except KeyError:
         raise TransitionNotAllowed(action.value, status.value) from None
-
-
-def allowed_actions(status: Status) -> list[Action]:
-    """Actions that the table allows from `status`."""
-    return [action for (state, action) in TRANSITIONS if state == status]

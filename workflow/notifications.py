@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from workflow.errors import NotFound
@@ -108,7 +108,7 @@ def email_pending(
 
 
 def list_notifications(
-    session: Session, user_id: int, unread_only: bool = False, limit: int = 50
+    session: Session, user_id: int, limit: int = 50
 ) -> Sequence[Notification]:
     """A user's newest notifications."""
     query = (
@@ -116,18 +116,7 @@ def list_notifications(
         .where(Notification.user_id == user_id)
         .options(joinedload(Notification.event))
     )
-    if unread_only:
-        query = query.where(Notification.read_at.is_(None))
     return session.scalars(query.order_by(Notification.id.desc()).limit(limit)).all()
-
-
-def unread_count(session: Session, user_id: int) -> int:
-    """How many notifications the user has not read."""
-    return session.scalar(
-        select(func.count()).select_from(Notification).where(
-            Notification.user_id == user_id, Notification.read_at.is_(None)
-        )
-    ) or 0
 
 
 def mark_read(session: Session, user_id: int, notification_id: int) -> Notification:
