@@ -87,6 +87,9 @@ def _build_runtime(app: Flask) -> Runtime:
     register_actors(broker)
     dispatcher = Dispatcher(broker)
     install_outbox_hooks(FlaskSession, dispatcher_of_current_app)
+    if settings["PHONE_SYSTEM"] not in PHONE_SYSTEMS:
+        raise ValueError(f"PHONE_SYSTEM must be one of {sorted(PHONE_SYSTEMS)}, "
+                         f"not {settings['PHONE_SYSTEM']!r}")
     phone_class = PHONE_SYSTEMS[settings["PHONE_SYSTEM"]]
     mailer = None
     if settings["MAIL_SERVER"]:
