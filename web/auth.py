@@ -10,7 +10,7 @@ from werkzeug.exceptions import Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from web.extensions import db, login_manager
-from workflow.accounts import actor_of, find_user, user_for_token
+from workflow.accounts import Identity, find_user, identity_for_token, identity_of
 from workflow.models import User
 from workflow.rules import Actor
 
@@ -19,15 +19,15 @@ BEARER = "Bearer "
 
 
 class SignedInUser(UserMixin):
-    """Flask-Login's view of a `User`."""
+    """Flask-Login's view of a signed-in caller."""
 
-    def __init__(self, user: User) -> None:
-        self.user = user
-        self.id = user.id
-        self.language = user.language
+    def __init__(self, identity: Identity) -> None:
+        self.actor = identity.actor
+        self.id = identity.actor.user_id
+        self.language = identity.language
 
     def get_id(self) -> str:
-        return str(self.user.id)
+        return str(self.id)
 
 
 def hash_password(password: str) -> str:
@@ -46,7 +46,7 @@ def check_credentials(email: str, password: str) -> User | None:
 def _load_user(user_id: str) -> SignedInUser | None:
     """Reload the user of a session cookie."""
     user = db.session.get(User, int(user_id)) if user_id.isdecimal() else None
-    return SignedInUser(user) if user is not None and user.active else None
+    return SignedInUser(identity_of(user)) if user is not None and user.active else None
 
 
 def _load_from_request(request: Request) -> SignedInUser | None:
@@ -54,8 +54,8 @@ def _load_from_request(request: Request) -> SignedInUser | None:
     header = request.headers.get("Authorization", "")
     if not header.startswith(BEARER):
         return None
-    user = user_for_token(db.session(), header[len(BEARER):].strip())
-    return SignedInUser(user) if user is not None else None
+    identity = identity_for_token(db.session(), header[len(BEARER):].strip())
+    return SignedInUser(identity) if identity is not None else None
 
 
 def _unauthorized() -> Any:
@@ -81,4 +81,5 @@ def current_actor() -> Actor:
     """The signed-in user as the rules see them (401 when nobody is signed in)."""
     if not current_user.is_authenticated:
         raise Unauthorized()
-    return actor_of(current_user.user)
+    actor: Actor = current_user.actor
+    return actor

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from workflow.errors import NotFound, RuleViolation
-from workflow.models import ApiToken, Branch, User
+from workflow.models import ApiToken, Branch, User, approver_branch, table
 from workflow.rules import Actor, Role
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A signed-in caller: who they are to the rules, and the language they chose."""
+
+    actor: Actor
+    language: str
 
 
 def actor_of(user: User) -> Actor:
@@ -73,11 +82,29 @@ def create_token(session: Session, email: str) -> str:
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user a bearer token belongs to."""
-    return session.scalars(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.digest == _digest(token), User.active)
-        .options(joinedload(User.branches))
-    ).unique().first()
+_users = table(User).c
+_tokens = table(ApiToken).c
+#: One row per scoped branch (or one with NULL): the caller and their scope in one round trip.
+_IDENTITY_BY_TOKEN = (
+    select(_users.id, _users.role, _users.all_branches, _users.language,
+           approver_branch.c.branch_id)
+    .join_from(table(ApiToken), table(User), _tokens.user_id == _users.id)
+    .outerjoin(approver_branch, approver_branch.c.user_id == _users.id)
+    .where(_tokens.digest == bindparam("digest"), _users.active)
+)
+
+
+def identity_for_token(session: Session, token: str) -> Identity | None:
+    """The active caller a bearer token belongs to."""
+    rows = session.connection().execute(_IDENTITY_BY_TOKEN, {"digest": _digest(token)}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    branches = frozenset(row.branch_id for row in rows if row.branch_id is not None)
+    return Identity(Actor(first.id, Role(first.role), first.all_branches, branches),
+                    first.language)
+
+
+def identity_of(user: User) -> Identity:
+    """The identity of a loaded user."""
+    return Identity(actor_of(user), user.language)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, cast, func, literal, null, select, union_all
+from sqlalchemy import Integer, String, bindparam, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from workflow.errors import NotFound, Problem, RuleViolation
-from workflow.models import OPEN_STATE_VALUES, Agent, Employee, Organisation, Ticket
+from workflow.models import OPEN_STATE_VALUES, Agent, Employee, Organisation, Ticket, table
 from workflow.rules import ExtensionPolicy, candidate_extensions, extension_problems
 
 #: PostgreSQL advisory lock key serialising automatic extension picks ("adsx").
@@ -21,26 +21,28 @@ def current_organisation(session: Session) -> Organisation:
     return organisation
 
 
+_agents, _employees, _tickets = table(Agent).c, table(Employee).c, table(Ticket).c
+_HELD = (
+    select(literal(0).label("rank"), _employees.full_name.label("holder"),
+           cast(null(), Integer).label("ticket_id"))
+    .join_from(table(Agent), table(Employee), _agents.employee_id == _employees.id)
+    .where(_agents.extension == bindparam("extension"), _agents.status == "active")
+)
+_PENDING = select(literal(1), cast(null(), String), _tickets.id).where(
+    _tickets.extension == bindparam("extension"), _tickets.state.in_(OPEN_STATE_VALUES)
+)
+#: One round trip for both sources; a holder outranks a pending request.
+_WHO_HAS = union_all(_HELD, _PENDING).order_by("rank").limit(1)
+
+
 def extension_availability(session: Session, extension: str) -> list[Problem]:
     """Why `extension` cannot be requested now: held by an agent or by an open ticket."""
-    held = (
-        select(literal(0).label("rank"), Employee.full_name.label("holder"),
-               cast(null(), Integer).label("ticket_id"))
-        .join(Agent, Agent.employee_id == Employee.id)
-        .where(Agent.extension == extension, Agent.status == "active")
-    )
-    pending = select(literal(1), cast(null(), String), Ticket.id).where(
-        Ticket.extension == extension, Ticket.state.in_(OPEN_STATE_VALUES)
-    )
-    # One round trip for both sources; a holder outranks a pending request.
-    query = union_all(held, pending).order_by("rank").limit(1)
-    found = session.execute(query).mappings().first()
+    found = session.execute(_WHO_HAS, {"extension": extension}).first()
     if found is None:
         return []
-    if found["rank"] == 0:
-        return [Problem("extension_taken", {"extension": extension, "holder": found["holder"]})]
-    return [Problem("extension_pending",
-                    {"extension": extension, "ticket_id": found["ticket_id"]})]
+    if found.rank == 0:
+        return [Problem("extension_taken", {"extension": extension, "holder": found.holder})]
+    return [Problem("extension_pending", {"extension": extension, "ticket_id": found.ticket_id})]
 
 
 def taken_extensions(session: Session) -> set[str]:

@@ -64,6 +64,13 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
 
 
+def table(model: type[Base]) -> Table:
+    """The Core table behind a model, for hot paths that need no unit of work."""
+    found = model.__table__
+    assert isinstance(found, Table)
+    return found
+
+
 def _open_states_sql() -> str:
     """SQL list of the open ticket states, for partial indexes."""
     return ", ".join(f"'{state.value}'" for state in sorted(OPEN_STATES))
@@ -259,6 +266,11 @@ class Ticket(Base):
     events: Mapped[list[TicketEvent]] = relationship(
         order_by="TicketEvent.id", back_populates="ticket"
     )
+
+    @property
+    def employee_name(self) -> str:
+        """The name of the employee the ticket is about."""
+        return self.employee.full_name
 
 
 class TicketEvent(Base):

@@ -6,15 +6,30 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, joinedload
 
 from workflow.errors import NotFound
 from workflow.models import (
     Notification,
     User,
+    UTCDateTime,
     approver_branch,
+    table,
     ticket_watcher,
     utcnow,
 )
@@ -26,60 +41,73 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Audience:
-    """The people around a ticket; watchers are looked up when not already known."""
+    """The people around a ticket: its requester and the branch whose approvers decide it."""
 
     ticket_id: int
     requester_id: int
     branch_id: int
-    watcher_ids: frozenset[int] | None = None
 
 
-def recipients(
-    session: Session, audience: Audience, action: str, actor_id: int | None
-) -> set[int]:
-    """Who hears of an event: approvers in scope on submit, else the requester; plus watchers."""
-    people = set(audience.watcher_ids) if audience.watcher_ids is not None else set(
-        session.scalars(select(ticket_watcher.c.user_id)
-                        .where(ticket_watcher.c.ticket_id == audience.ticket_id))
+_users = table(User).c
+_deciders = table(User).alias("decider")
+_scoped = select(approver_branch.c.user_id).where(
+    approver_branch.c.branch_id == bindparam("branch_id")
+)
+
+
+def _approves_branch(users: Any) -> ColumnElement[bool]:
+    """`users` row is an active approver covering the branch being notified about."""
+    return and_(users.active, users.role == Role.APPROVER.value,
+                or_(users.all_branches, users.id.in_(_scoped)))
+
+
+#: Approvers covering the branch decide a new ticket; admins stand in when there are none.
+_DECIDERS = or_(
+    _approves_branch(_users),
+    and_(_users.role == Role.ADMIN.value,
+         ~exists().where(_approves_branch(_deciders.c))),
+)
+_WATCHERS = select(ticket_watcher.c.user_id).where(
+    ticket_watcher.c.ticket_id == bindparam("ticket_id")
+)
+
+
+def _notices(wanted: ColumnElement[bool]) -> Insert:
+    """One INSERT … SELECT writing the notices of an event to everyone `wanted` or watching."""
+    people = select(
+        _users.id,
+        bindparam("ticket_id", type_=Integer),
+        bindparam("event_id", type_=Integer),
+        bindparam("created_at", type_=UTCDateTime),
+    ).where(
+        _users.active,
+        _users.id != func.coalesce(bindparam("actor_id", type_=Integer), 0),
+        or_(_users.id.in_(_WATCHERS), wanted),
     )
-    if action == "submit":
-        people |= _approvers_of(session, audience.branch_id)
-    else:
-        people.add(audience.requester_id)
-    people.discard(actor_id or 0)
-    return people
+    return insert(table(Notification)).from_select(
+        ["user_id", "ticket_id", "event_id", "created_at"], people
+    )
 
 
-def _approvers_of(session: Session, branch_id: int) -> set[int]:
-    """Active approvers covering `branch_id`; admins when no approver does."""
-    scoped = select(approver_branch.c.user_id).where(approver_branch.c.branch_id == branch_id)
-    approvers = set(session.scalars(
-        select(User.id).where(
-            User.active, User.role == Role.APPROVER.value,
-            User.all_branches | User.id.in_(scoped),
-        )
-    ))
-    if approvers:
-        return approvers
-    return set(session.scalars(select(User.id).where(User.active, User.role == Role.ADMIN.value)))
+_NOTICES_ON_SUBMIT = _notices(_DECIDERS)
+_NOTICES_TO_REQUESTER = _notices(_users.id == bindparam("requester_id"))
 
 
 def notify(
     session: Session, audience: Audience, event_id: int, action: str, actor_id: int | None
 ) -> None:
-    """Record the in-app notices of a ticket event in its transaction.
+    """Record the in-app notices of a ticket event in its transaction, never to its actor.
 
-    A notice not yet emailed is itself the promise of its email: `email_pending` sends it
-    when a mail server is configured, so no message per event is needed.
+    A submission goes to the approvers in scope, any other event to the requester, and
+    every event to the ticket's watchers. A notice not yet emailed is itself the promise
+    of its email: `email_pending` sends it when a mail server is configured.
     """
-    people = recipients(session, audience, action, actor_id)
-    if people:
-        now = utcnow()
-        session.execute(insert(Notification), [
-            {"user_id": user_id, "ticket_id": audience.ticket_id, "event_id": event_id,
-             "created_at": now}
-            for user_id in sorted(people)
-        ])
+    statement = _NOTICES_ON_SUBMIT if action == "submit" else _NOTICES_TO_REQUESTER
+    session.execute(statement, {
+        "ticket_id": audience.ticket_id, "event_id": event_id, "created_at": utcnow(),
+        "actor_id": actor_id, "branch_id": audience.branch_id,
+        "requester_id": audience.requester_id,
+    })
 
 
 def email_pending(

@@ -5,32 +5,34 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from workflow.errors import Conflict, Problem, RuleViolation
-from workflow.extensions import (
-    current_organisation,
-    extension_availability,
-    pick_free_extension,
-)
+from workflow.extensions import extension_availability, pick_free_extension
 from workflow.machine import Status
 from workflow.models import (
     OPEN_STATE_VALUES,
     Agent,
+    Branch,
+    Department,
     Employee,
+    Organisation,
     Ticket,
     TicketEvent,
     User,
+    table,
+    ticket_watcher,
     utcnow,
 )
 from workflow.notifications import Audience, notify
 from workflow.routing import Routing, RoutingType, parse_routing
-from workflow.rules import Actor, extension_problems
+from workflow.rules import Actor, ExtensionPolicy, extension_problems
 
 logger = logging.getLogger(__name__)
 
@@ -89,54 +91,200 @@ def new_sip_username() -> str:
     return "ag" + secrets.token_hex(6)
 
 
-def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Ticket:
+@dataclass(frozen=True)
+class UserRef:
+    """A user as a ticket names them."""
+
+    id: int
+    full_name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class SubmittedTicket:
+    """A ticket as just filed, with everything the requester is shown back."""
+
+    id: int
+    kind: str
+    state: str
+    version: int
+    employee_id: int
+    employee_name: str
+    branch_id: int
+    agent_id: int | None
+    extension: str | None
+    routing_type: str | None
+    priority_number: str | None
+    backup_number: str | None
+    details: str
+    requester: UserRef
+    watchers: tuple[UserRef, ...]
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> SubmittedTicket:
+        """The view of a ticket already saved (an idempotent replay)."""
+        return cls(
+            id=ticket.id, kind=ticket.kind, state=ticket.state, version=ticket.version,
+            employee_id=ticket.employee_id, employee_name=ticket.employee.full_name,
+            branch_id=ticket.branch_id, agent_id=ticket.agent_id, extension=ticket.extension,
+            routing_type=ticket.routing_type, priority_number=ticket.priority_number,
+            backup_number=ticket.backup_number, details=ticket.details,
+            requester=_ref(ticket.requester), watchers=tuple(map(_ref, ticket.watchers)),
+            attempts=ticket.attempts, last_error=ticket.last_error,
+            created_at=ticket.created_at, updated_at=ticket.updated_at,
+        )
+
+
+def _ref(user: User) -> UserRef:
+    """The reference to a loaded user."""
+    return UserRef(user.id, user.full_name, user.email)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a submission needs to know, read in one round trip."""
+
+    employee_id: int
+    employee_name: str
+    branch_id: int
+    agent_id: int | None
+    agent_extension: str | None
+    agent_routing_type: str | None
+    agent_priority_number: str | None
+    agent_backup_number: str | None
+    open_ticket_id: int | None
+    extension_length: int
+    extension_prefix: str
+    reserved_extensions: list[str]
+    requester_name: str
+    requester_email: str
+
+    @property
+    def agent(self) -> Agent | None:
+        """The employee's active agent account, as far as the rules need it."""
+        if self.agent_id is None:
+            return None
+        assert self.agent_extension is not None and self.agent_routing_type is not None
+        return Agent(id=self.agent_id, extension=self.agent_extension,
+                     routing_type=self.agent_routing_type,
+                     priority_number=self.agent_priority_number,
+                     backup_number=self.agent_backup_number)
+
+    @property
+    def policy(self) -> ExtensionPolicy:
+        """The extension policy of the employee's organisation."""
+        return ExtensionPolicy(self.extension_length, self.extension_prefix,
+                               frozenset(self.reserved_extensions))
+
+
+_employees, _departments, _branches = (
+    table(Employee).c, table(Department).c, table(Branch).c
+)
+_agents, _tickets, _users = table(Agent).c, table(Ticket).c, table(User).c
+_organisations = table(Organisation).c
+
+
+def _requester(column: Any) -> Any:
+    """A column of the submitting user, as a scalar subquery."""
+    return select(column).where(_users.id == bindparam("requester_id")).scalar_subquery()
+
+
+_CONTEXT = (
+    select(
+        _employees.id.label("employee_id"), _employees.full_name.label("employee_name"),
+        _departments.branch_id, _agents.id.label("agent_id"),
+        _agents.extension.label("agent_extension"),
+        _agents.routing_type.label("agent_routing_type"),
+        _agents.priority_number.label("agent_priority_number"),
+        _agents.backup_number.label("agent_backup_number"),
+        select(_tickets.id)
+        .where(_tickets.employee_id == _employees.id, _tickets.state.in_(OPEN_STATE_VALUES))
+        .limit(1).scalar_subquery().label("open_ticket_id"),
+        _organisations.extension_length, _organisations.extension_prefix,
+        _organisations.reserved_extensions,
+        _requester(_users.full_name).label("requester_name"),
+        _requester(_users.email).label("requester_email"),
+    )
+    .join_from(table(Employee), table(Department),
+               _departments.id == _employees.department_id)
+    .join(table(Branch), _branches.id == _departments.branch_id)
+    .join(table(Organisation), _organisations.id == _branches.organisation_id)
+    .outerjoin(table(Agent), (_agents.employee_id == _employees.id)
+               & (_agents.status == "active"))
+    .where(_employees.id == bindparam("employee_id"), _employees.active)
+)
+_WATCHERS = select(_users.id, _users.full_name, _users.email).where(
+    _users.id.in_(bindparam("user_ids", expanding=True)), _users.active
+)
+_INSERT_TICKET = insert(table(Ticket)).returning(_tickets.id)
+_INSERT_EVENT = insert(table(TicketEvent)).returning(table(TicketEvent).c.id)
+
+
+def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> SubmittedTicket:
     """File a ticket after checking every rule; the same idempotency key yields one ticket."""
     if request.idempotency_key and (found := _by_idempotency_key(session, actor, request)):
-        return found
-    employee, agent, open_ticket = _employee_state(session, request.employee_id)
-    plan = _plan(session, request, agent, open_ticket)
-    ticket = Ticket(
-        kind=request.kind.value,
-        employee=employee,
-        branch_id=employee.department.branch_id,
-        agent_id=agent.id if agent else None,
-        extension=plan.extension,
-        routing_type=plan.routing.type.value if plan.routing else None,
-        priority_number=plan.routing.priority_number if plan.routing else None,
-        backup_number=plan.routing.backup_number if plan.routing else None,
-        sip_username=new_sip_username() if request.kind is TicketKind.NEW else None,
-        details=request.details.strip(),
-        requester_id=actor.user_id,
-        idempotency_key=request.idempotency_key,
-    )
-    ticket.watchers = _watchers(session, request.notify_user_ids) if request.notify_user_ids else []
-    event = TicketEvent(
-        actor_id=actor.user_id, action="submit", from_state=None,
-        to_state=Status.SUBMITTED.value, changes=plan.changes, created_at=utcnow(),
-    )
-    ticket.events.append(event)
-    session.add(ticket)
+        return SubmittedTicket.of(found)
+    context = _context(session, actor, request.employee_id)
+    plan = _plan(session, request, context)
+    watchers = _watchers(session, request.notify_user_ids) if request.notify_user_ids else ()
+    routing = plan.routing
+    now = utcnow()
+    row: dict[str, Any] = {
+        "kind": request.kind.value, "employee_id": context.employee_id,
+        "branch_id": context.branch_id, "agent_id": context.agent_id,
+        "extension": plan.extension,
+        "routing_type": routing.type.value if routing else None,
+        "priority_number": routing.priority_number if routing else None,
+        "backup_number": routing.backup_number if routing else None,
+        "sip_username": new_sip_username() if request.kind is TicketKind.NEW else None,
+        "details": request.details.strip(), "requester_id": actor.user_id,
+        "idempotency_key": request.idempotency_key, "state": Status.SUBMITTED.value,
+        "version": 1, "attempts": 0, "created_at": now, "updated_at": now,
+    }
     try:
-        session.flush()
-        audience = Audience(ticket.id, actor.user_id, ticket.branch_id,
-                            frozenset(request.notify_user_ids))
-        notify(session, audience, event.id, event.action, actor.user_id)
+        ticket_id = session.execute(_INSERT_TICKET, row).scalar_one()
+        if watchers:
+            session.execute(insert(ticket_watcher), [
+                {"ticket_id": ticket_id, "user_id": watcher.id} for watcher in watchers
+            ])
+        event_id = session.execute(_INSERT_EVENT, {
+            "ticket_id": ticket_id, "actor_id": actor.user_id, "action": "submit",
+            "from_state": None, "to_state": Status.SUBMITTED.value, "comment": "",
+            "changes": plan.changes, "created_at": now,
+        }).scalar_one()
+        notify(session, Audience(ticket_id, actor.user_id, context.branch_id), event_id,
+               "submit", actor.user_id)
         session.commit()
     except IntegrityError as error:
         session.rollback()
         if request.idempotency_key and (found := _by_idempotency_key(session, actor, request)):
-            return found
+            return SubmittedTicket.of(found)
         raise _conflict_from(error) from None
-    logger.info("ticket %s submitted by user %s (%s)", ticket.id, actor.user_id, ticket.kind)
-    return ticket
+    logger.info("ticket %s submitted by user %s (%s)", ticket_id, actor.user_id, row["kind"])
+    requester = UserRef(actor.user_id, context.requester_name, context.requester_email)
+    return SubmittedTicket(
+        id=ticket_id, employee_name=context.employee_name, requester=requester,
+        watchers=watchers, last_error=None,
+        **{name: row[name] for name in _ECHOED_COLUMNS},
+    )
 
 
-def _watchers(session: Session, user_ids: tuple[int, ...]) -> list[User]:
+#: Columns of the inserted row that a `SubmittedTicket` repeats as they are.
+_ECHOED_COLUMNS = ("kind", "state", "version", "employee_id", "branch_id", "agent_id",
+                   "extension", "routing_type", "priority_number", "backup_number", "details",
+                   "attempts", "created_at", "updated_at")
+
+
+def _watchers(session: Session, user_ids: tuple[int, ...]) -> tuple[UserRef, ...]:
     """The users to notify, all of whom must exist."""
-    users = list(session.scalars(select(User).where(User.id.in_(user_ids), User.active)))
-    if len(users) != len(set(user_ids)):
+    rows = session.execute(_WATCHERS, {"user_ids": list(user_ids)}).all()
+    if len(rows) != len(set(user_ids)):
         raise RuleViolation.single("notify_user_ids", "unknown_user")
-    return users
+    return tuple(UserRef(row.id, row.full_name, row.email) for row in rows)
 
 
 def _by_idempotency_key(session: Session, actor: Actor, request: TicketRequest) -> Ticket | None:
@@ -159,34 +307,24 @@ def _conflict_from(error: IntegrityError) -> Conflict:
     return Conflict("conflict")
 
 
-def _employee_state(
-    session: Session, employee_id: int
-) -> tuple[Employee, Agent | None, int | None]:
-    """The employee with their department, active agent and open ticket, in one query."""
-    open_ticket = (
-        select(Ticket.id)
-        .where(Ticket.employee_id == Employee.id, Ticket.state.in_(OPEN_STATE_VALUES))
-        .limit(1)
-        .scalar_subquery()
-    )
+def _context(session: Session, actor: Actor, employee_id: int) -> _Context:
+    """The employee with their branch, active agent, open ticket and extension policy."""
     row = session.execute(
-        select(Employee, Agent, open_ticket)
-        .outerjoin(Agent, (Agent.employee_id == Employee.id) & (Agent.status == "active"))
-        .options(joinedload(Employee.department))
-        .where(Employee.id == employee_id, Employee.active)
+        _CONTEXT, {"employee_id": employee_id, "requester_id": actor.user_id}
     ).first()
     if row is None:
         raise RuleViolation.single("employee_id", "employee_unknown")
-    return row[0], row[1], row[2]
+    return _Context(**row._mapping)
 
 
-def _plan(
-    session: Session, request: TicketRequest, agent: Agent | None, open_ticket: int | None
-) -> _Plan:
+def _plan(session: Session, request: TicketRequest, context: _Context) -> _Plan:
     """Check the rules of `request.kind` and work out what the ticket will change."""
     problems: dict[str, list[Problem]] = {}
-    if open_ticket is not None:
-        problems["employee_id"] = [Problem("employee_has_open_ticket", {"ticket_id": open_ticket})]
+    agent = context.agent
+    if context.open_ticket_id is not None:
+        problems["employee_id"] = [
+            Problem("employee_has_open_ticket", {"ticket_id": context.open_ticket_id})
+        ]
     if len(request.details) > MAX_DETAILS_LENGTH:
         problems["details"] = [Problem("details_too_long", {"max": MAX_DETAILS_LENGTH})]
     if request.kind is TicketKind.NEW and agent is not None:
@@ -200,10 +338,12 @@ def _plan(
     if request.kind is TicketKind.REVOKE:
         assert agent is not None
         return _Plan(changes={"extension": [agent.extension, None]})
-    return _plan_new_or_change(session, request, agent)
+    return _plan_new_or_change(session, request, agent, context.policy)
 
 
-def _plan_new_or_change(session: Session, request: TicketRequest, agent: Agent | None) -> _Plan:
+def _plan_new_or_change(
+    session: Session, request: TicketRequest, agent: Agent | None, policy: ExtensionPolicy
+) -> _Plan:
     """Validate the requested extension and routing of a new or change ticket."""
     problems: dict[str, list[Problem]] = {}
     routing: Routing | None = None
@@ -215,7 +355,6 @@ def _plan_new_or_change(session: Session, request: TicketRequest, agent: Agent |
         except RuleViolation as violation:
             problems.update(violation.problems)
     extension = request.extension.strip() if request.extension else None
-    policy = current_organisation(session).policy
     if agent is None and extension is None:
         extension = pick_free_extension(session, policy)
         if extension is None:

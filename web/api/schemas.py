@@ -146,7 +146,7 @@ class TicketSchema(Schema):
     state = fields.String()
     version = fields.Integer()
     employee_id = fields.Integer()
-    employee_name = fields.String(attribute="employee.full_name")
+    employee_name = fields.String()
     branch_id = fields.Integer()
     agent_id = fields.Integer(allow_none=True)
     extension = fields.String(allow_none=True)

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from web.api.schemas import LoginSchema, UserRefSchema
 from web.auth import SignedInUser, check_credentials
 from web.errors import error_response
+from workflow.accounts import identity_of
 
 blp = Blueprint("session", __name__, description="Sign in and out")
 
@@ -22,7 +23,7 @@ def sign_in(credentials: dict[str, Any]) -> Any:
     user = check_credentials(credentials["email"], credentials["password"])
     if user is None:
         return error_response(401, "login_failed")
-    login_user(SignedInUser(user))
+    login_user(SignedInUser(identity_of(user)))
     return user
 
 
