@@ -32,8 +32,8 @@ PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
 
 def worker_suffix() -> str:
-    """A name part unique to this xdist worker (or 'main')."""
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """A name part unique to this test process, so concurrent runs never share a database."""
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 def fresh_pg_database(name: str) -> str:
@@ -95,6 +95,18 @@ def pg_app() -> Iterator[Flask]:
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop the databases this process created (their names end with its suffix)."""
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
+        names = connection.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, 'agentdesk_')"
+            " AND right(datname, %s) = %s",
+            (len(worker_suffix()) + 1, f"_{worker_suffix()}"),
+        ).fetchall()
+        for (name,) in names:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

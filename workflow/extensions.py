@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, bindparam, cast, func, literal, null, select, union_all
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from workflow.errors import NotFound, Problem, RuleViolation
@@ -22,27 +22,32 @@ def current_organisation(session: Session) -> Organisation:
 
 
 _agents, _employees, _tickets = table(Agent).c, table(Employee).c, table(Ticket).c
-_HELD = (
-    select(literal(0).label("rank"), _employees.full_name.label("holder"),
-           cast(null(), Integer).label("ticket_id"))
+#: The employee holding the extension bound as `extension`, as a scalar subquery.
+HOLDER_OF_EXTENSION = (
+    select(_employees.full_name)
     .join_from(table(Agent), table(Employee), _agents.employee_id == _employees.id)
     .where(_agents.extension == bindparam("extension"), _agents.status == "active")
+    .limit(1)
+    .scalar_subquery()
 )
-_PENDING = select(literal(1), cast(null(), String), _tickets.id).where(
-    _tickets.extension == bindparam("extension"), _tickets.state.in_(OPEN_STATE_VALUES)
+#: The open ticket asking for the extension bound as `extension`, as a scalar subquery.
+TICKET_FOR_EXTENSION = (
+    select(_tickets.id)
+    .where(_tickets.extension == bindparam("extension"), _tickets.state.in_(OPEN_STATE_VALUES))
+    .limit(1)
+    .scalar_subquery()
 )
-#: One round trip for both sources; a holder outranks a pending request.
-_WHO_HAS = union_all(_HELD, _PENDING).order_by("rank").limit(1)
 
 
-def extension_availability(session: Session, extension: str) -> list[Problem]:
-    """Why `extension` cannot be requested now: held by an agent or by an open ticket."""
-    found = session.execute(_WHO_HAS, {"extension": extension}).first()
-    if found is None:
-        return []
-    if found.rank == 0:
-        return [Problem("extension_taken", {"extension": extension, "holder": found.holder})]
-    return [Problem("extension_pending", {"extension": extension, "ticket_id": found.ticket_id})]
+def availability_problems(
+    extension: str, holder: str | None, ticket_id: int | None
+) -> list[Problem]:
+    """Why `extension` cannot be requested, given who holds it and which ticket asks for it."""
+    if holder is not None:
+        return [Problem("extension_taken", {"extension": extension, "holder": holder})]
+    if ticket_id is not None:
+        return [Problem("extension_pending", {"extension": extension, "ticket_id": ticket_id})]
+    return []
 
 
 def taken_extensions(session: Session) -> set[str]:

@@ -31,6 +31,9 @@ class Action(StrEnum):
     RETRY = "retry"
 
 
+#: The audit action of a ticket's creation, which starts it in SUBMITTED (not a transition).
+SUBMIT = "submit"
+
 #: Every allowed (state, action) pair and the state it leads to; anything else is refused.
 TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.SUBMITTED, Action.APPROVE): Status.APPROVED,

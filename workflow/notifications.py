@@ -12,6 +12,7 @@ from sqlalchemy import (
     ColumnElement,
     Insert,
     Integer,
+    Select,
     and_,
     bindparam,
     exists,
@@ -24,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, joinedload
 
 from workflow.errors import NotFound
+from workflow.machine import SUBMIT
 from workflow.models import (
     Notification,
     User,
@@ -61,8 +63,8 @@ def _approves_branch(users: Any) -> ColumnElement[bool]:
                 or_(users.all_branches, users.id.in_(_scoped)))
 
 
-#: Approvers covering the branch decide a new ticket; admins stand in when there are none.
-_DECIDERS = or_(
+#: Approvers covering the bound `branch_id` decide a new ticket; admins stand in for none.
+DECIDERS = or_(
     _approves_branch(_users),
     and_(_users.role == Role.ADMIN.value,
          ~exists().where(_approves_branch(_deciders.c))),
@@ -70,26 +72,32 @@ _DECIDERS = or_(
 _WATCHERS = select(ticket_watcher.c.user_id).where(
     ticket_watcher.c.ticket_id == bindparam("ticket_id")
 )
+#: The columns an INSERT … FROM `notice_rows(...)` fills, in order.
+NOTICE_COLUMNS = ("user_id", "ticket_id", "event_id", "created_at")
 
 
-def _notices(wanted: ColumnElement[bool]) -> Insert:
-    """One INSERT … SELECT writing the notices of an event to everyone `wanted` or watching."""
-    people = select(
-        _users.id,
-        bindparam("ticket_id", type_=Integer),
-        bindparam("event_id", type_=Integer),
-        bindparam("created_at", type_=UTCDateTime),
+def notice_rows(
+    ticket_id: ColumnElement[int], event_id: ColumnElement[int], watchers: Any,
+    wanted: ColumnElement[bool],
+) -> Select[Any]:
+    """The notices of an event: one per active user `wanted` or watching, except its actor."""
+    return select(
+        _users.id, ticket_id, event_id, bindparam("created_at", type_=UTCDateTime)
     ).where(
         _users.active,
         _users.id != func.coalesce(bindparam("actor_id", type_=Integer), 0),
-        or_(_users.id.in_(_WATCHERS), wanted),
-    )
-    return insert(table(Notification)).from_select(
-        ["user_id", "ticket_id", "event_id", "created_at"], people
+        or_(_users.id.in_(watchers), wanted),
     )
 
 
-_NOTICES_ON_SUBMIT = _notices(_DECIDERS)
+def _notices(wanted: ColumnElement[bool]) -> Insert:
+    """One INSERT … SELECT writing the notices of a saved event."""
+    rows = notice_rows(bindparam("ticket_id", type_=Integer),
+                       bindparam("event_id", type_=Integer), _WATCHERS, wanted)
+    return insert(table(Notification)).from_select(NOTICE_COLUMNS, rows)
+
+
+_NOTICES_ON_SUBMIT = _notices(DECIDERS)
 _NOTICES_TO_REQUESTER = _notices(_users.id == bindparam("requester_id"))
 
 
@@ -102,7 +110,7 @@ def notify(
     every event to the ticket's watchers. A notice not yet emailed is itself the promise
     of its email: `email_pending` sends it when a mail server is configured.
     """
-    statement = _NOTICES_ON_SUBMIT if action == "submit" else _NOTICES_TO_REQUESTER
+    statement = _NOTICES_ON_SUBMIT if action == SUBMIT else _NOTICES_TO_REQUESTER
     session.execute(statement, {
         "ticket_id": audience.ticket_id, "event_id": event_id, "created_at": utcnow(),
         "actor_id": actor_id, "branch_id": audience.branch_id,

@@ -9,12 +9,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow.errors import Conflict, Problem, RuleViolation
-from workflow.extensions import extension_availability, pick_free_extension
+from workflow.extensions import (
+    HOLDER_OF_EXTENSION,
+    TICKET_FOR_EXTENSION,
+    availability_problems,
+    pick_free_extension,
+)
+from workflow.filing import file_ticket
 from workflow.machine import Status
 from workflow.models import (
     OPEN_STATE_VALUES,
@@ -24,13 +30,10 @@ from workflow.models import (
     Employee,
     Organisation,
     Ticket,
-    TicketEvent,
     User,
     table,
-    ticket_watcher,
     utcnow,
 )
-from workflow.notifications import Audience, notify
 from workflow.routing import Routing, RoutingType, parse_routing
 from workflow.rules import Actor, ExtensionPolicy, extension_problems
 
@@ -61,6 +64,11 @@ class TicketRequest:
     details: str = ""
     notify_user_ids: tuple[int, ...] = ()
     idempotency_key: str | None = None
+
+    @property
+    def requested_extension(self) -> str | None:
+        """The extension asked for, without surrounding blanks; None to have one picked."""
+        return self.extension.strip() or None if self.extension else None
 
 
 @dataclass
@@ -162,6 +170,8 @@ class _Context:
     reserved_extensions: list[str]
     requester_name: str
     requester_email: str
+    extension_holder: str | None
+    extension_ticket_id: int | None
 
     @property
     def agent(self) -> Agent | None:
@@ -208,6 +218,8 @@ _CONTEXT = (
         _organisations.reserved_extensions,
         _requester(_users.full_name).label("requester_name"),
         _requester(_users.email).label("requester_email"),
+        HOLDER_OF_EXTENSION.label("extension_holder"),
+        TICKET_FOR_EXTENSION.label("extension_ticket_id"),
     )
     .join_from(table(Employee), table(Department),
                _departments.id == _employees.department_id)
@@ -220,15 +232,13 @@ _CONTEXT = (
 _WATCHERS = select(_users.id, _users.full_name, _users.email).where(
     _users.id.in_(bindparam("user_ids", expanding=True)), _users.active
 )
-_INSERT_TICKET = insert(table(Ticket)).returning(_tickets.id)
-_INSERT_EVENT = insert(table(TicketEvent)).returning(table(TicketEvent).c.id)
 
 
 def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> SubmittedTicket:
     """File a ticket after checking every rule; the same idempotency key yields one ticket."""
     if request.idempotency_key and (found := _by_idempotency_key(session, actor, request)):
         return SubmittedTicket.of(found)
-    context = _context(session, actor, request.employee_id)
+    context = _context(session, actor, request)
     plan = _plan(session, request, context)
     watchers = _watchers(session, request.notify_user_ids) if request.notify_user_ids else ()
     routing = plan.routing
@@ -246,18 +256,7 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Sub
         "version": 1, "attempts": 0, "created_at": now, "updated_at": now,
     }
     try:
-        ticket_id = session.execute(_INSERT_TICKET, row).scalar_one()
-        if watchers:
-            session.execute(insert(ticket_watcher), [
-                {"ticket_id": ticket_id, "user_id": watcher.id} for watcher in watchers
-            ])
-        event_id = session.execute(_INSERT_EVENT, {
-            "ticket_id": ticket_id, "actor_id": actor.user_id, "action": "submit",
-            "from_state": None, "to_state": Status.SUBMITTED.value, "comment": "",
-            "changes": plan.changes, "created_at": now,
-        }).scalar_one()
-        notify(session, Audience(ticket_id, actor.user_id, context.branch_id), event_id,
-               "submit", actor.user_id)
+        ticket_id = file_ticket(session, row, [watcher.id for watcher in watchers], plan.changes)
         session.commit()
     except IntegrityError as error:
         session.rollback()
@@ -307,11 +306,12 @@ def _conflict_from(error: IntegrityError) -> Conflict:
     return Conflict("conflict")
 
 
-def _context(session: Session, actor: Actor, employee_id: int) -> _Context:
-    """The employee with their branch, active agent, open ticket and extension policy."""
-    row = session.execute(
-        _CONTEXT, {"employee_id": employee_id, "requester_id": actor.user_id}
-    ).first()
+def _context(session: Session, actor: Actor, request: TicketRequest) -> _Context:
+    """The employee with their branch, agent, open ticket, policy; who has the extension."""
+    row = session.execute(_CONTEXT, {
+        "employee_id": request.employee_id, "requester_id": actor.user_id,
+        "extension": request.requested_extension,
+    }).first()
     if row is None:
         raise RuleViolation.single("employee_id", "employee_unknown")
     return _Context(**row._mapping)
@@ -338,14 +338,13 @@ def _plan(session: Session, request: TicketRequest, context: _Context) -> _Plan:
     if request.kind is TicketKind.REVOKE:
         assert agent is not None
         return _Plan(changes={"extension": [agent.extension, None]})
-    return _plan_new_or_change(session, request, agent, context.policy)
+    return _plan_new_or_change(session, request, context)
 
 
-def _plan_new_or_change(
-    session: Session, request: TicketRequest, agent: Agent | None, policy: ExtensionPolicy
-) -> _Plan:
+def _plan_new_or_change(session: Session, request: TicketRequest, context: _Context) -> _Plan:
     """Validate the requested extension and routing of a new or change ticket."""
     problems: dict[str, list[Problem]] = {}
+    agent, policy = context.agent, context.policy
     routing: Routing | None = None
     if request.routing_type is not None or agent is None:
         try:
@@ -354,7 +353,7 @@ def _plan_new_or_change(
             )
         except RuleViolation as violation:
             problems.update(violation.problems)
-    extension = request.extension.strip() if request.extension else None
+    extension = request.requested_extension
     if agent is None and extension is None:
         extension = pick_free_extension(session, policy)
         if extension is None:
@@ -362,8 +361,9 @@ def _plan_new_or_change(
     if agent is not None and extension == agent.extension:
         extension = None
     if extension is not None:
-        found = extension_problems(policy, extension) or extension_availability(
-            session, extension
+        # The context looked up the requested extension; a picked one is free by construction.
+        found = extension_problems(policy, extension) or availability_problems(
+            extension, context.extension_holder, context.extension_ticket_id
         )
         if found:
             problems["extension"] = found
