@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from workflow.errors import NotFound, Problem, RuleViolation
 from workflow.models import OPEN_STATE_VALUES, Agent, Employee, Organisation, Ticket, table
-from workflow.rules import ExtensionPolicy, candidate_extensions, extension_problems
+from workflow.rules import ExtensionPolicy, extension_problems
 
 #: PostgreSQL advisory lock key serialising automatic extension picks ("adsx").
 PICK_LOCK_KEY = 0x61647378
@@ -50,21 +60,49 @@ def availability_problems(
     return []
 
 
-def taken_extensions(session: Session) -> set[str]:
-    """Extensions held by active agents or requested by open tickets."""
-    held = session.scalars(select(Agent.extension).where(Agent.status == "active"))
-    pending = session.scalars(
-        select(Ticket.extension).where(
-            Ticket.state.in_(OPEN_STATE_VALUES), Ticket.extension.is_not(None)
-        )
-    )
-    return {*held, *(extension for extension in pending if extension)}
+def _text(number: ColumnElement[int]) -> ColumnElement[str]:
+    """A number as the text of an extension."""
+    return cast(number, String)
+
+
+_HELD_OR_ASKED = (
+    select(_agents.extension.label("extension")).where(_agents.status == "active"),
+    select(_tickets.extension).where(_tickets.state.in_(OPEN_STATE_VALUES)),
+)
+#: Taken numbers from the bound `low` up, within the policy's length and prefix.
+_TAKEN_NUMBERS = union_all(*(
+    query.where(func.length(query.selected_columns[0]) == bindparam("length"),
+                query.selected_columns[0].between(bindparam("low_text"), bindparam("high_text")))
+    for query in _HELD_OR_ASKED
+)).subquery()
+#: The first free number is `low` itself or right after a taken one.
+_CANDIDATES = union_all(
+    select(bindparam("low", type_=Integer).label("number")),
+    select((cast(_TAKEN_NUMBERS.c.extension, Integer) + 1).label("number")),
+).subquery()
+_FIRST_FREE = select(func.min(_CANDIDATES.c.number)).where(
+    _CANDIDATES.c.number <= bindparam("high", type_=Integer),
+    ~exists().where(_agents.extension == _text(_CANDIDATES.c.number),
+                    _agents.status == "active"),
+    ~exists().where(_tickets.extension == _text(_CANDIDATES.c.number),
+                    _tickets.state.in_(OPEN_STATE_VALUES)),
+)
 
 
 def suggest_extension(session: Session, policy: ExtensionPolicy) -> str | None:
     """The smallest valid extension nobody holds or has asked for, or None when all are used."""
-    taken = taken_extensions(session)
-    return next((ext for ext in candidate_extensions(policy) if ext not in taken), None)
+    low, high = policy.number_range()
+    while low <= high:
+        number = session.execute(_FIRST_FREE, {
+            "low": low, "high": high, "low_text": str(low), "high_text": str(high),
+            "length": policy.length,
+        }).scalar()
+        if number is None:
+            return None
+        if not extension_problems(policy, str(number)):
+            return str(number)
+        low = number + 1  # reserved: look further up
+    return None
 
 
 def pick_free_extension(session: Session, policy: ExtensionPolicy) -> str | None:

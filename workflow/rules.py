@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -45,6 +45,13 @@ class ExtensionPolicy:
             found.append(Problem("policy_prefix_too_long", {"length": self.length}))
         return found
 
+    def number_range(self) -> tuple[int, int]:
+        """The smallest and largest number of the policy's length and prefix (reserved or not)."""
+        free_digits = self.length - len(self.prefix)
+        if not self.prefix:
+            return 10 ** (free_digits - 1), 10**free_digits - 1
+        return int(self.prefix + "0" * free_digits), int(self.prefix + "9" * free_digits)
+
 
 def extension_problems(policy: ExtensionPolicy, extension: str) -> list[Problem]:
     """Every way `extension` breaks `policy` (empty when it is valid)."""
@@ -62,16 +69,6 @@ def extension_problems(policy: ExtensionPolicy, extension: str) -> list[Problem]
     if extension in policy.reserved:
         found.append(Problem("extension_reserved"))
     return found
-
-
-def candidate_extensions(policy: ExtensionPolicy) -> Iterator[str]:
-    """All valid extensions of `policy`, smallest first."""
-    free_digits = policy.length - len(policy.prefix)
-    start = 0 if policy.prefix else 10 ** (free_digits - 1)
-    for number in range(start, 10**free_digits):
-        extension = f"{policy.prefix}{number:0{free_digits}d}"
-        if not extension_problems(policy, extension):
-            yield extension
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from web.extensions import db
 from workflow import decisions
 from workflow.accounts import actor_of
 from workflow.errors import RuleViolation
+from workflow.extensions import update_policy
 from workflow.models import Agent, Notification, OutboxMessage, Ticket, TicketEvent, User
 from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 
@@ -63,6 +64,25 @@ def test_a_new_ticket_without_extension_gets_the_next_free_one(app: Flask, world
     assert submit(world).extension == "5001"  # 5000 is reserved
     second = submit(world, employee_id=world.employee_ids[1])
     assert second.extension == "5002"
+
+
+def test_the_picked_extension_fills_gaps_and_skips_reserved_numbers(
+    app: Flask, world: World
+) -> None:
+    first = submit(world, extension="5001")
+    submit(world, employee_id=world.employee_ids[1], extension="5003")
+    update_policy(db.session(), 4, "5", ["5000", "5002"])
+    assert submit(world, employee_id=world.employee_ids[2]).extension == "5004"
+    decisions.cancel_ticket(db.session(), actor(world.requester_id), first.id)
+    assert submit(world, employee_id=world.employee_ids[3]).extension == "5001"
+
+
+def test_no_free_extension_left_is_a_clear_refusal(app: Flask, world: World) -> None:
+    update_policy(db.session(), 3, "59", [str(number) for number in range(590, 599)])
+    assert submit(world).extension == "599"
+    with pytest.raises(RuleViolation) as refused:
+        submit(world, employee_id=world.employee_ids[1])
+    assert problems_of(refused) == {"extension": ["extension_none_free"]}
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,6 @@ from workflow.rules import (
     ExtensionPolicy,
     Role,
     cancel_refusal,
-    candidate_extensions,
     decision_refusal,
     extension_problems,
     retry_refusal,
@@ -62,10 +61,18 @@ def test_policy_itself_is_checked(policy: ExtensionPolicy, codes: list[str]) -> 
     assert [problem.code for problem in policy.problems()] == codes
 
 
-def test_candidates_start_at_the_smallest_valid_extension_and_skip_reserved() -> None:
-    candidates = candidate_extensions(POLICY)
-    assert [next(candidates) for _ in range(3)] == ["5601", "5602", "5603"]
-    assert next(candidate_extensions(ExtensionPolicy(3))) == "100"
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        (ExtensionPolicy(4, "56"), (5600, 5699)),
+        (ExtensionPolicy(3), (100, 999)),
+        (ExtensionPolicy(6, "9"), (900000, 999999)),
+    ],
+)
+def test_the_number_range_covers_exactly_the_policy_length_and_prefix(
+    policy: ExtensionPolicy, expected: tuple[int, int]
+) -> None:
+    assert policy.number_range() == expected
 
 
 def test_app_web_is_the_default_routing() -> None:
