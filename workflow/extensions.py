@@ -16,7 +16,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from workflow.errors import NotFound, Problem, RuleViolation
-from workflow.models import OPEN_STATE_VALUES, Agent, Employee, Organisation, Ticket, table
+from workflow.models import (
+    Agent,
+    Employee,
+    Organisation,
+    Ticket,
+    in_open_state,
+    is_active,
+    table,
+)
 from workflow.rules import ExtensionPolicy, extension_problems
 
 #: PostgreSQL advisory lock key serialising automatic extension picks ("adsx").
@@ -36,14 +44,14 @@ _agents, _employees, _tickets = table(Agent).c, table(Employee).c, table(Ticket)
 HOLDER_OF_EXTENSION = (
     select(_employees.full_name)
     .join_from(table(Agent), table(Employee), _agents.employee_id == _employees.id)
-    .where(_agents.extension == bindparam("extension"), _agents.status == "active")
+    .where(_agents.extension == bindparam("extension"), is_active(_agents.status))
     .limit(1)
     .scalar_subquery()
 )
 #: The open ticket asking for the extension bound as `extension`, as a scalar subquery.
 TICKET_FOR_EXTENSION = (
     select(_tickets.id)
-    .where(_tickets.extension == bindparam("extension"), _tickets.state.in_(OPEN_STATE_VALUES))
+    .where(_tickets.extension == bindparam("extension"), in_open_state(_tickets.state))
     .limit(1)
     .scalar_subquery()
 )
@@ -66,8 +74,8 @@ def _text(number: ColumnElement[int]) -> ColumnElement[str]:
 
 
 _HELD_OR_ASKED = (
-    select(_agents.extension.label("extension")).where(_agents.status == "active"),
-    select(_tickets.extension).where(_tickets.state.in_(OPEN_STATE_VALUES)),
+    select(_agents.extension.label("extension")).where(is_active(_agents.status)),
+    select(_tickets.extension).where(in_open_state(_tickets.state)),
 )
 #: Taken numbers from the bound `low` up, within the policy's length and prefix.
 _TAKEN_NUMBERS = union_all(*(
@@ -83,9 +91,9 @@ _CANDIDATES = union_all(
 _FIRST_FREE = select(func.min(_CANDIDATES.c.number)).where(
     _CANDIDATES.c.number <= bindparam("high", type_=Integer),
     ~exists().where(_agents.extension == _text(_CANDIDATES.c.number),
-                    _agents.status == "active"),
+                    is_active(_agents.status)),
     ~exists().where(_tickets.extension == _text(_CANDIDATES.c.number),
-                    _tickets.state.in_(OPEN_STATE_VALUES)),
+                    in_open_state(_tickets.state)),
 )
 
 
@@ -122,7 +130,7 @@ def update_policy(session: Session, length: int, prefix: str, reserved: list[str
     problems = policy.problems()
     if problems:
         raise RuleViolation({"policy": problems})
-    active = session.scalars(select(Agent.extension).where(Agent.status == "active"))
+    active = session.scalars(select(Agent.extension).where(is_active(Agent.status)))
     broken = sorted(ext for ext in active if extension_problems(policy, ext))
     if broken:
         raise RuleViolation.single("policy", "policy_breaks_extensions", extensions=broken)

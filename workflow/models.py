@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -19,10 +20,17 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    literal,
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    InstrumentedAttribute,
+    Mapped,
+    mapped_column,
+    relationship,
+)
 
 from workflow.machine import OPEN_STATES, Status
 from workflow.routing import RoutingType
@@ -371,6 +379,21 @@ class DirectoryWrite(Base):
 
 OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
 
+
+# These constants are written into the SQL text rather than bound, so that the planner
+# can match the partial indexes and prepared statements keep a cheap generic plan.
+
+
+def in_open_state(state: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[bool]:
+    """A ticket `state` column holds an open state."""
+    return state.in_([literal(value, literal_execute=True) for value in OPEN_STATE_VALUES])
+
+
+def is_active(status: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[bool]:
+    """An agent `status` column says active."""
+    return status == literal("active", literal_execute=True)
+
+
 __all__ = [
     "OPEN_STATE_VALUES",
     "Agent",
@@ -388,5 +411,7 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "User",
+    "in_open_state",
+    "is_active",
     "utcnow",
 ]

@@ -17,6 +17,7 @@ from workflow.models import (
     Employee,
     Ticket,
     TicketEvent,
+    is_active,
     ticket_watcher,
 )
 from workflow.rules import Actor, visible_branch_filter
@@ -74,7 +75,7 @@ def list_employees(
         raise NotFound("department_not_found", department_id=department_id)
     query = (
         select(Employee, Agent)
-        .outerjoin(Agent, (Agent.employee_id == Employee.id) & (Agent.status == "active"))
+        .outerjoin(Agent, (Agent.employee_id == Employee.id) & is_active(Agent.status))
         .where(Employee.department_id == department_id, Employee.active)
         .order_by(Employee.full_name)
     )

@@ -23,7 +23,6 @@ from workflow.extensions import (
 from workflow.filing import file_ticket
 from workflow.machine import Status
 from workflow.models import (
-    OPEN_STATE_VALUES,
     Agent,
     Branch,
     Department,
@@ -31,6 +30,8 @@ from workflow.models import (
     Organisation,
     Ticket,
     User,
+    in_open_state,
+    is_active,
     table,
     utcnow,
 )
@@ -212,7 +213,7 @@ _CONTEXT = (
         _agents.priority_number.label("agent_priority_number"),
         _agents.backup_number.label("agent_backup_number"),
         select(_tickets.id)
-        .where(_tickets.employee_id == _employees.id, _tickets.state.in_(OPEN_STATE_VALUES))
+        .where(_tickets.employee_id == _employees.id, in_open_state(_tickets.state))
         .limit(1).scalar_subquery().label("open_ticket_id"),
         _organisations.extension_length, _organisations.extension_prefix,
         _organisations.reserved_extensions,
@@ -226,7 +227,7 @@ _CONTEXT = (
     .join(table(Branch), _branches.id == _departments.branch_id)
     .join(table(Organisation), _organisations.id == _branches.organisation_id)
     .outerjoin(table(Agent), (_agents.employee_id == _employees.id)
-               & (_agents.status == "active"))
+               & is_active(_agents.status))
     .where(_employees.id == bindparam("employee_id"), _employees.active)
 )
 _WATCHERS = select(_users.id, _users.full_name, _users.email).where(
