@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    String,
-    bindparam,
-    cast,
-    exists,
-    func,
-    select,
-    union_all,
-)
+from sqlalchemy import Integer, String, and_, bindparam, cast, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from workflow.errors import NotFound, Problem, RuleViolation
@@ -68,45 +58,53 @@ def availability_problems(
     return []
 
 
-def _text(number: ColumnElement[int]) -> ColumnElement[str]:
-    """A number as the text of an extension."""
-    return cast(number, String)
-
-
 _HELD_OR_ASKED = (
     select(_agents.extension.label("extension")).where(is_active(_agents.status)),
     select(_tickets.extension).where(in_open_state(_tickets.state)),
 )
-#: Taken numbers from the bound `low` up, within the policy's length and prefix.
-_TAKEN_NUMBERS = union_all(*(
-    query.where(func.length(query.selected_columns[0]) == bindparam("length"),
-                query.selected_columns[0].between(bindparam("low_text"), bindparam("high_text")))
+#: Taken extensions from the bound `low_text` to `high_text`, all of the policy's length:
+#: text order is number order, so the partial indexes on extension deliver them sorted.
+_TAKEN = union_all(*(
+    query.where(func.length(query.selected_columns[0]) == bindparam("length", type_=Integer),
+                query.selected_columns[0].between(bindparam("low_text", type_=String),
+                                                  bindparam("high_text", type_=String)))
     for query in _HELD_OR_ASKED
 )).subquery()
-#: The first free number is `low` itself or right after a taken one.
-_CANDIDATES = union_all(
-    select(bindparam("low", type_=Integer).label("number")),
-    select((cast(_TAKEN_NUMBERS.c.extension, Integer) + 1).label("number")),
+_NEIGHBOURS = select(
+    _TAKEN.c.extension,
+    func.lag(_TAKEN.c.extension).over(order_by=_TAKEN.c.extension).label("previous"),
+    func.lead(_TAKEN.c.extension).over(order_by=_TAKEN.c.extension).label("following"),
 ).subquery()
-_FIRST_FREE = select(func.min(_CANDIDATES.c.number)).where(
-    _CANDIDATES.c.number <= bindparam("high", type_=Integer),
-    ~exists().where(_agents.extension == _text(_CANDIDATES.c.number),
-                    is_active(_agents.status)),
-    ~exists().where(_tickets.extension == _text(_CANDIDATES.c.number),
-                    in_open_state(_tickets.state)),
+_LOW_IS_FREE = and_(_NEIGHBOURS.c.previous.is_(None),
+                    _NEIGHBOURS.c.extension > bindparam("low_text", type_=String))
+#: The first taken extension with a gap before it (only `low` can be) or after it.
+_FIRST_GAP = (
+    select(_NEIGHBOURS.c.extension, _LOW_IS_FREE.label("low_is_free"))
+    .where(or_(
+        _LOW_IS_FREE,
+        _NEIGHBOURS.c.following.is_(None),
+        cast(_NEIGHBOURS.c.following, Integer) > cast(_NEIGHBOURS.c.extension, Integer) + 1,
+    ))
+    .order_by(_NEIGHBOURS.c.extension)
+    .limit(1)
 )
+
+
+def _first_free_number(session: Session, low: int, high: int, length: int) -> int | None:
+    """The smallest number from `low` to `high` that nobody holds or has asked for."""
+    gap = session.execute(_FIRST_GAP, {
+        "low_text": str(low), "high_text": str(high), "length": length,
+    }).first()
+    if gap is None or gap.low_is_free:
+        return low
+    number = int(gap.extension) + 1
+    return number if number <= high else None
 
 
 def suggest_extension(session: Session, policy: ExtensionPolicy) -> str | None:
     """The smallest valid extension nobody holds or has asked for, or None when all are used."""
     low, high = policy.number_range()
-    while low <= high:
-        number = session.execute(_FIRST_FREE, {
-            "low": low, "high": high, "low_text": str(low), "high_text": str(high),
-            "length": policy.length,
-        }).scalar()
-        if number is None:
-            return None
+    while (number := _first_free_number(session, low, high, policy.length)) is not None:
         if not extension_problems(policy, str(number)):
             return str(number)
         low = number + 1  # reserved: look further up
