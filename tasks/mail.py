@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import format_datetime
 
 from workflow.models import Notification
 
@@ -70,11 +71,23 @@ def compose(notification: Notification, settings: SmtpSettings) -> EmailMessage:
     message["Subject"] = subject
     message["From"] = settings.sender
     message["To"] = notification.user.email
+    message["Date"] = format_datetime(notification.created_at)
+    message["Message-ID"] = message_id(notification.id, settings.sender)
     message.set_content(BODY[language].format(
         subject=subject, employee=ticket.employee.full_name, comment=event.comment or "-",
         link=f"{settings.base_url.rstrip('/')}/tickets/{ticket.id}",
     ))
     return message
+
+
+def message_id(notification_id: int, sender: str) -> str:
+    """The same Message-ID for every sending of a notification, so a resend is a duplicate.
+
+    Sending is at least once (the relay may crash between the send and its record), and
+    mail servers and clients drop a second message with a Message-ID they have seen.
+    """
+    domain = sender.rpartition("@")[2] or "localhost"
+    return f"<notification-{notification_id}@{domain}>"
 
 
 class SmtpMailer:

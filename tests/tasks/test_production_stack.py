@@ -14,6 +14,7 @@ from aiosmtpd.handlers import Message as MessageHandler
 from flask import Flask
 from sqlalchemy import select
 
+from tasks.mail import message_id
 from tests.conftest import build_app, fresh_pg_database, make_world, worker_suffix
 from tests.processes import free_port, redis_server, running, wait_for
 from web.extensions import db
@@ -93,6 +94,10 @@ def test_a_ticket_goes_through_redis_workers_and_emails_people(
         assert recipients.count("requester@test.vn") == 2  # approved, then provisioned
         assert "approver@test.vn" in recipients  # asked to approve
         assert len(emailed) == len(inbox.messages)
+        # A resend after a crash would carry the same Message-ID, which mail software drops.
+        assert sorted(message["Message-ID"] for message in inbox.messages) == sorted(
+            message_id(notification.id, "agentdesk@localhost") for notification in emailed
+        )
         subjects = {
             str(make_header(decode_header(message["Subject"]))) for message in inbox.messages
         }
