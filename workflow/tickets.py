@@ -14,29 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow.errors import Conflict, Problem, RuleViolation
-from workflow.extensions import (
-    HOLDER_OF_EXTENSION,
-    TICKET_FOR_EXTENSION,
-    availability_problems,
-    pick_free_extension,
-)
+from workflow.extensions import availability_problems, pick_free_extension
 from workflow.filing import file_ticket
 from workflow.machine import Status
-from workflow.models import (
-    Agent,
-    Branch,
-    Department,
-    Employee,
-    Organisation,
-    Ticket,
-    User,
-    in_open_state,
-    is_active,
-    table,
-    utcnow,
-)
+from workflow.models import Agent, Ticket, User, table, utcnow
 from workflow.routing import Routing, RoutingType, parse_routing
-from workflow.rules import Actor, ExtensionPolicy, extension_problems
+from workflow.rules import Actor, extension_problems
+from workflow.submission_context import SubmissionContext, read_submission_context
 
 logger = logging.getLogger(__name__)
 
@@ -153,83 +137,7 @@ def _ref(user: User) -> UserRef:
     return UserRef(user.id, user.full_name, user.email)
 
 
-@dataclass(frozen=True)
-class _Context:
-    """What a submission needs to know, read in one round trip."""
-
-    employee_id: int
-    employee_name: str
-    branch_id: int
-    agent_id: int | None
-    agent_extension: str | None
-    agent_routing_type: str | None
-    agent_priority_number: str | None
-    agent_backup_number: str | None
-    open_ticket_id: int | None
-    extension_length: int
-    extension_prefix: str
-    reserved_extensions: list[str]
-    requester_name: str
-    requester_email: str
-    extension_holder: str | None
-    extension_ticket_id: int | None
-
-    @property
-    def agent(self) -> Agent | None:
-        """The employee's active agent account, as far as the rules need it."""
-        if self.agent_id is None:
-            return None
-        assert self.agent_extension is not None and self.agent_routing_type is not None
-        return Agent(id=self.agent_id, extension=self.agent_extension,
-                     routing_type=self.agent_routing_type,
-                     priority_number=self.agent_priority_number,
-                     backup_number=self.agent_backup_number)
-
-    @property
-    def policy(self) -> ExtensionPolicy:
-        """The extension policy of the employee's organisation."""
-        return ExtensionPolicy(self.extension_length, self.extension_prefix,
-                               frozenset(self.reserved_extensions))
-
-
-_employees, _departments, _branches = (
-    table(Employee).c, table(Department).c, table(Branch).c
-)
-_agents, _tickets, _users = table(Agent).c, table(Ticket).c, table(User).c
-_organisations = table(Organisation).c
-
-
-def _requester(column: Any) -> Any:
-    """A column of the submitting user, as a scalar subquery."""
-    return select(column).where(_users.id == bindparam("requester_id")).scalar_subquery()
-
-
-_CONTEXT = (
-    select(
-        _employees.id.label("employee_id"), _employees.full_name.label("employee_name"),
-        _departments.branch_id, _agents.id.label("agent_id"),
-        _agents.extension.label("agent_extension"),
-        _agents.routing_type.label("agent_routing_type"),
-        _agents.priority_number.label("agent_priority_number"),
-        _agents.backup_number.label("agent_backup_number"),
-        select(_tickets.id)
-        .where(_tickets.employee_id == _employees.id, in_open_state(_tickets.state))
-        .limit(1).scalar_subquery().label("open_ticket_id"),
-        _organisations.extension_length, _organisations.extension_prefix,
-        _organisations.reserved_extensions,
-        _requester(_users.full_name).label("requester_name"),
-        _requester(_users.email).label("requester_email"),
-        HOLDER_OF_EXTENSION.label("extension_holder"),
-        TICKET_FOR_EXTENSION.label("extension_ticket_id"),
-    )
-    .join_from(table(Employee), table(Department),
-               _departments.id == _employees.department_id)
-    .join(table(Branch), _branches.id == _departments.branch_id)
-    .join(table(Organisation), _organisations.id == _branches.organisation_id)
-    .outerjoin(table(Agent), (_agents.employee_id == _employees.id)
-               & is_active(_agents.status))
-    .where(_employees.id == bindparam("employee_id"), _employees.active)
-)
+_users = table(User).c
 _WATCHERS = select(_users.id, _users.full_name, _users.email).where(
     _users.id.in_(bindparam("user_ids", expanding=True)), _users.active
 )
@@ -239,7 +147,9 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Sub
     """File a ticket after checking every rule; the same idempotency key yields one ticket."""
     if request.idempotency_key and (found := _by_idempotency_key(session, actor, request)):
         return SubmittedTicket.of(found)
-    context = _context(session, actor, request)
+    context = read_submission_context(
+        session, request.employee_id, actor.user_id, request.requested_extension
+    )
     plan = _plan(session, request, context)
     watchers = _watchers(session, request.notify_user_ids) if request.notify_user_ids else ()
     routing = plan.routing
@@ -307,18 +217,7 @@ def _conflict_from(error: IntegrityError) -> Conflict:
     return Conflict("conflict")
 
 
-def _context(session: Session, actor: Actor, request: TicketRequest) -> _Context:
-    """The employee with their branch, agent, open ticket, policy; who has the extension."""
-    row = session.execute(_CONTEXT, {
-        "employee_id": request.employee_id, "requester_id": actor.user_id,
-        "extension": request.requested_extension,
-    }).first()
-    if row is None:
-        raise RuleViolation.single("employee_id", "employee_unknown")
-    return _Context(**row._mapping)
-
-
-def _plan(session: Session, request: TicketRequest, context: _Context) -> _Plan:
+def _plan(session: Session, request: TicketRequest, context: SubmissionContext) -> _Plan:
     """Check the rules of `request.kind` and work out what the ticket will change."""
     problems: dict[str, list[Problem]] = {}
     agent = context.agent
@@ -342,7 +241,9 @@ def _plan(session: Session, request: TicketRequest, context: _Context) -> _Plan:
     return _plan_new_or_change(session, request, context)
 
 
-def _plan_new_or_change(session: Session, request: TicketRequest, context: _Context) -> _Plan:
+def _plan_new_or_change(
+    session: Session, request: TicketRequest, context: SubmissionContext
+) -> _Plan:
     """Validate the requested extension and routing of a new or change ticket."""
     problems: dict[str, list[Problem]] = {}
     agent, policy = context.agent, context.policy
