@@ -9,15 +9,16 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import outbox
+from workflow import completion
+from workflow.claims import Claim, claim_approved, claim_ticket, record_starts
 from workflow.errors import Conflict
 from workflow.machine import Action, Status
-from workflow.models import Agent, Ticket, TicketEvent, utcnow
-from workflow.notifications import Audience, notify
+from workflow.models import Agent, Ticket, utcnow
+from workflow.notifications import notify
 from workflow.ports import PhoneAccount, PhoneSystem, PhoneSystemError
 from workflow.routing import Routing, RoutingType
 from workflow.tickets import TicketKind
@@ -28,11 +29,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ProvisioningSettings:
-    """How long a worker holds a ticket and how often it tries."""
+    """How long a worker holds a ticket, how often it tries, how many it takes at once."""
 
     lease: timedelta = timedelta(seconds=60)
     max_attempts: int = 5
     retry_backoff: timedelta = timedelta(seconds=2)
+    #: Most tickets one message takes at once when the phone system is in the database.
+    batch: int = 20
 
 
 class Outcome(StrEnum):
@@ -44,49 +47,63 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True)
-class Claim:
-    """A ticket this worker holds under lease, with what it asks for."""
-
-    id: int
-    kind: str
-    version: int
-    attempts: int
-    employee_id: int
-    agent_id: int | None
-    extension: str | None
-    routing_type: str | None
-    priority_number: str | None
-    backup_number: str | None
-    sip_username: str | None
-    requester_id: int
-    branch_id: int
-
-    @property
-    def audience(self) -> Audience:
-        """Who hears about this ticket."""
-        return Audience(self.id, self.requester_id, self.branch_id)
-
-    @property
-    def routing(self) -> Routing | None:
-        """The routing the ticket asks for, or None when it keeps the current one."""
-        if self.routing_type is None:
-            return None
-        return Routing(RoutingType(self.routing_type), self.priority_number, self.backup_number)
-
-
 def provision_ticket(
     session: Session,
     ticket_id: int,
     phone_system: Callable[[Session], PhoneSystem],
     settings: ProvisioningSettings,
 ) -> Outcome:
-    """Claim the ticket with a lease, apply it to the phone system, record the outcome."""
-    claim = _claim(session, ticket_id, settings)
+    """Claim the ticket with a lease, apply it to the phone system, record the outcome.
+
+    With a phone system in the database, the message also takes other approved tickets
+    (up to `settings.batch`) and completes them all in one transaction.
+    """
+    phone = phone_system(session)
+    claim = claim_ticket(session, ticket_id, settings.lease)
     if claim is None:
+        session.rollback()
         return Outcome.SKIPPED
+    claims = [claim]
+    together = phone.in_database
+    if together:
+        # Approved tickets waiting for their own messages come along; those messages then
+        # find nothing to claim. The leases are committed first, as for any phone system, so
+        # a worker that dies while applying leaves tickets that the sweeper hands on.
+        claims += claim_approved(session, settings.batch - 1, settings.lease)
+    record_starts(session, claims)
+    session.commit()
+    if together:
+        try:
+            _complete_together(session, claims, phone)
+        except (PhoneSystemError, IntegrityError, Conflict):
+            # One bad ticket must not sink the others: each is finished on its own below,
+            # which also counts the failed attempt of the bad one.
+            session.rollback()
+        else:
+            logger.info("tickets %s provisioned together", sorted(each.id for each in claims))
+            return Outcome.PROVISIONED
+    outcomes = [_complete(session, each, phone, settings) for each in claims]
+    return outcomes[0]
+
+
+def _complete_together(session: Session, claims: list[Claim], phone: PhoneSystem) -> None:
+    """Apply every claim and move it to provisioned in one transaction."""
+    changes = completion.create_agents(
+        session, [each for each in claims if each.kind == TicketKind.NEW], phone
+    )
+    for each in claims:
+        if each.kind != TicketKind.NEW:
+            changes[each.id] = _apply(session, each, phone)
+    completion.complete_all(session, claims, changes)
+    session.commit()
+
+
+def _complete(
+    session: Session, claim: Claim, phone: PhoneSystem, settings: ProvisioningSettings
+) -> Outcome:
+    """Apply one claim and move it to provisioned, or count the failed attempt."""
     try:
-        changes = _apply(session, claim, phone_system(session))
+        changes = _apply(session, claim, phone)
         moved = move(session, claim.id, Status.PROVISIONING, claim.version, Action.COMPLETE,
                      None, changes=changes, lease_until=None, last_error=None,
                      agent_id=changes["agent_id"])
@@ -99,58 +116,15 @@ def provision_ticket(
         # Our lease ran out and another worker took the ticket over: its result stands.
         session.rollback()
         return Outcome.SKIPPED
-    logger.info("ticket %s provisioned (attempt %s)", ticket_id, claim.attempts)
+    logger.info("ticket %s provisioned (attempt %s)", claim.id, claim.attempts)
     return Outcome.PROVISIONED
-
-
-def _claim(session: Session, ticket_id: int, settings: ProvisioningSettings) -> Claim | None:
-    """Take the ticket (approved, or provisioning past its lease) for this worker, or None."""
-    now = utcnow()
-    claimable = or_(
-        Ticket.state == Status.APPROVED.value,
-        (Ticket.state == Status.PROVISIONING.value) & (Ticket.lease_until < now),
-    )
-    row = session.execute(
-        update(Ticket)
-        .where(Ticket.id == ticket_id, claimable)
-        .values(state=Status.PROVISIONING.value, version=Ticket.version + 1, updated_at=now,
-                attempts=Ticket.attempts + 1, lease_until=now + settings.lease)
-        .returning(Ticket.id, Ticket.kind, Ticket.version, Ticket.attempts, Ticket.employee_id,
-                   Ticket.agent_id, Ticket.extension, Ticket.routing_type,
-                   Ticket.priority_number, Ticket.backup_number, Ticket.sip_username,
-                   Ticket.requester_id, Ticket.branch_id)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if row is None:
-        session.rollback()
-        return None
-    claim = Claim(**row._mapping)
-    if claim.attempts == 1:
-        # Approval and retry reset the attempts, so this is the start after a decision.
-        outbox.mark_processed(session, outbox.provision_key(ticket_id, claim.version - 1))
-        session.execute(insert(TicketEvent).values(
-            ticket_id=ticket_id, actor_id=None, action=Action.START.value,
-            from_state=Status.APPROVED.value, to_state=Status.PROVISIONING.value,
-            comment="", changes={}, created_at=now,
-        ))
-    session.commit()
-    return claim
 
 
 def _apply(session: Session, claim: Claim, phone: PhoneSystem) -> dict[str, Any]:
     """Bring the phone system and the agent row to what the ticket asks; returns the changes."""
-    now = utcnow()
     if claim.kind == TicketKind.NEW:
-        assert claim.extension is not None and claim.sip_username is not None
-        routing = claim.routing or Routing()
-        phone.ensure_account(PhoneAccount(claim.sip_username, claim.extension, routing), claim.id)
-        agent_id = session.execute(insert(Agent).values(
-            employee_id=claim.employee_id, extension=claim.extension,
-            sip_username=claim.sip_username, routing_type=routing.type.value,
-            priority_number=routing.priority_number, backup_number=routing.backup_number,
-            status="active", created_at=now, updated_at=now,
-        ).returning(Agent.id)).scalar_one()
-        return {"agent_id": agent_id, "sip_username": claim.sip_username}
+        return completion.create_agents(session, [claim], phone)[claim.id]
+    now = utcnow()
     agent = session.execute(
         select(Agent.sip_username, Agent.extension, Agent.routing_type, Agent.priority_number,
                Agent.backup_number).where(Agent.id == claim.agent_id)
