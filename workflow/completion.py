@@ -16,7 +16,7 @@ from workflow.claims import EVENTS, TICKETS, Claim, event_row
 from workflow.errors import Conflict
 from workflow.machine import Action, Status
 from workflow.models import Agent, UTCDateTime, table, utcnow
-from workflow.notifications import notify
+from workflow.notifications import notify_all
 from workflow.ports import PhoneAccount, PhoneSystem
 from workflow.routing import Routing
 
@@ -77,5 +77,5 @@ def complete_all(
         event_row(claim.id, Action.COMPLETE, Status.PROVISIONING, now, changes[claim.id])
         for claim in claims
     ])}
-    for claim in claims:
-        notify(session, claim.audience, event_of[claim.id], Action.COMPLETE.value, None)
+    notify_all(session, [(claim.audience, event_of[claim.id]) for claim in claims],
+               Action.COMPLETE.value, None)

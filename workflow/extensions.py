@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Integer, String, and_, bindparam, cast, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
@@ -64,12 +66,18 @@ _HELD_OR_ASKED = (
 )
 #: Taken extensions from the bound `low_text` to `high_text`, all of the policy's length:
 #: text order is number order, so the partial indexes on extension deliver them sorted.
-_TAKEN = union_all(*(
+_TAKEN_IN_RANGE = [
     query.where(func.length(query.selected_columns[0]) == bindparam("length", type_=Integer),
                 query.selected_columns[0].between(bindparam("low_text", type_=String),
                                                   bindparam("high_text", type_=String)))
     for query in _HELD_OR_ASKED
-)).subquery()
+]
+#: The highest taken extension of each source: a backward index scan stopping at the first.
+_HIGHEST_TAKEN = select(*(
+    query.order_by(query.selected_columns[0].desc()).limit(1).scalar_subquery()
+    for query in _TAKEN_IN_RANGE
+))
+_TAKEN = union_all(*_TAKEN_IN_RANGE).subquery()
 _NEIGHBOURS = select(
     _TAKEN.c.extension,
     func.lag(_TAKEN.c.extension).over(order_by=_TAKEN.c.extension).label("previous"),
@@ -90,24 +98,40 @@ _FIRST_GAP = (
 )
 
 
-def _first_free_number(session: Session, low: int, high: int, length: int) -> int | None:
+def _smallest_free_number(session: Session, low: int, high: int, length: int) -> int | None:
     """The smallest number from `low` to `high` that nobody holds or has asked for."""
-    gap = session.execute(_FIRST_GAP, {
-        "low_text": str(low), "high_text": str(high), "length": length,
-    }).first()
+    gap = session.execute(_FIRST_GAP, _range(low, high, length)).first()
     if gap is None or gap.low_is_free:
         return low
     number = int(gap.extension) + 1
     return number if number <= high else None
 
 
+def _range(low: int, high: int, length: int) -> dict[str, Any]:
+    """The parameters of the taken-extension queries."""
+    return {"low_text": str(low), "high_text": str(high), "length": length}
+
+
 def suggest_extension(session: Session, policy: ExtensionPolicy) -> str | None:
-    """The smallest valid extension nobody holds or has asked for, or None when all are used."""
+    """The next free valid extension, or None when all are used.
+
+    Numbers are handed out upwards, after the highest one in use, so a number given back
+    is not passed to someone else at once (callers may still dial it); once the top of the
+    range is reached, the smallest free number is used.
+    """
     low, high = policy.number_range()
-    while (number := _first_free_number(session, low, high, policy.length)) is not None:
+    highest = [found for found in session.execute(
+        _HIGHEST_TAKEN, _range(low, high, policy.length)).one() if found is not None]
+    # Same-length digit strings: the greatest string is the greatest number.
+    number = int(max(highest)) + 1 if highest else low
+    while number <= high:  # everything above the highest taken number is free
         if not extension_problems(policy, str(number)):
             return str(number)
-        low = number + 1  # reserved: look further up
+        number += 1  # reserved
+    while (free := _smallest_free_number(session, low, high, policy.length)) is not None:
+        if not extension_problems(policy, str(free)):
+            return str(free)
+        low = free + 1  # reserved: look further up
     return None
 
 

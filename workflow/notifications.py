@@ -110,12 +110,21 @@ def notify(
     every event to the ticket's watchers. A notice not yet emailed is itself the promise
     of its email: `email_pending` sends it when a mail server is configured.
     """
+    notify_all(session, [(audience, event_id)], action, actor_id)
+
+
+def notify_all(
+    session: Session, events: Sequence[tuple[Audience, int]], action: str, actor_id: int | None
+) -> None:
+    """`notify` of many events of the same action and actor, in one batch of statements."""
     statement = _NOTICES_ON_SUBMIT if action == SUBMIT else _NOTICES_TO_REQUESTER
-    session.execute(statement, {
-        "ticket_id": audience.ticket_id, "event_id": event_id, "created_at": utcnow(),
-        "actor_id": actor_id, "branch_id": audience.branch_id,
-        "requester_id": audience.requester_id,
-    })
+    now = utcnow()
+    session.execute(statement, [
+        {"ticket_id": audience.ticket_id, "event_id": event_id, "created_at": now,
+         "actor_id": actor_id, "branch_id": audience.branch_id,
+         "requester_id": audience.requester_id}
+        for audience, event_id in events
+    ])
 
 
 def email_pending(

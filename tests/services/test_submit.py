@@ -66,15 +66,25 @@ def test_a_new_ticket_without_extension_gets_the_next_free_one(app: Flask, world
     assert second.extension == "5002"
 
 
-def test_the_picked_extension_fills_gaps_and_skips_reserved_numbers(
+def test_picked_extensions_go_upwards_so_a_number_given_back_is_not_reissued_at_once(
     app: Flask, world: World
 ) -> None:
     first = submit(world, extension="5001")
     submit(world, employee_id=world.employee_ids[1], extension="5003")
-    update_policy(db.session(), 4, "5", ["5000", "5002"])
-    assert submit(world, employee_id=world.employee_ids[2]).extension == "5004"
+    update_policy(db.session(), 4, "5", ["5000", "5004"])
+    assert submit(world, employee_id=world.employee_ids[2]).extension == "5005"  # 5004 reserved
     decisions.cancel_ticket(db.session(), actor(world.requester_id), first.id)
-    assert submit(world, employee_id=world.employee_ids[3]).extension == "5001"
+    assert submit(world, employee_id=world.employee_ids[3]).extension == "5006"
+
+
+def test_once_the_top_of_the_range_is_used_the_smallest_gap_is_picked(
+    app: Flask, world: World
+) -> None:
+    update_policy(db.session(), 3, "59", ["590"])
+    submit(world, extension="599")
+    submit(world, employee_id=world.employee_ids[1], extension="592")
+    assert submit(world, employee_id=world.employee_ids[2]).extension == "591"  # 590 reserved
+    assert submit(world, employee_id=world.employee_ids[3]).extension == "593"
 
 
 def test_no_free_extension_left_is_a_clear_refusal(app: Flask, world: World) -> None:
