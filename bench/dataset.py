@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import psycopg
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, text
 from werkzeug.security import generate_password_hash
 
 from web import create_app
@@ -21,7 +21,6 @@ from workflow.models import (
     Department,
     Employee,
     Organisation,
-    OutboxMessage,
     Ticket,
 )
 from workflow.rules import Actor, Role
@@ -163,18 +162,6 @@ def approve_many(app: Flask, approver: Actor, ticket_ids: Iterable[int]) -> None
             decisions.approve_ticket(db.session(), approver, ticket_id)
             db.session.expunge_all()
         db.session.remove()
-
-
-def settle_outbox(app: Flask) -> int:
-    """Mark every pending outbox row done (messages whose Redis copies the bench dropped)."""
-    with app.app_context():
-        result = db.session.execute(
-            update(OutboxMessage).where(OutboxMessage.processed_at.is_(None))
-            .values(processed_at=func.now())
-        )
-        db.session.commit()
-        db.session.remove()
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def wait_settled(app: Flask, quiet: float = 1.0, timeout: float = 60.0) -> int:

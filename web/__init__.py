@@ -113,6 +113,7 @@ def _build_runtime(app: Flask) -> Runtime:
             lease=timedelta(seconds=settings["PROVISION_LEASE_SECONDS"]),
             max_attempts=settings["PROVISION_MAX_ATTEMPTS"],
             retry_backoff=timedelta(seconds=settings["PROVISION_RETRY_SECONDS"]),
+            batch=settings["PROVISION_BATCH"],
         ),
         relay_grace=timedelta(seconds=settings["RELAY_GRACE_SECONDS"]),
         relay_interval=settings["RELAY_INTERVAL_SECONDS"],

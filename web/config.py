@@ -44,6 +44,7 @@ def from_env() -> dict[str, Any]:
         "PROVISION_LEASE_SECONDS": float(env("PROVISION_LEASE_SECONDS", "60")),
         "PROVISION_MAX_ATTEMPTS": int(env("PROVISION_MAX_ATTEMPTS", "5")),
         "PROVISION_RETRY_SECONDS": float(env("PROVISION_RETRY_SECONDS", "2")),
+        "PROVISION_BATCH": int(env("PROVISION_BATCH", "20")),
         "RELAY_GRACE_SECONDS": float(env("RELAY_GRACE_SECONDS", "10")),
         "RELAY_INTERVAL_SECONDS": float(env("RELAY_INTERVAL_SECONDS", "1")),
         "WORKER_POLL_MS": int(env("WORKER_POLL_MS", "25")),

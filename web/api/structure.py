@@ -50,7 +50,7 @@ def get_policy() -> Any:
 
 @blp.route("/extensions/suggest")
 def suggest() -> Any:
-    """The smallest free valid extension."""
+    """The next free valid extension (see `suggest_extension`)."""
     current_actor()
     policy = current_organisation(db.session()).policy
     return {"extension": suggest_extension(db.session(), policy)}
