@@ -21,6 +21,7 @@ from workflow.rules import ExtensionPolicy, extension_problems
 
 #: PostgreSQL advisory lock key serialising automatic extension picks ("adsx").
 PICK_LOCK_KEY = 0x61647378
+_TAKE_PICK_LOCK = select(func.pg_advisory_xact_lock(PICK_LOCK_KEY))
 
 
 def current_organisation(session: Session) -> Organisation:
@@ -142,7 +143,7 @@ def pick_free_extension(session: Session, policy: ExtensionPolicy) -> str | None
     the second one fails on the unique index; the lock lasts until the transaction ends.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(PICK_LOCK_KEY)))
+        session.execute(_TAKE_PICK_LOCK)
     return suggest_extension(session, policy)
 
 
