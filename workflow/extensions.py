@@ -15,13 +15,16 @@ from workflow.models import (
     Ticket,
     in_open_state,
     is_active,
+    on_postgresql,
     table,
 )
 from workflow.rules import ExtensionPolicy, extension_problems
 
 #: PostgreSQL advisory lock key serialising automatic extension picks ("adsx").
 PICK_LOCK_KEY = 0x61647378
-_TAKE_PICK_LOCK = select(func.pg_advisory_xact_lock(PICK_LOCK_KEY))
+#: Takes the pick lock (PostgreSQL), held until the transaction ends.
+PICK_LOCK = func.pg_advisory_xact_lock(PICK_LOCK_KEY)
+_TAKE_PICK_LOCK = select(PICK_LOCK)
 
 
 def current_organisation(session: Session) -> Organisation:
@@ -136,13 +139,15 @@ def suggest_extension(session: Session, policy: ExtensionPolicy) -> str | None:
     return None
 
 
-def pick_free_extension(session: Session, policy: ExtensionPolicy) -> str | None:
+def pick_free_extension(
+    session: Session, policy: ExtensionPolicy, locked: bool = False
+) -> str | None:
     """Suggest an extension for a ticket about to be saved, one picker at a time.
 
-    Without the lock, two submissions in flight pick the same smallest free number and
-    the second one fails on the unique index; the lock lasts until the transaction ends.
+    Without the lock, two submissions in flight pick the same free number and the second
+    one fails on the unique index; `locked` says the caller already holds `PICK_LOCK`.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if not locked and on_postgresql(session):
         session.execute(_TAKE_PICK_LOCK)
     return suggest_extension(session, policy)
 

@@ -8,7 +8,15 @@ from sqlalchemy import JSON, BindParameter, Integer, bindparam, func, insert, li
 from sqlalchemy.orm import Session
 
 from workflow.machine import SUBMIT, Status
-from workflow.models import Notification, Ticket, TicketEvent, User, table, ticket_watcher
+from workflow.models import (
+    Notification,
+    Ticket,
+    TicketEvent,
+    User,
+    on_postgresql,
+    table,
+    ticket_watcher,
+)
 from workflow.notifications import DECIDERS, NOTICE_COLUMNS, Audience, notice_rows, notify
 
 _tickets, _events, _users = table(Ticket), table(TicketEvent), table(User)
@@ -84,7 +92,7 @@ def file_ticket(session: Session, row: dict[str, Any], watcher_ids: list[int],
     PostgreSQL takes it all in one round trip; other databases statement by statement.
     Returns the ticket's id; the caller commits.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgresql(session):
         params = {**row, "watcher_ids": watcher_ids, "changes": changes,
                   "actor_id": row["requester_id"]}
         return int(session.execute(_FILE_IN_ONE_STATEMENT, params).scalar_one())

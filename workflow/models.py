@@ -28,6 +28,7 @@ from sqlalchemy.orm import (
     DeclarativeBase,
     InstrumentedAttribute,
     Mapped,
+    Session,
     mapped_column,
     relationship,
 )
@@ -70,6 +71,11 @@ class Base(DeclarativeBase):
         }
     )
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+def on_postgresql(session: Session) -> bool:
+    """Whether `session` talks to PostgreSQL (which some statements need or make faster)."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def table(model: type[Base]) -> Table:

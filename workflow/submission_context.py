@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from workflow.errors import RuleViolation
-from workflow.extensions import HOLDER_OF_EXTENSION, TICKET_FOR_EXTENSION
+from workflow.extensions import HOLDER_OF_EXTENSION, PICK_LOCK, TICKET_FOR_EXTENSION
 from workflow.models import (
     Agent,
     Branch,
@@ -20,6 +20,7 @@ from workflow.models import (
     User,
     in_open_state,
     is_active,
+    on_postgresql,
     table,
 )
 from workflow.rules import ExtensionPolicy
@@ -45,6 +46,7 @@ class SubmissionContext:
     requester_email: str
     extension_holder: str | None
     extension_ticket_id: int | None
+    picks_locked: bool = False
 
     @property
     def agent(self) -> Agent | None:
@@ -102,13 +104,25 @@ _SUBMISSION_CONTEXT = (
                & is_active(_agents.status))
     .where(_employees.id == bindparam("employee_id"), _employees.active)
 )
+#: The same, also taking the pick lock: one round trip less for a submission that picks.
+_SUBMISSION_CONTEXT_AND_PICK_LOCK = _SUBMISSION_CONTEXT.add_columns(PICK_LOCK.label("locked"))
+
+
 def read_submission_context(
-    session: Session, employee_id: int, requester_id: int, extension: str | None
+    session: Session, employee_id: int, requester_id: int, extension: str | None,
+    lock_picks: bool = False,
 ) -> SubmissionContext:
-    """The employee with their branch, agent, open ticket and policy; who has `extension`."""
-    row = session.execute(_SUBMISSION_CONTEXT, {
+    """The employee with their branch, agent, open ticket and policy; who has `extension`.
+
+    With `lock_picks` it also takes `PICK_LOCK` on PostgreSQL (and says so in the result).
+    """
+    locking = lock_picks and on_postgresql(session)
+    statement = _SUBMISSION_CONTEXT_AND_PICK_LOCK if locking else _SUBMISSION_CONTEXT
+    row = session.execute(statement, {
         "employee_id": employee_id, "requester_id": requester_id, "extension": extension,
     }).first()
     if row is None:
         raise RuleViolation.single("employee_id", "employee_unknown")
-    return SubmissionContext(**row._mapping)
+    values = dict(row._mapping)
+    values.pop("locked", None)
+    return SubmissionContext(**values, picks_locked=locking)

@@ -148,7 +148,8 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Sub
     if request.idempotency_key and (found := _by_idempotency_key(session, actor, request)):
         return SubmittedTicket.of(found)
     context = read_submission_context(
-        session, request.employee_id, actor.user_id, request.requested_extension
+        session, request.employee_id, actor.user_id, request.requested_extension,
+        lock_picks=request.kind is TicketKind.NEW and request.requested_extension is None,
     )
     plan = _plan(session, request, context)
     watchers = _watchers(session, request.notify_user_ids) if request.notify_user_ids else ()
@@ -257,7 +258,7 @@ def _plan_new_or_change(
             problems.update(violation.problems)
     extension = request.requested_extension
     if agent is None and extension is None:
-        extension = pick_free_extension(session, policy)
+        extension = pick_free_extension(session, policy, locked=context.picks_locked)
         if extension is None:
             problems["extension"] = [Problem("extension_none_free")]
     if agent is not None and extension == agent.extension:
