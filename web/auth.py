@@ -10,7 +10,7 @@ from werkzeug.exceptions import Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from web.extensions import db, login_manager
-from workflow.accounts import Identity, find_user, identity_for_token, identity_of
+from workflow.accounts import Identity, find_user, identity_by_id, identity_for_token
 from workflow.models import User
 from workflow.rules import Actor
 
@@ -45,8 +45,8 @@ def check_credentials(email: str, password: str) -> User | None:
 
 def _load_user(user_id: str) -> SignedInUser | None:
     """Reload the user of a session cookie."""
-    user = db.session.get(User, int(user_id)) if user_id.isdecimal() else None
-    return SignedInUser(identity_of(user)) if user is not None and user.active else None
+    identity = identity_by_id(db.session(), int(user_id)) if user_id.isdecimal() else None
+    return SignedInUser(identity) if identity is not None else None
 
 
 def _load_from_request(request: Request) -> SignedInUser | None:

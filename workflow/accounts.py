@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from workflow.errors import NotFound, RuleViolation
@@ -85,18 +86,32 @@ def create_token(session: Session, email: str) -> str:
 _users = table(User).c
 _tokens = table(ApiToken).c
 #: One row per scoped branch (or one with NULL): the caller and their scope in one round trip.
-_IDENTITY_BY_TOKEN = (
+_IDENTITY = (
     select(_users.id, _users.role, _users.all_branches, _users.language,
            approver_branch.c.branch_id)
-    .join_from(table(ApiToken), table(User), _tokens.user_id == _users.id)
+    .select_from(table(User))
     .outerjoin(approver_branch, approver_branch.c.user_id == _users.id)
-    .where(_tokens.digest == bindparam("digest"), _users.active)
+    .where(_users.active)
 )
+_IDENTITY_BY_TOKEN = _IDENTITY.join(table(ApiToken), _tokens.user_id == _users.id).where(
+    _tokens.digest == bindparam("digest")
+)
+_IDENTITY_BY_ID = _IDENTITY.where(_users.id == bindparam("user_id"))
 
 
 def identity_for_token(session: Session, token: str) -> Identity | None:
     """The active caller a bearer token belongs to."""
-    rows = session.connection().execute(_IDENTITY_BY_TOKEN, {"digest": _digest(token)}).all()
+    return _identity(session, _IDENTITY_BY_TOKEN, {"digest": _digest(token)})
+
+
+def identity_by_id(session: Session, user_id: int) -> Identity | None:
+    """The active user with this id (a signed-in session's user)."""
+    return _identity(session, _IDENTITY_BY_ID, {"user_id": user_id})
+
+
+def _identity(session: Session, query: Select[Any], params: dict[str, Any]) -> Identity | None:
+    """The identity `query` finds, from its rows of one user and their branches."""
+    rows = session.connection().execute(query, params).all()
     if not rows:
         return None
     first = rows[0]

@@ -6,8 +6,11 @@ from collections.abc import Callable
 
 import pytest
 from flask import Flask
+from sqlalchemy import update
 
 from tests.conftest import PASSWORD, ApiClient, World, drain
+from web.extensions import db
+from workflow.models import User
 
 
 def new_ticket(client: ApiClient, world: World, index: int = 0, **fields: object) -> dict:
@@ -41,6 +44,20 @@ def test_session_cookie_sign_in_and_out(app: Flask, world: World) -> None:
     assert client.get("/api/v1/tickets").status_code == 200
     assert client.delete("/api/v1/session").status_code == 204
     assert client.get("/api/v1/tickets").status_code == 401
+
+
+def test_a_deactivated_user_is_signed_out_at_once_by_cookie_and_by_token(
+    app: Flask, api: Callable[[str], ApiClient], world: World
+) -> None:
+    browser = app.test_client()
+    browser.post("/api/v1/session", json={"email": world.emails["requester"], "password": PASSWORD})
+    token_client = api("requester")
+    assert browser.get("/api/v1/tickets").status_code == 200
+    assert token_client.get("/api/v1/tickets").status_code == 200
+    db.session.execute(update(User).where(User.id == world.requester_id).values(active=False))
+    db.session.commit()
+    assert browser.get("/api/v1/tickets").status_code == 401
+    assert token_client.get("/api/v1/tickets").status_code == 401
 
 
 def test_cascading_structure_and_policy(
