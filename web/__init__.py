@@ -25,6 +25,7 @@ from web.api import init_api
 from web.auth import init_auth
 from web.errors import register_error_handlers
 from web.extensions import db, migrate
+from web.ui import init_ui
 from workflow.ports import PhoneSystem
 from workflow.provisioning import ProvisioningSettings
 
@@ -52,6 +53,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         _tune_sqlite(db.engine)
     init_auth(app)
     init_api(app)
+    init_ui(app)
     register_error_handlers(app)
     app.extensions[EXTENSION_KEY] = _build_runtime(app)
     app.add_url_rule("/healthz", "healthz", healthz)

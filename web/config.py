@@ -50,4 +50,6 @@ def from_env() -> dict[str, Any]:
         "WORKER_POLL_MS": int(env("WORKER_POLL_MS", "25")),
         "WORKER_THREADS": int(env("WORKER_THREADS", "4")),
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
+        "FORCE_HTTPS": _flag("FORCE_HTTPS"),
+        "LOGIN_RATE_LIMIT": env("LOGIN_RATE_LIMIT", "10 per minute"),
     }

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from workflow.errors import NotFound, RuleViolation
@@ -60,6 +60,12 @@ def save_user(
     user.all_branches = role is not Role.REQUESTER and not branches
     session.commit()
     return user
+
+
+def set_language(session: Session, user_id: int, language: str) -> None:
+    """Remember the interface language a user chose."""
+    session.execute(update(User).where(User.id == user_id).values(language=language))
+    session.commit()
 
 
 def find_user(session: Session, email: str) -> User | None:

@@ -1,0 +1,73 @@
+"""The server-rendered web application: pages for requesters, approvers and admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, g
+from flask_babel import Babel, refresh
+from flask_bootstrap import Bootstrap5
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_talisman import Talisman
+from flask_wtf.csrf import CSRFProtect
+
+from web.i18n import current_language
+from web.ui.forms import LANGUAGE_NAMES
+
+csrf = CSRFProtect()
+
+#: Everything the pages load comes from the app itself (the machines have no internet).
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "img-src": ["'self'", "data:"],
+    "style-src": "'self'",
+    "script-src": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def init_ui(app: Flask) -> None:
+    """Attach the pages and what they need: translations, CSRF, headers, rate limits, CSS."""
+    from web.ui import agents, pages, sign_in
+
+    app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    Babel(app, locale_selector=current_language)
+    Bootstrap5(app)
+    csrf.init_app(app)
+    # One limiter per app: its counters live with the app (memory, or Redis in production).
+    limiter = Limiter(get_remote_address, app=app, default_limits=[])
+    limiter.limit(_sign_in_limit, methods=["POST"])(sign_in.bp)
+    Talisman(
+        app,
+        force_https=app.config["FORCE_HTTPS"],
+        strict_transport_security=app.config["FORCE_HTTPS"],
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+    )
+    for module in (pages, sign_in, agents):
+        app.register_blueprint(module.bp)
+    app.context_processor(_page_globals)
+    app.before_request(_forget_per_request_caches)
+
+
+def _forget_per_request_caches() -> None:
+    """Start every request with its own language and CSRF token, even when an app context
+    is reused (Flask-Babel and Flask-WTF cache them on it, and it may outlive a request)."""
+    refresh()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
+def _sign_in_limit() -> str:
+    """Sign-in attempts allowed per client address (LOGIN_RATE_LIMIT)."""
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def _page_globals() -> dict[str, Any]:
+    """What every page template may use."""
+    return {"current_language": current_language(), "language_names": LANGUAGE_NAMES}
