@@ -6,7 +6,16 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import (
+    Flask,
+    Response,
+    has_request_context,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -51,14 +60,26 @@ def error_response(
     status: int, code: str, params: Mapping[str, Any] | None = None,
     errors: Mapping[str, list[str]] | None = None,
 ) -> tuple[Response, int]:
-    """The JSON body every error shares."""
+    """The JSON body every API error shares; a page for people using the web pages."""
     language = current_language()
-    body: dict[str, Any] = {
-        "code": status, "error": code, "message": render(code, params or {}, language)
-    }
+    message = render(code, params or {}, language)
+    if _for_a_person():
+        try:
+            page = render_template("error.html", status=status, message=message,
+                                   errors=errors or {})
+        except Exception:  # the page itself needs the database, which may be what failed
+            logger.exception("error page could not be rendered")
+            page = message
+        return make_response(page, status), status
+    body: dict[str, Any] = {"code": status, "error": code, "message": message}
     if errors is not None:
         body["errors"] = errors
     return jsonify(body), status
+
+
+def _for_a_person() -> bool:
+    """Whether the failing request came from the web pages (not the API or a probe)."""
+    return has_request_context() and not request.path.startswith(("/api/", "/healthz"))
 
 
 def handle_workflow_error(error: WorkflowError) -> tuple[Response, int]:
@@ -92,9 +113,10 @@ def handle_http_error(error: HTTPException) -> tuple[Response, int]:
             for field, texts in flatten(located).items()
         }
         return error_response(422, "invalid", errors=errors)
-    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}.get(
-        status, "server_error" if status >= 500 else "invalid"
-    )
+    if isinstance(error, CSRFError):
+        return error_response(status, "csrf_failed")
+    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
+            429: "too_many_requests"}.get(status, "server_error" if status >= 500 else "invalid")
     return error_response(status, code)
 
 

@@ -59,6 +59,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "unauthorized": "Vui lòng đăng nhập.",
         "login_failed": "Email hoặc mật khẩu không đúng.",
         "invalid": "Dữ liệu không hợp lệ.",
+        "csrf_failed": "Biểu mẫu đã hết hạn hoặc không hợp lệ; hãy tải lại trang và thử lại.",
+        "too_many_requests": "Bạn thao tác quá nhanh; hãy đợi một chút rồi thử lại.",
         "server_error": "Đã có lỗi hệ thống; dữ liệu của bạn không bị mất, hãy thử lại.",
     },
     "en": {
@@ -112,6 +114,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "unauthorized": "Please sign in.",
         "login_failed": "Wrong email or password.",
         "invalid": "Invalid input.",
+        "csrf_failed": "The form expired or is not valid; reload the page and try again.",
+        "too_many_requests": "Too many attempts; wait a moment and try again.",
         "server_error": "Something went wrong on our side; nothing you saved was lost.",
     },
 }

@@ -79,6 +79,7 @@ def test_a_form_without_its_csrf_token_is_refused(app: Flask, world: World) -> N
     response = client.post("/login", data={"email": world.emails["requester"],
                                            "password": PASSWORD})
     assert response.status_code == 400
+    assert "Biểu mẫu đã hết hạn hoặc không hợp lệ" in response.get_data(as_text=True)
     sign_in(client, world.emails["requester"])
     assert client.post("/logout").status_code == 400
     assert client.get("/agents").status_code == 200  # still signed in
@@ -105,6 +106,15 @@ def test_the_language_switch_is_remembered_for_the_user(app: Flask, world: World
     other_browser = app.test_client()
     sign_in(other_browser, world.emails["requester"])
     assert "Agent list" in other_browser.get("/agents").get_data(as_text=True)
+
+
+def test_errors_on_pages_are_pages_and_on_the_api_json(app: Flask, world: World) -> None:
+    client = app.test_client()
+    sign_in(client, world.emails["requester"])
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and missing.mimetype == "text/html"
+    assert "Không tìm thấy." in missing.get_data(as_text=True)
+    assert client.get("/api/v1/no-such-thing").mimetype == "application/json"
 
 
 def test_pages_carry_security_headers(app: Flask, world: World) -> None:
