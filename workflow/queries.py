@@ -17,6 +17,7 @@ from workflow.models import (
     Employee,
     Ticket,
     TicketEvent,
+    User,
     is_active,
     ticket_watcher,
 )
@@ -82,6 +83,11 @@ def list_employees(
     if q:
         query = query.where(Employee.full_name.ilike(f"%{q}%"))
     return [(row[0], row[1]) for row in session.execute(query)]
+
+
+def list_users(session: Session) -> Sequence[User]:
+    """Active users by name (people a ticket can notify)."""
+    return session.scalars(select(User).where(User.active).order_by(User.full_name)).all()
 
 
 @dataclass(frozen=True)

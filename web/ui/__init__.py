@@ -30,7 +30,7 @@ CONTENT_SECURITY_POLICY = {
 
 def init_ui(app: Flask) -> None:
     """Attach the pages and what they need: translations, CSRF, headers, rate limits, CSS."""
-    from web.ui import agents, pages, sign_in
+    from web.ui import agents, pages, setup, sign_in
 
     app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
@@ -50,7 +50,7 @@ def init_ui(app: Flask) -> None:
         frame_options="DENY",
         referrer_policy="same-origin",
     )
-    for module in (pages, sign_in, agents):
+    for module in (pages, sign_in, agents, setup):
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
     app.before_request(_forget_per_request_caches)

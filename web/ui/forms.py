@@ -13,9 +13,12 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
@@ -94,3 +97,36 @@ class AgentFilterForm(FlaskForm):
         SelectChoice("phone", _l("Số điện thoại")),
     ])
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)])
+
+
+#: Ticket kinds as the form names them.
+KIND_LABELS = {
+    "new": _l("Cấp mới TK"),
+    "change": _l("Đổi tài khoản"),
+    "revoke": _l("Ngừng cấp TK cloud phone"),
+}
+
+
+class SetupAgentForm(FlaskForm):
+    """The "Thiết lập agent" form: who, what kind of ticket, extension, routing, notices."""
+
+    branch_id = SelectField(_l("Chi nhánh / Văn phòng / Cơ sở"), coerce=_optional_id,
+                            validators=[DataRequired()])
+    department_id = SelectField(_l("Phòng ban"), coerce=_optional_id, validators=[DataRequired()])
+    employee_id = SelectField(_l("Nhân viên"), coerce=_optional_id, validators=[DataRequired()])
+    kind = RadioField(_l("Loại phiếu"), default="new", choices=[
+        SelectChoice(code, label) for code, label in KIND_LABELS.items()
+    ])
+    extension = StringField(_l("Số máy lẻ"), validators=[Optional(), Length(max=20)])
+    routing_type = RadioField(_l("Định tuyến cuộc gọi"), default="app_web", choices=[
+        SelectChoice("app_web", _l("Đổ chuông đồng thời trên App và Web (khuyến nghị)")),
+        SelectChoice("phone", _l("Đổ chuông trên số điện thoại chỉ định")),
+    ])
+    priority_number = StringField(_l("Số ưu tiên"), validators=[Optional(), Length(max=30)])
+    backup_number = StringField(_l("Số dự phòng"), validators=[Optional(), Length(max=30)])
+    details = TextAreaField(_l("Chi tiết Agent"), validators=[Optional(), Length(max=2000)])
+    notify_user_ids = SelectMultipleField(_l("Gửi thông báo đến"), coerce=int,
+                                          validators=[Optional()])
+    idempotency_key = HiddenField()
+    submit_exit = SubmitField(_l("Hoàn thành và thoát"))
+    submit_new = SubmitField(_l("Hoàn thành và điền mới"))

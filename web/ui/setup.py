@@ -1,0 +1,137 @@
+"""The "Thiết lập agent" form: file a new, change or revoke ticket for an employee."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+from wtforms.fields.choices import SelectChoice
+
+from web.extensions import db
+from web.i18n import current_language
+from web.messages import render
+from web.ui.access import actor, signed_in
+from web.ui.forms import SetupAgentForm
+from workflow import queries
+from workflow.errors import Conflict, NotFound, RuleViolation
+from workflow.extensions import current_organisation
+from workflow.models import Agent
+from workflow.tickets import SubmittedTicket, TicketKind, TicketRequest, submit_ticket
+
+bp = Blueprint("setup", __name__)
+
+#: Where each rule's complaint is shown on the form.
+FIELD_OF_PROBLEM = {
+    "employee_id": "employee_id", "extension": "extension", "routing.type": "routing_type",
+    "routing.priority_number": "priority_number", "routing.backup_number": "backup_number",
+    "details": "details", "notify_user_ids": "notify_user_ids",
+}
+
+
+@bp.route("/agents/setup", methods=["GET", "POST"])
+@signed_in()
+def setup_agent() -> Any:
+    """Show the form, or file its ticket and go on as the button asked."""
+    session = db.session()
+    form = SetupAgentForm()
+    if not form.is_submitted():
+        _prefill(form)
+    current = _fill_choices(session, form)
+    if form.validate_on_submit():
+        try:
+            ticket = submit_ticket(session, actor(), _ticket_request(form))
+        except RuleViolation as violation:
+            _show_problems(form, violation)
+        except Conflict as conflict:
+            form.form_errors.append(render(conflict.code, conflict.params, current_language()))
+        else:
+            return _after_filing(form, ticket)
+    policy = current_organisation(session).policy
+    return render_template("agents/setup.html", form=form, policy=policy, current=current)
+
+
+def _prefill(form: SetupAgentForm) -> None:
+    """A fresh form: the branch and department asked for, and a new idempotency key."""
+    form.branch_id.data = _int_arg("branch_id")
+    form.department_id.data = _int_arg("department_id")
+    form.employee_id.data = _int_arg("employee_id")
+    form.idempotency_key.data = uuid.uuid4().hex
+
+
+def _int_arg(name: str) -> int | None:
+    """A positive id from the query string, or None."""
+    value = request.args.get(name, "")
+    return int(value) if value.isdecimal() and 0 < int(value) < 2**31 else None
+
+
+def _fill_choices(session: Session, form: SetupAgentForm) -> Agent | None:
+    """Offer the branches, the chosen branch's departments and the chosen department's
+    employees; returns the chosen employee's active agent, if any."""
+    form.branch_id.choices = [SelectChoice("", _("Chọn chi nhánh"))] + [
+        SelectChoice(str(branch.id), branch.name) for branch in queries.list_branches(session)
+    ]
+    form.department_id.choices = [SelectChoice("", _("Chọn phòng ban"))]
+    form.employee_id.choices = [SelectChoice("", _("Chọn nhân viên"))]
+    form.notify_user_ids.choices = [
+        SelectChoice(str(user.id), f"{user.full_name} <{user.email}>")
+        for user in queries.list_users(session)
+    ]
+    current = None
+    try:
+        if form.branch_id.data:
+            form.department_id.choices += [
+                SelectChoice(str(department.id), department.name)
+                for department in queries.list_departments(session, form.branch_id.data)
+            ]
+        if form.department_id.data:
+            for employee, agent in queries.list_employees(session, form.department_id.data):
+                label = employee.full_name + (f" — {agent.extension}" if agent else "")
+                form.employee_id.choices.append(SelectChoice(str(employee.id), label))
+                if employee.id == form.employee_id.data:
+                    current = agent
+    except NotFound:
+        pass  # a stale choice: the select then says it is not valid
+    return current
+
+
+def _ticket_request(form: SetupAgentForm) -> TicketRequest:
+    """The ticket the form asks for."""
+    kind = TicketKind(form.kind.data)
+    routes = kind is not TicketKind.REVOKE
+    phone = routes and form.routing_type.data == "phone"
+    return TicketRequest(
+        kind=kind,
+        employee_id=int(form.employee_id.data or 0),
+        extension=(form.extension.data or None) if routes else None,
+        routing_type=form.routing_type.data if routes else None,
+        priority_number=form.priority_number.data if phone else None,
+        backup_number=form.backup_number.data if phone else None,
+        details=form.details.data or "",
+        notify_user_ids=tuple(form.notify_user_ids.data or ()),
+        idempotency_key=form.idempotency_key.data or None,
+    )
+
+
+def _show_problems(form: SetupAgentForm, violation: RuleViolation) -> None:
+    """Put each rule's message next to its field, in the page's language."""
+    language = current_language()
+    for name, problems in violation.problems.items():
+        messages = [render(problem.code, problem.params, language) for problem in problems]
+        field = form._fields.get(FIELD_OF_PROBLEM.get(name, ""))
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages]
+
+
+def _after_filing(form: SetupAgentForm, ticket: SubmittedTicket) -> Any:
+    """Go to the agent list, or to a fresh form in the same branch and department."""
+    flash(_("Đã gửi phiếu #%(id)s cho %(employee)s.", id=ticket.id,
+            employee=ticket.employee_name), "success")
+    if form.submit_new.data:
+        return redirect(url_for("setup.setup_agent", branch_id=form.branch_id.data,
+                                department_id=form.department_id.data))
+    return redirect(url_for("agent_pages.agent_list"))
