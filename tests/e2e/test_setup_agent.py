@@ -1,0 +1,107 @@
+"""A requester sets up agents in the browser; once approved they show in the agent list."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import APPROVER, DEMO_PASSWORD, REQUESTER, login
+
+Screenshot = Callable[..., Path]
+
+
+def pick_employee(page: Page, index: int) -> str:
+    """Choose the first branch and department, then employee number `index`; returns its name."""
+    page.locator("#branch_id").select_option(index=1)
+    department = page.locator("#department_id")
+    expect(department.locator("option")).not_to_have_count(1)  # filled by the script
+    if department.input_value() == "":
+        department.select_option(index=1)
+    employee = page.locator("#employee_id")
+    expect(employee.locator("option")).not_to_have_count(1)
+    employee.select_option(index=index)
+    return employee.locator("option:checked").inner_text()
+
+
+def approve_all(browser: Browser, base_url: str) -> list[int]:
+    """Approve every submitted ticket as the approver (through the API); returns their ids."""
+    context = browser.new_context(base_url=base_url)
+    try:
+        api = context.request
+        assert api.post("/api/v1/session",
+                        data={"email": APPROVER, "password": DEMO_PASSWORD}).ok
+        waiting = api.get("/api/v1/tickets?state=submitted").json()["items"]
+        for ticket in waiting:
+            assert api.post(f"/api/v1/tickets/{ticket['id']}/approve", data={}).ok
+        return [ticket["id"] for ticket in waiting]
+    finally:
+        context.close()
+
+
+def test_a_requester_sets_up_two_agents_and_both_become_active(
+    page: Page, browser: Browser, live_server: str, screenshot: Screenshot
+) -> None:
+    # Given a requester on the agent list
+    login(page, REQUESTER)
+    page.get_by_role("link", name="THIẾT LẬP AGENT").click()
+    expect(page.get_by_role("heading", name="Thiết lập agent")).to_be_visible()
+
+    # When they file a first agent with a suggested number, and "Complete and fill new"
+    first = pick_employee(page, 1)
+    expect(page.locator("#current-agent")).to_contain_text("chưa có tài khoản agent")
+    page.get_by_role("button", name="Gợi ý số trống").click()
+    expect(page.get_by_label("Số máy lẻ", exact=True)).to_have_value(re.compile(r"^5\d{3}$"))
+    suggested = page.get_by_label("Số máy lẻ", exact=True).input_value()
+    expect(page.locator("#phone-numbers")).to_be_hidden()
+    screenshot(page, "setup-form")
+    page.get_by_role("button", name="Hoàn thành và điền mới").click()
+
+    # Then a fresh form comes back, keeping the branch and department
+    expect(page.locator(".alert-success")).to_contain_text(first)
+    assert page.locator("#branch_id").input_value() != ""
+    assert page.locator("#department_id").input_value() != ""
+    assert page.get_by_label("Số máy lẻ", exact=True).input_value() == ""
+
+    # When they file a second one, ringing a phone number with a backup, and "Complete and exit"
+    second = pick_employee(page, 2)
+    page.get_by_label("Đổ chuông trên số điện thoại chỉ định").check()
+    expect(page.locator("#phone-numbers")).to_be_visible()
+    page.get_by_label("Số ưu tiên").fill("0912345678")
+    page.get_by_label("Số dự phòng").fill("0987654321")
+    page.get_by_role("button", name="Hoàn thành và thoát").click()
+    expect(page).to_have_url(re.compile(r"/agents$"))
+
+    # And the approver approves both
+    assert len(approve_all(browser, live_server)) == 2
+
+    # Then the agent list shows both as active, with their extensions and routing
+    for _ in range(50):  # the embedded worker provisions them within moments
+        page.goto("/agents?status=active")
+        if page.locator("tbody tr").count() == 2:
+            break
+        page.wait_for_timeout(100)
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("tbody")).to_contain_text(first.split(" — ")[0])
+    expect(page.locator("tbody")).to_contain_text(second.split(" — ")[0])
+    expect(page.locator("tbody")).to_contain_text(suggested)
+    expect(page.locator("tbody")).to_contain_text("+84912345678")
+    screenshot(page, "agent-list")
+
+
+def test_a_wrong_extension_comes_back_next_to_its_field_in_english(
+    page: Page, screenshot: Screenshot
+) -> None:
+    login(page, REQUESTER)
+    page.get_by_role("button", name="English").click()
+    page.goto("/agents/setup")
+    pick_employee(page, 3)
+    page.get_by_label("Extension", exact=True).fill("0123")
+    page.get_by_label("Details").fill("kept after the error")
+    page.get_by_role("button", name="Complete and exit").click()
+    expect(page.locator("#extension-errors")).to_contain_text("cannot start with 0")
+    expect(page.get_by_label("Details")).to_have_value("kept after the error")
+    screenshot(page, "setup-error-en")
