@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from workflow.errors import NotFound
+from workflow.machine import Status
 from workflow.models import (
     Agent,
     Branch,
@@ -21,7 +22,7 @@ from workflow.models import (
     is_active,
     ticket_watcher,
 )
-from workflow.rules import Actor, visible_branch_filter
+from workflow.rules import Actor, Role, visible_branch_filter
 
 T = TypeVar("T")
 
@@ -180,6 +181,27 @@ def list_tickets(
     if filters.mine:
         query = query.where(Ticket.requester_id == actor.user_id)
     return paginate(session, query.order_by(Ticket.id.desc()), page, per_page)
+
+
+def _awaiting(actor: Actor) -> Select[Ticket]:
+    """Submitted tickets `actor` may decide: in their scope, never their own."""
+    query = select(Ticket).where(Ticket.state == Status.SUBMITTED.value,
+                                 Ticket.requester_id != actor.user_id)
+    branches = visible_branch_filter(actor)
+    if actor.role not in (Role.APPROVER, Role.ADMIN):
+        return query.where(false())
+    return query if branches is None else query.where(Ticket.branch_id.in_(branches))
+
+
+def approval_queue(session: Session, actor: Actor, page: int, per_page: int) -> Page[Ticket]:
+    """The tickets waiting for `actor`'s decision, oldest first, with their submit event."""
+    query = _awaiting(actor).options(*TICKET_OUTPUT, selectinload(Ticket.events))
+    return paginate(session, query.order_by(Ticket.created_at, Ticket.id), page, per_page)
+
+
+def count_awaiting_decision(session: Session, actor: Actor) -> int:
+    """How many tickets wait for `actor`'s decision."""
+    return session.scalar(select(func.count()).select_from(_awaiting(actor).subquery())) or 0
 
 
 def get_visible_ticket(session: Session, actor: Actor, ticket_id: int) -> Ticket:

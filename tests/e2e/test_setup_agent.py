@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import APPROVER, DEMO_PASSWORD, REQUESTER, login
+from tests.e2e.conftest import APPROVER, REQUESTER, login
 
 Screenshot = Callable[..., Path]
 
@@ -26,17 +26,22 @@ def pick_employee(page: Page, index: int) -> str:
     return employee.locator("option:checked").inner_text()
 
 
-def approve_all(browser: Browser, base_url: str) -> list[int]:
-    """Approve every submitted ticket as the approver (through the API); returns their ids."""
-    context = browser.new_context(base_url=base_url)
+def approve_from_the_queue(browser: Browser, base_url: str, screenshot: Screenshot) -> int:
+    """As the approver, tick every waiting ticket in the queue and approve them at once."""
+    context = browser.new_context(base_url=base_url, locale="vi-VN")
     try:
-        api = context.request
-        assert api.post("/api/v1/session",
-                        data={"email": APPROVER, "password": DEMO_PASSWORD}).ok
-        waiting = api.get("/api/v1/tickets?state=submitted").json()["items"]
-        for ticket in waiting:
-            assert api.post(f"/api/v1/tickets/{ticket['id']}/approve", data={}).ok
-        return [ticket["id"] for ticket in waiting]
+        approver = context.new_page()
+        login(approver, APPROVER)
+        approver.get_by_role("link", name=re.compile("Phiếu chờ duyệt")).click()
+        boxes = approver.locator("input[name='ticket_ids']")
+        waiting = boxes.count()
+        for box in boxes.all():
+            box.check()
+        screenshot(approver, "approval-queue")
+        approver.get_by_role("button", name="Duyệt các phiếu đã chọn").click()
+        expect(approver.locator(".alert-success")).to_contain_text("Đã duyệt")
+        expect(approver.get_by_text("Không có phiếu nào chờ bạn duyệt.")).to_be_visible()
+        return waiting
     finally:
         context.close()
 
@@ -72,10 +77,18 @@ def test_a_requester_sets_up_two_agents_and_both_become_active(
     page.get_by_label("Số ưu tiên").fill("0912345678")
     page.get_by_label("Số dự phòng").fill("0987654321")
     page.get_by_role("button", name="Hoàn thành và thoát").click()
-    expect(page).to_have_url(re.compile(r"/agents$"))
 
-    # And the approver approves both
-    assert len(approve_all(browser, live_server)) == 2
+    # Then the browser shows the new ticket, waiting for approval
+    expect(page).to_have_url(re.compile(r"/tickets/\d+$"))
+    expect(page.locator("h1")).to_contain_text("Chờ duyệt")
+    screenshot(page, "ticket-submitted")
+
+    # When the approver approves both from the queue
+    assert approve_from_the_queue(browser, live_server, screenshot) == 2
+
+    # Then the open ticket page updates itself to done
+    expect(page.locator("h1")).to_contain_text("Hoàn tất", timeout=15_000)
+    expect(page.locator("ol.list-group")).to_contain_text("Cấu hình xong")
 
     # Then the agent list shows both as active, with their extensions and routing
     for _ in range(50):  # the embedded worker provisions them within moments

@@ -66,9 +66,11 @@ def test_the_form_opens_from_the_agent_list_with_its_choices(
 def test_complete_and_exit_files_the_ticket(requester: FlaskClient, world: World) -> None:
     response = requester.post("/agents/setup", data=filing(requester, world, extension="5001",
                                                             details="Nhân viên mới"))
-    assert response.status_code == 302 and response.headers["Location"] == "/agents"
-    assert "Đã gửi phiếu #" in requester.get("/agents").get_data(as_text=True)
     ticket = db.session.scalars(select(Ticket)).one()
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/tickets/{ticket.id}"
+    page = requester.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"Đã gửi phiếu #{ticket.id}" in page and "Chờ duyệt" in page
     assert (ticket.extension, ticket.details, ticket.routing_type) == (
         "5001", "Nhân viên mới", "app_web")
 

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from flask_babel import Babel, refresh
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 
+from web.auth import current_actor
+from web.extensions import db
 from web.i18n import current_language
 from web.ui.forms import LANGUAGE_NAMES
+from web.ui.labels import label_globals
+from workflow import queries
+from workflow.rules import Role
 
 csrf = CSRFProtect()
 
@@ -30,7 +36,7 @@ CONTENT_SECURITY_POLICY = {
 
 def init_ui(app: Flask) -> None:
     """Attach the pages and what they need: translations, CSRF, headers, rate limits, CSS."""
-    from web.ui import agents, pages, setup, sign_in
+    from web.ui import agents, approvals, pages, setup, sign_in, tickets
 
     app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
@@ -50,7 +56,7 @@ def init_ui(app: Flask) -> None:
         frame_options="DENY",
         referrer_policy="same-origin",
     )
-    for module in (pages, sign_in, agents, setup):
+    for module in (pages, sign_in, agents, setup, tickets, approvals):
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
     app.before_request(_forget_per_request_caches)
@@ -69,5 +75,11 @@ def _sign_in_limit() -> str:
 
 
 def _page_globals() -> dict[str, Any]:
-    """What every page template may use."""
-    return {"current_language": current_language(), "language_names": LANGUAGE_NAMES}
+    """What every page template may use, including the count on the queue's badge."""
+    awaiting = 0
+    if has_request_context() and current_user.is_authenticated:
+        caller = current_actor()
+        if caller.role in (Role.APPROVER, Role.ADMIN):
+            awaiting = queries.count_awaiting_decision(db.session(), caller)
+    return {"current_language": current_language(), "language_names": LANGUAGE_NAMES,
+            "awaiting_decision": awaiting, **label_globals()}

@@ -130,3 +130,25 @@ class SetupAgentForm(FlaskForm):
     idempotency_key = HiddenField()
     submit_exit = SubmitField(_l("Hoàn thành và thoát"))
     submit_new = SubmitField(_l("Hoàn thành và điền mới"))
+
+
+class CommentForm(FlaskForm):
+    """Approve, cancel or retry, with an optional comment."""
+
+    comment = TextAreaField(_l("Ghi chú"), validators=[Optional(), Length(max=2000)])
+
+
+class RejectForm(FlaskForm):
+    """Reject, with the reason the requester will read."""
+
+    reason = TextAreaField(_l("Lý do từ chối"), validators=[DataRequired(), Length(max=2000)])
+
+
+class BulkDecisionForm(FlaskForm):
+    """Approve or reject the tickets ticked in the queue, with one comment."""
+
+    ticket_ids = SelectMultipleField(_l("Phiếu"), coerce=int, validators=[DataRequired()])
+    comment = TextAreaField(_l("Ghi chú (bắt buộc khi từ chối)"),
+                            validators=[Optional(), Length(max=2000)])
+    approve = SubmitField(_l("Duyệt các phiếu đã chọn"))
+    reject = SubmitField(_l("Từ chối các phiếu đã chọn"))

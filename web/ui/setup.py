@@ -128,10 +128,10 @@ def _show_problems(form: SetupAgentForm, violation: RuleViolation) -> None:
 
 
 def _after_filing(form: SetupAgentForm, ticket: SubmittedTicket) -> Any:
-    """Go to the agent list, or to a fresh form in the same branch and department."""
+    """Go to the ticket, or to a fresh form in the same branch and department."""
     flash(_("Đã gửi phiếu #%(id)s cho %(employee)s.", id=ticket.id,
             employee=ticket.employee_name), "success")
     if form.submit_new.data:
         return redirect(url_for("setup.setup_agent", branch_id=form.branch_id.data,
                                 department_id=form.department_id.data))
-    return redirect(url_for("agent_pages.agent_list"))
+    return redirect(url_for("ticket_pages.ticket_page", ticket_id=ticket.id))

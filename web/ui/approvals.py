@@ -1,0 +1,65 @@
+"""The approval queue (Phiếu chờ duyệt): decide one ticket or many at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
+
+from web.extensions import db
+from web.i18n import current_language
+from web.messages import render
+from web.ui.access import actor, signed_in
+from web.ui.forms import BulkDecisionForm
+from workflow import decisions, queries
+from workflow.errors import WorkflowError
+from workflow.rules import Role
+
+bp = Blueprint("approvals", __name__)
+
+#: Tickets per page of the queue.
+PER_PAGE = 50
+
+
+@bp.route("/approvals", methods=["GET", "POST"])
+@signed_in(Role.APPROVER, Role.ADMIN)
+def queue() -> Any:
+    """Tickets waiting for the caller's decision, oldest first; decide the ticked ones."""
+    session, caller = db.session(), actor()
+    number = request.args.get("page", "1")
+    page = queries.approval_queue(session, caller, int(number) if number.isdecimal() else 1,
+                                  PER_PAGE)
+    form = BulkDecisionForm()
+    form.ticket_ids.choices = [SelectChoice(str(ticket.id), str(ticket.id))
+                               for ticket in page.items]
+    if form.validate_on_submit():
+        rejecting = bool(form.reject.data)
+        if rejecting and not (form.comment.data or "").strip():
+            form.comment.errors = [*form.comment.errors, _("Nhập lý do để từ chối.")]
+        else:
+            _decide_all(form.ticket_ids.data or [], rejecting, form.comment.data or "")
+            return redirect(url_for("approvals.queue"))
+    return render_template("approvals/queue.html", page=page, form=form)
+
+
+def _decide_all(ticket_ids: list[int], rejecting: bool, comment: str) -> None:
+    """Decide each ticket on its own (one may fail without stopping the others)."""
+    session, caller = db.session(), actor()
+    decide = decisions.reject_ticket if rejecting else decisions.approve_ticket
+    done = []
+    for ticket_id in ticket_ids:
+        try:
+            decide(session, caller, ticket_id, comment)
+        except WorkflowError as error:
+            session.rollback()
+            flash(f"#{ticket_id}: {render(error.code, error.params, current_language())}",
+                  "danger")
+        else:
+            done.append(ticket_id)
+    if done:
+        ids = ", ".join(f"#{ticket_id}" for ticket_id in done)
+        message = (_("Đã từ chối %(ids)s.", ids=ids) if rejecting
+                   else _("Đã duyệt %(ids)s.", ids=ids))
+        flash(message, "success")

@@ -1,0 +1,124 @@
+"""Tickets: my tickets, one ticket with its timeline, and the decisions taken on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from web.extensions import db
+from web.i18n import current_language
+from web.messages import render
+from web.ui.access import actor, signed_in
+from web.ui.forms import CommentForm, RejectForm
+from workflow import decisions, queries
+from workflow.errors import RuleViolation, WorkflowError
+from workflow.machine import FINAL_STATES, Status
+from workflow.rules import cancel_refusal, decision_refusal, retry_refusal
+
+bp = Blueprint("ticket_pages", __name__)
+
+#: Tickets per page of "my tickets".
+PER_PAGE = 50
+
+
+@bp.route("/tickets")
+@signed_in()
+def my_tickets() -> Any:
+    """The tickets the signed-in user filed, newest first."""
+    page_number = request.args.get("page", "1")
+    number = int(page_number) if page_number.isdecimal() else 1
+    page = queries.list_tickets(db.session(), actor(), queries.TicketFilter(mine=True),
+                                max(1, min(number, 100_000)), PER_PAGE)
+    return render_template("tickets/list.html", page=page)
+
+
+@bp.route("/tickets/<int:ticket_id>")
+@signed_in()
+def ticket_page(ticket_id: int) -> Any:
+    """A ticket, its place in the workflow, its timeline, and what the viewer may do."""
+    return _show(ticket_id, CommentForm(), RejectForm())
+
+
+def _show(ticket_id: int, comment_form: CommentForm, reject_form: RejectForm,
+          status: int = 200) -> Any:
+    """Render the ticket page (with forms carrying their errors, after a refused decision)."""
+    caller = actor()
+    ticket = queries.get_visible_ticket(db.session(), caller, ticket_id)
+    allowed = {
+        "approve": ticket.state == Status.SUBMITTED
+        and decision_refusal(caller, ticket.branch_id, ticket.requester_id) is None,
+        "cancel": ticket.state in (Status.SUBMITTED, Status.FAILED)
+        and cancel_refusal(caller, ticket.requester_id) is None,
+        "retry": ticket.state == Status.FAILED
+        and retry_refusal(caller, ticket.branch_id) is None,
+    }
+    page = render_template(
+        "tickets/detail.html", ticket=ticket, allowed=allowed, comment_form=comment_form,
+        reject_form=reject_form, final=ticket.state in {state.value for state in FINAL_STATES},
+    )
+    return page, status
+
+
+def _decide(ticket_id: int, decision: Callable[..., Any], form: CommentForm | RejectForm,
+            text: str | None, done: str) -> Any:
+    """Run one decision; back on the ticket page with its outcome or its refusal."""
+    if not form.validate_on_submit():
+        return _refused(ticket_id, form)
+    try:
+        decision(db.session(), actor(), ticket_id, text or "")
+    except RuleViolation as violation:
+        language = current_language()
+        for problems in violation.problems.values():
+            form.form_errors.extend(render(p.code, p.params, language) for p in problems)
+        return _refused(ticket_id, form)
+    except WorkflowError as error:
+        flash(render(error.code, error.params, current_language()), "danger")
+    else:
+        flash(done, "success")
+    return redirect(url_for("ticket_pages.ticket_page", ticket_id=ticket_id))
+
+
+def _refused(ticket_id: int, form: CommentForm | RejectForm) -> Any:
+    """The ticket page again, with the form's errors shown where it was filled in."""
+    if isinstance(form, RejectForm):
+        return _show(ticket_id, CommentForm(formdata=None), form, 422)
+    return _show(ticket_id, form, RejectForm(formdata=None), 422)
+
+
+@bp.route("/tickets/<int:ticket_id>/approve", methods=["POST"])
+@signed_in()
+def approve(ticket_id: int) -> Any:
+    """Approve a submitted ticket."""
+    form = CommentForm()
+    return _decide(ticket_id, decisions.approve_ticket, form, form.comment.data,
+                   _("Đã duyệt phiếu #%(id)s.", id=ticket_id))
+
+
+@bp.route("/tickets/<int:ticket_id>/reject", methods=["POST"])
+@signed_in()
+def reject(ticket_id: int) -> Any:
+    """Reject a submitted ticket with a reason."""
+    form = RejectForm()
+    return _decide(ticket_id, decisions.reject_ticket, form, form.reason.data,
+                   _("Đã từ chối phiếu #%(id)s.", id=ticket_id))
+
+
+@bp.route("/tickets/<int:ticket_id>/cancel", methods=["POST"])
+@signed_in()
+def cancel(ticket_id: int) -> Any:
+    """Withdraw a ticket."""
+    form = CommentForm()
+    return _decide(ticket_id, decisions.cancel_ticket, form, form.comment.data,
+                   _("Đã huỷ phiếu #%(id)s.", id=ticket_id))
+
+
+@bp.route("/tickets/<int:ticket_id>/retry", methods=["POST"])
+@signed_in()
+def retry(ticket_id: int) -> Any:
+    """Send a failed ticket back to provisioning."""
+    form = CommentForm()
+    return _decide(ticket_id, decisions.retry_ticket, form, form.comment.data,
+                   _("Phiếu #%(id)s được thử lại.", id=ticket_id))
