@@ -51,5 +51,6 @@ def from_env() -> dict[str, Any]:
         "WORKER_THREADS": int(env("WORKER_THREADS", "4")),
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
         "FORCE_HTTPS": _flag("FORCE_HTTPS"),
+        "TIMEZONE": env("TIMEZONE", "Asia/Ho_Chi_Minh"),
         "LOGIN_RATE_LIMIT": env("LOGIN_RATE_LIMIT", "10 per minute"),
     }

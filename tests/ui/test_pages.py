@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from tests.conftest import PASSWORD, World, build_app
 from tests.services.test_submit import provision, submit
 from web.extensions import db
+from web.ui import local_time
 from workflow.models import User
 from workflow.tickets import TicketKind
 
@@ -177,3 +179,10 @@ def test_bad_filters_show_a_message_not_an_error(app: Flask, world: World, query
     response = client.get(f"/agents?{query}")
     assert response.status_code == 200
     assert "invalid-feedback" in response.get_data(as_text=True)
+
+
+def test_times_are_shown_in_the_organisations_time_zone(app: Flask) -> None:
+    with app.test_request_context("/"):
+        assert local_time(datetime(2026, 1, 1, 0, 0, tzinfo=UTC)) == "01/01/2026 07:00"
+        assert local_time(datetime(2026, 1, 1, 17, 5, 9, tzinfo=UTC), seconds=True) == (
+            "02/01/2026 00:05:09")

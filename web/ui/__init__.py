@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context
-from flask_babel import Babel, refresh
+from flask_babel import Babel, format_datetime, refresh
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -39,6 +40,7 @@ def init_ui(app: Flask) -> None:
     from web.ui import agents, approvals, pages, setup, sign_in, tickets
 
     app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["TIMEZONE"])
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     Babel(app, locale_selector=current_language)
@@ -59,6 +61,7 @@ def init_ui(app: Flask) -> None:
     for module in (pages, sign_in, agents, setup, tickets, approvals):
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
+    app.add_template_filter(local_time)
     app.before_request(_forget_per_request_caches)
 
 
@@ -67,6 +70,11 @@ def _forget_per_request_caches() -> None:
     is reused (Flask-Babel and Flask-WTF cache them on it, and it may outlive a request)."""
     refresh()
     g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
+def local_time(moment: datetime, seconds: bool = False) -> str:
+    """A timestamp in the organisation's time zone, day first as Vietnamese write it."""
+    return str(format_datetime(moment, "dd/MM/yyyy HH:mm" + (":ss" if seconds else "")))
 
 
 def _sign_in_limit() -> str:
