@@ -28,6 +28,8 @@ from workflow.errors import NotFound
 from workflow.machine import SUBMIT
 from workflow.models import (
     Notification,
+    Ticket,
+    TicketEvent,
     User,
     UTCDateTime,
     approver_branch,
@@ -159,9 +161,29 @@ def list_notifications(
     query = (
         select(Notification)
         .where(Notification.user_id == user_id)
-        .options(joinedload(Notification.event))
+        .options(joinedload(Notification.event).joinedload(TicketEvent.ticket)
+                 .joinedload(Ticket.employee))
     )
     return session.scalars(query.order_by(Notification.id.desc()).limit(limit)).all()
+
+
+def count_unread(session: Session, user_id: int) -> int:
+    """How many of a user's notifications are unread."""
+    return session.scalar(
+        select(func.count()).select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def mark_all_read(session: Session, user_id: int) -> int:
+    """Mark every unread notification of a user as read; returns how many."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_read(session: Session, user_id: int, notification_id: int) -> Notification:

@@ -100,10 +100,24 @@ class AgentFilter:
     status: str | None = None
     routing_type: str | None = None
     q: str | None = None
+    sort: str = "updated"
+
+
+#: Orders the agent list offers, by name; ties go to the newest agent.
+AGENT_ORDERS = {
+    "updated": (Agent.updated_at.desc(),),
+    "name": (Employee.full_name,),
+    "extension": (Agent.extension,),
+}
 
 
 def list_agents(session: Session, filters: AgentFilter, page: int, per_page: int) -> Page[Agent]:
-    """Agents matching `filters`, newest change first."""
+    """Agents matching `filters`, in the order asked for (newest change first by default)."""
+    return paginate(session, agents_query(filters), page, per_page)
+
+
+def agents_query(filters: AgentFilter) -> Select[Agent]:
+    """The ordered query behind the agent list (also used to export it whole)."""
     query = (
         select(Agent)
         .join(Agent.employee)
@@ -122,8 +136,16 @@ def list_agents(session: Session, filters: AgentFilter, page: int, per_page: int
     if filters.q:
         like = f"%{filters.q.strip()}%"
         query = query.where(or_(Employee.full_name.ilike(like), Agent.extension.like(like)))
-    return paginate(session, query.order_by(Agent.updated_at.desc(), Agent.id.desc()),
-                    page, per_page)
+    order = AGENT_ORDERS.get(filters.sort, AGENT_ORDERS["updated"])
+    return query.order_by(*order, Agent.id.desc())
+
+
+def agent_history(session: Session, agent_id: int) -> Sequence[Ticket]:
+    """The tickets that shaped an agent account, oldest first."""
+    return session.scalars(
+        select(Ticket).where(Ticket.agent_id == agent_id).options(*TICKET_OUTPUT)
+        .order_by(Ticket.id)
+    ).all()
 
 
 def get_agent(session: Session, agent_id: int) -> Agent:

@@ -19,7 +19,7 @@ from web.extensions import db
 from web.i18n import current_language
 from web.ui.forms import LANGUAGE_NAMES
 from web.ui.labels import label_globals
-from workflow import queries
+from workflow import notifications, queries
 from workflow.rules import Role
 
 csrf = CSRFProtect()
@@ -37,7 +37,7 @@ CONTENT_SECURITY_POLICY = {
 
 def init_ui(app: Flask) -> None:
     """Attach the pages and what they need: translations, CSRF, headers, rate limits, CSS."""
-    from web.ui import agents, approvals, pages, setup, sign_in, tickets
+    from web.ui import agents, approvals, notices, pages, setup, sign_in, tickets
 
     app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["TIMEZONE"])
@@ -58,7 +58,7 @@ def init_ui(app: Flask) -> None:
         frame_options="DENY",
         referrer_policy="same-origin",
     )
-    for module in (pages, sign_in, agents, setup, tickets, approvals):
+    for module in (pages, sign_in, agents, setup, tickets, approvals, notices):
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
     app.add_template_filter(local_time)
@@ -84,10 +84,11 @@ def _sign_in_limit() -> str:
 
 def _page_globals() -> dict[str, Any]:
     """What every page template may use, including the count on the queue's badge."""
-    awaiting = 0
+    awaiting = unread = 0
     if has_request_context() and current_user.is_authenticated:
         caller = current_actor()
+        unread = notifications.count_unread(db.session(), caller.user_id)
         if caller.role in (Role.APPROVER, Role.ADMIN):
             awaiting = queries.count_awaiting_decision(db.session(), caller)
     return {"current_language": current_language(), "language_names": LANGUAGE_NAMES,
-            "awaiting_decision": awaiting, **label_globals()}
+            "awaiting_decision": awaiting, "unread_notices": unread, **label_globals()}

@@ -96,6 +96,10 @@ class AgentFilterForm(FlaskForm):
         SelectChoice("", _l("Tất cả")), SelectChoice("app_web", _l("App và Web")),
         SelectChoice("phone", _l("Số điện thoại")),
     ])
+    sort = SelectField(_l("Sắp xếp"), validators=[Optional()], choices=[
+        SelectChoice("updated", _l("Thay đổi gần nhất")), SelectChoice("name", _l("Tên")),
+        SelectChoice("extension", _l("Số máy lẻ")),
+    ])
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)])
 
 
