@@ -59,6 +59,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "unauthorized": "Vui lòng đăng nhập.",
         "login_failed": "Email hoặc mật khẩu không đúng.",
         "invalid": "Dữ liệu không hợp lệ.",
+        "user_not_found": "Không tìm thấy người dùng.",
+        "last_admin": (
+            "Đây là quản trị viên cuối cùng còn hoạt động; hãy chỉ định người khác trước."
+        ),
+        "reserved_digits": "Số giữ lại phải là các số máy lẻ hợp lệ, cách nhau bằng dấu phẩy.",
         "csrf_failed": "Biểu mẫu đã hết hạn hoặc không hợp lệ; hãy tải lại trang và thử lại.",
         "too_many_requests": "Bạn thao tác quá nhanh; hãy đợi một chút rồi thử lại.",
         "server_error": "Đã có lỗi hệ thống; dữ liệu của bạn không bị mất, hãy thử lại.",
@@ -114,6 +119,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "unauthorized": "Please sign in.",
         "login_failed": "Wrong email or password.",
         "invalid": "Invalid input.",
+        "user_not_found": "User not found.",
+        "last_admin": "This is the last active admin; make someone else admin first.",
+        "reserved_digits": "Reserved numbers must be extensions, separated by commas.",
         "csrf_failed": "The form expired or is not valid; reload the page and try again.",
         "too_many_requests": "Too many attempts; wait a moment and try again.",
         "server_error": "Something went wrong on our side; nothing you saved was lost.",

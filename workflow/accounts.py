@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from workflow.errors import NotFound, RuleViolation
@@ -45,9 +45,7 @@ def save_user(
     email = email.strip().lower()
     if "@" not in email:
         raise RuleViolation.single("email", "email_invalid")
-    branches = list(session.scalars(select(Branch).where(Branch.id.in_(branch_ids or []))))
-    if len(branches) != len(set(branch_ids or [])):
-        raise RuleViolation.single("branch_ids", "branch_unknown")
+    branches = _branches(session, branch_ids or [])
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
         user = User(email=email, full_name=full_name or email.split("@")[0])
@@ -60,6 +58,42 @@ def save_user(
     user.all_branches = role is not Role.REQUESTER and not branches
     session.commit()
     return user
+
+
+def change_access(
+    session: Session, user_id: int, role: Role, branch_ids: list[int], active: bool
+) -> User:
+    """Set a user's role, approver branches (none: all) and whether they may sign in.
+
+    The last active admin cannot be demoted or deactivated: nobody could undo it.
+    """
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user_not_found", user_id=user_id)
+    branches = _branches(session, branch_ids)
+    stays_admin = role is Role.ADMIN and active
+    if user.role == Role.ADMIN.value and not stays_admin and _other_admins(session, user_id) == 0:
+        raise RuleViolation.single("role", "last_admin")
+    user.role = role.value
+    user.branches = branches if role is Role.APPROVER else []
+    user.all_branches = role is Role.ADMIN or (role is Role.APPROVER and not branches)
+    user.active = active
+    session.commit()
+    return user
+
+
+def _branches(session: Session, branch_ids: list[int]) -> list[Branch]:
+    """The branches with these ids, all of which must exist."""
+    branches = list(session.scalars(select(Branch).where(Branch.id.in_(branch_ids))))
+    if len(branches) != len(set(branch_ids)):
+        raise RuleViolation.single("branch_ids", "branch_unknown")
+    return branches
+
+
+def _other_admins(session: Session, user_id: int) -> int:
+    """How many active admins there are besides `user_id`."""
+    return session.scalar(select(func.count()).select_from(User).where(
+        User.role == Role.ADMIN.value, User.active, User.id != user_id)) or 0
 
 
 def set_language(session: Session, user_id: int, language: str) -> None:

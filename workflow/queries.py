@@ -86,9 +86,18 @@ def list_employees(
     return [(row[0], row[1]) for row in session.execute(query)]
 
 
-def list_users(session: Session) -> Sequence[User]:
-    """Active users by name (people a ticket can notify)."""
-    return session.scalars(select(User).where(User.active).order_by(User.full_name)).all()
+def list_users(session: Session, include_inactive: bool = False) -> Sequence[User]:
+    """Users by name: the active ones (people a ticket can notify), or everyone."""
+    query = select(User).options(selectinload(User.branches)).order_by(User.full_name)
+    return session.scalars(query if include_inactive else query.where(User.active)).all()
+
+
+def get_user(session: Session, user_id: int) -> User:
+    """The user with this id, or NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user_not_found", user_id=user_id)
+    return user
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ CONTENT_SECURITY_POLICY = {
 
 def init_ui(app: Flask) -> None:
     """Attach the pages and what they need: translations, CSRF, headers, rate limits, CSS."""
-    from web.ui import agents, approvals, notices, pages, setup, sign_in, tickets
+    from web.ui import admin, agents, approvals, notices, pages, setup, sign_in, tickets
 
     app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["TIMEZONE"])
@@ -58,7 +58,7 @@ def init_ui(app: Flask) -> None:
         frame_options="DENY",
         referrer_policy="same-origin",
     )
-    for module in (pages, sign_in, agents, setup, tickets, approvals, notices):
+    for module in (pages, sign_in, agents, setup, tickets, approvals, notices, admin):
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
     app.add_template_filter(local_time)

@@ -9,6 +9,7 @@ from flask_babel import Domain
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm as _FlaskForm
 from wtforms import (
+    BooleanField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -156,3 +157,31 @@ class BulkDecisionForm(FlaskForm):
                             validators=[Optional(), Length(max=2000)])
     approve = SubmitField(_l("Duyệt các phiếu đã chọn"))
     reject = SubmitField(_l("Từ chối các phiếu đã chọn"))
+
+
+class PolicyForm(FlaskForm):
+    """The organisation's extension policy."""
+
+    length = IntegerField(_l("Số chữ số"), validators=[DataRequired(), NumberRange(min=3, max=8)])
+    prefix = StringField(_l("Đầu số bắt buộc"), validators=[Optional(), Length(max=7)])
+    reserved = TextAreaField(_l("Số giữ lại (cách nhau bằng dấu phẩy)"),
+                             validators=[Optional(), Length(max=5000)])
+
+
+#: Roles as the pages name them.
+ROLE_LABELS = {
+    "requester": _l("Người yêu cầu"),
+    "approver": _l("Người duyệt"),
+    "admin": _l("Quản trị viên"),
+}
+
+
+class AccessForm(FlaskForm):
+    """A user's role, approver branches and whether they may sign in."""
+
+    role = SelectField(_l("Vai trò"), choices=[
+        SelectChoice(code, label) for code, label in ROLE_LABELS.items()
+    ])
+    branch_ids = SelectMultipleField(_l("Chi nhánh phụ trách (để trống: tất cả)"), coerce=int,
+                                     validators=[Optional()])
+    active = BooleanField(_l("Được đăng nhập"))

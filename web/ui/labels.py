@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from web.ui.forms import KIND_LABELS
+from web.ui.forms import KIND_LABELS, ROLE_LABELS
 
 STATE_NAMES = {
     "submitted": _l("Chờ duyệt"),
@@ -32,4 +32,4 @@ HAPPY_PATH = ("submitted", "approved", "provisioning", "provisioned")
 def label_globals() -> dict[str, object]:
     """The names above, for every template."""
     return {"state_names": STATE_NAMES, "kind_names": KIND_LABELS,
-            "action_names": ACTION_NAMES, "diagram": HAPPY_PATH}
+            "action_names": ACTION_NAMES, "diagram": HAPPY_PATH, "role_names": ROLE_LABELS}

@@ -1,0 +1,93 @@
+"""Administration: the extension policy, and users' roles and branch scopes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
+
+from web.extensions import db
+from web.i18n import current_language
+from web.messages import render
+from web.ui.access import signed_in
+from web.ui.forms import AccessForm, PolicyForm
+from workflow import queries
+from workflow.accounts import change_access
+from workflow.errors import RuleViolation
+from workflow.extensions import current_organisation, update_policy
+from workflow.rules import Role
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+#: Reserved numbers may be separated by commas, spaces or new lines.
+SEPARATORS = re.compile(r"[\s,;]+")
+
+
+@bp.route("/policy", methods=["GET", "POST"])
+@signed_in(Role.ADMIN)
+def policy() -> Any:
+    """Length, leading digits and reserved numbers of every extension."""
+    session = db.session()
+    organisation = current_organisation(session)
+    form = PolicyForm()
+    if not form.is_submitted():
+        form.length.data = organisation.extension_length
+        form.prefix.data = organisation.extension_prefix
+        form.reserved.data = ", ".join(organisation.reserved_extensions)
+    if form.validate_on_submit():
+        reserved = [item for item in SEPARATORS.split(form.reserved.data or "") if item]
+        if not all(item.isascii() and item.isdecimal() for item in reserved):
+            form.reserved.errors = [render("reserved_digits", {}, current_language())]
+        else:
+            try:
+                update_policy(session, int(form.length.data or 0),
+                              (form.prefix.data or "").strip(), reserved)
+            except RuleViolation as violation:
+                _field_errors(form.length.errors, violation)
+            else:
+                flash(_("Đã lưu quy tắc số máy lẻ."), "success")
+                return redirect(url_for("admin.policy"))
+    return render_template("admin/policy.html", form=form)
+
+
+@bp.route("/users")
+@signed_in(Role.ADMIN)
+def users() -> Any:
+    """Everyone who signs in, with their role and branches."""
+    people = queries.list_users(db.session(), include_inactive=True)
+    return render_template("admin/users.html", users=people)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@signed_in(Role.ADMIN)
+def user_access(user_id: int) -> Any:
+    """Change one user's role, approver branches and sign-in permission."""
+    session = db.session()
+    user = queries.get_user(session, user_id)
+    form = AccessForm()
+    form.branch_ids.choices = [SelectChoice(str(branch.id), branch.name)
+                               for branch in queries.list_branches(session)]
+    if not form.is_submitted():
+        form.role.data = user.role
+        form.branch_ids.data = [branch.id for branch in user.branches]
+        form.active.data = user.active
+    if form.validate_on_submit():
+        try:
+            change_access(session, user_id, Role(form.role.data), form.branch_ids.data or [],
+                          bool(form.active.data))
+        except RuleViolation as violation:
+            _field_errors(form.role.errors, violation)
+        else:
+            flash(_("Đã cập nhật quyền của %(name)s.", name=user.full_name), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user.html", form=form, user=user)
+
+
+def _field_errors(errors: Any, violation: RuleViolation) -> None:
+    """Append every message of `violation` to a field's errors, in the page's language."""
+    language = current_language()
+    for problems in violation.problems.values():
+        errors.extend(render(problem.code, problem.params, language) for problem in problems)
