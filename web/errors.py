@@ -116,7 +116,8 @@ def handle_http_error(error: HTTPException) -> tuple[Response, int]:
     if isinstance(error, CSRFError):
         return error_response(status, "csrf_failed")
     code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
-            429: "too_many_requests"}.get(status, "server_error" if status >= 500 else "invalid")
+            413: "file_too_large", 429: "too_many_requests"}.get(
+        status, "server_error" if status >= 500 else "invalid")
     return error_response(status, code)
 
 

@@ -17,9 +17,11 @@ from flask_wtf.csrf import CSRFProtect
 from web.auth import current_actor
 from web.extensions import db
 from web.i18n import current_language
+from web.messages import render
 from web.ui.forms import LANGUAGE_NAMES
 from web.ui.labels import label_globals
 from workflow import notifications, queries
+from workflow.errors import Problem
 from workflow.rules import Role
 
 csrf = CSRFProtect()
@@ -37,9 +39,20 @@ CONTENT_SECURITY_POLICY = {
 
 def init_ui(app: Flask) -> None:
     """Attach the pages and what they need: translations, CSRF, headers, rate limits, CSS."""
-    from web.ui import admin, agents, approvals, notices, pages, setup, sign_in, tickets
+    from web.ui import (
+        admin,
+        agents,
+        approvals,
+        notices,
+        pages,
+        setup,
+        sign_in,
+        staff,
+        tickets,
+    )
 
     app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
+    app.config.setdefault("MAX_CONTENT_LENGTH", 5 * 1024 * 1024)  # uploads: CSV files
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["TIMEZONE"])
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
@@ -58,10 +71,11 @@ def init_ui(app: Flask) -> None:
         frame_options="DENY",
         referrer_policy="same-origin",
     )
-    for module in (pages, sign_in, agents, setup, tickets, approvals, notices, admin):
+    for module in (pages, sign_in, agents, setup, tickets, approvals, notices, admin, staff):
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
     app.add_template_filter(local_time)
+    app.add_template_global(problem_messages)
     app.before_request(_forget_per_request_caches)
 
 
@@ -75,6 +89,12 @@ def _forget_per_request_caches() -> None:
 def local_time(moment: datetime, seconds: bool = False) -> str:
     """A timestamp in the organisation's time zone, day first as Vietnamese write it."""
     return str(format_datetime(moment, "dd/MM/yyyy HH:mm" + (":ss" if seconds else "")))
+
+
+def problem_messages(problems: list[Problem]) -> list[str]:
+    """Rule problems as messages in the page's language."""
+    language = current_language()
+    return [render(problem.code, problem.params, language) for problem in problems]
 
 
 def _sign_in_limit() -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import Domain
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm as _FlaskForm
+from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -185,3 +186,13 @@ class AccessForm(FlaskForm):
     branch_ids = SelectMultipleField(_l("Chi nhánh phụ trách (để trống: tất cả)"), coerce=int,
                                      validators=[Optional()])
     active = BooleanField(_l("Được đăng nhập"))
+
+
+class ImportForm(FlaskForm):
+    """An employee spreadsheet: previewed first, then imported as previewed."""
+
+    file = FileField(_l("Tệp CSV"),
+                     validators=[FileAllowed(["csv", "txt"], _l("Chỉ nhận tệp .csv"))])
+    content = HiddenField()
+    preview = SubmitField(_l("Xem trước"))
+    apply = SubmitField(_l("Nhập các dòng này"))
