@@ -60,6 +60,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "login_failed": "Email hoặc mật khẩu không đúng.",
         "invalid": "Dữ liệu không hợp lệ.",
         "file_too_large": "Tệp quá lớn (tối đa 5 MB).",
+        "branch_kind_unknown": "Loại đơn vị không hợp lệ.",
+        "structure_has_agents": (
+            "Còn {count} nhân viên có tài khoản agent đang hoạt động; hãy ngừng cấp trước."
+        ),
         "import_branch_unknown": "Không có chi nhánh «{branch}».",
         "import_department_required": "Thiếu phòng ban.",
         "import_name_required": "Thiếu họ tên (tối đa {max} ký tự).",
@@ -128,6 +132,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "login_failed": "Wrong email or password.",
         "invalid": "Invalid input.",
         "file_too_large": "The file is too large (at most 5 MB).",
+        "branch_kind_unknown": "Unknown kind of unit.",
+        "structure_has_agents": (
+            "{count} people here still hold an active agent account; revoke them first."
+        ),
         "import_branch_unknown": "There is no branch «{branch}».",
         "import_department_required": "The department is missing.",
         "import_name_required": "The full name is missing (at most {max} characters).",

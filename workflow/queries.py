@@ -58,6 +58,27 @@ def list_branches(session: Session) -> Sequence[Branch]:
     return session.scalars(select(Branch).where(Branch.active).order_by(Branch.name)).all()
 
 
+def organisation_structure(session: Session) -> Sequence[tuple[Branch, list[Department]]]:
+    """Every branch with its departments, active or not, by name."""
+    branches = session.scalars(select(Branch).order_by(Branch.name)).all()
+    departments = session.scalars(select(Department).order_by(Department.name)).all()
+    return [(branch, [d for d in departments if d.branch_id == branch.id]) for branch in branches]
+
+
+def staff_page(session: Session, department_id: int | None, q: str | None, page: int,
+               per_page: int) -> Page[Employee]:
+    """Employees (active or not) for administration, by name, with their department."""
+    query = select(Employee).options(joinedload(Employee.department)
+                                     .joinedload(Department.branch))
+    if department_id:
+        query = query.where(Employee.department_id == department_id)
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(or_(Employee.full_name.ilike(like),
+                                Employee.employee_code.ilike(like)))
+    return paginate(session, query.order_by(Employee.full_name, Employee.id), page, per_page)
+
+
 def list_departments(session: Session, branch_id: int) -> Sequence[Department]:
     """Active departments of a branch by name."""
     if session.get(Branch, branch_id) is None:

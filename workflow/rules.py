@@ -21,6 +21,10 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+#: The kinds of branch an organisation has: a facility, an office or a branch.
+BRANCH_KINDS = ("branch", "office", "facility")
+
+
 @dataclass(frozen=True)
 class ExtensionPolicy:
     """An organisation's rule for extension numbers."""

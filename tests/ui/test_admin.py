@@ -12,7 +12,7 @@ from tests.services.test_submit import provision, submit
 from tests.ui.test_pages import csrf_token, sign_in
 from web.extensions import db
 from workflow.extensions import current_organisation
-from workflow.models import User
+from workflow.models import Branch, Department, User
 
 #: Every page and who may open it.
 PAGES = {
@@ -24,6 +24,10 @@ PAGES = {
     "/approvals": {"approver", "admin"},
     "/admin/users": {"admin"},
     "/admin/policy": {"admin"},
+    "/admin/structure": {"admin"},
+    "/admin/employees": {"admin"},
+    "/admin/employees/new": {"admin"},
+    "/admin/employees/import": {"admin"},
 }
 
 
@@ -93,3 +97,34 @@ def test_a_deactivated_user_cannot_sign_in(app: Flask, world: World) -> None:
         "role": "requester", "csrf_token": csrf_token(admin, "/admin/users")})  # no "active"
     page = app.test_client()
     assert "Email hoặc mật khẩu không đúng." in sign_in(page, world.emails["requester"])
+
+
+def test_an_admin_builds_the_structure_and_cannot_close_a_unit_with_active_agents(
+    app: Flask, world: World
+) -> None:
+    admin = admin_client(app, world)
+    token = csrf_token(admin, "/admin/structure")
+    admin.post("/admin/branches/new", data={"name": "Cơ sở Cần Thơ", "kind": "facility",
+                                            "active": "y", "csrf_token": token})
+    branch = db.session.scalars(select(Branch).where(Branch.name == "Cơ sở Cần Thơ")).one()
+    admin.post("/admin/departments/new", data={"branch_id": str(branch.id), "name": "Kho",
+                                               "active": "y", "csrf_token": token})
+    department = db.session.scalars(select(Department).where(Department.name == "Kho")).one()
+    created = admin.post("/admin/employees/new", data={
+        "department_id": str(department.id), "full_name": "Lý Văn Kho", "employee_code": "K1",
+        "email": "", "active": "y", "csrf_token": token})
+    assert created.status_code == 302
+    assert "Lý Văn Kho" in admin.get(f"/admin/employees?department_id={department.id}"
+                                     ).get_data(as_text=True)
+    bad = admin.post("/admin/employees/new", data={
+        "department_id": str(department.id), "full_name": "", "email": "sai",
+        "csrf_token": token}).get_data(as_text=True)
+    assert "Bắt buộc nhập trường này." in bad and "Địa chỉ email không hợp lệ." in bad
+
+    provision(app, world, submit(world, extension="5001"))
+    closing = admin.post(f"/admin/departments/{world.department_ids[0]}", data={
+        "branch_id": str(world.branch_ids[0]), "name": "Kinh doanh", "csrf_token": token})
+    assert "Còn 1 nhân viên có tài khoản agent đang hoạt động" in closing.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get_one(Department, world.department_ids[0]).active
+    assert "Cơ sở Cần Thơ" in admin.get("/admin/structure").get_data(as_text=True)

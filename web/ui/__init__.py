@@ -48,6 +48,7 @@ def init_ui(app: Flask) -> None:
         setup,
         sign_in,
         staff,
+        structure_pages,
         tickets,
     )
 
@@ -71,7 +72,8 @@ def init_ui(app: Flask) -> None:
         frame_options="DENY",
         referrer_policy="same-origin",
     )
-    for module in (pages, sign_in, agents, setup, tickets, approvals, notices, admin, staff):
+    for module in (pages, sign_in, agents, setup, tickets, approvals, notices, admin, staff,
+                   structure_pages):
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
     app.add_template_filter(local_time)

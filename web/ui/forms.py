@@ -196,3 +196,33 @@ class ImportForm(FlaskForm):
     content = HiddenField()
     preview = SubmitField(_l("Xem trước"))
     apply = SubmitField(_l("Nhập các dòng này"))
+
+
+class BranchForm(FlaskForm):
+    """A branch, office or facility."""
+
+    name = StringField(_l("Tên"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Loại"), choices=[
+        SelectChoice("branch", _l("Chi nhánh")), SelectChoice("office", _l("Văn phòng")),
+        SelectChoice("facility", _l("Cơ sở")),
+    ])
+    active = BooleanField(_l("Đang hoạt động"), default=True)
+
+
+class DepartmentForm(FlaskForm):
+    """A department of a branch."""
+
+    branch_id = SelectField(_l("Chi nhánh"), coerce=_optional_id, validators=[DataRequired()])
+    name = StringField(_l("Tên"), validators=[DataRequired(), Length(max=200)])
+    active = BooleanField(_l("Đang hoạt động"), default=True)
+
+
+class EmployeeForm(FlaskForm):
+    """An employee of a department."""
+
+    department_id = SelectField(_l("Phòng ban"), coerce=_optional_id,
+                                validators=[DataRequired()])
+    full_name = StringField(_l("Họ tên"), validators=[DataRequired(), Length(max=200)])
+    employee_code = StringField(_l("Mã nhân viên"), validators=[Optional(), Length(max=40)])
+    email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
+    active = BooleanField(_l("Đang làm việc"), default=True)

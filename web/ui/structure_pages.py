@@ -1,0 +1,124 @@
+"""Administration of branches, departments and employees (list, create, edit, deactivate)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
+
+from web.extensions import db
+from web.i18n import current_language
+from web.messages import render
+from web.ui.access import signed_in
+from web.ui.forms import BranchForm, DepartmentForm, EmployeeForm
+from workflow import queries, structure
+from workflow.errors import RuleViolation
+from workflow.models import Branch, Department, Employee
+from workflow.rules import Role
+
+bp = Blueprint("structure_admin", __name__, url_prefix="/admin")
+
+#: Employees per page of the administration list.
+PER_PAGE = 50
+
+
+@bp.route("/structure")
+@signed_in(Role.ADMIN)
+def overview() -> Any:
+    """Every branch with its departments."""
+    return render_template("admin/structure.html",
+                           structure=queries.organisation_structure(db.session()))
+
+
+@bp.route("/branches/new", methods=["GET", "POST"], defaults={"branch_id": None})
+@bp.route("/branches/<int:branch_id>", methods=["GET", "POST"])
+@signed_in(Role.ADMIN)
+def branch(branch_id: int | None) -> Any:
+    """Create or edit a branch."""
+    found = db.session.get(Branch, branch_id) if branch_id else None
+    form = BranchForm(obj=found)
+    if form.validate_on_submit():
+        saved = _save(form, lambda: structure.save_branch(
+            db.session(), branch_id, form.name.data or "", form.kind.data or "",
+            bool(form.active.data)))
+        if saved:
+            return redirect(url_for("structure_admin.overview"))
+    return render_template("admin/unit.html", form=form, title=_("Chi nhánh"))
+
+
+@bp.route("/departments/new", methods=["GET", "POST"], defaults={"department_id": None})
+@bp.route("/departments/<int:department_id>", methods=["GET", "POST"])
+@signed_in(Role.ADMIN)
+def department(department_id: int | None) -> Any:
+    """Create or edit a department."""
+    found = db.session.get(Department, department_id) if department_id else None
+    form = DepartmentForm(obj=found)
+    form.branch_id.choices = [SelectChoice(str(b.id), b.name)
+                              for b, _departments in queries.organisation_structure(db.session())]
+    if not form.is_submitted() and found is None:
+        form.branch_id.data = _int_arg("branch_id")
+    if form.validate_on_submit():
+        saved = _save(form, lambda: structure.save_department(
+            db.session(), department_id, int(form.branch_id.data or 0), form.name.data or "",
+            bool(form.active.data)))
+        if saved:
+            return redirect(url_for("structure_admin.overview"))
+    return render_template("admin/unit.html", form=form, title=_("Phòng ban"))
+
+
+@bp.route("/employees")
+@signed_in(Role.ADMIN)
+def employees() -> Any:
+    """Employees of one department (or all), searchable by name or code."""
+    department_id = _int_arg("department_id")
+    page = queries.staff_page(db.session(), department_id, request.args.get("q", "")[:100],
+                              _int_arg("page") or 1, PER_PAGE)
+    return render_template("admin/employees.html", page=page, department_id=department_id)
+
+
+@bp.route("/employees/new", methods=["GET", "POST"], defaults={"employee_id": None})
+@bp.route("/employees/<int:employee_id>", methods=["GET", "POST"])
+@signed_in(Role.ADMIN)
+def employee(employee_id: int | None) -> Any:
+    """Create or edit an employee."""
+    found = db.session.get(Employee, employee_id) if employee_id else None
+    form = EmployeeForm(obj=found)
+    form.department_id.choices = [
+        SelectChoice(str(d.id), f"{b.name} — {d.name}")
+        for b, departments in queries.organisation_structure(db.session()) for d in departments
+    ]
+    if not form.is_submitted() and found is None:
+        form.department_id.data = _int_arg("department_id")
+    if form.validate_on_submit():
+        saved = _save(form, lambda: structure.save_employee(
+            db.session(), employee_id, int(form.department_id.data or 0),
+            form.full_name.data or "", form.employee_code.data or "", form.email.data or "",
+            bool(form.active.data)))
+        if saved:
+            return redirect(url_for("structure_admin.employees",
+                                    department_id=form.department_id.data))
+    return render_template("admin/unit.html", form=form, title=_("Nhân viên"))
+
+
+def _save(form: Any, save: Any) -> bool:
+    """Run `save`; on a refused rule put its message on the field it names (or the form)."""
+    try:
+        save()
+    except RuleViolation as violation:
+        db.session.rollback()
+        language = current_language()
+        for name, problems in violation.problems.items():
+            messages = [render(problem.code, problem.params, language) for problem in problems]
+            target = form._fields.get(name)
+            (target.errors if target is not None else form.form_errors).extend(messages)
+        return False
+    flash(_("Đã lưu."), "success")
+    return True
+
+
+def _int_arg(name: str) -> int | None:
+    """A positive integer from the query string, or None."""
+    value = request.args.get(name, "")
+    return int(value) if value.isdecimal() and 0 < int(value) < 2**31 else None

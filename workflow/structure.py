@@ -1,0 +1,110 @@
+"""Keeping the organisation's structure: branches, departments and employees.
+
+Nothing is deleted: tickets and agents keep pointing at what they were about. Deactivating
+takes a unit out of the pickers, and is refused while someone in it holds an active agent
+(revoke the agent first, so the phone system is cleaned up too).
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflow.errors import NotFound, RuleViolation
+from workflow.models import Agent, Branch, Department, Employee, is_active
+from workflow.rules import BRANCH_KINDS
+
+Unit = TypeVar("Unit", Branch, Department, Employee)
+
+#: Longest names and codes the tables keep.
+MAX_NAME, MAX_CODE, MAX_EMAIL = 200, 40, 254
+
+
+def save_branch(
+    session: Session, branch_id: int | None, name: str, kind: str, active: bool = True
+) -> Branch:
+    """Create a branch (no id) or change one."""
+    name = _required_name(name)
+    if kind not in BRANCH_KINDS:
+        raise RuleViolation.single("kind", "branch_kind_unknown")
+    branch = _get(session, Branch, branch_id) if branch_id else None
+    if branch is None:
+        organisation_id = session.scalar(select(func.min(Branch.organisation_id)))
+        branch = Branch(organisation_id=organisation_id)
+        session.add(branch)
+    elif branch.active and not active:
+        _refuse_if_agents(session, Department.branch_id == branch.id)
+    branch.name, branch.kind, branch.active = name, kind, active
+    session.commit()
+    return branch
+
+
+def save_department(
+    session: Session, department_id: int | None, branch_id: int, name: str, active: bool = True
+) -> Department:
+    """Create a department in a branch (no id) or change one."""
+    name = _required_name(name)
+    _get(session, Branch, branch_id)
+    department = _get(session, Department, department_id) if department_id else None
+    if department is None:
+        department = Department()
+        session.add(department)
+    elif department.active and not active:
+        _refuse_if_agents(session, Employee.department_id == department.id)
+    department.branch_id, department.name, department.active = branch_id, name, active
+    session.commit()
+    return department
+
+
+def save_employee(
+    session: Session, employee_id: int | None, department_id: int, full_name: str,
+    employee_code: str = "", email: str = "", active: bool = True,
+) -> Employee:
+    """Create an employee in a department (no id) or change one."""
+    full_name = _required_name(full_name, "full_name")
+    code, email = employee_code.strip(), email.strip()
+    if len(code) > MAX_CODE:
+        raise RuleViolation.single("employee_code", "import_code_too_long", max=MAX_CODE)
+    if email and ("@" not in email or len(email) > MAX_EMAIL):
+        raise RuleViolation.single("email", "email_invalid")
+    _get(session, Department, department_id)
+    employee = _get(session, Employee, employee_id) if employee_id else None
+    if employee is None:
+        employee = Employee()
+        session.add(employee)
+    elif employee.active and not active:
+        _refuse_if_agents(session, Employee.id == employee.id)
+    employee.department_id, employee.full_name = department_id, full_name
+    employee.employee_code, employee.email, employee.active = code or None, email or None, active
+    session.commit()
+    return employee
+
+
+def _required_name(name: str, field: str = "name") -> str:
+    """A trimmed, non-empty name of sane length."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise RuleViolation.single(field, "import_name_required", max=MAX_NAME)
+    return name
+
+
+def _get(session: Session, model: type[Unit], entity_id: int | None) -> Unit:
+    """The row with this id, or NotFound."""
+    found = session.get(model, entity_id) if entity_id else None
+    if found is None:
+        raise NotFound("not_found")
+    return found
+
+
+def _refuse_if_agents(session: Session, scope: object) -> None:
+    """Refuse to deactivate a unit while people in it hold active agents."""
+    holders = session.scalar(
+        select(func.count()).select_from(Agent)
+        .join(Employee, Employee.id == Agent.employee_id)
+        .join(Department, Department.id == Employee.department_id)
+        .where(is_active(Agent.status), scope)  # type: ignore[arg-type]
+    ) or 0
+    if holders:
+        raise RuleViolation.single("active", "structure_has_agents", count=holders)
