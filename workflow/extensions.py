@@ -64,6 +64,19 @@ def availability_problems(
     return []
 
 
+_WHO_HAS = select(HOLDER_OF_EXTENSION.label("holder"), TICKET_FOR_EXTENSION.label("ticket_id"))
+
+
+def extension_problems_now(session: Session, extension: str) -> list[Problem]:
+    """Everything that stops `extension` being requested now: the policy, then who has it."""
+    extension = extension.strip()
+    found = extension_problems(current_organisation(session).policy, extension)
+    if found:
+        return found
+    holder, ticket_id = session.execute(_WHO_HAS, {"extension": extension}).one()
+    return availability_problems(extension, holder, ticket_id)
+
+
 _HELD_OR_ASKED = (
     select(_agents.extension.label("extension")).where(is_active(_agents.status)),
     select(_tickets.extension).where(in_open_state(_tickets.state)),

@@ -240,3 +240,18 @@ def test_out_of_range_ids_are_bad_input_not_crashes(
     assert client.get(f"/api/v1/tickets/{huge}").status_code in (404, 422)
     assert client.get(f"/api/v1/agents/{huge}").status_code in (404, 422)
     assert client.get("/api/v1/agents?page=abc").status_code == 422
+
+
+def test_an_extension_is_checked_before_submitting_in_both_languages(
+    app: Flask, api: Callable[[str], ApiClient], world: World
+) -> None:
+    client = api("requester")
+    assert client.get("/api/v1/extensions/check?extension=5001").json == {
+        "extension": "5001", "problems": []}
+    assert client.get("/api/v1/extensions/check?extension=0501").json["problems"] == [
+        "Số máy lẻ không được bắt đầu bằng 0.", "Số máy lẻ phải bắt đầu bằng 5."]
+    ticket = new_ticket(client, world, extension="5001")
+    english = client.get("/api/v1/extensions/check?extension=5001",
+                         headers={"Accept-Language": "en"}).json
+    assert english["problems"] == [f"Extension 5001 is requested by ticket #{ticket['id']}."]
+    assert client.get("/api/v1/extensions/check").status_code == 422

@@ -15,6 +15,7 @@ Screenshot = Callable[..., Path]
 
 def pick_employee(page: Page, index: int) -> str:
     """Choose the first branch and department, then employee number `index`; returns its name."""
+    page.wait_for_load_state()  # the form's script listens for the choices from then on
     page.locator("#branch_id").select_option(index=1)
     department = page.locator("#department_id")
     expect(department.locator("option")).not_to_have_count(1)  # filled by the script
@@ -113,6 +114,8 @@ def test_a_wrong_extension_comes_back_next_to_its_field_in_english(
     page.goto("/agents/setup")
     pick_employee(page, 3)
     page.get_by_label("Extension", exact=True).fill("0123")
+    # Said at once, before anything is sent
+    expect(page.locator("#extension-live")).to_contain_text("cannot start with 0")
     page.get_by_label("Details").fill("kept after the error")
     page.get_by_role("button", name="Complete and exit").click()
     expect(page.locator("#extension-errors")).to_contain_text("cannot start with 0")

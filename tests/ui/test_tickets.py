@@ -86,7 +86,9 @@ def test_rejecting_needs_a_reason_given_next_to_its_field(
     approver.post(f"/tickets/{ticket.id}/reject", data={"reason": "Sai phòng ban",
                                                         "csrf_token": token})
     assert state_of(ticket.id) == "rejected"
-    assert "Sai phòng ban" in page_of(browsers["requester"], f"/tickets/{ticket.id}")
+    rejected = page_of(browsers["requester"], f"/tickets/{ticket.id}")
+    assert "Sai phòng ban" in rejected
+    assert "Hoàn tất" not in rejected  # the diagram stops where the ticket left the path
 
 
 def test_nobody_decides_their_own_ticket_nor_one_outside_their_branches(

@@ -94,6 +94,12 @@ class PolicySchema(Schema):
     reserved = fields.List(fields.String(), attribute="reserved_extensions")
 
 
+class ExtensionCheckSchema(Schema):
+    """An extension to check."""
+
+    extension = fields.String(required=True, validate=validate.Length(min=1, max=20))
+
+
 class TicketCreateSchema(Schema):
     """A new ticket, as posted."""
 

@@ -6,11 +6,23 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from web.api.schemas import BranchSchema, DepartmentSchema, EmployeeSchema, PolicySchema
+from web.api.schemas import (
+    BranchSchema,
+    DepartmentSchema,
+    EmployeeSchema,
+    ExtensionCheckSchema,
+    PolicySchema,
+)
 from web.auth import current_actor
 from web.extensions import db
+from web.i18n import current_language
+from web.messages import render
 from workflow import queries
-from workflow.extensions import current_organisation, suggest_extension
+from workflow.extensions import (
+    current_organisation,
+    extension_problems_now,
+    suggest_extension,
+)
 
 blp = Blueprint("structure", __name__, description="Branches, departments, employees, policy")
 
@@ -54,3 +66,14 @@ def suggest() -> Any:
     current_actor()
     policy = current_organisation(db.session()).policy
     return {"extension": suggest_extension(db.session(), policy)}
+
+
+@blp.route("/extensions/check")
+@blp.arguments(ExtensionCheckSchema, location="query")
+def check_extension(args: dict[str, Any]) -> Any:
+    """Whether an extension may be requested now, and if not why (in the caller's language)."""
+    current_actor()
+    problems = extension_problems_now(db.session(), args["extension"])
+    language = current_language()
+    return {"extension": args["extension"].strip(),
+            "problems": [render(p.code, p.params, language) for p in problems]}

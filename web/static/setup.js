@@ -94,6 +94,30 @@
     if (suggestion.extension) { extension.value = suggestion.extension; extension.focus(); }
   });
 
+  // Say at once what is wrong with the extension typed (policy, or who already has it).
+  let checking = 0;
+  extension.addEventListener("input", () => {
+    window.clearTimeout(checking);
+    checking = window.setTimeout(checkExtension, 300);
+  });
+
+  async function checkExtension() {
+    const value = extension.value.trim();
+    const live = $("extension-live");
+    const agent = agents.get(employee.value);
+    const own = agent ? agent.extension : form.dataset.currentExtension;
+    if (!value || value === own) {
+      live.textContent = "";
+      extension.classList.remove("is-invalid");
+      return;
+    }
+    const address = form.dataset.checkUrl + "?extension=" + encodeURIComponent(value);
+    const answer = await getJson(address);
+    if (extension.value.trim() !== value) { return; }  // typed on meanwhile
+    live.textContent = answer.problems.join(" ");
+    extension.classList.toggle("is-invalid", answer.problems.length > 0);
+  }
+
   filterOptions($("employee-search"), employee);
   filterOptions($("notify-search"), $("notify_user_ids"));
 

@@ -10,7 +10,11 @@
         credentials: "same-origin", headers: { "Accept": "application/json" } });
       if (response.ok) {
         const body = await response.json();
-        if (body.state !== ticket.dataset.state) { window.location.reload(); return; }
+        // Load the ticket's own page: a reload could send again a form that was refused here.
+        if (body.state !== ticket.dataset.state) {
+          window.location.assign(ticket.dataset.pageUrl);
+          return;
+        }
       }
     } catch (error) { /* offline for a moment: try again later */ }
     delay = Math.min(delay * 1.5, 10000);

@@ -27,9 +27,19 @@ ACTION_NAMES = {
 }
 #: The path a ticket takes when all goes well, shown as the state diagram.
 HAPPY_PATH = ("submitted", "approved", "provisioning", "provisioned")
+#: Where each way off that path leaves it.
+LEAVES_AFTER = {"rejected": "submitted", "cancelled": "submitted", "failed": "provisioning"}
+
+
+def diagram_to(state: str) -> tuple[str, ...]:
+    """The states to draw for a ticket in `state`: the whole path, or up to where it left."""
+    if state in HAPPY_PATH:
+        return HAPPY_PATH
+    left_at = HAPPY_PATH.index(LEAVES_AFTER.get(state, "submitted"))
+    return (*HAPPY_PATH[:left_at + 1], state)
 
 
 def label_globals() -> dict[str, object]:
     """The names above, for every template."""
     return {"state_names": STATE_NAMES, "kind_names": KIND_LABELS,
-            "action_names": ACTION_NAMES, "diagram": HAPPY_PATH, "role_names": ROLE_LABELS}
+            "action_names": ACTION_NAMES, "diagram_to": diagram_to, "role_names": ROLE_LABELS}
