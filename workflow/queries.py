@@ -245,9 +245,16 @@ def _awaiting(actor: Actor) -> Select[Ticket]:
     return query if branches is None else query.where(Ticket.branch_id.in_(branches))
 
 
-def approval_queue(session: Session, actor: Actor, page: int, per_page: int) -> Page[Ticket]:
+def approval_queue(
+    session: Session, actor: Actor, page: int, per_page: int,
+    kind: str | None = None, branch_id: int | None = None,
+) -> Page[Ticket]:
     """The tickets waiting for `actor`'s decision, oldest first, with their submit event."""
     query = _awaiting(actor).options(*TICKET_OUTPUT, selectinload(Ticket.events))
+    if kind:
+        query = query.where(Ticket.kind == kind)
+    if branch_id:
+        query = query.where(Ticket.branch_id == branch_id)
     return paginate(session, query.order_by(Ticket.created_at, Ticket.id), page, per_page)
 
 

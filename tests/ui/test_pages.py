@@ -169,6 +169,10 @@ def test_the_agent_list_searches_filters_and_pages(app: Flask, world: World) -> 
     assert "5001" in in_branch and "5002" in in_branch
     elsewhere = client.get(f"/agents?branch_id={world.branch_ids[1]}").get_data(as_text=True)
     assert "Chưa có tài khoản agent nào khớp bộ lọc." in elsewhere
+    in_department = client.get(f"/agents?department_id={world.department_ids[0]}")
+    assert "5001" in in_department.get_data(as_text=True)
+    other = client.get(f"/agents?department_id={world.department_ids[1]}").get_data(as_text=True)
+    assert "Chưa có tài khoản agent nào khớp bộ lọc." in other
 
 
 @pytest.mark.parametrize("query", ["page=0", "page=abc", "status=nope", "branch_id=x",

@@ -47,6 +47,10 @@ def test_the_queue_shows_waiting_tickets_with_their_change_and_a_count(
     assert 'class="badge text-bg-warning"' in queue  # the navigation's count
     assert "Không có phiếu nào chờ bạn duyệt." in page_of(browsers["other_approver"],
                                                             "/approvals")
+    assert f"#{ticket.id}" in page_of(browsers["approver"], "/approvals?kind=new")
+    assert f"#{ticket.id}" not in page_of(browsers["approver"], "/approvals?kind=revoke")
+    assert f"#{ticket.id}" not in page_of(
+        browsers["admin"], f"/approvals?branch_id={world.branch_ids[1]}")
 
 
 def test_requesters_may_not_open_the_queue(browsers: dict[str, FlaskClient]) -> None:

@@ -75,13 +75,22 @@ def _drain(buffer: io.StringIO) -> str:
 def _filters() -> tuple[AgentFilterForm, queries.AgentFilter]:
     """The filter form from the query string, and the filters it stands for (none if bad)."""
     form = AgentFilterForm(request.args)
-    form.branch_id.choices = [SelectChoice("", _("Tất cả"))] + [
-        SelectChoice(str(branch.id), branch.name) for branch in queries.list_branches(db.session())
+    session = db.session()
+    everything = SelectChoice("", _("Tất cả"))
+    form.branch_id.choices = [everything] + [
+        SelectChoice(str(branch.id), branch.name) for branch in queries.list_branches(session)
+    ]
+    form.department_id.choices = [everything] + [
+        SelectChoice(str(department.id), f"{branch.name} — {department.name}")
+        for branch, departments in queries.organisation_structure(session)
+        for department in departments
+        if department.active and form.branch_id.data in (None, branch.id)
     ]
     if not form.validate():
         return form, queries.AgentFilter()
     return form, queries.AgentFilter(
-        branch_id=form.branch_id.data, status=form.status.data or None,
+        branch_id=form.branch_id.data, department_id=form.department_id.data,
+        status=form.status.data or None,
         routing_type=form.routing_type.data or None, q=form.q.data or None,
         sort=form.sort.data or "updated",
     )

@@ -12,7 +12,7 @@ from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import actor, signed_in
-from web.ui.forms import BulkDecisionForm
+from web.ui.forms import KIND_LABELS, BulkDecisionForm
 from workflow import decisions, queries
 from workflow.errors import WorkflowError
 from workflow.rules import Role
@@ -28,9 +28,11 @@ PER_PAGE = 50
 def queue() -> Any:
     """Tickets waiting for the caller's decision, oldest first; decide the ticked ones."""
     session, caller = db.session(), actor()
-    number = request.args.get("page", "1")
+    number, branch = request.args.get("page", "1"), request.args.get("branch_id", "")
+    kind = request.args.get("kind") if request.args.get("kind") in KIND_LABELS else None
+    branch_id = int(branch) if branch.isdecimal() and int(branch) < 2**31 else None
     page = queries.approval_queue(session, caller, int(number) if number.isdecimal() else 1,
-                                  PER_PAGE)
+                                  PER_PAGE, kind, branch_id)
     form = BulkDecisionForm()
     form.ticket_ids.choices = [SelectChoice(str(ticket.id), str(ticket.id))
                                for ticket in page.items]
@@ -41,7 +43,8 @@ def queue() -> Any:
         else:
             _decide_all(form.ticket_ids.data or [], rejecting, form.comment.data or "")
             return redirect(url_for("approvals.queue"))
-    return render_template("approvals/queue.html", page=page, form=form)
+    return render_template("approvals/queue.html", page=page, form=form, kind=kind,
+                           branch_id=branch_id, branches=queries.list_branches(session))
 
 
 def _decide_all(ticket_ids: list[int], rejecting: bool, comment: str) -> None:

@@ -90,6 +90,7 @@ class AgentFilterForm(FlaskForm):
 
     q = StringField(_l("Tìm theo tên hoặc số máy lẻ"), validators=[Optional(), Length(max=100)])
     branch_id = SelectField(_l("Chi nhánh"), coerce=_optional_id, validators=[Optional()])
+    department_id = SelectField(_l("Phòng ban"), coerce=_optional_id, validators=[Optional()])
     status = SelectField(_l("Trạng thái"), validators=[Optional()], choices=[
         SelectChoice("", _l("Tất cả")), SelectChoice("active", _l("Đang hoạt động")),
         SelectChoice("revoked", _l("Đã ngừng cấp")),
