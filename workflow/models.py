@@ -141,7 +141,7 @@ class Employee(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
-    full_name: Mapped[str] = mapped_column(String(200))
+    full_name: Mapped[str] = mapped_column(String(200), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
     employee_code: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -204,6 +204,9 @@ class Agent(Base):
             postgresql_where=text("status = 'active'"),
             sqlite_where=text("status = 'active'"),
         ),
+        # The agent list's default order (newest first): its pages are read off this index
+        # backwards instead of sorting every agent.
+        Index("ix_agent_updated", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -340,6 +343,13 @@ class Notification(Base):
             "created_at",
             postgresql_where=text("emailed_at IS NULL"),
             sqlite_where=text("emailed_at IS NULL"),
+        ),
+        # The unread count on every page: a user may have hundreds of thousands of notices.
+        Index(
+            "ix_notification_unread",
+            "user_id",
+            postgresql_where=text("read_at IS NULL"),
+            sqlite_where=text("read_at IS NULL"),
         ),
     )
 

@@ -48,17 +48,13 @@ def export() -> Response:
                          _("Số máy lẻ"), _("Định tuyến"), _("Số ưu tiên"), _("Số dự phòng"),
                          _("Trạng thái"), _("Thay đổi gần nhất")])
         yield "\ufeff" + _drain(buffer)
-        result = session.scalars(queries.agents_query(filters).execution_options(
-            yield_per=EXPORT_CHUNK))
-        for agent in result:
-            employee = agent.employee
-            writer.writerow([
-                employee.full_name, employee.employee_code or "",
-                employee.department.branch.name, employee.department.name,
-                agent.extension, agent.routing_type, agent.priority_number or "",
-                agent.backup_number or "", agent.status, agent.updated_at.isoformat(),
-            ])
-            yield _drain(buffer)
+        for count, row in enumerate(queries.agent_rows(session, filters, EXPORT_CHUNK), 1):
+            values: list[Any] = ["" if value is None else value for value in row]
+            values[-1] = row[-1].isoformat()  # the last change
+            writer.writerow(values)
+            if count % EXPORT_CHUNK == 0:
+                yield _drain(buffer)
+        yield _drain(buffer)
 
     headers = {"Content-Disposition": 'attachment; filename="agents.csv"'}
     return Response(stream_with_context(rows()), mimetype="text/csv", headers=headers)
