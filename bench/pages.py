@@ -35,7 +35,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from bench import dataset
-from bench.run import code_version
+from bench.run import code_version, fmt
 from bench.stack import CpuMeter, cpu_mloops, loadavg, pg_backends
 from web.extensions import db
 from workflow.accounts import save_user
@@ -484,17 +484,6 @@ def explain(app: Flask, statement: Statement) -> str:
 
 
 # -- report ---------------------------------------------------------------------------------
-
-
-def fmt(value: float) -> str:
-    """A figure with a sensible number of digits."""
-    if value != value:
-        return "-"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
 
 
 def table(results: list[Result]) -> str:
