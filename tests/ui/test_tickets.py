@@ -10,6 +10,7 @@ from tests.conftest import World, drain
 from tests.services.test_submit import actor, submit
 from tests.ui.test_pages import csrf_token, sign_in
 from web.extensions import db
+from workflow import decisions
 from workflow.models import Ticket
 from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 
@@ -147,3 +148,15 @@ def test_bulk_approve_and_bulk_reject_with_one_comment(
                                       "comment": "Trùng", "csrf_token": token})
     assert [state_of(t.id) for t in tickets] == ["approved", "approved", "rejected"]
     assert "Không có phiếu nào chờ bạn duyệt." in page_of(approver, "/approvals")
+
+
+def test_my_tickets_pages_on_beyond_fifty(
+    browsers: dict[str, FlaskClient], world: World
+) -> None:
+    for _ in range(51):  # one employee, each ticket withdrawn before the next
+        ticket = submit(world, extension="5001")
+        decisions.cancel_ticket(db.session(), actor(world.requester_id), ticket.id)
+    first = page_of(browsers["requester"], "/tickets")
+    assert "Trang 1 / 2" in first and f"#{ticket.id}<" in first
+    second = page_of(browsers["requester"], "/tickets?page=2")
+    assert "Trang 2 / 2" in second and f"#{ticket.id}<" not in second
