@@ -72,6 +72,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "import_has_errors": "Tệp có {count} dòng lỗi; chưa ghi gì cả.",
         "import_file_unreadable": "Không đọc được tệp CSV (cần các cột: {columns}).",
         "user_not_found": "Không tìm thấy người dùng.",
+        "email_taken": "Email này đã có người dùng.",
         "last_admin": (
             "Đây là quản trị viên cuối cùng còn hoạt động; hãy chỉ định người khác trước."
         ),
@@ -144,6 +145,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "import_has_errors": "The file has {count} rows with errors; nothing was written.",
         "import_file_unreadable": "The CSV file could not be read (columns needed: {columns}).",
         "user_not_found": "User not found.",
+        "email_taken": "This email already belongs to a user.",
         "last_admin": "This is the last active admin; make someone else admin first.",
         "reserved_digits": "Reserved numbers must be extensions, separated by commas.",
         "csrf_failed": "The form expired or is not valid; reload the page and try again.",

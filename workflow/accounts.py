@@ -60,6 +60,19 @@ def save_user(
     return user
 
 
+def add_user(
+    session: Session, email: str, full_name: str, role: Role, password_hash: str,
+    branch_ids: list[int],
+) -> User:
+    """Create a user; an email already in use is refused (change that user instead)."""
+    if session.scalar(select(User.id).where(User.email == email.strip().lower())):
+        raise RuleViolation.single("email", "email_taken")
+    if not full_name.strip():
+        raise RuleViolation.single("full_name", "import_name_required", max=200)
+    return save_user(session, email, role, password_hash, full_name.strip(),
+                     branch_ids if role is Role.APPROVER else [])
+
+
 def change_access(
     session: Session, user_id: int, role: Role, branch_ids: list[int], active: bool
 ) -> User:

@@ -24,6 +24,7 @@ PAGES = {
     "/approvals": {"approver", "admin"},
     "/admin/users": {"admin"},
     "/admin/policy": {"admin"},
+    "/admin/users/new": {"admin"},
     "/admin/structure": {"admin"},
     "/admin/employees": {"admin"},
     "/admin/employees/new": {"admin"},
@@ -128,3 +129,19 @@ def test_an_admin_builds_the_structure_and_cannot_close_a_unit_with_active_agent
     db.session.expire_all()
     assert db.session.get_one(Department, world.department_ids[0]).active
     assert "Cơ sở Cần Thơ" in admin.get("/admin/structure").get_data(as_text=True)
+
+
+def test_an_admin_adds_a_user_who_can_then_sign_in(app: Flask, world: World) -> None:
+    admin = admin_client(app, world)
+    token = csrf_token(admin, "/admin/users/new")
+    data = {"email": "moi@test.vn", "full_name": "Người Duyệt Mới", "password": "mat-khau-dai",
+            "role": "approver", "branch_ids": [str(world.branch_ids[0])], "csrf_token": token}
+    assert admin.post("/admin/users/new", data=data).status_code == 302
+    again = admin.post("/admin/users/new", data=data).get_data(as_text=True)
+    assert "Email này đã có người dùng." in again
+    short = admin.post("/admin/users/new", data={**data, "email": "b@test.vn",
+                                                 "password": "ngan"}).get_data(as_text=True)
+    assert "Cần từ 8 đến 200 ký tự." in short
+    newcomer = app.test_client()
+    assert sign_in(newcomer, "moi@test.vn", "mat-khau-dai") == "/agents"
+    assert newcomer.get("/approvals").status_code == 200

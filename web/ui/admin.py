@@ -9,13 +9,14 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
+from web.auth import hash_password
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import signed_in
-from web.ui.forms import AccessForm, PolicyForm
+from web.ui.forms import AccessForm, NewUserForm, PolicyForm
 from workflow import queries
-from workflow.accounts import change_access
+from workflow.accounts import add_user, change_access
 from workflow.errors import RuleViolation
 from workflow.extensions import current_organisation, update_policy
 from workflow.rules import Role
@@ -59,6 +60,28 @@ def users() -> Any:
     """Everyone who signs in, with their role and branches."""
     people = queries.list_users(db.session(), include_inactive=True)
     return render_template("admin/users.html", users=people)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@signed_in(Role.ADMIN)
+def new_user() -> Any:
+    """Create a user with a first password, a role and approver branches."""
+    session = db.session()
+    form = NewUserForm()
+    form.branch_ids.choices = [SelectChoice(str(branch.id), branch.name)
+                               for branch in queries.list_branches(session)]
+    if form.validate_on_submit():
+        try:
+            add_user(session, form.email.data or "", form.full_name.data or "",
+                     Role(form.role.data), hash_password(form.password.data or ""),
+                     form.branch_ids.data or [])
+        except RuleViolation as violation:
+            session.rollback()
+            _field_errors(form.email.errors, violation)
+        else:
+            flash(_("Đã tạo người dùng %(email)s.", email=form.email.data), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/new_user.html", form=form)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])

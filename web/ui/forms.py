@@ -227,3 +227,13 @@ class EmployeeForm(FlaskForm):
     employee_code = StringField(_l("Mã nhân viên"), validators=[Optional(), Length(max=40)])
     email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
     active = BooleanField(_l("Đang làm việc"), default=True)
+
+
+class NewUserForm(AccessForm):
+    """A new user: who they are, their first password, and their access."""
+
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    full_name = StringField(_l("Họ tên"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("Mật khẩu ban đầu"),
+                             validators=[DataRequired(), Length(min=8, max=200)])
+    active = None  # a new user may sign in
