@@ -138,6 +138,11 @@ class Employee(Base):
     """A person working in a department, who may hold an agent account."""
 
     __tablename__ = "employee"
+    __table_args__ = (
+        # Searching part of a name (ILIKE '%…%'): trigrams on PostgreSQL.
+        Index("ix_employee_full_name_trgm", "full_name", postgresql_using="gin",
+              postgresql_ops={"full_name": "gin_trgm_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
@@ -207,6 +212,9 @@ class Agent(Base):
         # The agent list's default order (newest first): its pages are read off this index
         # backwards instead of sorting every agent.
         Index("ix_agent_updated", "updated_at", "id"),
+        # Searching part of an extension (LIKE '%…%'): trigrams on PostgreSQL.
+        Index("ix_agent_extension_trgm", "extension", postgresql_using="gin",
+              postgresql_ops={"extension": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -163,6 +163,8 @@ def test_the_agent_list_searches_filters_and_pages(app: Flask, world: World) -> 
     assert "5002" in active and "5001" not in active
     found = client.get("/agents?q=5001").get_data(as_text=True)
     assert "5001" in found and "5002" not in found
+    by_name = client.get("/agents?q=viên 0-1").get_data(as_text=True)  # Nhân viên 0-1
+    assert "5002" in by_name and "5001" not in by_name
     by_routing = client.get("/agents?routing_type=phone").get_data(as_text=True)
     assert "5002" in by_routing and "5001" not in by_routing
     in_branch = client.get(f"/agents?branch_id={world.branch_ids[0]}").get_data(as_text=True)
