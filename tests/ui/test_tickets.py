@@ -6,7 +6,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tasks.relay import sweep_once
+from tasks.runtime import runtime
 from tests.conftest import World, drain
+from tests.services.test_decisions import UnreachableSwitchboard
 from tests.services.test_submit import actor, submit
 from tests.ui.test_pages import csrf_token, sign_in
 from web.extensions import db
@@ -160,3 +163,40 @@ def test_my_tickets_pages_on_beyond_fifty(
     assert "Trang 1 / 2" in first and f"#{ticket.id}<" in first
     second = page_of(browsers["requester"], "/tickets?page=2")
     assert "Trang 2 / 2" in second and f"#{ticket.id}<" not in second
+
+
+def test_a_failed_ticket_shows_its_error_and_the_approver_retries_it(
+    app: Flask, browsers: dict[str, FlaskClient], world: World
+) -> None:
+    deps = runtime(app)
+    real_phone_system = deps.phone_system
+    deps.phone_system = lambda session: UnreachableSwitchboard()
+    try:
+        ticket = submit(world, extension="5001")
+        decisions.approve_ticket(db.session, actor(world.approver_id), ticket.id)
+        for _ in range(deps.provisioning.max_attempts + 2):
+            drain(app)
+            sweep_once(deps)  # the lease of a failed attempt expires at once in tests
+    finally:
+        deps.phone_system = real_phone_system
+    assert state_of(ticket.id) == "failed"
+    requester_view = page_of(browsers["requester"], f"/tickets/{ticket.id}")
+    assert "switchboard unreachable" in requester_view and "Thất bại" in requester_view
+    assert f'action="/tickets/{ticket.id}/retry"' not in requester_view
+    approver = browsers["approver"]
+    assert f'action="/tickets/{ticket.id}/retry"' in page_of(approver, f"/tickets/{ticket.id}")
+    approver.post(f"/tickets/{ticket.id}/retry", data={
+        "csrf_token": csrf_token(approver, f"/tickets/{ticket.id}")})
+    drain(app)
+    assert state_of(ticket.id) == "provisioned"
+
+
+def test_mark_all_notifications_read(browsers: dict[str, FlaskClient], world: World) -> None:
+    for number in range(2):
+        submit(world, employee_id=world.employee_ids[number], extension=f"500{number + 1}")
+    approver = browsers["approver"]
+    assert 'class="badge text-bg-danger">2<' in page_of(approver, "/notifications")
+    approver.post("/notifications/read", data={
+        "csrf_token": csrf_token(approver, "/notifications")})
+    page = page_of(approver, "/notifications")
+    assert 'class="badge text-bg-danger"' not in page and "Chưa đọc" not in page
