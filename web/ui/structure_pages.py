@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -12,7 +13,7 @@ from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import signed_in
-from web.ui.forms import BranchForm, DepartmentForm, EmployeeForm
+from web.ui.forms import BranchForm, DepartmentForm, EmployeeForm, FlaskForm
 from workflow import queries, structure
 from workflow.errors import RuleViolation
 from workflow.models import Branch, Department, Employee
@@ -102,7 +103,7 @@ def employee(employee_id: int | None) -> Any:
     return render_template("admin/unit.html", form=form, title=_("Nhân viên"))
 
 
-def _save(form: Any, save: Any) -> bool:
+def _save(form: FlaskForm, save: Callable[[], object]) -> bool:
     """Run `save`; on a refused rule put its message on the field it names (or the form)."""
     try:
         save()
