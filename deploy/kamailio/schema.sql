@@ -1,0 +1,61 @@
+-- The tables Kamailio's modules read (from Debian's kamailio-postgres-modules, 5.6):
+-- version (module table versions), subscriber (auth_db), dbaliases (alias_db),
+-- usr_preferences (avpops). Apply it to Kamailio's own PostgreSQL database.
+
+CREATE TABLE version (
+    id SERIAL PRIMARY KEY NOT NULL,
+    table_name VARCHAR(32) NOT NULL,
+    table_version INTEGER DEFAULT 0 NOT NULL,
+    CONSTRAINT version_table_name_idx UNIQUE (table_name)
+);
+
+INSERT INTO version (table_name, table_version) values ('version','1');
+
+
+CREATE TABLE subscriber (
+    id SERIAL PRIMARY KEY NOT NULL,
+    username VARCHAR(64) DEFAULT '' NOT NULL,
+    domain VARCHAR(64) DEFAULT '' NOT NULL,
+    password VARCHAR(64) DEFAULT '' NOT NULL,
+    ha1 VARCHAR(128) DEFAULT '' NOT NULL,
+    ha1b VARCHAR(128) DEFAULT '' NOT NULL,
+    CONSTRAINT subscriber_account_idx UNIQUE (username, domain)
+);
+
+CREATE INDEX subscriber_username_idx ON subscriber (username);
+
+INSERT INTO version (table_name, table_version) values ('subscriber','7');
+
+
+CREATE TABLE dbaliases (
+    id SERIAL PRIMARY KEY NOT NULL,
+    alias_username VARCHAR(64) DEFAULT '' NOT NULL,
+    alias_domain VARCHAR(64) DEFAULT '' NOT NULL,
+    username VARCHAR(64) DEFAULT '' NOT NULL,
+    domain VARCHAR(64) DEFAULT '' NOT NULL
+);
+
+CREATE INDEX dbaliases_alias_user_idx ON dbaliases (alias_username);
+CREATE INDEX dbaliases_alias_idx ON dbaliases (alias_username, alias_domain);
+CREATE INDEX dbaliases_target_idx ON dbaliases (username, domain);
+
+INSERT INTO version (table_name, table_version) values ('dbaliases','1');
+
+
+CREATE TABLE usr_preferences (
+    id SERIAL PRIMARY KEY NOT NULL,
+    uuid VARCHAR(64) DEFAULT '' NOT NULL,
+    username VARCHAR(255) DEFAULT 0 NOT NULL,
+    domain VARCHAR(64) DEFAULT '' NOT NULL,
+    attribute VARCHAR(32) DEFAULT '' NOT NULL,
+    type INTEGER DEFAULT 0 NOT NULL,
+    value VARCHAR(128) DEFAULT '' NOT NULL,
+    last_modified TIMESTAMP WITHOUT TIME ZONE DEFAULT '2000-01-01 00:00:01' NOT NULL
+);
+
+CREATE INDEX usr_preferences_ua_idx ON usr_preferences (uuid, attribute);
+CREATE INDEX usr_preferences_uda_idx ON usr_preferences (username, domain, attribute);
+
+INSERT INTO version (table_name, table_version) values ('usr_preferences','2');
+
+

@@ -1,0 +1,144 @@
+"""A small SIP user agent over UDP for the tests: REGISTER with digest auth, calls, answers."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import socket
+from dataclasses import dataclass, field
+
+
+def md5(text: str) -> str:
+    """Hex MD5, as SIP digest uses it."""
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+@dataclass
+class Message:
+    """A parsed SIP request or response."""
+
+    first_line: str
+    headers: dict[str, list[str]]
+    body: str = ""
+
+    @property
+    def status(self) -> int:
+        """The status code of a response (0 for a request)."""
+        parts = self.first_line.split(" ", 2)
+        return int(parts[1]) if self.first_line.startswith("SIP/2.0") else 0
+
+    @property
+    def method(self) -> str:
+        """The method of a request (empty for a response)."""
+        return "" if self.first_line.startswith("SIP/2.0") else self.first_line.split(" ")[0]
+
+    def header(self, name: str) -> str:
+        """The first value of a header (case-insensitive), or empty."""
+        return (self.headers.get(name.lower()) or [""])[0]
+
+
+def parse(data: bytes) -> Message:
+    """Parse a SIP message."""
+    text = data.decode(errors="replace")
+    head, _, body = text.partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    headers: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    return Message(lines[0], headers, body)
+
+
+@dataclass
+class Phone:
+    """One SIP device: its own UDP socket, registering as `username` at `domain`."""
+
+    username: str
+    password: str
+    domain: str
+    proxy: tuple[str, int]
+    sock: socket.socket = field(init=False)
+    tag: str = field(default_factory=lambda: secrets.token_hex(4))
+    cseq: int = 1
+
+    def __post_init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(3.0)
+
+    @property
+    def address(self) -> str:
+        """host:port this device receives on."""
+        host, port = self.sock.getsockname()
+        return f"{host}:{port}"
+
+    def close(self) -> None:
+        """Release the socket."""
+        self.sock.close()
+
+    def send(self, text: str) -> None:
+        """Send a raw SIP message to the proxy."""
+        self.sock.sendto(text.encode(), self.proxy)
+
+    def receive(self, timeout: float = 3.0) -> Message | None:
+        """The next message, or None after `timeout` seconds."""
+        self.sock.settimeout(timeout)
+        try:
+            data, _ = self.sock.recvfrom(65535)
+        except TimeoutError:
+            return None
+        return parse(data)
+
+    def _request(self, method: str, uri: str, to: str, call_id: str,
+                 extra: str = "", body: str = "") -> str:
+        """A request from this device."""
+        self.cseq += 1
+        branch = "z9hG4bK" + secrets.token_hex(6)
+        return (
+            f"{method} {uri} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {self.address};branch={branch};rport\r\n"
+            f"Max-Forwards: 70\r\n"
+            f"From: <sip:{self.username}@{self.domain}>;tag={self.tag}\r\n"
+            f"To: <{to}>\r\n"
+            f"Call-ID: {call_id}\r\n"
+            f"CSeq: {self.cseq} {method}\r\n"
+            f"Contact: <sip:{self.username}@{self.address}>\r\n"
+            f"{extra}"
+            f"Content-Length: {len(body)}\r\n\r\n{body}"
+        )
+
+    def register(self, expires: int = 300) -> int:
+        """REGISTER, answering the digest challenge; returns the final status code."""
+        call_id = secrets.token_hex(8)
+        aor = f"sip:{self.username}@{self.domain}"
+        uri = f"sip:{self.domain}"
+        self.send(self._request("REGISTER", uri, aor, call_id, f"Expires: {expires}\r\n"))
+        answer = self._final()
+        if answer.status != 401:
+            return answer.status
+        challenge = answer.header("www-authenticate")
+        realm = _param(challenge, "realm")
+        nonce = _param(challenge, "nonce")
+        ha1 = md5(f"{self.username}:{realm}:{self.password}")
+        response = md5(f"{ha1}:{nonce}:{md5(f'REGISTER:{uri}')}")
+        auth = (f'Authorization: Digest username="{self.username}", realm="{realm}", '
+                f'nonce="{nonce}", uri="{uri}", response="{response}", algorithm=MD5\r\n')
+        self.send(self._request("REGISTER", uri, aor, call_id,
+                                f"Expires: {expires}\r\n{auth}"))
+        return self._final().status
+
+    def _final(self) -> Message:
+        """The next final response (1xx are skipped)."""
+        while True:
+            answer = self.receive()
+            if answer is None:
+                raise TimeoutError("no answer from the proxy")
+            if answer.status >= 200:
+                return answer
+
+
+def _param(header: str, name: str) -> str:
+    """A quoted parameter of an authentication header."""
+    found = re.search(rf'{name}="([^"]*)"', header)
+    return found.group(1) if found else ""
