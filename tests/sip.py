@@ -128,6 +128,38 @@ class Phone:
                                 f"Expires: {expires}\r\n{auth}"))
         return self._final().status
 
+    def dial(self, number: str) -> None:
+        """Send an INVITE to `number` at the domain (see `outcome` for how it ended)."""
+        uri = f"sip:{number}@{self.domain}"
+        self.send(self._request("INVITE", uri, uri, secrets.token_hex(8),
+                                "Content-Type: application/sdp\r\n", SDP))
+
+    def outcome(self, timeout: float = 5.0) -> int:
+        """The final status of the call last dialled."""
+        while (answer := self.receive(timeout)) is not None:
+            if answer.status >= 200:
+                return answer.status
+        raise TimeoutError("the call got no final answer")
+
+    def ring(self, timeout: float = 3.0) -> Message | None:
+        """Wait for an incoming INVITE (answering 100 Trying); None if none comes."""
+        while (incoming := self.receive(timeout)) is not None:
+            if incoming.method == "INVITE":
+                return incoming
+        return None
+
+    def answer(self, invite: Message, status: int, reason: str) -> None:
+        """Answer an incoming INVITE with a final response."""
+        to = invite.header("to")
+        if ";tag=" not in to:
+            to += f";tag={self.tag}"
+        vias = "".join(f"Via: {via}\r\n" for via in invite.headers.get("via", []))
+        self.send(
+            f"SIP/2.0 {status} {reason}\r\n{vias}"
+            f"From: {invite.header('from')}\r\nTo: {to}\r\n"
+            f"Call-ID: {invite.header('call-id')}\r\nCSeq: {invite.header('cseq')}\r\n"
+            f"Contact: <sip:{self.username}@{self.address}>\r\nContent-Length: 0\r\n\r\n")
+
     def _final(self) -> Message:
         """The next final response (1xx are skipped)."""
         while True:
@@ -136,6 +168,11 @@ class Phone:
                 raise TimeoutError("no answer from the proxy")
             if answer.status >= 200:
                 return answer
+
+
+#: A minimal audio offer for test calls.
+SDP = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+       "m=audio 40000 RTP/AVP 0\r\n")
 
 
 def _param(header: str, name: str) -> str:

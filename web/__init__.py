@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, has_app_context, jsonify
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from tasks.broker import build_broker
 from tasks.dispatch import Dispatcher, install_outbox_hooks
 from tasks.mail import SmtpMailer, SmtpSettings
 from tasks.pbx.directory import DirectoryPhoneSystem
+from tasks.pbx.kamailio import KamailioPhoneSystem
 from tasks.runtime import EXTENSION_KEY, Runtime
 from web import config
 from web.api import init_api
@@ -34,8 +36,27 @@ logger = logging.getLogger(__name__)
 #: The Alembic environment shipped with the package.
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
+def _directory(settings: Mapping[str, Any]) -> Callable[[Session], PhoneSystem]:
+    """The built-in directory, written in the caller's session."""
+    return DirectoryPhoneSystem
+
+
+def _kamailio(settings: Mapping[str, Any]) -> Callable[[Session], PhoneSystem]:
+    """Kamailio, through its own database (one pool per process) and JSON-RPC."""
+    if not settings["KAMAILIO_DATABASE_URL"]:
+        raise ValueError("PHONE_SYSTEM=kamailio needs KAMAILIO_DATABASE_URL")
+    pbx = KamailioPhoneSystem(
+        create_engine(settings["KAMAILIO_DATABASE_URL"], pool_pre_ping=True),
+        settings["SIP_DOMAIN"], settings["KAMAILIO_RPC_URL"],
+    )
+    return lambda session: pbx
+
+
 #: Phone-system adapters by the name used in PHONE_SYSTEM.
-PHONE_SYSTEMS = {"directory": DirectoryPhoneSystem}
+PHONE_SYSTEMS: dict[str, Callable[[Mapping[str, Any]], Callable[[Session], PhoneSystem]]] = {
+    "directory": _directory,
+    "kamailio": _kamailio,
+}
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -92,7 +113,7 @@ def _build_runtime(app: Flask) -> Runtime:
     if settings["PHONE_SYSTEM"] not in PHONE_SYSTEMS:
         raise ValueError(f"PHONE_SYSTEM must be one of {sorted(PHONE_SYSTEMS)}, "
                          f"not {settings['PHONE_SYSTEM']!r}")
-    phone_class = PHONE_SYSTEMS[settings["PHONE_SYSTEM"]]
+    phone_system = PHONE_SYSTEMS[settings["PHONE_SYSTEM"]](settings)
     mailer = None
     if settings["MAIL_SERVER"]:
         mailer = SmtpMailer(SmtpSettings(
@@ -101,9 +122,6 @@ def _build_runtime(app: Flask) -> Runtime:
             use_tls=settings["MAIL_USE_TLS"], sender=settings["MAIL_DEFAULT_SENDER"],
             base_url=settings["BASE_URL"],
         ))
-
-    def phone_system(session: Session) -> PhoneSystem:
-        return phone_class(session)
 
     return Runtime(
         broker=broker,

@@ -34,6 +34,10 @@ def from_env() -> dict[str, Any]:
         "REDIS_URL": env("REDIS_URL") or None,
         "SECRET_KEY": env("SECRET_KEY", "dev-only-change-me"),
         "PHONE_SYSTEM": env("PHONE_SYSTEM", "directory"),
+        "KAMAILIO_DATABASE_URL": database_url(env("KAMAILIO_DATABASE_URL"))
+        if env("KAMAILIO_DATABASE_URL") else None,
+        "KAMAILIO_RPC_URL": env("KAMAILIO_RPC_URL", "http://127.0.0.1:5061/RPC"),
+        "SIP_DOMAIN": env("SIP_DOMAIN", "agentdesk.local"),
         "BASE_URL": env("BASE_URL", "http://localhost:5000"),
         "MAIL_SERVER": env("MAIL_SERVER") or None,
         "MAIL_PORT": int(env("MAIL_PORT", "25")),

@@ -1,0 +1,168 @@
+"""The Kamailio adapter: agent accounts as Kamailio subscribers, aliases and preferences.
+
+Kamailio reads its own PostgreSQL database (see deploy/kamailio): `subscriber` holds only
+the digest hashes, `dbaliases` routes an extension to the stable SIP username, and
+`usr_preferences` says how calls ring. Registrations live in Kamailio's memory and are
+dropped over JSON-RPC when an account is removed, so a revoked phone stops at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import BindParameter, Connection, Engine, bindparam, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from workflow.ports import PhoneAccount, PhoneSystemError
+from workflow.routing import RoutingType
+
+logger = logging.getLogger(__name__)
+
+#: The routing preferences this adapter owns in `usr_preferences`.
+PREFERENCES = ("route_type", "priority", "backup")
+
+
+def digest_hashes(username: str, domain: str, password: str) -> tuple[str, str]:
+    """ha1 and ha1b as Kamailio's auth_db compares them (the realm is the SIP domain)."""
+    ha1 = hashlib.md5(f"{username}:{domain}:{password}".encode()).hexdigest()
+    realm_user = f"{username}@{domain}"
+    ha1b = hashlib.md5(f"{realm_user}:{domain}:{password}".encode()).hexdigest()
+    return ha1, ha1b
+
+
+@dataclass
+class KamailioPhoneSystem:
+    """`PhoneSystem` over Kamailio's database and its JSON-RPC interface."""
+
+    engine: Engine
+    domain: str
+    rpc_url: str
+    #: Makes the SIP password of a new account (only its hashes are kept).
+    new_secret: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(18))
+    #: Writes happen in Kamailio's database, not in agentdesk's transaction.
+    in_database: bool = False
+
+    def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
+        """Make Kamailio hold exactly `account`; True when something changed."""
+        try:
+            with self.engine.begin() as connection:
+                changed = self._ensure_subscriber(connection, account.sip_username)
+                changed |= self._ensure_alias(connection, account)
+                changed |= self._ensure_preferences(connection, account)
+        except SQLAlchemyError as error:
+            raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
+        if changed:
+            logger.info("kamailio: %s is extension %s (ticket %s)", account.sip_username,
+                        account.extension, ticket_id)
+        return changed
+
+    def remove_account(self, sip_username: str, ticket_id: int) -> bool:
+        """Remove the subscriber, its aliases and preferences, and drop its registrations."""
+        try:
+            with self.engine.begin() as connection:
+                removed = connection.execute(
+                    text("DELETE FROM subscriber WHERE username = :name AND domain = :domain"),
+                    {"name": sip_username, "domain": self.domain}).rowcount
+                for table in ("dbaliases", "usr_preferences"):
+                    connection.execute(text(f"DELETE FROM {table} WHERE username = :name"),
+                                       {"name": sip_username})
+        except SQLAlchemyError as error:
+            raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
+        self._drop_registrations(sip_username)
+        logger.info("kamailio: %s removed (ticket %s)", sip_username, ticket_id)
+        return bool(removed)
+
+    def _ensure_subscriber(self, connection: Connection, username: str) -> bool:
+        """Create the subscriber with a new secret if it is missing (credentials are kept)."""
+        exists = connection.execute(
+            text("SELECT 1 FROM subscriber WHERE username = :name AND domain = :domain"),
+            {"name": username, "domain": self.domain}).first()
+        if exists:
+            return False
+        ha1, ha1b = digest_hashes(username, self.domain, self.new_secret())
+        connection.execute(text(
+            "INSERT INTO subscriber (username, domain, ha1, ha1b) "
+            "VALUES (:name, :domain, :ha1, :ha1b)"),
+            {"name": username, "domain": self.domain, "ha1": ha1, "ha1b": ha1b})
+        return True
+
+    def _ensure_alias(self, connection: Connection, account: PhoneAccount) -> bool:
+        """The extension, and only it, routes to the account."""
+        current = connection.execute(
+            text("SELECT alias_username FROM dbaliases WHERE username = :name"),
+            {"name": account.sip_username}).scalars().all()
+        if list(current) == [account.extension]:
+            return False
+        connection.execute(text("DELETE FROM dbaliases WHERE username = :name OR "
+                                "alias_username = :extension"),
+                           {"name": account.sip_username, "extension": account.extension})
+        connection.execute(text(
+            "INSERT INTO dbaliases (alias_username, alias_domain, username, domain) "
+            "VALUES (:extension, :domain, :name, :domain)"),
+            {"extension": account.extension, "domain": self.domain,
+             "name": account.sip_username})
+        return True
+
+    def _ensure_preferences(self, connection: Connection, account: PhoneAccount) -> bool:
+        """The routing as preferences: none for app_web, type/priority/backup for phone."""
+        routing = account.routing
+        wanted: dict[str, str] = {}
+        if routing.type is RoutingType.PHONE:
+            wanted = {"route_type": "phone", "priority": routing.priority_number or ""}
+            if routing.backup_number:
+                wanted["backup"] = routing.backup_number
+        rows = connection.execute(
+            text("SELECT attribute, value FROM usr_preferences WHERE username = :name "
+                 "AND attribute IN :names").bindparams(_expanding("names")),
+            {"name": account.sip_username, "names": list(PREFERENCES)}).all()
+        if dict(rows) == wanted:
+            return False
+        connection.execute(
+            text("DELETE FROM usr_preferences WHERE username = :name AND attribute IN :names")
+            .bindparams(_expanding("names")),
+            {"name": account.sip_username, "names": list(PREFERENCES)})
+        for attribute, value in wanted.items():
+            # type 0: a text attribute name, as avpops loads it by name.
+            connection.execute(text(
+                "INSERT INTO usr_preferences (uuid, username, domain, attribute, type, value) "
+                "VALUES ('', :name, '', :attribute, 0, :value)"),
+                {"name": account.sip_username, "attribute": attribute, "value": value})
+        return True
+
+    def _drop_registrations(self, username: str) -> None:
+        """ul.rm over JSON-RPC: registered phones stop ringing now, not when they expire."""
+        try:
+            self._rpc("ul.rm", "location", username)
+        except PhoneSystemError as error:
+            if "not found" not in str(error).lower():
+                raise
+
+    def _rpc(self, method: str, *params: Any) -> Any:
+        """Call Kamailio's JSON-RPC; its errors become PhoneSystemError."""
+        request = urllib.request.Request(
+            self.rpc_url, headers={"Content-Type": "application/json"},
+            data=json.dumps({"jsonrpc": "2.0", "method": method, "params": list(params),
+                             "id": 1}).encode())
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                answer = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            answer = json.loads(error.read() or b"{}") or {"error": {"message": str(error)}}
+        except OSError as error:
+            raise PhoneSystemError(f"Kamailio JSON-RPC unreachable: {error}") from error
+        if "error" in answer:
+            raise PhoneSystemError(f"Kamailio {method}: {answer['error'].get('message')}")
+        return answer.get("result")
+
+
+def _expanding(name: str) -> BindParameter[Any]:
+    """An IN-list parameter for a textual statement."""
+    return bindparam(name, expanding=True)

@@ -1,0 +1,132 @@
+"""The Kamailio adapter against a running Kamailio, proven with SIP devices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine
+
+from tasks.pbx.kamailio import KamailioPhoneSystem, digest_hashes
+from tests.pbx.conftest import Kamailio
+from tests.sip import Phone
+from workflow.ports import PhoneAccount
+from workflow.routing import Routing, RoutingType
+
+SECRET = "mat-khau-sip-thu"
+
+
+@pytest.fixture
+def pbx(kamailio: Kamailio) -> Iterator[KamailioPhoneSystem]:
+    """The adapter, making every new account's secret known to the test."""
+    engine = create_engine(kamailio.database_url.replace("postgresql://",
+                                                         "postgresql+psycopg://"))
+    yield KamailioPhoneSystem(engine, kamailio.domain, kamailio.rpc_url,
+                              new_secret=lambda: SECRET)
+    engine.dispose()
+
+
+@pytest.fixture
+def devices(kamailio: Kamailio) -> Iterator[list[Phone]]:
+    """Phones made during a test, closed after it."""
+    made: list[Phone] = []
+    yield made
+    for device in made:
+        device.close()
+
+
+def device(kamailio: Kamailio, made: list[Phone], username: str, password: str = SECRET) -> Phone:
+    """A SIP device for `username`, closed after the test."""
+    made.append(Phone(username, password, kamailio.domain, kamailio.sip))
+    return made[-1]
+
+
+def test_a_new_account_registers_and_its_extension_reaches_it(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
+) -> None:
+    assert pbx.ensure_account(PhoneAccount("agnew1", "5101", Routing()), 1) is True
+    assert pbx.ensure_account(PhoneAccount("agnew1", "5101", Routing()), 1) is False  # ensure
+    agent = device(kamailio, devices, "agnew1")
+    assert agent.register() == 200
+    assert device(kamailio, devices, "agnew1", "wrong").register() == 401
+    caller = device(kamailio, devices, "caller1")
+    caller.dial("5101")
+    invite = agent.ring()
+    assert invite is not None and invite.method == "INVITE"
+    agent.answer(invite, 486, "Busy Here")
+    assert caller.outcome() == 486
+
+
+def test_renumbering_keeps_the_device_and_the_old_number_stops_routing(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
+) -> None:
+    pbx.ensure_account(PhoneAccount("agchg1", "5201", Routing()), 1)
+    agent = device(kamailio, devices, "agchg1")
+    assert agent.register() == 200
+    assert pbx.ensure_account(PhoneAccount("agchg1", "5656", Routing()), 2) is True
+    caller = device(kamailio, devices, "caller2")
+    caller.dial("5656")
+    invite = agent.ring()
+    assert invite is not None  # the same credentials and registration, a new number
+    agent.answer(invite, 486, "Busy Here")
+    assert caller.outcome() == 486
+    caller.dial("5201")
+    assert caller.outcome() == 404
+
+
+def test_app_web_rings_every_registered_device_at_once(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
+) -> None:
+    pbx.ensure_account(PhoneAccount("agpar1", "5301", Routing(RoutingType.APP_WEB)), 1)
+    app, web = device(kamailio, devices, "agpar1"), device(kamailio, devices, "agpar1")
+    assert app.register() == 200 and web.register() == 200
+    caller = device(kamailio, devices, "caller3")
+    caller.dial("5301")
+    rang = [app.ring(), web.ring()]
+    assert all(invite is not None for invite in rang)
+    for phone, invite in zip((app, web), rang, strict=True):
+        assert invite is not None
+        phone.answer(invite, 486, "Busy Here")
+    assert caller.outcome() == 486
+
+
+def test_revoking_drops_the_registration_at_once_and_refuses_a_new_one(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
+) -> None:
+    pbx.ensure_account(PhoneAccount("agrev1", "5401", Routing()), 1)
+    agent = device(kamailio, devices, "agrev1")
+    assert agent.register() == 200
+    assert pbx.remove_account("agrev1", 2) is True
+    assert "agrev1" not in str(kamailio.rpc("ul.dump"))
+    assert agent.register() == 401
+    caller = device(kamailio, devices, "caller4")
+    caller.dial("5401")
+    assert caller.outcome() == 404
+    assert pbx.remove_account("agrev1", 2) is False  # ensure semantics: already gone
+
+
+def test_phone_routing_calls_the_priority_number_then_the_backup_when_busy(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
+) -> None:
+    # The two numbers stand for mobiles reached through a trunk: here they register too.
+    priority, backup = "+84912345678", "+84987654321"
+    with psycopg.connect(kamailio.database_url, autocommit=True) as connection:
+        for number in (priority, backup):
+            ha1, ha1b = digest_hashes(number, kamailio.domain, SECRET)
+            connection.execute(
+                "INSERT INTO subscriber (username, domain, ha1, ha1b) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING", (number, kamailio.domain, ha1, ha1b))
+    mobile, fallback = device(kamailio, devices, priority), device(kamailio, devices, backup)
+    assert mobile.register() == 200 and fallback.register() == 200
+    pbx.ensure_account(PhoneAccount(
+        "agfwd1", "5501", Routing(RoutingType.PHONE, priority, backup)), 1)
+    caller = device(kamailio, devices, "caller5")
+    caller.dial("5501")
+    first = mobile.ring()
+    assert first is not None
+    mobile.answer(first, 486, "Busy Here")
+    second = fallback.ring()
+    assert second is not None  # the backup rings once the priority number is busy
+    fallback.answer(second, 486, "Busy Here")
+    assert caller.outcome() == 486

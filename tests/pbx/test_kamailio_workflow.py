@@ -1,0 +1,59 @@
+"""Tickets provisioned on Kamailio through the workflow (PHONE_SYSTEM=kamailio)."""
+
+from __future__ import annotations
+
+import psycopg
+from flask import Flask
+
+from tasks.runtime import runtime
+from tests.conftest import build_app, drain, fresh_pg_database, make_world, worker_suffix
+from tests.pbx.conftest import Kamailio
+from tests.services.test_submit import actor
+from web.extensions import db
+from workflow import decisions
+from workflow.models import Agent, Ticket
+from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+
+
+def kamailio_app(kamailio: Kamailio) -> Flask:
+    """agentdesk on PostgreSQL, provisioning on the test Kamailio."""
+    return build_app(fresh_pg_database(f"agentdesk_kamflow_{worker_suffix()}"),
+                     PHONE_SYSTEM="kamailio", KAMAILIO_DATABASE_URL=kamailio.database_url,
+                     KAMAILIO_RPC_URL=kamailio.rpc_url, SIP_DOMAIN=kamailio.domain)
+
+
+def kamailio_rows(kamailio: Kamailio, username: str) -> tuple[int, list[str]]:
+    """How many subscribers have `username`, and the extensions aliased to it."""
+    with psycopg.connect(kamailio.database_url) as connection:
+        subscribers = connection.execute(
+            "SELECT count(*) FROM subscriber WHERE username = %s", (username,)).fetchone()
+        aliases = connection.execute(
+            "SELECT alias_username FROM dbaliases WHERE username = %s", (username,)).fetchall()
+    return (subscribers[0] if subscribers else 0), [row[0] for row in aliases]
+
+
+def test_new_change_and_revoke_tickets_reshape_the_kamailio_account(kamailio: Kamailio) -> None:
+    app = kamailio_app(kamailio)
+    with app.app_context():
+        world = make_world(employees_per_department=1)
+        requester, approver = actor(world.requester_id), actor(world.approver_id)
+
+        def file_and_approve(kind: TicketKind, extension: str | None) -> Ticket:
+            ticket = submit_ticket(db.session, requester,
+                                   TicketRequest(kind, world.employee_ids[0], extension))
+            decisions.approve_ticket(db.session, approver, ticket.id)
+            drain(app)
+            db.session.expire_all()
+            done = db.session.get_one(Ticket, ticket.id)
+            assert done.state == "provisioned", done.last_error
+            return done
+
+        file_and_approve(TicketKind.NEW, "5001")
+        agent = db.session.query(Agent).one()
+        assert kamailio_rows(kamailio, agent.sip_username) == (1, ["5001"])
+        file_and_approve(TicketKind.CHANGE, "5656")
+        assert kamailio_rows(kamailio, agent.sip_username) == (1, ["5656"])
+        file_and_approve(TicketKind.REVOKE, None)
+        assert kamailio_rows(kamailio, agent.sip_username) == (0, [])
+        assert runtime(app).phone_system(db.session()).in_database is False
+        db.engine.dispose()
