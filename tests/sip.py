@@ -61,6 +61,8 @@ class Phone:
     sock: socket.socket = field(init=False)
     tag: str = field(default_factory=lambda: secrets.token_hex(4))
     cseq: int = 1
+    _last: Message = field(init=False, default_factory=lambda: Message("", {}))
+    _early: int | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -129,15 +131,31 @@ class Phone:
         return self._final().status
 
     def dial(self, number: str) -> None:
-        """Send an INVITE to `number` at the domain (see `outcome` for how it ended)."""
+        """INVITE `number` at the domain, proving who calls when the proxy asks (407)."""
         uri = f"sip:{number}@{self.domain}"
-        self.send(self._request("INVITE", uri, uri, secrets.token_hex(8),
-                                "Content-Type: application/sdp\r\n", SDP))
+        call_id = secrets.token_hex(8)
+        sdp = "Content-Type: application/sdp\r\n"
+        self.send(self._request("INVITE", uri, uri, call_id, sdp, SDP))
+        challenge = self.outcome()
+        if challenge != 407:
+            self._early = challenge
+            return
+        header = self._last.header("proxy-authenticate")
+        realm, nonce = _param(header, "realm"), _param(header, "nonce")
+        ha1 = md5(f"{self.username}:{realm}:{self.password}")
+        response = md5(f"{ha1}:{nonce}:{md5(f'INVITE:{uri}')}")
+        auth = (f'Proxy-Authorization: Digest username="{self.username}", realm="{realm}", '
+                f'nonce="{nonce}", uri="{uri}", response="{response}", algorithm=MD5\r\n')
+        self.send(self._request("INVITE", uri, uri, call_id, sdp + auth, SDP))
 
     def outcome(self, timeout: float = 5.0) -> int:
         """The final status of the call last dialled."""
+        if self._early is not None:
+            status, self._early = self._early, None
+            return status
         while (answer := self.receive(timeout)) is not None:
             if answer.status >= 200:
+                self._last = answer
                 return answer.status
         raise TimeoutError("the call got no final answer")
 

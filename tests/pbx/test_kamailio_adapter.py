@@ -42,6 +42,17 @@ def device(kamailio: Kamailio, made: list[Phone], username: str, password: str =
     return made[-1]
 
 
+def caller(kamailio: Kamailio, made: list[Phone], username: str,
+           password: str = SECRET) -> Phone:
+    """A colleague's phone: a subscriber of the domain, who must authenticate to call."""
+    ha1, ha1b = digest_hashes(username, kamailio.domain, SECRET)
+    with psycopg.connect(kamailio.database_url, autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO subscriber (username, domain, ha1, ha1b) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING", (username, kamailio.domain, ha1, ha1b))
+    return device(kamailio, made, username, password)
+
+
 def test_a_new_account_registers_and_its_extension_reaches_it(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
@@ -50,12 +61,12 @@ def test_a_new_account_registers_and_its_extension_reaches_it(
     agent = device(kamailio, devices, "agnew1")
     assert agent.register() == 200
     assert device(kamailio, devices, "agnew1", "wrong").register() == 401
-    caller = device(kamailio, devices, "caller1")
-    caller.dial("5101")
+    colleague = caller(kamailio, devices, "caller1")
+    colleague.dial("5101")
     invite = agent.ring()
     assert invite is not None and invite.method == "INVITE"
     agent.answer(invite, 486, "Busy Here")
-    assert caller.outcome() == 486
+    assert colleague.outcome() == 486
 
 
 def test_renumbering_keeps_the_device_and_the_old_number_stops_routing(
@@ -65,14 +76,14 @@ def test_renumbering_keeps_the_device_and_the_old_number_stops_routing(
     agent = device(kamailio, devices, "agchg1")
     assert agent.register() == 200
     assert pbx.ensure_account(PhoneAccount("agchg1", "5656", Routing()), 2) is True
-    caller = device(kamailio, devices, "caller2")
-    caller.dial("5656")
+    colleague = caller(kamailio, devices, "caller2")
+    colleague.dial("5656")
     invite = agent.ring()
     assert invite is not None  # the same credentials and registration, a new number
     agent.answer(invite, 486, "Busy Here")
-    assert caller.outcome() == 486
-    caller.dial("5201")
-    assert caller.outcome() == 404
+    assert colleague.outcome() == 486
+    colleague.dial("5201")
+    assert colleague.outcome() == 404
 
 
 def test_app_web_rings_every_registered_device_at_once(
@@ -81,14 +92,14 @@ def test_app_web_rings_every_registered_device_at_once(
     pbx.ensure_account(PhoneAccount("agpar1", "5301", Routing(RoutingType.APP_WEB)), 1)
     app, web = device(kamailio, devices, "agpar1"), device(kamailio, devices, "agpar1")
     assert app.register() == 200 and web.register() == 200
-    caller = device(kamailio, devices, "caller3")
-    caller.dial("5301")
+    colleague = caller(kamailio, devices, "caller3")
+    colleague.dial("5301")
     rang = [app.ring(), web.ring()]
     assert all(invite is not None for invite in rang)
     for phone, invite in zip((app, web), rang, strict=True):
         assert invite is not None
         phone.answer(invite, 486, "Busy Here")
-    assert caller.outcome() == 486
+    assert colleague.outcome() == 486
 
 
 def test_revoking_drops_the_registration_at_once_and_refuses_a_new_one(
@@ -100,9 +111,9 @@ def test_revoking_drops_the_registration_at_once_and_refuses_a_new_one(
     assert pbx.remove_account("agrev1", 2) is True
     assert "agrev1" not in str(kamailio.rpc("ul.dump"))
     assert agent.register() == 401
-    caller = device(kamailio, devices, "caller4")
-    caller.dial("5401")
-    assert caller.outcome() == 404
+    colleague = caller(kamailio, devices, "caller4")
+    colleague.dial("5401")
+    assert colleague.outcome() == 404
     assert pbx.remove_account("agrev1", 2) is False  # ensure semantics: already gone
 
 
@@ -121,12 +132,24 @@ def test_phone_routing_calls_the_priority_number_then_the_backup_when_busy(
     assert mobile.register() == 200 and fallback.register() == 200
     pbx.ensure_account(PhoneAccount(
         "agfwd1", "5501", Routing(RoutingType.PHONE, priority, backup)), 1)
-    caller = device(kamailio, devices, "caller5")
-    caller.dial("5501")
+    colleague = caller(kamailio, devices, "caller5")
+    colleague.dial("5501")
     first = mobile.ring()
     assert first is not None
     mobile.answer(first, 486, "Busy Here")
     second = fallback.ring()
     assert second is not None  # the backup rings once the priority number is busy
     fallback.answer(second, 486, "Busy Here")
-    assert caller.outcome() == 486
+    assert colleague.outcome() == 486
+
+
+def test_a_call_from_the_domain_without_the_right_password_rings_nobody(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
+) -> None:
+    pbx.ensure_account(PhoneAccount("agsec1", "5601", Routing()), 1)
+    agent = device(kamailio, devices, "agsec1")
+    assert agent.register() == 200
+    intruder = caller(kamailio, devices, "caller6", password="guessed")
+    intruder.dial("5601")
+    assert intruder.outcome() == 407  # challenged again: the proxy never forwards it
+    assert agent.ring(timeout=0.5) is None
