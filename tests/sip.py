@@ -160,9 +160,10 @@ class Phone:
         raise TimeoutError("the call got no final answer")
 
     def ring(self, timeout: float = 3.0) -> Message | None:
-        """Wait for an incoming INVITE (answering 100 Trying); None if none comes."""
+        """Wait for an incoming INVITE and say 180 Ringing, as a phone does; None if none."""
         while (incoming := self.receive(timeout)) is not None:
             if incoming.method == "INVITE":
+                self.answer(incoming, 180, "Ringing")
                 return incoming
         return None
 
