@@ -1,4 +1,5 @@
-"""The `agentdesk` command: Flask's CLI plus serve, worker, relay, seed-demo, users, tokens."""
+"""The `agentdesk` command: Flask's CLI plus serve, worker, relay, seed-demo, users, tokens,
+pbx."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
+from tasks.runtime import runtime
 from web import create_app
 from web.auth import hash_password
 from web.extensions import db
+from workflow import reconcile
 from workflow.accounts import create_token, save_user
 from workflow.demo import seed_demo
 from workflow.errors import WorkflowError
+from workflow.ports import PhoneAccount
+from workflow.routing import RoutingType
 from workflow.rules import Role
 
 
@@ -133,6 +138,44 @@ def create_api_token(email: str) -> None:
         click.echo(create_token(db.session(), email))
     except WorkflowError as error:
         raise click.ClickException(f"no active user {email}") from error
+
+
+@cli.group("pbx")
+def pbx() -> None:
+    """The phone system."""
+
+
+@pbx.command("reconcile")
+@click.option("--repair", is_flag=True, help="Make the phone system match the agent list.")
+@with_appcontext
+def reconcile_command(repair: bool) -> None:
+    """List where the phone system differs from the agent list (exit 1 if it does)."""
+    deps = runtime(current_app)
+    session = deps.session()
+    phone = deps.phone_system(session)
+    found = reconcile.differences(session, phone)
+    for difference in found:
+        click.echo(f"{difference.drift.value:9} {difference.sip_username}: "
+                   f"expected {_describe(difference.expected)}, "
+                   f"phone system has {_describe(difference.actual)}")
+    if repair and found:
+        reconcile.repair(phone, found)
+        session.commit()  # the built-in directory writes in this session
+        found = reconcile.differences(session, phone)
+        click.echo(f"repaired; {len(found)} differences left")
+    if found:
+        raise SystemExit(1)
+    click.echo("the phone system matches the agent list")
+
+
+def _describe(account: PhoneAccount | None) -> str:
+    """An account in one line."""
+    if account is None:
+        return "nothing"
+    routing = account.routing
+    where = ("App and Web" if routing.type is RoutingType.APP_WEB
+             else f"{routing.priority_number} then {routing.backup_number}")
+    return f"extension {account.extension or '-'} ringing {where}"
 
 
 def main() -> None:

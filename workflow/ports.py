@@ -38,6 +38,10 @@ class PhoneSystem(Protocol):
         """Remove the account if present; True when something was removed."""
         ...
 
+    def accounts(self) -> dict[str, PhoneAccount]:
+        """Every account the phone system holds now, by SIP username (to reconcile)."""
+        ...
+
 
 class Mailer(Protocol):
     """Sends a notification to its user by email."""

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from workflow.models import DirectoryEntry, DirectoryWrite, UTCDateTime, table, utcnow
 from workflow.ports import PhoneAccount
+from workflow.routing import Routing, RoutingType
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,15 @@ class DirectoryPhoneSystem:
             })
             self._log(account.sip_username, "update", ticket_id)
         return True
+
+    def accounts(self) -> dict[str, PhoneAccount]:
+        """Every entry of the directory as an account."""
+        rows = self.session.execute(select(
+            _ENTRIES.c.sip_username, *(_ENTRIES.c[name] for name in _FIELDS))).all()
+        return {row.sip_username: PhoneAccount(
+            row.sip_username, row.extension,
+            Routing(RoutingType(row.routing_type), row.priority_number, row.backup_number))
+            for row in rows}
 
     def remove_account(self, sip_username: str, ticket_id: int) -> bool:
         """Delete the entry if it is there."""

@@ -22,7 +22,7 @@ from sqlalchemy import BindParameter, Connection, Engine, bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from workflow.ports import PhoneAccount, PhoneSystemError
-from workflow.routing import RoutingType
+from workflow.routing import Routing, RoutingType
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,26 @@ class KamailioPhoneSystem:
         self._drop_registrations(sip_username)
         logger.info("kamailio: %s removed (ticket %s)", sip_username, ticket_id)
         return bool(removed)
+
+    def accounts(self) -> dict[str, PhoneAccount]:
+        """Every subscriber of the domain with its extension and routing preferences."""
+        with self.engine.connect() as connection:
+            names = connection.execute(text(
+                "SELECT username FROM subscriber WHERE domain = :domain"),
+                {"domain": self.domain}).scalars().all()
+            aliases: dict[str, str] = {name: alias for name, alias in connection.execute(
+                text("SELECT username, alias_username FROM dbaliases")).all()}
+            preferences: dict[str, dict[str, str]] = {}
+            for name, attribute, value in connection.execute(text(
+                    "SELECT username, attribute, value FROM usr_preferences")).all():
+                preferences.setdefault(name, {})[attribute] = value
+        found = {}
+        for name in names:
+            held = preferences.get(name, {})
+            routing = (Routing(RoutingType.PHONE, held.get("priority"), held.get("backup"))
+                       if held.get("route_type") == "phone" else Routing())
+            found[name] = PhoneAccount(name, aliases.get(name, ""), routing)
+        return found
 
     def _ensure_subscriber(self, connection: Connection, username: str) -> bool:
         """Create the subscriber with a new secret if it is missing (credentials are kept)."""

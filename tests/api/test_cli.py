@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,20 @@ def test_users_and_tokens_can_be_created_from_the_command_line(runner: CliRunner
 def test_the_worker_needs_redis(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["worker"])
     assert result.exit_code != 0 and "REDIS_URL" in result.output
+
+
+def test_reconcile_repairs_the_built_in_directory(runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(cli, ["seed-demo"]).exit_code == 0
+    assert runner.invoke(cli, ["pbx", "reconcile"]).output.strip() == (
+        "the phone system matches the agent list")
+    database = sqlite3.connect(tmp_path / "cli.db")
+    with database:
+        database.execute(
+            "INSERT INTO phone_directory_entry (sip_username, extension, routing_type, "
+            "secret_digest, updated_at) VALUES ('stray', '5999', 'app_web', 'x', '2026-01-01')")
+    database.close()
+    found = runner.invoke(cli, ["pbx", "reconcile"])
+    assert found.exit_code == 1 and "orphan    stray" in found.output
+    repaired = runner.invoke(cli, ["pbx", "reconcile", "--repair"])
+    assert repaired.exit_code == 0, repaired.output
+    assert runner.invoke(cli, ["pbx", "reconcile"]).exit_code == 0

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import psycopg
+from click.testing import CliRunner
 from flask import Flask
+from flask.cli import ScriptInfo
 
 from tasks.runtime import runtime
 from tests.conftest import build_app, drain, fresh_pg_database, make_world, worker_suffix
 from tests.pbx.conftest import Kamailio
 from tests.services.test_submit import actor
+from web.cli import cli
 from web.extensions import db
 from workflow import decisions
 from workflow.models import Agent, Ticket
@@ -56,4 +59,35 @@ def test_new_change_and_revoke_tickets_reshape_the_kamailio_account(kamailio: Ka
         file_and_approve(TicketKind.REVOKE, None)
         assert kamailio_rows(kamailio, agent.sip_username) == (0, [])
         assert runtime(app).phone_system(db.session()).in_database is False
+        db.engine.dispose()
+
+
+def test_reconcile_finds_what_was_changed_behind_the_apps_back_and_repairs_it(
+    kamailio: Kamailio
+) -> None:
+    app = kamailio_app(kamailio)
+    with app.app_context():
+        world = make_world(employees_per_department=1)
+        ticket = submit_ticket(db.session, actor(world.requester_id),
+                               TicketRequest(TicketKind.NEW, world.employee_ids[0], "5001"))
+        decisions.approve_ticket(db.session, actor(world.approver_id), ticket.id)
+        drain(app)
+        name = db.session.query(Agent).one().sip_username
+        db.engine.dispose()
+    with psycopg.connect(kamailio.database_url, autocommit=True) as connection:
+        connection.execute("DELETE FROM subscriber WHERE username = %s", (name,))
+        connection.execute("INSERT INTO subscriber (username, domain, ha1, ha1b) "
+                           "VALUES ('intruder', %s, 'x', 'x')", (kamailio.domain,))
+    runner = CliRunner()
+    info = ScriptInfo(create_app=lambda: app)
+    checked = runner.invoke(cli, ["pbx", "reconcile"], obj=info)
+    assert checked.exit_code == 1
+    assert f"missing   {name}: expected extension 5001" in checked.output
+    assert "orphan    intruder" in checked.output
+    repaired = runner.invoke(cli, ["pbx", "reconcile", "--repair"], obj=info)
+    assert repaired.exit_code == 0, repaired.output
+    assert "repaired; 0 differences left" in repaired.output
+    assert kamailio_rows(kamailio, name) == (1, ["5001"])
+    assert kamailio_rows(kamailio, "intruder") == (0, [])
+    with app.app_context():
         db.engine.dispose()
