@@ -160,27 +160,27 @@ class KamailioPhoneSystem:
     def _drop_registrations(self, username: str) -> None:
         """ul.rm over JSON-RPC: registered phones stop ringing now, not when they expire."""
         try:
-            self._rpc("ul.rm", "location", username)
+            json_rpc(self.rpc_url, "ul.rm", "location", username)
         except PhoneSystemError as error:
             if "not found" not in str(error).lower():
                 raise
 
-    def _rpc(self, method: str, *params: Any) -> Any:
-        """Call Kamailio's JSON-RPC; its errors become PhoneSystemError."""
-        request = urllib.request.Request(
-            self.rpc_url, headers={"Content-Type": "application/json"},
-            data=json.dumps({"jsonrpc": "2.0", "method": method, "params": list(params),
-                             "id": 1}).encode())
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                answer = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            answer = json.loads(error.read() or b"{}") or {"error": {"message": str(error)}}
-        except OSError as error:
-            raise PhoneSystemError(f"Kamailio JSON-RPC unreachable: {error}") from error
-        if "error" in answer:
-            raise PhoneSystemError(f"Kamailio {method}: {answer['error'].get('message')}")
-        return answer.get("result")
+def json_rpc(url: str, method: str, *params: Any) -> Any:
+    """Call Kamailio's JSON-RPC over HTTP; its errors become PhoneSystemError."""
+    request = urllib.request.Request(
+        url, headers={"Content-Type": "application/json"},
+        data=json.dumps({"jsonrpc": "2.0", "method": method, "params": list(params),
+                         "id": 1}).encode())
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as error:  # JSON-RPC errors come with an HTTP error code
+        answer = json.loads(error.read() or b"{}") or {"error": {"message": str(error)}}
+    except OSError as error:
+        raise PhoneSystemError(f"Kamailio JSON-RPC unreachable: {error}") from error
+    if "error" in answer:
+        raise PhoneSystemError(f"Kamailio {method}: {answer['error'].get('message')}")
+    return answer.get("result")
 
 
 def _expanding(name: str) -> BindParameter[Any]:

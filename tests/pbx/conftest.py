@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +14,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from tasks.pbx.kamailio import json_rpc
 from tests.conftest import fresh_pg_database, worker_suffix
 from tests.processes import free_port, wait_for
+from workflow.ports import PhoneSystemError
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy" / "kamailio" / "kamailio.cfg"
@@ -38,19 +37,8 @@ class Kamailio:
     domain: str
 
     def rpc(self, method: str, *params: Any) -> Any:
-        """Call a JSON-RPC method; returns its result (raises on an error answer)."""
-        request = urllib.request.Request(
-            self.rpc_url, headers={"Content-Type": "application/json"},
-            data=json.dumps({"jsonrpc": "2.0", "method": method, "params": list(params),
-                             "id": 1}).encode())
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                answer = json.loads(response.read())
-        except urllib.error.HTTPError as error:  # JSON-RPC errors come with an HTTP error code
-            answer = json.loads(error.read() or b"{}") or {"error": str(error)}
-        if "error" in answer:
-            raise RuntimeError(answer["error"])
-        return answer.get("result")
+        """Call a JSON-RPC method; returns its result (PhoneSystemError on an error)."""
+        return json_rpc(self.rpc_url, method, *params)
 
 
 def _answers(rpc_url: str) -> bool | None:
@@ -58,7 +46,7 @@ def _answers(rpc_url: str) -> bool | None:
     probe = Kamailio(("", 0), rpc_url, "", "")
     try:
         return bool(probe.rpc("core.version")) or None
-    except OSError:
+    except PhoneSystemError:
         return None
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.pbx.conftest import Kamailio
 from tests.sip import Phone, md5
+from workflow.ports import PhoneSystemError
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_removing_the_registration_over_json_rpc_takes_effect_at_once(
     try:
         assert device.register() == 200
         kamailio.rpc("ul.rm", "location", username)
-        with pytest.raises(RuntimeError):  # "AOR not found"
+        with pytest.raises(PhoneSystemError):  # "AOR not found"
             kamailio.rpc("ul.lookup", "location", username)
     finally:
         device.close()

@@ -198,9 +198,8 @@ def test_only_the_requester_or_an_admin_cancels(app: Flask, world: World) -> Non
     assert events_of(ticket.id)[-1] == ("cancel", "submitted", "cancelled")
 
 
-def test_a_failing_switchboard_fails_the_ticket_after_the_last_attempt_then_retry_works(
-    app: Flask, world: World
-) -> None:
+def failed_ticket(app: Flask, world: World) -> Ticket:
+    """A ticket approved while the switchboard is unreachable, run through every attempt."""
     deps = runtime(app)
     real_phone_system = deps.phone_system
     deps.phone_system = lambda session: UnreachableSwitchboard()
@@ -211,13 +210,19 @@ def test_a_failing_switchboard_fails_the_ticket_after_the_last_attempt_then_retr
             drain(app)
             sweep_once(deps)  # the lease of a failed attempt expires at once in tests
         drain(app)
-        db.session.expire_all()
-        ticket = db.session.get(Ticket, ticket.id)
-        assert (ticket.state, ticket.attempts) == ("failed", deps.provisioning.max_attempts)
-        assert ticket.last_error == "switchboard unreachable"
-        assert notified(ticket.id, "fail") == {world.requester_id}
     finally:
         deps.phone_system = real_phone_system
+    db.session.expire_all()
+    return db.session.get_one(Ticket, ticket.id)
+
+
+def test_a_failing_switchboard_fails_the_ticket_after_the_last_attempt_then_retry_works(
+    app: Flask, world: World
+) -> None:
+    ticket = failed_ticket(app, world)
+    assert (ticket.state, ticket.attempts) == ("failed", runtime(app).provisioning.max_attempts)
+    assert ticket.last_error == "switchboard unreachable"
+    assert notified(ticket.id, "fail") == {world.requester_id}
     with pytest.raises(PermissionDenied):
         decisions.retry_ticket(db.session, actor(world.requester_id), ticket.id)
     decisions.retry_ticket(db.session, actor(world.approver_id), ticket.id)

@@ -6,10 +6,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tasks.relay import sweep_once
-from tasks.runtime import runtime
 from tests.conftest import World, drain
-from tests.services.test_decisions import UnreachableSwitchboard
+from tests.services.test_decisions import failed_ticket
 from tests.services.test_submit import actor, submit
 from tests.ui.test_pages import csrf_token, sign_in
 from web.extensions import db
@@ -168,17 +166,7 @@ def test_my_tickets_pages_on_beyond_fifty(
 def test_a_failed_ticket_shows_its_error_and_the_approver_retries_it(
     app: Flask, browsers: dict[str, FlaskClient], world: World
 ) -> None:
-    deps = runtime(app)
-    real_phone_system = deps.phone_system
-    deps.phone_system = lambda session: UnreachableSwitchboard()
-    try:
-        ticket = submit(world, extension="5001")
-        decisions.approve_ticket(db.session, actor(world.approver_id), ticket.id)
-        for _ in range(deps.provisioning.max_attempts + 2):
-            drain(app)
-            sweep_once(deps)  # the lease of a failed attempt expires at once in tests
-    finally:
-        deps.phone_system = real_phone_system
+    ticket = failed_ticket(app, world)
     assert state_of(ticket.id) == "failed"
     requester_view = page_of(browsers["requester"], f"/tickets/{ticket.id}")
     assert "switchboard unreachable" in requester_view and "Thất bại" in requester_view
