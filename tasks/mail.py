@@ -6,8 +6,11 @@ import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
+from zoneinfo import ZoneInfo
 
-from workflow.models import Notification
+from workflow.credentials import link_digest
+from workflow.models import Notification, utcnow
+from workflow.ports import CredentialLetter
 
 #: Subject lines per language and event action.
 SUBJECTS = {
@@ -43,6 +46,31 @@ BODY = {
 }
 
 
+CREDENTIAL_SUBJECT = {
+    "vi": "Thông tin đăng nhập tổng đài (SIP) của bạn",
+    "en": "Your phone system (SIP) sign-in details",
+}
+
+CREDENTIAL_BODY = {
+    "vi": (
+        "Chào {name},\n\n"
+        "Tài khoản tổng đài của bạn đã sẵn sàng. Mở liên kết dưới đây để xem tên đăng nhập, "
+        "tên miền và mật khẩu SIP. Liên kết chỉ dùng được một lần và hết hạn lúc {expires}.\n\n"
+        "{link}\n\n"
+        "Sau khi đã xem, mật khẩu không thể hiển thị lại; muốn đổi mật khẩu, hãy nhờ người "
+        "quản lý tạo phiếu đổi tài khoản.\n"
+    ),
+    "en": (
+        "Hello {name},\n\n"
+        "Your phone system account is ready. Open the link below to see your SIP username, "
+        "domain and password. The link works once and expires at {expires}.\n\n"
+        "{link}\n\n"
+        "Once seen, the password cannot be shown again; to get a new one, ask your manager "
+        "to file a change ticket.\n"
+    ),
+}
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     """Where and how to send mail."""
@@ -54,6 +82,7 @@ class SmtpSettings:
     use_tls: bool = False
     sender: str = "agentdesk@localhost"
     base_url: str = "http://localhost:5000"
+    timezone: str = "Asia/Ho_Chi_Minh"
 
 
 def compose(notification: Notification, settings: SmtpSettings) -> EmailMessage:
@@ -90,6 +119,25 @@ def message_id(notification_id: int, sender: str) -> str:
     return f"<notification-{notification_id}@{domain}>"
 
 
+def compose_credential_letter(letter: CredentialLetter, settings: SmtpSettings) -> EmailMessage:
+    """The email carrying a one-time link to a SIP password, in the employee's language."""
+    language = letter.language if letter.language in CREDENTIAL_SUBJECT else "vi"
+    expires = letter.expires_at.astimezone(ZoneInfo(settings.timezone))
+    message = EmailMessage()
+    message["Subject"] = CREDENTIAL_SUBJECT[language]
+    message["From"] = settings.sender
+    message["To"] = letter.email
+    message["Date"] = format_datetime(utcnow())
+    # Each link is its own message: a newer link must not be dropped as a duplicate.
+    domain = settings.sender.rpartition("@")[2] or "localhost"
+    tag = link_digest(letter.link_token)[:16]
+    message["Message-ID"] = f"<credential-{letter.credential_id}-{tag}@{domain}>"
+    message.set_content(CREDENTIAL_BODY[language].format(
+        name=letter.full_name, expires=expires.strftime("%H:%M %d/%m/%Y"),
+        link=f"{settings.base_url.rstrip('/')}/credentials/{letter.link_token}"))
+    return message
+
+
 class SmtpMailer:
     """`Mailer` that speaks SMTP."""
 
@@ -98,7 +146,14 @@ class SmtpMailer:
 
     def send_notification(self, notification: Notification) -> None:
         """Send one notification email (raises OSError / SMTPException on failure)."""
-        message = compose(notification, self.settings)
+        self._send(compose(notification, self.settings))
+
+    def send_credential_link(self, letter: CredentialLetter) -> None:
+        """Send the one-time link to a SIP password."""
+        self._send(compose_credential_letter(letter, self.settings))
+
+    def _send(self, message: EmailMessage) -> None:
+        """Deliver one message over SMTP."""
         with smtplib.SMTP(self.settings.server, self.settings.port, timeout=10) as smtp:
             if self.settings.use_tls:
                 smtp.starttls()

@@ -12,7 +12,7 @@ from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from tasks.runtime import Runtime, runtime
-from workflow import notifications, outbox
+from workflow import credentials, notifications, outbox
 from workflow.models import utcnow
 
 logger = logging.getLogger(__name__)
@@ -59,8 +59,23 @@ def email_once(deps: Runtime) -> int:
     return sent
 
 
+def credentials_once(deps: Runtime) -> int:
+    """Wipe passwords whose link ran out; email links to new ones (with a mail server)."""
+    session = deps.session()
+    expired = credentials.expire(session)
+    session.commit()
+    if expired:
+        logger.info("%s SIP password(s) expired unseen", expired)
+    if deps.mailer is None:
+        return 0
+    sent = credentials.email_links(session, deps.mailer)
+    if sent:
+        logger.info("emailed %s SIP password link(s)", sent)
+    return sent
+
+
 def run_relay(app: Flask, stop: threading.Event) -> None:
-    """Relay, sweep and email every interval until `stop` is set."""
+    """Relay, sweep, email and expire passwords every interval until `stop` is set."""
     deps = runtime(app)
     while not stop.is_set():
         with app.app_context():
@@ -68,6 +83,7 @@ def run_relay(app: Flask, stop: threading.Event) -> None:
                 relay_once(deps)
                 sweep_once(deps)
                 email_once(deps)
+                credentials_once(deps)
             except (SQLAlchemyError, RedisError):
                 # Keep the loop alive through database or broker restarts.
                 logger.exception("relay pass failed; retrying")

@@ -22,12 +22,14 @@ from tasks.mail import SmtpMailer, SmtpSettings
 from tasks.pbx.directory import DirectoryPhoneSystem
 from tasks.pbx.kamailio import KamailioPhoneSystem
 from tasks.runtime import EXTENSION_KEY, Runtime
+from tasks.vault import cipher_for
 from web import config
 from web.api import init_api
 from web.auth import init_auth
 from web.errors import register_error_handlers
 from web.extensions import db, migrate
 from web.ui import init_ui
+from workflow.credentials import Vault
 from workflow.ports import PhoneSystem
 from workflow.provisioning import ProvisioningSettings
 
@@ -120,7 +122,7 @@ def _build_runtime(app: Flask) -> Runtime:
             server=settings["MAIL_SERVER"], port=settings["MAIL_PORT"],
             username=settings["MAIL_USERNAME"], password=settings["MAIL_PASSWORD"],
             use_tls=settings["MAIL_USE_TLS"], sender=settings["MAIL_DEFAULT_SENDER"],
-            base_url=settings["BASE_URL"],
+            base_url=settings["BASE_URL"], timezone=settings["TIMEZONE"],
         ))
 
     return Runtime(
@@ -130,6 +132,9 @@ def _build_runtime(app: Flask) -> Runtime:
         phone_system=phone_system,
         mailer=mailer,
         provisioning=ProvisioningSettings(
+            vault=Vault(cipher_for(settings["CREDENTIAL_KEYS"], settings["SECRET_KEY"]),
+                        settings["SIP_DOMAIN"],
+                        timedelta(hours=settings["CREDENTIAL_LINK_HOURS"])),
             lease=timedelta(seconds=settings["PROVISION_LEASE_SECONDS"]),
             max_attempts=settings["PROVISION_MAX_ATTEMPTS"],
             retry_backoff=timedelta(seconds=settings["PROVISION_RETRY_SECONDS"]),

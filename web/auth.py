@@ -25,6 +25,7 @@ class SignedInUser(UserMixin):
         self.actor = identity.actor
         self.id = identity.actor.user_id
         self.language = identity.language
+        self.email = identity.email
 
     def get_id(self) -> str:
         return str(self.id)

@@ -159,8 +159,8 @@ def reconcile_command(repair: bool) -> None:
                    f"expected {_describe(difference.expected)}, "
                    f"phone system has {_describe(difference.actual)}")
     if repair and found:
-        reconcile.repair(phone, found)
-        session.commit()  # the built-in directory writes in this session
+        reconcile.repair(session, phone, deps.provisioning.vault, found)
+        session.commit()  # new passwords, and the built-in directory's writes
         found = reconcile.differences(session, phone)
         click.echo(f"repaired; {len(found)} differences left")
     if found:

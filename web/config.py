@@ -38,6 +38,8 @@ def from_env() -> dict[str, Any]:
         if env("KAMAILIO_DATABASE_URL") else None,
         "KAMAILIO_RPC_URL": env("KAMAILIO_RPC_URL", "http://127.0.0.1:5061/RPC"),
         "SIP_DOMAIN": env("SIP_DOMAIN", "agentdesk.local"),
+        "CREDENTIAL_KEYS": env("CREDENTIAL_KEYS") or None,
+        "CREDENTIAL_LINK_HOURS": float(env("CREDENTIAL_LINK_HOURS", "72")),
         "BASE_URL": env("BASE_URL", "http://localhost:5000"),
         "MAIL_SERVER": env("MAIL_SERVER") or None,
         "MAIL_PORT": int(env("MAIL_PORT", "25")),

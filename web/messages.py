@@ -25,7 +25,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "extension_taken": "Số máy lẻ {extension} đang được {holder} sử dụng.",
         "extension_pending": "Số máy lẻ {extension} đang được yêu cầu trong phiếu #{ticket_id}.",
         "extension_none_free": "Không còn số máy lẻ trống theo quy tắc hiện tại.",
-        "nothing_to_change": "Phiếu đổi tài khoản phải thay đổi số máy lẻ hoặc định tuyến.",
+        "nothing_to_change":
+            "Phiếu đổi tài khoản phải thay đổi số máy lẻ, định tuyến hoặc mật khẩu SIP.",
         "routing_type_unknown": "Loại định tuyến không hợp lệ.",
         "phone_required": "Vui lòng nhập số điện thoại.",
         "phone_invalid": "{number} không phải là số điện thoại hợp lệ.",
@@ -97,7 +98,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "extension_taken": "Extension {extension} is in use by {holder}.",
         "extension_pending": "Extension {extension} is requested by ticket #{ticket_id}.",
         "extension_none_free": "No free extension is left under the current policy.",
-        "nothing_to_change": "A change ticket must change the extension or the routing.",
+        "nothing_to_change":
+            "A change ticket must change the extension, the routing or the SIP password.",
         "routing_type_unknown": "Unknown routing type.",
         "phone_required": "Please enter a phone number.",
         "phone_invalid": "{number} is not a valid phone number.",

@@ -17,10 +17,11 @@ from workflow.rules import Actor, Role
 
 @dataclass(frozen=True)
 class Identity:
-    """A signed-in caller: who they are to the rules, and the language they chose."""
+    """A signed-in caller: who they are to the rules, their email and chosen language."""
 
     actor: Actor
     language: str
+    email: str
 
 
 def actor_of(user: User) -> Actor:
@@ -140,7 +141,7 @@ _users = table(User).c
 _tokens = table(ApiToken).c
 #: One row per scoped branch (or one with NULL): the caller and their scope in one round trip.
 _IDENTITY = (
-    select(_users.id, _users.role, _users.all_branches, _users.language,
+    select(_users.id, _users.role, _users.all_branches, _users.language, _users.email,
            approver_branch.c.branch_id)
     .select_from(table(User))
     .outerjoin(approver_branch, approver_branch.c.user_id == _users.id)
@@ -170,9 +171,9 @@ def _identity(session: Session, query: Select[Any], params: dict[str, Any]) -> I
     first = rows[0]
     branches = frozenset(row.branch_id for row in rows if row.branch_id is not None)
     return Identity(Actor(first.id, Role(first.role), first.all_branches, branches),
-                    first.language)
+                    first.language, first.email)
 
 
 def identity_of(user: User) -> Identity:
     """The identity of a loaded user."""
-    return Identity(actor_of(user), user.language)
+    return Identity(actor_of(user), user.language, user.email)

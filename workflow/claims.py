@@ -39,6 +39,7 @@ class Claim:
     priority_number: str | None
     backup_number: str | None
     sip_username: str | None
+    reset_password: bool
     requester_id: int
     branch_id: int
 

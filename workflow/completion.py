@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
+from workflow import credentials
 from workflow.claims import EVENTS, TICKETS, Claim, event_row
+from workflow.credentials import Vault
 from workflow.errors import Conflict
 from workflow.machine import Action, Status
 from workflow.models import Agent, UTCDateTime, table, utcnow
@@ -36,17 +38,23 @@ _ADD_EVENTS = insert(EVENTS).returning(EVENTS.c.id, EVENTS.c.ticket_id)
 
 
 def create_agents(
-    session: Session, claims: Sequence[Claim], phone: PhoneSystem
+    session: Session, claims: Sequence[Claim], phone: PhoneSystem, vault: Vault
 ) -> dict[int, dict[str, Any]]:
-    """Apply new-account claims to the phone system and add their agents; changes by ticket."""
+    """Apply new-account claims to the phone system and add their agents; changes by ticket.
+
+    Each account gets a new SIP password, kept encrypted for its employee to see once.
+    """
     if not claims:
         return {}
     now = utcnow()
+    passwords = credentials.issue_all(session, vault, [
+        credentials.Issue(_named(claim), claim.employee_id, claim.id) for claim in claims])
     rows = []
-    for claim in claims:
+    for claim, secret in zip(claims, passwords, strict=True):
         assert claim.extension is not None and claim.sip_username is not None
         routing = claim.routing or Routing()
-        phone.ensure_account(PhoneAccount(claim.sip_username, claim.extension, routing), claim.id)
+        phone.ensure_account(
+            PhoneAccount(claim.sip_username, claim.extension, routing, secret), claim.id)
         rows.append({"employee_id": claim.employee_id, "extension": claim.extension,
                      "sip_username": claim.sip_username, "routing_type": routing.type.value,
                      "priority_number": routing.priority_number,
@@ -57,6 +65,12 @@ def create_agents(
     agent_of = {employee_id: agent_id for agent_id, employee_id in added}
     return {claim.id: {"agent_id": agent_of[claim.employee_id], "sip_username": claim.sip_username}
             for claim in claims}
+
+
+def _named(claim: Claim) -> str:
+    """The SIP username a new-account claim carries."""
+    assert claim.sip_username is not None
+    return claim.sip_username
 
 
 def complete_all(

@@ -22,7 +22,7 @@ from workflow.notifications import DECIDERS, NOTICE_COLUMNS, Audience, notice_ro
 _tickets, _events, _users = table(Ticket), table(TicketEvent), table(User)
 #: Columns of a new ticket the caller provides, as bound parameters of the same name.
 TICKET_COLUMNS = ("kind", "employee_id", "branch_id", "agent_id", "extension", "routing_type",
-                  "priority_number", "backup_number", "sip_username", "details",
+                  "priority_number", "backup_number", "sip_username", "reset_password", "details",
                   "requester_id", "idempotency_key", "state", "version", "attempts",
                   "created_at", "updated_at")
 _EVENT_COLUMNS = ("ticket_id", "actor_id", "action", "from_state", "to_state", "comment",

@@ -274,6 +274,9 @@ class Ticket(Base):
     priority_number: Mapped[str | None] = mapped_column(String(20))
     backup_number: Mapped[str | None] = mapped_column(String(20))
     sip_username: Mapped[str | None] = mapped_column(String(40))
+    #: A change ticket that issues the agent a new SIP password.
+    reset_password: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                 server_default=text("false"))
     details: Mapped[str] = mapped_column(Text, default="")
     requester_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     state: Mapped[str] = mapped_column(String(15), default=Status.SUBMITTED.value)
@@ -401,6 +404,35 @@ class DirectoryWrite(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SipCredential(Base):
+    """A SIP password agentdesk issued, kept encrypted until its employee has seen it once."""
+
+    __tablename__ = "sip_credential"
+    __table_args__ = (
+        # Pending passwords are few; each page looks for the signed-in user's.
+        Index("ix_sip_credential_pending", "employee_id",
+              postgresql_where=text("state = 'pending'"), sqlite_where=text("state = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sip_username: Mapped[str] = mapped_column(String(40), index=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id"))
+    #: The ticket that issued it (none when reconcile re-created a lost account).
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), unique=True)
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    #: The password, encrypted; wiped once revealed, expired, superseded or withdrawn.
+    secret: Mapped[str | None] = mapped_column(Text)
+    #: SHA-256 of the newest one-time link; only the newest link works (kept once used,
+    #: so that opening a used link says so).
+    link_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    emailed_at: Mapped[datetime | None]
+    revealed_at: Mapped[datetime | None]
+
+    employee: Mapped[Employee] = relationship()
+
+
 OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
 
 
@@ -432,6 +464,7 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "Role",
+    "SipCredential",
     "Ticket",
     "TicketEvent",
     "User",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from workflow.models import Notification
@@ -13,6 +14,10 @@ class PhoneSystemError(Exception):
     """The phone system could not apply a change right now (worth retrying)."""
 
 
+class AccountMissing(PhoneSystemError):
+    """The account is not on the phone system, and no password was given to create it."""
+
+
 @dataclass(frozen=True)
 class PhoneAccount:
     """The desired state of one SIP account on the phone system."""
@@ -20,6 +25,8 @@ class PhoneAccount:
     sip_username: str
     extension: str
     routing: Routing
+    #: A new SIP password to set; None keeps the current one.
+    secret: str | None = field(default=None, repr=False, compare=False)
 
 
 class PhoneSystem(Protocol):
@@ -31,7 +38,10 @@ class PhoneSystem(Protocol):
         ...
 
     def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
-        """Create or update the account to exactly `account`; True when something changed."""
+        """Create or update the account to exactly `account`; True when something changed.
+
+        Raises AccountMissing when the account must be created and `account.secret` is None.
+        """
         ...
 
     def remove_account(self, sip_username: str, ticket_id: int) -> bool:
@@ -43,9 +53,37 @@ class PhoneSystem(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class CredentialLetter:
+    """An email that brings an employee the one-time link to a new SIP password."""
+
+    credential_id: int
+    email: str
+    full_name: str
+    language: str
+    link_token: str
+    expires_at: datetime
+
+
 class Mailer(Protocol):
-    """Sends a notification to its user by email."""
+    """Sends notifications and credential links by email."""
 
     def send_notification(self, notification: Notification) -> None:
         """Compose and send one notification email; raises OSError when it cannot."""
+        ...
+
+    def send_credential_link(self, letter: CredentialLetter) -> None:
+        """Send the one-time link to a SIP password (never the password)."""
+        ...
+
+
+class Cipher(Protocol):
+    """Symmetric, authenticated encryption (Fernet)."""
+
+    def encrypt(self, data: bytes, /) -> bytes:
+        """The token for `data`."""
+        ...
+
+    def decrypt(self, token: bytes, /) -> bytes:
+        """The data of `token`; raises when it was tampered with or the key is unknown."""
         ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -13,13 +13,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import completion
+from workflow import completion, credentials
 from workflow.claims import Claim, claim_approved, claim_ticket, record_starts
+from workflow.credentials import Vault
 from workflow.errors import Conflict
 from workflow.machine import Action, Status
 from workflow.models import Agent, Ticket, utcnow
 from workflow.notifications import notify
-from workflow.ports import PhoneAccount, PhoneSystem, PhoneSystemError
+from workflow.ports import AccountMissing, PhoneAccount, PhoneSystem, PhoneSystemError
 from workflow.routing import Routing, RoutingType
 from workflow.tickets import TicketKind
 from workflow.transitions import move
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 class ProvisioningSettings:
     """How long a worker holds a ticket, how often it tries, how many it takes at once."""
 
+    #: Keeps the SIP passwords that new accounts and resets issue.
+    vault: Vault
     lease: timedelta = timedelta(seconds=60)
     max_attempts: int = 5
     retry_backoff: timedelta = timedelta(seconds=2)
@@ -74,7 +77,7 @@ def provision_ticket(
     session.commit()
     if together:
         try:
-            _complete_together(session, claims, phone)
+            _complete_together(session, claims, phone, settings.vault)
         except (PhoneSystemError, IntegrityError, Conflict):
             # One bad ticket must not sink the others: each is finished on its own below,
             # which also counts the failed attempt of the bad one.
@@ -86,14 +89,16 @@ def provision_ticket(
     return outcomes[0]
 
 
-def _complete_together(session: Session, claims: list[Claim], phone: PhoneSystem) -> None:
+def _complete_together(
+    session: Session, claims: list[Claim], phone: PhoneSystem, vault: Vault
+) -> None:
     """Apply every claim and move it to provisioned in one transaction."""
     changes = completion.create_agents(
-        session, [each for each in claims if each.kind == TicketKind.NEW], phone
+        session, [each for each in claims if each.kind == TicketKind.NEW], phone, vault
     )
     for each in claims:
         if each.kind != TicketKind.NEW:
-            changes[each.id] = _apply(session, each, phone)
+            changes[each.id] = _apply(session, each, phone, vault)
     completion.complete_all(session, claims, changes)
     session.commit()
 
@@ -103,7 +108,7 @@ def _complete(
 ) -> Outcome:
     """Apply one claim and move it to provisioned, or count the failed attempt."""
     try:
-        changes = _apply(session, claim, phone)
+        changes = _apply(session, claim, phone, settings.vault)
         moved = move(session, claim.id, Status.PROVISIONING, claim.version, Action.COMPLETE,
                      None, changes=changes, lease_until=None, last_error=None,
                      agent_id=changes["agent_id"])
@@ -120,10 +125,10 @@ def _complete(
     return Outcome.PROVISIONED
 
 
-def _apply(session: Session, claim: Claim, phone: PhoneSystem) -> dict[str, Any]:
+def _apply(session: Session, claim: Claim, phone: PhoneSystem, vault: Vault) -> dict[str, Any]:
     """Bring the phone system and the agent row to what the ticket asks; returns the changes."""
     if claim.kind == TicketKind.NEW:
-        return completion.create_agents(session, [claim], phone)[claim.id]
+        return completion.create_agents(session, [claim], phone, vault)[claim.id]
     now = utcnow()
     agent = session.execute(
         select(Agent.sip_username, Agent.extension, Agent.routing_type, Agent.priority_number,
@@ -131,19 +136,35 @@ def _apply(session: Session, claim: Claim, phone: PhoneSystem) -> dict[str, Any]
     ).one()
     if claim.kind == TicketKind.REVOKE:
         phone.remove_account(agent.sip_username, claim.id)
+        credentials.withdraw(session, agent.sip_username)
         values: dict[str, Any] = {"status": "revoked", "revoked_at": now}
     else:
         current = Routing(RoutingType(agent.routing_type), agent.priority_number,
                           agent.backup_number)
         routing = claim.routing or current
         extension = claim.extension or agent.extension
-        phone.ensure_account(PhoneAccount(agent.sip_username, extension, routing), claim.id)
+        account = PhoneAccount(agent.sip_username, extension, routing)
+        if claim.reset_password:
+            account = replace(account, secret=_issue(session, vault, claim, agent.sip_username))
+        try:
+            phone.ensure_account(account, claim.id)
+        except AccountMissing:
+            # The switchboard lost the account: it comes back with a new password, which
+            # reaches the employee like any other.
+            phone.ensure_account(
+                replace(account, secret=_issue(session, vault, claim, agent.sip_username)),
+                claim.id)
         values = {"extension": extension, "routing_type": routing.type.value,
                   "priority_number": routing.priority_number,
                   "backup_number": routing.backup_number}
     session.execute(update(Agent).where(Agent.id == claim.agent_id)
                     .values(updated_at=now, **values))
     return {"agent_id": claim.agent_id}
+
+
+def _issue(session: Session, vault: Vault, claim: Claim, sip_username: str) -> str:
+    """The new SIP password this ticket gives the agent."""
+    return credentials.issue(session, vault, sip_username, claim.employee_id, claim.id)
 
 
 def _record_failure(

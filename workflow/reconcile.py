@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow import credentials
+from workflow.credentials import Vault
 from workflow.models import Agent, is_active
-from workflow.ports import PhoneAccount, PhoneSystem
+from workflow.ports import AccountMissing, PhoneAccount, PhoneSystem
 from workflow.routing import Routing, RoutingType
 
 #: The ticket id written against repairs (they answer no ticket).
@@ -32,32 +34,50 @@ class Difference:
     drift: Drift
     expected: PhoneAccount | None
     actual: PhoneAccount | None
+    #: The employee of the active agent, if any (who gets a re-created account's password).
+    employee_id: int | None = None
 
 
 def differences(session: Session, phone: PhoneSystem) -> list[Difference]:
     """Every account where the phone system differs from the active agents."""
-    expected = {agent.sip_username: _account(agent) for agent in session.scalars(
+    agents = {agent.sip_username: agent for agent in session.scalars(
         select(Agent).where(is_active(Agent.status)))}
+    expected = {name: _account(agent) for name, agent in agents.items()}
     actual = phone.accounts()
     found = []
     for name in sorted(expected.keys() | actual.keys()):
         wanted, held = expected.get(name), actual.get(name)
+        employee_id = agents[name].employee_id if name in agents else None
         if held is None:
-            found.append(Difference(name, Drift.MISSING, wanted, None))
+            found.append(Difference(name, Drift.MISSING, wanted, None, employee_id))
         elif wanted is None:
             found.append(Difference(name, Drift.ORPHAN, None, held))
         elif held != wanted:
-            found.append(Difference(name, Drift.DIFFERENT, wanted, held))
+            found.append(Difference(name, Drift.DIFFERENT, wanted, held, employee_id))
     return found
 
 
-def repair(phone: PhoneSystem, found: list[Difference]) -> None:
-    """Make the phone system hold what the agent list says, for each difference."""
+def repair(session: Session, phone: PhoneSystem, vault: Vault, found: list[Difference]) -> None:
+    """Make the phone system hold what the agent list says, for each difference.
+
+    A lost account comes back with a new password, issued to its employee like any other.
+    The caller commits the rest (the built-in directory writes in `session`).
+    """
     for difference in found:
-        if difference.expected is None:
+        wanted = difference.expected
+        if wanted is None:
             phone.remove_account(difference.sip_username, RECONCILE_TICKET)
-        else:
-            phone.ensure_account(difference.expected, RECONCILE_TICKET)
+            continue
+        try:
+            phone.ensure_account(wanted, RECONCILE_TICKET)
+        except AccountMissing:
+            assert difference.employee_id is not None
+            secret = credentials.issue(session, vault, wanted.sip_username,
+                                       difference.employee_id, None)
+            # Saved before the phone system has it: a password the switchboard holds and
+            # agentdesk lost would lock the employee out without any drift to see.
+            session.commit()
+            phone.ensure_account(replace(wanted, secret=secret), RECONCILE_TICKET)
 
 
 def _account(agent: Agent) -> PhoneAccount:

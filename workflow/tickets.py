@@ -49,6 +49,8 @@ class TicketRequest:
     details: str = ""
     notify_user_ids: tuple[int, ...] = ()
     idempotency_key: str | None = None
+    #: A change ticket that issues the agent a new SIP password.
+    reset_password: bool = False
 
     @property
     def requested_extension(self) -> str | None:
@@ -62,6 +64,7 @@ class _Plan:
 
     extension: str | None = None
     routing: Routing | None = None
+    reset_password: bool = False
     changes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -109,6 +112,7 @@ class SubmittedTicket:
     routing_type: str | None
     priority_number: str | None
     backup_number: str | None
+    reset_password: bool
     details: str
     requester: UserRef
     watchers: tuple[UserRef, ...]
@@ -125,7 +129,8 @@ class SubmittedTicket:
             employee_id=ticket.employee_id, employee_name=ticket.employee.full_name,
             branch_id=ticket.branch_id, agent_id=ticket.agent_id, extension=ticket.extension,
             routing_type=ticket.routing_type, priority_number=ticket.priority_number,
-            backup_number=ticket.backup_number, details=ticket.details,
+            backup_number=ticket.backup_number, reset_password=ticket.reset_password,
+            details=ticket.details,
             requester=_ref(ticket.requester), watchers=tuple(map(_ref, ticket.watchers)),
             attempts=ticket.attempts, last_error=ticket.last_error,
             created_at=ticket.created_at, updated_at=ticket.updated_at,
@@ -163,6 +168,7 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Sub
         "priority_number": routing.priority_number if routing else None,
         "backup_number": routing.backup_number if routing else None,
         "sip_username": new_sip_username() if request.kind is TicketKind.NEW else None,
+        "reset_password": plan.reset_password,
         "details": request.details.strip(), "requester_id": actor.user_id,
         "idempotency_key": request.idempotency_key, "state": Status.SUBMITTED.value,
         "version": 1, "attempts": 0, "created_at": now, "updated_at": now,
@@ -186,8 +192,8 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Sub
 
 #: Columns of the inserted row that a `SubmittedTicket` repeats as they are.
 _ECHOED_COLUMNS = ("kind", "state", "version", "employee_id", "branch_id", "agent_id",
-                   "extension", "routing_type", "priority_number", "backup_number", "details",
-                   "attempts", "created_at", "updated_at")
+                   "extension", "routing_type", "priority_number", "backup_number",
+                   "reset_password", "details", "attempts", "created_at", "updated_at")
 
 
 def _watchers(session: Session, user_ids: tuple[int, ...]) -> tuple[UserRef, ...]:
@@ -272,7 +278,9 @@ def _plan_new_or_change(
             problems["extension"] = found
     if agent is not None and routing is not None and routing == agent_routing(agent):
         routing = None
-    if agent is not None and not problems and extension is None and routing is None:
+    reset_password = agent is not None and request.reset_password
+    if (agent is not None and not problems and extension is None and routing is None
+            and not reset_password):
         problems["extension"] = [Problem("nothing_to_change")]
     if problems:
         raise RuleViolation(problems)
@@ -286,4 +294,7 @@ def _plan_new_or_change(
         )
         after = routing_as_dict(routing.type.value, routing.priority_number, routing.backup_number)
         changes["routing"] = [before, after]
-    return _Plan(extension=extension, routing=routing, changes=changes)
+    if reset_password:
+        changes["reset_password"] = True
+    return _Plan(extension=extension, routing=routing, reset_password=reset_password,
+                 changes=changes)

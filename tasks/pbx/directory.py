@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from workflow.models import DirectoryEntry, DirectoryWrite, UTCDateTime, table, utcnow
-from workflow.ports import PhoneAccount
+from workflow.ports import AccountMissing, PhoneAccount
 from workflow.routing import Routing, RoutingType
 
 logger = logging.getLogger(__name__)
@@ -26,13 +25,13 @@ _FIELDS = ("extension", "routing_type", "priority_number", "backup_number")
 # Built once: a worker writes the directory for every ticket, and building a statement costs
 # more CPU than running it.
 _ENTRY = (
-    select(*(_ENTRIES.c[name] for name in _FIELDS))
+    select(*(_ENTRIES.c[name] for name in _FIELDS), _ENTRIES.c.secret_digest)
     .where(_ENTRIES.c.sip_username == bindparam("name"))
     .with_for_update()
 )
 _ADD_ENTRY = insert(_ENTRIES)
 _CHANGE_ENTRY = update(_ENTRIES).where(_ENTRIES.c.sip_username == bindparam("name")).values({
-    **{name: bindparam(f"new_{name}") for name in _FIELDS},
+    **{name: bindparam(f"new_{name}") for name in (*_FIELDS, "secret_digest")},
     "updated_at": bindparam("now", type_=UTCDateTime()),
 })
 _REMOVE_ENTRY = delete(_ENTRIES).where(_ENTRIES.c.sip_username == bindparam("name"))
@@ -56,14 +55,18 @@ class DirectoryPhoneSystem:
                   "backup_number": routing.backup_number}
         connection = self.session.connection()
         entry = connection.execute(_ENTRY, {"name": account.sip_username}).first()
+        if entry is None and account.secret is None:
+            raise AccountMissing(f"{account.sip_username} is not in the directory")
+        # Only a digest of the password is kept, as a PBX would.
+        if account.secret is not None:
+            wanted["secret_digest"] = hashlib.sha256(account.secret.encode()).hexdigest()
+        elif entry is not None:
+            wanted["secret_digest"] = entry.secret_digest
         if entry is not None and dict(entry._mapping) == wanted:
             return False
         if entry is None:
-            # The secret is generated here and only its digest is kept, as a PBX would.
-            digest = hashlib.sha256(secrets.token_bytes(24)).hexdigest()
             connection.execute(_ADD_ENTRY, {"sip_username": account.sip_username,
-                                            "secret_digest": digest, "updated_at": utcnow(),
-                                            **wanted})
+                                            "updated_at": utcnow(), **wanted})
             self._log(account.sip_username, "create", ticket_id)
         else:
             connection.execute(_CHANGE_ENTRY, {

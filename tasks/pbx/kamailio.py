@@ -11,17 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import secrets
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Engine, bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from workflow.ports import PhoneAccount, PhoneSystemError
+from workflow.ports import AccountMissing, PhoneAccount, PhoneSystemError
 from workflow.routing import Routing, RoutingType
 
 logger = logging.getLogger(__name__)
@@ -45,8 +43,6 @@ class KamailioPhoneSystem:
     engine: Engine
     domain: str
     rpc_url: str
-    #: Makes the SIP password of a new account (only its hashes are kept).
-    new_secret: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(18))
     #: Writes happen in Kamailio's database, not in agentdesk's transaction.
     in_database: bool = False
 
@@ -54,7 +50,7 @@ class KamailioPhoneSystem:
         """Make Kamailio hold exactly `account`; True when something changed."""
         try:
             with self.engine.begin() as connection:
-                changed = self._ensure_subscriber(connection, account.sip_username)
+                changed = self._ensure_subscriber(connection, account)
                 changed |= self._ensure_alias(connection, account)
                 changed |= self._ensure_preferences(connection, account)
         except SQLAlchemyError as error:
@@ -100,18 +96,25 @@ class KamailioPhoneSystem:
             found[name] = PhoneAccount(name, aliases.get(name, ""), routing)
         return found
 
-    def _ensure_subscriber(self, connection: Connection, username: str) -> bool:
-        """Create the subscriber with a new secret if it is missing (credentials are kept)."""
-        exists = connection.execute(
-            text("SELECT 1 FROM subscriber WHERE username = :name AND domain = :domain"),
-            {"name": username, "domain": self.domain}).first()
-        if exists:
+    def _ensure_subscriber(self, connection: Connection, account: PhoneAccount) -> bool:
+        """The subscriber with the digest hashes of `account.secret`, or as it is when None."""
+        held = connection.execute(
+            text("SELECT ha1, ha1b FROM subscriber WHERE username = :name AND domain = :domain"),
+            {"name": account.sip_username, "domain": self.domain}).first()
+        if account.secret is None:
+            if held is None:
+                raise AccountMissing(f"{account.sip_username} is not on Kamailio")
             return False
-        ha1, ha1b = digest_hashes(username, self.domain, self.new_secret())
-        connection.execute(text(
+        ha1, ha1b = digest_hashes(account.sip_username, self.domain, account.secret)
+        if held is not None and tuple(held) == (ha1, ha1b):
+            return False
+        statement = (
             "INSERT INTO subscriber (username, domain, ha1, ha1b) "
-            "VALUES (:name, :domain, :ha1, :ha1b)"),
-            {"name": username, "domain": self.domain, "ha1": ha1, "ha1b": ha1b})
+            "VALUES (:name, :domain, :ha1, :ha1b)" if held is None else
+            "UPDATE subscriber SET ha1 = :ha1, ha1b = :ha1b "
+            "WHERE username = :name AND domain = :domain")
+        connection.execute(text(statement), {"name": account.sip_username,
+                                             "domain": self.domain, "ha1": ha1, "ha1b": ha1b})
         return True
 
     def _ensure_alias(self, connection: Connection, account: PhoneAccount) -> bool:

@@ -8,7 +8,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,7 @@ from workflow.models import (
     TicketEvent,
 )
 from workflow.ports import PhoneAccount
-from workflow.provisioning import Outcome, ProvisioningSettings, provision_ticket
+from workflow.provisioning import Outcome, provision_ticket
 
 
 def approved_tickets(world: World, count: int) -> list[int]:
@@ -154,7 +154,7 @@ def test_an_external_phone_system_gets_one_ticket_per_message(app: Flask, world:
     # Given two approved tickets and a switchboard outside the database
     ids = approved_tickets(world, 2)
     switchboard = RecordingSwitchboard()
-    settings = ProvisioningSettings()
+    settings = runtime(app).provisioning
 
     # When the first message is handled
     outcome = provision_ticket(db.session(), ids[0], lambda session: switchboard, settings)
@@ -172,7 +172,7 @@ def test_concurrent_batch_claims_skip_each_others_tickets(pg_only_app: Flask) ->
     # Given six approved tickets
     world = make_world()
     ids = approved_tickets(world, 6)
-    lease = ProvisioningSettings().lease
+    lease = runtime(current_app).provisioning.lease
     with Session(db.engine) as first, Session(db.engine) as second:
         # When one worker holds a batch (not committed yet) and another claims meanwhile
         held = claim_approved(first, 4, lease)
@@ -220,7 +220,7 @@ def test_a_message_skips_a_ticket_being_claimed_and_the_outbox_keeps_the_promise
     # Given an approved ticket that another worker is claiming (not committed yet)
     world = make_world()
     [ticket_id] = approved_tickets(world, 1)
-    lease = ProvisioningSettings().lease
+    lease = runtime(current_app).provisioning.lease
     with Session(db.engine) as other, Session(db.engine) as ours:
         assert [claim.id for claim in claim_approved(other, 1, lease)] == [ticket_id]
 
@@ -245,7 +245,7 @@ def test_a_ticket_past_its_lease_is_taken_over_with_the_batch(
 ) -> None:
     # Given a ticket claimed by a worker that died, and another approved ticket
     ids = approved_tickets(world, 2)
-    lease = ProvisioningSettings().lease
+    lease = runtime(current_app).provisioning.lease
     with Session(db.engine) as dead_worker:
         [claim] = claim_approved(dead_worker, 1, -lease if expired else lease)
         record_starts(dead_worker, [claim])

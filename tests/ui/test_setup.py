@@ -127,7 +127,7 @@ def test_change_and_revoke_show_the_current_account(
     assert "Hiện tại: số máy lẻ 5001" in setup_page(requester, world)
     nothing = requester.post("/agents/setup", data=filing(
         requester, world, kind="change", extension="5001")).get_data(as_text=True)
-    assert "Phiếu đổi tài khoản phải thay đổi số máy lẻ hoặc định tuyến." in nothing
+    assert "Phiếu đổi tài khoản phải thay đổi số máy lẻ, định tuyến hoặc mật khẩu SIP." in nothing
     changed = requester.post("/agents/setup", data=filing(
         requester, world, kind="change", extension="5656"))
     assert changed.status_code == 302

@@ -110,6 +110,7 @@ class TicketCreateSchema(Schema):
     extension = fields.String(load_default=None, allow_none=True,
                               validate=validate.Length(max=20))
     routing = fields.Nested(RoutingSchema, load_default=None, allow_none=True)
+    reset_password = fields.Boolean(load_default=False)
     details = fields.String(load_default="", validate=validate.Length(max=MAX_DETAILS_LENGTH))
     notify_user_ids = fields.List(id_field(), load_default=list, validate=validate.Length(max=50))
 
@@ -157,6 +158,7 @@ class TicketSchema(Schema):
     agent_id = fields.Integer(allow_none=True)
     extension = fields.String(allow_none=True)
     routing = fields.Method("dump_routing")
+    reset_password = fields.Boolean()
     details = fields.String()
     requester = fields.Nested(UserRefSchema)
     watchers = fields.List(fields.Nested(UserRefSchema))

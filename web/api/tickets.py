@@ -41,6 +41,7 @@ def create_ticket(data: dict[str, Any]) -> Any:
         routing_type=routing.get("type"),
         priority_number=routing.get("priority_number"),
         backup_number=routing.get("backup_number"),
+        reset_password=data["reset_password"],
         details=data["details"],
         notify_user_ids=tuple(data["notify_user_ids"]),
         idempotency_key=key,

@@ -53,6 +53,7 @@
 
   function showFields() {
     $("extension-routing").hidden = kind() === "revoke";
+    $("reset-password").hidden = kind() !== "change";
     const routing = form.querySelector('input[name="routing_type"]:checked');
     $("phone-numbers").hidden = !routing || routing.value !== "phone";
   }

@@ -18,6 +18,7 @@ from web.auth import current_actor
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
+from web.ui.credentials import pending_count
 from web.ui.forms import LANGUAGE_NAMES
 from web.ui.labels import label_globals
 from workflow import notifications, queries
@@ -43,6 +44,7 @@ def init_ui(app: Flask) -> None:
         admin,
         agents,
         approvals,
+        credentials,
         notices,
         pages,
         setup,
@@ -73,7 +75,7 @@ def init_ui(app: Flask) -> None:
         referrer_policy="same-origin",
     )
     for module in (pages, sign_in, agents, setup, tickets, approvals, notices, admin, staff,
-                   structure_pages):
+                   structure_pages, credentials):
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
     app.add_template_filter(local_time)
@@ -106,11 +108,13 @@ def _sign_in_limit() -> str:
 
 def _page_globals() -> dict[str, Any]:
     """What every page template may use, including the count on the queue's badge."""
-    awaiting = unread = 0
+    awaiting = unread = passwords = 0
     if has_request_context() and current_user.is_authenticated:
         caller = current_actor()
         unread = notifications.count_unread(db.session(), caller.user_id)
+        passwords = pending_count()
         if caller.role in (Role.APPROVER, Role.ADMIN):
             awaiting = queries.count_awaiting_decision(db.session(), caller)
     return {"current_language": current_language(), "language_names": LANGUAGE_NAMES,
-            "awaiting_decision": awaiting, "unread_notices": unread, **label_globals()}
+            "awaiting_decision": awaiting, "unread_notices": unread,
+            "pending_passwords": passwords, **label_globals()}

@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from web.extensions import db
 from web.ui.access import signed_in
 from web.ui.forms import AgentFilterForm
-from workflow import queries
+from workflow import credentials, queries
 
 bp = Blueprint("agent_pages", __name__)
 
@@ -99,4 +99,5 @@ def agent_page(agent_id: int) -> Any:
     session = db.session()
     agent = queries.get_agent(session, agent_id)
     return render_template("agents/detail.html", agent=agent,
-                           history=queries.agent_history(session, agent_id))
+                           history=queries.agent_history(session, agent_id),
+                           credential=credentials.latest_for(session, agent.sip_username))

@@ -131,6 +131,7 @@ class SetupAgentForm(FlaskForm):
     ])
     priority_number = StringField(_l("Số ưu tiên"), validators=[Optional(), Length(max=30)])
     backup_number = StringField(_l("Số dự phòng"), validators=[Optional(), Length(max=30)])
+    reset_password = BooleanField(_l("Cấp mật khẩu SIP mới"))
     details = TextAreaField(_l("Chi tiết Agent"), validators=[Optional(), Length(max=2000)])
     notify_user_ids = SelectMultipleField(_l("Gửi thông báo đến"), coerce=int,
                                           validators=[Optional()])

@@ -109,6 +109,7 @@ def _ticket_request(form: SetupAgentForm) -> TicketRequest:
         routing_type=form.routing_type.data if routes else None,
         priority_number=form.priority_number.data if phone else None,
         backup_number=form.backup_number.data if phone else None,
+        reset_password=kind is TicketKind.CHANGE and bool(form.reset_password.data),
         details=form.details.data or "",
         notify_user_ids=tuple(form.notify_user_ids.data or ()),
         idempotency_key=form.idempotency_key.data or None,

@@ -1,0 +1,124 @@
+"""SIP passwords shown once: by one-time link, to their signed-in employee, or handed over."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, make_response, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from tasks.runtime import runtime
+from web.extensions import db
+from web.ui.access import signed_in
+from workflow import credentials, queries
+from workflow.credentials import Vault
+from workflow.errors import Conflict, NotFound
+from workflow.rules import Role
+
+bp = Blueprint("credential_pages", __name__)
+
+#: A page with a password or a live link must not be cached, indexed or leak its address.
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache",
+                   "X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"}
+
+
+@bp.route("/credentials/<token>")
+def by_link(token: str) -> Response:
+    """What a one-time link leads to, without showing the password yet.
+
+    Opening the link does not use it up: mail scanners and link previews fetch it too.
+    """
+    return _link_page(token)
+
+
+@bp.route("/credentials/<token>", methods=["POST"])
+def reveal_by_link(token: str) -> Response:
+    """Show the password behind a one-time link, once."""
+    if not FlaskForm().validate_on_submit():
+        return _link_page(token)
+    try:
+        revealed = credentials.reveal_by_link(db.session(), _vault(), token)
+    except (Conflict, NotFound):
+        return _link_page(token, status=409)
+    return _private(render_template("credentials/link.html", revealed=revealed, status=None,
+                                    form=None))
+
+
+@bp.route("/my/credentials")
+@signed_in()
+def mine() -> Response:
+    """The signed-in employee's SIP passwords waiting to be seen."""
+    return _mine_page()
+
+
+@bp.route("/my/credentials/<int:credential_id>", methods=["POST"])
+@signed_in()
+def reveal_mine(credential_id: int) -> Response:
+    """Show one of the signed-in employee's own passwords, once."""
+    if not FlaskForm().validate_on_submit():
+        return _mine_page()
+    try:
+        revealed = credentials.reveal_own(db.session(), _vault(), credential_id,
+                                          current_user.email)
+    except Conflict:
+        return _mine_page(status=409)
+    return _mine_page(revealed=revealed)
+
+
+@bp.route("/agents/<int:agent_id>/credential-link", methods=["POST"])
+@signed_in(Role.ADMIN)
+def hand_over(agent_id: int) -> Response:
+    """A new one-time link to the agent's pending password, for an admin to hand over."""
+    session = db.session()
+    agent = queries.get_agent(session, agent_id)
+    latest = credentials.latest_for(session, agent.sip_username)
+    link = None
+    if FlaskForm().validate_on_submit() and latest is not None:
+        try:
+            token = credentials.new_link(session, latest.id)
+        except Conflict:
+            token = None
+        if token:
+            link = url_for("credential_pages.by_link", token=token, _external=True)
+    status = 200 if link else 409
+    return _private(render_template("credentials/handover.html", agent=agent, link=link,
+                                    latest=latest), status)
+
+
+def _link_page(token: str, status: int = 200) -> Response:
+    """The page of a one-time link: ready to reveal, or why it no longer works."""
+    try:
+        found = credentials.status_by_link(db.session(), token)
+    except NotFound:
+        return _private(render_template("credentials/link.html", status=None, revealed=None,
+                                        form=None), 404)
+    return _private(render_template("credentials/link.html", status=found, revealed=None,
+                                    form=FlaskForm()), status)
+
+
+def _mine_page(revealed: credentials.Revealed | None = None, status: int = 200) -> Response:
+    """The signed-in employee's pending passwords, and the one just revealed."""
+    pending = credentials.pending_for(db.session(), current_user.email)
+    return _private(render_template("credentials/mine.html", pending=pending,
+                                    revealed=revealed, form=FlaskForm()), status)
+
+
+def _private(body: str, status: int = 200) -> Response:
+    """A response that no cache keeps and no referrer reveals."""
+    response = make_response(body, status)
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
+def _vault() -> Vault:
+    """The vault the workers seal passwords with."""
+    return runtime(current_app).provisioning.vault
+
+
+def pending_count() -> int:
+    """How many passwords wait for the signed-in user (the navigation bar's key badge)."""
+    return credentials.count_pending(db.session(), current_user.email)
+
+
+__all__ = ["bp", "pending_count"]
