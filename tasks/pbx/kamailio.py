@@ -14,6 +14,7 @@ import logging
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Engine, bindparam, text
@@ -23,6 +24,14 @@ from workflow.ports import AccountMissing, PhoneAccount, PhoneSystemError
 from workflow.routing import Routing, RoutingType
 
 logger = logging.getLogger(__name__)
+
+class Password(StrEnum):
+    """What ensuring an account did to its password."""
+
+    KEPT = "kept"
+    SET = "set"  # a new subscriber
+    REPLACED = "replaced"  # a reset: registrations made with the old one are dropped
+
 
 #: The routing preferences this adapter owns in `usr_preferences`.
 PREFERENCES = ("route_type", "priority", "backup")
@@ -47,18 +56,24 @@ class KamailioPhoneSystem:
     in_database: bool = False
 
     def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
-        """Make Kamailio hold exactly `account`; True when something changed."""
+        """Make Kamailio hold exactly `account`; True when something changed.
+
+        A new password on an existing account also drops its registrations, so every
+        device must sign in again with it.
+        """
         try:
             with self.engine.begin() as connection:
-                changed = self._ensure_subscriber(connection, account)
-                changed |= self._ensure_alias(connection, account)
+                password = self._ensure_subscriber(connection, account)
+                changed = self._ensure_alias(connection, account)
                 changed |= self._ensure_preferences(connection, account)
         except SQLAlchemyError as error:
             raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
-        if changed:
-            logger.info("kamailio: %s is extension %s (ticket %s)", account.sip_username,
-                        account.extension, ticket_id)
-        return changed
+        if password is Password.REPLACED:
+            self._drop_registrations(account.sip_username)
+        if changed or password is not Password.KEPT:
+            logger.info("kamailio: %s is extension %s, password %s (ticket %s)",
+                        account.sip_username, account.extension, password.value, ticket_id)
+        return changed or password is not Password.KEPT
 
     def remove_account(self, sip_username: str, ticket_id: int) -> bool:
         """Remove the subscriber, its aliases and preferences, and drop its registrations."""
@@ -96,7 +111,7 @@ class KamailioPhoneSystem:
             found[name] = PhoneAccount(name, aliases.get(name, ""), routing)
         return found
 
-    def _ensure_subscriber(self, connection: Connection, account: PhoneAccount) -> bool:
+    def _ensure_subscriber(self, connection: Connection, account: PhoneAccount) -> Password:
         """The subscriber with the digest hashes of `account.secret`, or as it is when None."""
         held = connection.execute(
             text("SELECT ha1, ha1b FROM subscriber WHERE username = :name AND domain = :domain"),
@@ -104,10 +119,10 @@ class KamailioPhoneSystem:
         if account.secret is None:
             if held is None:
                 raise AccountMissing(f"{account.sip_username} is not on Kamailio")
-            return False
+            return Password.KEPT
         ha1, ha1b = digest_hashes(account.sip_username, self.domain, account.secret)
         if held is not None and tuple(held) == (ha1, ha1b):
-            return False
+            return Password.KEPT
         statement = (
             "INSERT INTO subscriber (username, domain, ha1, ha1b) "
             "VALUES (:name, :domain, :ha1, :ha1b)" if held is None else
@@ -115,7 +130,7 @@ class KamailioPhoneSystem:
             "WHERE username = :name AND domain = :domain")
         connection.execute(text(statement), {"name": account.sip_username,
                                              "domain": self.domain, "ha1": ha1, "ha1b": ha1b})
-        return True
+        return Password.SET if held is None else Password.REPLACED
 
     def _ensure_alias(self, connection: Connection, account: PhoneAccount) -> bool:
         """The extension, and only it, routes to the account."""

@@ -2,85 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 
-from tasks.pbx.kamailio import json_rpc
-from tests.conftest import fresh_pg_database, worker_suffix
-from tests.processes import free_port, wait_for
-from workflow.ports import PhoneSystemError
+from tests.conftest import worker_suffix
+from tests.pbx.launcher import DOMAIN, Kamailio, running_kamailio
 
-ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / "deploy" / "kamailio" / "kamailio.cfg"
-SCHEMA = ROOT / "deploy" / "kamailio" / "schema.sql"
-KAMAILIO = "/usr/sbin/kamailio"
-#: The SIP domain phones register with (the digest realm).
-DOMAIN = "pbx.agentdesk.test"
-
-
-@dataclass(frozen=True)
-class Kamailio:
-    """A running Kamailio: where to send SIP, where to call JSON-RPC, its database."""
-
-    sip: tuple[str, int]
-    rpc_url: str
-    database_url: str
-    domain: str
-
-    def rpc(self, method: str, *params: Any) -> Any:
-        """Call a JSON-RPC method; returns its result (PhoneSystemError on an error)."""
-        return json_rpc(self.rpc_url, method, *params)
-
-
-def _answers(rpc_url: str) -> bool | None:
-    """Whether Kamailio answers JSON-RPC yet."""
-    probe = Kamailio(("", 0), rpc_url, "", "")
-    try:
-        return bool(probe.rpc("core.version")) or None
-    except PhoneSystemError:
-        return None
+__all__ = ["DOMAIN", "Kamailio", "kamailio"]
 
 
 @pytest.fixture(scope="session")
 def kamailio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kamailio]:
     """Kamailio on 127.0.0.1 (non-standard ports) against a fresh database of its own."""
-    if not os.path.exists(KAMAILIO):
-        pytest.fail("kamailio is missing: run .ci/run (it installs the Debian packages "
-                    "kamailio, kamailio-postgres-modules, kamailio-json-modules)")
-    url = fresh_pg_database(f"agentdesk_kamailio_{worker_suffix()}")
-    libpq = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(libpq, autocommit=True) as connection:
-        connection.execute(SCHEMA.read_text())
-    sip_port, rpc_port = free_port(), free_port()
     log = tmp_path_factory.mktemp("kamailio") / "kamailio.log"
-    database = libpq.replace("postgresql://", "postgres://")
-    command = [KAMAILIO, "-f", str(CONFIG), "-DD", "-E",
-               "-l", f"udp:127.0.0.1:{sip_port}", "-l", f"tcp:127.0.0.1:{rpc_port}",
-               "-A", f'DBURL="{database}"', "-A", f'SIP_DOMAIN="{DOMAIN}"',
-               "-A", 'NO_ANSWER_MS=3000']
-    with open(log, "w") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    rpc_url = f"http://127.0.0.1:{rpc_port}/RPC"
     try:
-        wait_for(lambda: _answers(rpc_url), f"Kamailio to answer JSON-RPC (log: {log})",
-                 timeout=20)
-        yield Kamailio(("127.0.0.1", sip_port), rpc_url, libpq, DOMAIN)
-    finally:
-        # Its whole process group: the main process forks its workers.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        launched = running_kamailio(f"agentdesk_kamailio_{worker_suffix()}", log)
+        with launched as running:
+            yield running
+    except RuntimeError as error:
+        pytest.fail(str(error))

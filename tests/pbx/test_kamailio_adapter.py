@@ -11,7 +11,7 @@ from sqlalchemy import create_engine
 from tasks.pbx.kamailio import KamailioPhoneSystem, digest_hashes
 from tests.pbx.conftest import Kamailio
 from tests.sip import Phone
-from workflow.ports import PhoneAccount
+from workflow.ports import AccountMissing, PhoneAccount
 from workflow.routing import Routing, RoutingType
 
 SECRET = "mat-khau-sip-thu"
@@ -19,11 +19,10 @@ SECRET = "mat-khau-sip-thu"
 
 @pytest.fixture
 def pbx(kamailio: Kamailio) -> Iterator[KamailioPhoneSystem]:
-    """The adapter, making every new account's secret known to the test."""
+    """The adapter over the test Kamailio's database."""
     engine = create_engine(kamailio.database_url.replace("postgresql://",
                                                          "postgresql+psycopg://"))
-    yield KamailioPhoneSystem(engine, kamailio.domain, kamailio.rpc_url,
-                              new_secret=lambda: SECRET)
+    yield KamailioPhoneSystem(engine, kamailio.domain, kamailio.rpc_url)
     engine.dispose()
 
 
@@ -56,8 +55,8 @@ def caller(kamailio: Kamailio, made: list[Phone], username: str,
 def test_a_new_account_registers_and_its_extension_reaches_it(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    assert pbx.ensure_account(PhoneAccount("agnew1", "5101", Routing()), 1) is True
-    assert pbx.ensure_account(PhoneAccount("agnew1", "5101", Routing()), 1) is False  # ensure
+    assert pbx.ensure_account(PhoneAccount("agnew1", "5101", Routing(), SECRET), 1) is True
+    assert pbx.ensure_account(PhoneAccount("agnew1", "5101", Routing(), SECRET), 1) is False
     agent = device(kamailio, devices, "agnew1")
     assert agent.register() == 200
     assert device(kamailio, devices, "agnew1", "wrong").register() == 401
@@ -72,7 +71,7 @@ def test_a_new_account_registers_and_its_extension_reaches_it(
 def test_renumbering_keeps_the_device_and_the_old_number_stops_routing(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    pbx.ensure_account(PhoneAccount("agchg1", "5201", Routing()), 1)
+    pbx.ensure_account(PhoneAccount("agchg1", "5201", Routing(), SECRET), 1)
     agent = device(kamailio, devices, "agchg1")
     assert agent.register() == 200
     assert pbx.ensure_account(PhoneAccount("agchg1", "5656", Routing()), 2) is True
@@ -89,7 +88,7 @@ def test_renumbering_keeps_the_device_and_the_old_number_stops_routing(
 def test_app_web_rings_every_registered_device_at_once(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    pbx.ensure_account(PhoneAccount("agpar1", "5301", Routing(RoutingType.APP_WEB)), 1)
+    pbx.ensure_account(PhoneAccount("agpar1", "5301", Routing(RoutingType.APP_WEB), SECRET), 1)
     app, web = device(kamailio, devices, "agpar1"), device(kamailio, devices, "agpar1")
     assert app.register() == 200 and web.register() == 200
     colleague = caller(kamailio, devices, "caller3")
@@ -105,7 +104,7 @@ def test_app_web_rings_every_registered_device_at_once(
 def test_revoking_drops_the_registration_at_once_and_refuses_a_new_one(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    pbx.ensure_account(PhoneAccount("agrev1", "5401", Routing()), 1)
+    pbx.ensure_account(PhoneAccount("agrev1", "5401", Routing(), SECRET), 1)
     agent = device(kamailio, devices, "agrev1")
     assert agent.register() == 200
     assert pbx.remove_account("agrev1", 2) is True
@@ -115,6 +114,28 @@ def test_revoking_drops_the_registration_at_once_and_refuses_a_new_one(
     colleague.dial("5401")
     assert colleague.outcome() == 404
     assert pbx.remove_account("agrev1", 2) is False  # ensure semantics: already gone
+
+
+def test_a_new_password_locks_out_the_old_one_and_its_registered_devices(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
+) -> None:
+    pbx.ensure_account(PhoneAccount("agpwd1", "5701", Routing(), SECRET), 1)
+    lost_phone = device(kamailio, devices, "agpwd1")
+    assert lost_phone.register() == 200
+    assert pbx.ensure_account(PhoneAccount("agpwd1", "5701", Routing(), "moi-hon"), 2) is True
+    # The device that knew the old password is signed out at once and cannot come back
+    assert "agpwd1" not in str(kamailio.rpc("ul.dump"))
+    assert lost_phone.register() == 401
+    assert device(kamailio, devices, "agpwd1", "moi-hon").register() == 200
+    # Keeping the password (no secret given) changes nothing and signs nobody out
+    assert pbx.ensure_account(PhoneAccount("agpwd1", "5701", Routing()), 3) is False
+    assert "agpwd1" in str(kamailio.rpc("ul.dump"))
+
+
+def test_an_account_is_never_created_without_a_password(pbx: KamailioPhoneSystem) -> None:
+    with pytest.raises(AccountMissing):
+        pbx.ensure_account(PhoneAccount("agnone1", "5801", Routing()), 1)
+    assert "agnone1" not in pbx.accounts()
 
 
 @pytest.mark.parametrize("priority_does", ["busy", "not answer"])
@@ -134,7 +155,7 @@ def test_phone_routing_calls_the_priority_number_then_the_backup(
     mobile, fallback = device(kamailio, devices, priority), device(kamailio, devices, backup)
     assert mobile.register() == 200 and fallback.register() == 200
     pbx.ensure_account(PhoneAccount(
-        f"agfwd{case}", f"550{case}", Routing(RoutingType.PHONE, priority, backup)), 1)
+        f"agfwd{case}", f"550{case}", Routing(RoutingType.PHONE, priority, backup), SECRET), 1)
     colleague = caller(kamailio, devices, "caller5")
     colleague.dial(f"550{case}")
     first = mobile.ring()
@@ -151,7 +172,7 @@ def test_phone_routing_calls_the_priority_number_then_the_backup(
 def test_a_call_from_the_domain_without_the_right_password_rings_nobody(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    pbx.ensure_account(PhoneAccount("agsec1", "5601", Routing()), 1)
+    pbx.ensure_account(PhoneAccount("agsec1", "5601", Routing(), SECRET), 1)
     agent = device(kamailio, devices, "agsec1")
     assert agent.register() == 200
     intruder = caller(kamailio, devices, "caller6", password="guessed")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, current_app, make_response, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
