@@ -16,6 +16,7 @@ class FernetCipher:
     """`Cipher` over one or more Fernet keys: the first encrypts, any of them decrypts."""
 
     def __init__(self, keys: list[str]) -> None:
+        self.keys = list(keys)
         self._fernet = MultiFernet([Fernet(key) for key in keys])
 
     def encrypt(self, data: bytes, /) -> bytes:

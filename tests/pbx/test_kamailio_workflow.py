@@ -11,9 +11,11 @@ from tasks.runtime import runtime
 from tests.conftest import build_app, drain, fresh_pg_database, make_world, worker_suffix
 from tests.pbx.conftest import Kamailio
 from tests.services.test_submit import actor
+from tests.sip import Phone
 from web.cli import cli
 from web.extensions import db
-from workflow import decisions
+from workflow import credentials, decisions
+from workflow.credentials import CredentialState
 from workflow.models import Agent, Ticket
 from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 
@@ -35,15 +37,25 @@ def kamailio_rows(kamailio: Kamailio, username: str) -> tuple[int, list[str]]:
     return (subscribers[0] if subscribers else 0), [row[0] for row in aliases]
 
 
+def revealed_password(app: Flask, sip_username: str) -> str:
+    """The pending password of an account, through a new one-time link."""
+    latest = credentials.latest_for(db.session, sip_username)
+    assert latest is not None and latest.state is CredentialState.PENDING
+    token = credentials.new_link(db.session, latest.id)
+    return credentials.reveal_by_link(db.session, runtime(app).provisioning.vault,
+                                      token).password
+
+
 def test_new_change_and_revoke_tickets_reshape_the_kamailio_account(kamailio: Kamailio) -> None:
     app = kamailio_app(kamailio)
     with app.app_context():
         world = make_world(employees_per_department=1)
         requester, approver = actor(world.requester_id), actor(world.approver_id)
 
-        def file_and_approve(kind: TicketKind, extension: str | None) -> Ticket:
-            ticket = submit_ticket(db.session, requester,
-                                   TicketRequest(kind, world.employee_ids[0], extension))
+        def file_and_approve(kind: TicketKind, extension: str | None,
+                             reset_password: bool = False) -> Ticket:
+            ticket = submit_ticket(db.session, requester, TicketRequest(
+                kind, world.employee_ids[0], extension, reset_password=reset_password))
             decisions.approve_ticket(db.session, approver, ticket.id)
             drain(app)
             db.session.expire_all()
@@ -53,11 +65,25 @@ def test_new_change_and_revoke_tickets_reshape_the_kamailio_account(kamailio: Ka
 
         file_and_approve(TicketKind.NEW, "5001")
         agent = db.session.query(Agent).one()
-        assert kamailio_rows(kamailio, agent.sip_username) == (1, ["5001"])
+        name = agent.sip_username
+        assert kamailio_rows(kamailio, name) == (1, ["5001"])
+        # The employee learns the password from the one-time link and signs a phone in
+        password = revealed_password(app, name)
+        phone = Phone(name, password, kamailio.domain, kamailio.sip)
+        assert phone.register() == 200
         file_and_approve(TicketKind.CHANGE, "5656")
-        assert kamailio_rows(kamailio, agent.sip_username) == (1, ["5656"])
+        assert kamailio_rows(kamailio, name) == (1, ["5656"])
+        assert phone.register() == 200  # renumbering keeps the credentials
+        # A reset issues a new password: the old one stops working
+        file_and_approve(TicketKind.CHANGE, None, reset_password=True)
+        assert phone.register() == 401
+        renewed = Phone(name, revealed_password(app, name), kamailio.domain, kamailio.sip)
+        assert renewed.register() == 200
         file_and_approve(TicketKind.REVOKE, None)
-        assert kamailio_rows(kamailio, agent.sip_username) == (0, [])
+        assert kamailio_rows(kamailio, name) == (0, [])
+        assert renewed.register() == 401
+        phone.close()
+        renewed.close()
         assert runtime(app).phone_system(db.session()).in_database is False
         db.engine.dispose()
 
@@ -90,4 +116,8 @@ def test_reconcile_finds_what_was_changed_behind_the_apps_back_and_repairs_it(
     assert kamailio_rows(kamailio, name) == (1, ["5001"])
     assert kamailio_rows(kamailio, "intruder") == (0, [])
     with app.app_context():
+        # The re-created account has a new password, waiting for its employee
+        phone = Phone(name, revealed_password(app, name), kamailio.domain, kamailio.sip)
+        assert phone.register() == 200
+        phone.close()
         db.engine.dispose()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email
+import hashlib
+import re
 from collections.abc import Iterator
 from email.header import decode_header, make_header
 from email.message import Message
@@ -20,8 +22,23 @@ from tests.processes import free_port, redis_server, running, wait_for
 from web.extensions import db
 from workflow import decisions
 from workflow.accounts import actor_of
-from workflow.models import DirectoryEntry, Notification, Ticket, User
+from workflow.models import DirectoryEntry, Employee, Notification, Ticket, User
 from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+
+
+def reveal(app: Flask, path: str) -> str:
+    """Open a one-time link as the employee would and press the button; the password."""
+    client = app.test_client()
+    page = client.get(path).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    shown = client.post(path, data={"csrf_token": token.group(1)})
+    assert shown.status_code == 200
+    assert shown.headers["Cache-Control"] == "no-store"
+    password = re.search(r'id="sip-password">([^<]+)<', shown.get_data(as_text=True))
+    assert password is not None
+    assert client.post(path, data={"csrf_token": token.group(1)}).status_code == 409  # once
+    return password.group(1)
 
 
 class Inbox(MessageHandler):
@@ -59,11 +76,16 @@ def test_a_ticket_goes_through_redis_workers_and_emails_people(
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": str(smtp_port),
             "RELAY_GRACE_SECONDS": "1",
+            # The web and the workers must share the key that seals SIP passwords.
+            "SECRET_KEY": "test",
         }
         web_app = build_app(url, REDIS_URL=redis_url)
         with web_app.app_context():
             # Given an organisation, a requester's ticket, and the worker and relay processes
             world = make_world(employees_per_department=1)
+            employee = db.session.get_one(Employee, world.employee_ids[0])
+            employee.email = "nhanvien@test.vn"
+            db.session.commit()
             requester = actor_of(db.session.get(User, world.requester_id))
             ticket = submit_ticket(
                 db.session, requester, TicketRequest(TicketKind.NEW, world.employee_ids[0], "5001")
@@ -78,28 +100,40 @@ def test_a_ticket_goes_through_redis_workers_and_emails_people(
                 approver = actor_of(db.session.get(User, world.approver_id))
                 decisions.approve_ticket(db.session, approver, ticket.id)
 
-                # Then the worker provisions it and everyone concerned is told, by email too
+                # Then the worker provisions it and everyone concerned is told, by email too,
+                # and the employee gets a one-time link to the new SIP password
                 def state() -> str | None:
                     db.session.expire_all()
                     found = db.session.get(Ticket, ticket.id)
                     return found.state if found and found.state == "provisioned" else None
 
                 wait_for(state, "the ticket to be provisioned", timeout=60)
-                wait_for(lambda: len(inbox.messages) >= 3, "three emails", timeout=30)
+                wait_for(lambda: len(inbox.messages) >= 4, "four emails", timeout=30)
     with web_app.app_context():
         emailed = db.session.scalars(
             select(Notification).where(Notification.emailed_at.is_not(None))
         ).all()
-        recipients = sorted(message["To"] for message in inbox.messages)
+        letters = [message for message in inbox.messages if message["To"] == "nhanvien@test.vn"]
+        assert len(letters) == 1
+        link = re.search(r"http://localhost:5000(/credentials/\S+)",
+                         letters[0].get_payload(decode=True).decode())
+        assert link is not None
+        password = reveal(web_app, link.group(1))
+        # Only the password's digest is on the switchboard, and it is this password
+        assert db.session.scalars(select(DirectoryEntry.secret_digest)).one() == (
+            hashlib.sha256(password.encode()).hexdigest())
+        assert all(password not in message.as_string() for message in inbox.messages)
+        notices = [message for message in inbox.messages if message not in letters]
+        recipients = sorted(message["To"] for message in notices)
         assert recipients.count("requester@test.vn") == 2  # approved, then provisioned
         assert "approver@test.vn" in recipients  # asked to approve
-        assert len(emailed) == len(inbox.messages)
+        assert len(emailed) == len(notices)
         # A resend after a crash would carry the same Message-ID, which mail software drops.
-        assert sorted(message["Message-ID"] for message in inbox.messages) == sorted(
+        assert sorted(message["Message-ID"] for message in notices) == sorted(
             message_id(notification.id, "agentdesk@localhost") for notification in emailed
         )
         subjects = {
-            str(make_header(decode_header(message["Subject"]))) for message in inbox.messages
+            str(make_header(decode_header(message["Subject"]))) for message in notices
         }
         assert any("đã được duyệt" in subject for subject in subjects)
         secret = db.session.scalars(select(DirectoryEntry.secret_digest)).one()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, current_app, make_response, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -15,6 +17,7 @@ from workflow.errors import Conflict, NotFound
 from workflow.rules import Role
 
 bp = Blueprint("credential_pages", __name__)
+logger = logging.getLogger(__name__)
 
 #: A page with a password or a live link must not be cached, indexed or leak its address.
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache",
@@ -37,10 +40,10 @@ def reveal_by_link(token: str) -> Response:
         return _link_page(token)
     try:
         revealed = credentials.reveal_by_link(db.session(), _vault(), token)
-    except (Conflict, NotFound):
-        return _link_page(token, status=409)
+    except Conflict as error:
+        return _link_page(token, status=409, unreadable=_unreadable(error))
     return _private(render_template("credentials/link.html", revealed=revealed, status=None,
-                                    form=None))
+                                    unreadable=False))
 
 
 @bp.route("/my/credentials")
@@ -59,8 +62,8 @@ def reveal_mine(credential_id: int) -> Response:
     try:
         revealed = credentials.reveal_own(db.session(), _vault(), credential_id,
                                           current_user.email)
-    except Conflict:
-        return _mine_page(status=409)
+    except Conflict as error:
+        return _mine_page(status=409, unreadable=_unreadable(error))
     return _mine_page(revealed=revealed)
 
 
@@ -84,22 +87,32 @@ def hand_over(agent_id: int) -> Response:
                                     latest=latest), status)
 
 
-def _link_page(token: str, status: int = 200) -> Response:
+def _link_page(token: str, status: int = 200, unreadable: bool = False) -> Response:
     """The page of a one-time link: ready to reveal, or why it no longer works."""
     try:
         found = credentials.status_by_link(db.session(), token)
     except NotFound:
         return _private(render_template("credentials/link.html", status=None, revealed=None,
-                                        form=None), 404)
+                                        unreadable=False), 404)
     return _private(render_template("credentials/link.html", status=found, revealed=None,
-                                    form=FlaskForm()), status)
+                                    unreadable=unreadable), status)
 
 
-def _mine_page(revealed: credentials.Revealed | None = None, status: int = 200) -> Response:
+def _mine_page(revealed: credentials.Revealed | None = None, status: int = 200,
+               unreadable: bool = False) -> Response:
     """The signed-in employee's pending passwords, and the one just revealed."""
     pending = credentials.pending_for(db.session(), current_user.email)
     return _private(render_template("credentials/mine.html", pending=pending,
-                                    revealed=revealed, form=FlaskForm()), status)
+                                    revealed=revealed, unreadable=unreadable), status)
+
+
+def _unreadable(error: Conflict) -> bool:
+    """Whether no configured key opens the password (and tell the operators so)."""
+    if error.code != "credential_unreadable":
+        return False
+    logger.error("a SIP password cannot be decrypted: the web and the workers must share "
+                 "SECRET_KEY or CREDENTIAL_KEYS (keep old keys listed after a rotation)")
+    return True
 
 
 def _private(body: str, status: int = 200) -> Response:
