@@ -115,8 +115,12 @@ def message_id(notification_id: int, sender: str) -> str:
     Sending is at least once (the relay may crash between the send and its record), and
     mail servers and clients drop a second message with a Message-ID they have seen.
     """
-    domain = sender.rpartition("@")[2] or "localhost"
-    return f"<notification-{notification_id}@{domain}>"
+    return f"<notification-{notification_id}@{_domain_of(sender)}>"
+
+
+def _domain_of(sender: str) -> str:
+    """The domain of the sender's address, for Message-IDs."""
+    return sender.rpartition("@")[2] or "localhost"
 
 
 def compose_credential_letter(letter: CredentialLetter, settings: SmtpSettings) -> EmailMessage:
@@ -129,8 +133,7 @@ def compose_credential_letter(letter: CredentialLetter, settings: SmtpSettings) 
     message["To"] = letter.email
     message["Date"] = format_datetime(utcnow())
     # Each link is its own message: a newer link must not be dropped as a duplicate.
-    domain = settings.sender.rpartition("@")[2] or "localhost"
-    tag = link_digest(letter.link_token)[:16]
+    tag, domain = link_digest(letter.link_token)[:16], _domain_of(settings.sender)
     message["Message-ID"] = f"<credential-{letter.credential_id}-{tag}@{domain}>"
     message.set_content(CREDENTIAL_BODY[language].format(
         name=letter.full_name, expires=expires.strftime("%H:%M %d/%m/%Y"),
