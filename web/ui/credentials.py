@@ -19,9 +19,11 @@ from workflow.rules import Role
 bp = Blueprint("credential_pages", __name__)
 logger = logging.getLogger(__name__)
 
-#: A page with a password or a live link must not be cached, indexed or leak its address.
+#: A page with a password or a live link must not be cached or indexed. Its address goes to
+#: no other site (the app-wide Referrer-Policy is same-origin, and the pages load nothing from
+#: elsewhere); no-referrer would fail the CSRF check of the reveal button over HTTPS.
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache",
-                   "X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"}
+                   "X-Robots-Tag": "noindex, nofollow"}
 
 
 @bp.route("/credentials/<token>")
@@ -81,7 +83,9 @@ def hand_over(agent_id: int) -> Response:
         except Conflict:
             token = None
         if token:
-            link = url_for("credential_pages.by_link", token=token, _external=True)
+            # The address the emails use (BASE_URL), not the one this request came in by.
+            link = (current_app.config["BASE_URL"].rstrip("/")
+                    + url_for("credential_pages.by_link", token=token))
     status = 200 if link else 409
     return _private(render_template("credentials/handover.html", agent=agent, link=link,
                                     latest=latest), status)
