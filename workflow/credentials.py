@@ -113,28 +113,20 @@ def issue(
 def issue_all(session: Session, vault: Vault, wanted: Sequence[Issue]) -> list[str]:
     """New passwords for the accounts, stored encrypted; older pending ones are superseded.
 
-    A ticket issues one password however often it is retried: the stored one comes back.
+    They are written in the caller's transaction, with the ticket's outcome: an attempt that
+    fails rolls its password back, and the next attempt sets a new one on the switchboard.
     """
-    tickets = [each.ticket_id for each in wanted if each.ticket_id is not None]
-    stored = dict(session.execute(
-        select(SipCredential.ticket_id, SipCredential.secret)
-        .where(SipCredential.ticket_id.in_(tickets), _is(CredentialState.PENDING))
-    ).all()) if tickets else {}
-    fresh = [each for each in wanted if each.ticket_id not in stored]
-    secret_of = {id(each): secrets.token_urlsafe(SECRET_BYTES) for each in fresh}
-    if fresh:
-        _close(session, SipCredential.sip_username.in_([each.sip_username for each in fresh]),
-               CredentialState.SUPERSEDED)
-        now = utcnow()
-        session.execute(insert(_CREDENTIALS), [{
-            "sip_username": each.sip_username, "employee_id": each.employee_id,
-            "ticket_id": each.ticket_id, "state": CredentialState.PENDING.value,
-            "secret": vault.seal(secret_of[id(each)]), "created_at": now,
-            "expires_at": now + vault.lifetime, "link_digest": None, "emailed_at": None,
-            "revealed_at": None,
-        } for each in fresh])
-    return [secret_of[id(each)] if id(each) in secret_of
-            else vault.open(stored[each.ticket_id] or "") for each in wanted]
+    passwords = [secrets.token_urlsafe(SECRET_BYTES) for _ in wanted]
+    _close(session, SipCredential.sip_username.in_([each.sip_username for each in wanted]),
+           CredentialState.SUPERSEDED)
+    now = utcnow()
+    session.execute(insert(_CREDENTIALS), [{
+        "sip_username": each.sip_username, "employee_id": each.employee_id,
+        "ticket_id": each.ticket_id, "state": CredentialState.PENDING.value,
+        "secret": vault.seal(password), "created_at": now, "expires_at": now + vault.lifetime,
+        "link_digest": None, "emailed_at": None, "revealed_at": None,
+    } for each, password in zip(wanted, passwords, strict=True)])
+    return passwords
 
 
 def withdraw(session: Session, sip_username: str) -> None:

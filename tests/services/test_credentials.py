@@ -172,17 +172,6 @@ def test_a_switchboard_that_lost_the_account_gets_it_back_with_a_new_password(
     assert digest_on_switchboard(agent.sip_username) == sha256(password)
 
 
-def test_a_retried_ticket_issues_the_same_password(app: Flask, world: World) -> None:
-    ticket = submit(world, extension="5001")
-    first = credentials.issue(db.session, vault(app), "agretry1", world.employee_ids[0],
-                              ticket.id)
-    again = credentials.issue(db.session, vault(app), "agretry1", world.employee_ids[0],
-                              ticket.id)
-    db.session.commit()
-    assert first == again
-    assert db.session.scalars(select(SipCredential.state)).all() == ["pending"]
-
-
 def test_the_signed_in_employee_sees_only_their_own_password(app: Flask, world: World) -> None:
     agent = provisioned_agent(app, world)
     agent.employee.email = "NhanVien@Test.vn"
