@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 from werkzeug.security import generate_password_hash
 
+from tests.mail import smtp  # noqa: F401  (the SMTP server fixture, for every test)
 from web import create_app
 from web.extensions import db
 from workflow.accounts import create_token, save_user

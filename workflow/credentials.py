@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Select, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, func, insert, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from workflow.errors import Conflict, NotFound
@@ -87,6 +87,8 @@ _CREDENTIALS = table(SipCredential)
 SECRET_BYTES = 18
 #: Random bytes in a one-time link.
 LINK_BYTES = 32
+#: How long a relay may take to mail a claimed link before another relay mails a new one.
+MAILING_LEASE = timedelta(minutes=2)
 
 
 def link_digest(token: str) -> str:
@@ -203,32 +205,49 @@ def latest_for(session: Session, sip_username: str) -> CredentialStatus | None:
 def email_links(session: Session, mailer: Mailer, limit: int = 50) -> int:
     """Email a new one-time link for each pending password not emailed yet; how many went.
 
-    Rows are locked while their letters go out, so two relays never mail the same password;
-    the first failure stops the pass (mail is down) and the rest wait for the next one.
+    The links are saved, and the passwords claimed for a while, before any letter goes out:
+    a link that arrives always works, and two relays never mail one password at once. A
+    relay that dies mid-way leaves its claims to run out; the next pass mails new links. The
+    first failure stops the pass (mail is down) and frees the letters not sent.
     """
+    now = utcnow()
+    due = (select(SipCredential.id).join(SipCredential.employee)
+           .where(_is(CredentialState.PENDING), SipCredential.emailed_at.is_(None),
+                  SipCredential.expires_at > now, Employee.email.is_not(None),
+                  Employee.email != "",
+                  or_(SipCredential.mailing_until.is_(None), SipCredential.mailing_until < now))
+           .order_by(SipCredential.id).limit(limit)
+           .with_for_update(skip_locked=True, of=SipCredential))
     rows = session.execute(
         select(SipCredential.id, SipCredential.expires_at, Employee.email, Employee.full_name)
-        .join(SipCredential.employee)
-        .where(_is(CredentialState.PENDING), SipCredential.emailed_at.is_(None),
-               SipCredential.expires_at > utcnow(), Employee.email.is_not(None),
-               Employee.email != "")
-        .order_by(SipCredential.id).limit(limit)
-        .with_for_update(skip_locked=True, of=SipCredential)
+        .join(SipCredential.employee).where(SipCredential.id.in_(due.scalar_subquery()))
+        .order_by(SipCredential.id)
     ).all()
-    sent = 0
+    letters = []
     for row in rows:
         token = secrets.token_urlsafe(LINK_BYTES)
-        letter = CredentialLetter(row.id, row.email, row.full_name,
-                                  _language_of(session, row.email), token, row.expires_at)
+        session.execute(update(SipCredential).where(SipCredential.id == row.id).values(
+            link_digest=link_digest(token), mailing_until=now + MAILING_LEASE))
+        letters.append(CredentialLetter(row.id, row.email, row.full_name,
+                                        _language_of(session, row.email), token,
+                                        row.expires_at))
+    session.commit()
+    sent = 0
+    for letter in letters:
         try:
             mailer.send_credential_link(letter)
         except OSError as error:
-            logger.warning("email of credential %s failed: %s", row.id, error)
+            logger.warning("email of credential %s failed: %s", letter.credential_id, error)
             break
-        session.execute(update(SipCredential).where(SipCredential.id == row.id)
-                        .values(link_digest=link_digest(token), emailed_at=utcnow()))
+        session.execute(update(SipCredential).where(SipCredential.id == letter.credential_id)
+                        .values(emailed_at=utcnow(), mailing_until=None))
+        session.commit()
         sent += 1
-    session.commit()
+    unsent = [letter.credential_id for letter in letters[sent:]]
+    if unsent:
+        session.execute(update(SipCredential).where(SipCredential.id.in_(unsent))
+                        .values(mailing_until=None))
+        session.commit()
     return sent
 
 

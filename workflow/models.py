@@ -427,6 +427,8 @@ class SipCredential(Base):
     link_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    #: A relay is mailing the link until then (another may take over afterwards).
+    mailing_until: Mapped[datetime | None]
     emailed_at: Mapped[datetime | None]
     revealed_at: Mapped[datetime | None]
 

@@ -28,6 +28,7 @@ def upgrade():
     sa.Column('link_digest', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('mailing_until', sa.DateTime(), nullable=True),
     sa.Column('emailed_at', sa.DateTime(), nullable=True),
     sa.Column('revealed_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['employee_id'], ['employee.id'], name=op.f('fk_sip_credential_employee_id_employee')),

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import email
 import hashlib
 import re
-from collections.abc import Iterator
 from email.header import decode_header, make_header
-from email.message import Message
 from pathlib import Path
 
-import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message as MessageHandler
 from flask import Flask
 from sqlalchemy import select
 
 from tasks.mail import message_id
 from tests.conftest import build_app, fresh_pg_database, make_world, worker_suffix
-from tests.processes import free_port, redis_server, running, wait_for
+from tests.mail import Inbox
+from tests.processes import redis_server, running, wait_for
 from web.extensions import db
 from workflow import decisions
 from workflow.accounts import actor_of
@@ -39,28 +34,6 @@ def reveal(app: Flask, path: str) -> str:
     assert password is not None
     assert client.post(path, data={"csrf_token": token.group(1)}).status_code == 409  # once
     return password.group(1)
-
-
-class Inbox(MessageHandler):
-    """Keeps every message the SMTP server receives."""
-
-    def __init__(self) -> None:
-        super().__init__(email.message.Message)
-        self.messages: list[Message] = []
-
-    def handle_message(self, message: Message) -> None:
-        self.messages.append(message)
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, Inbox]]:
-    """A real SMTP server on a free loopback port."""
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, inbox
-    controller.stop()
 
 
 def test_a_ticket_goes_through_redis_workers_and_emails_people(
