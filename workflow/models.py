@@ -149,6 +149,8 @@ class Employee(Base):
     full_name: Mapped[str] = mapped_column(String(200), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
     employee_code: Mapped[str | None] = mapped_column(String(40))
+    #: What the employee does, which may decide their calling profile.
+    job_role_id: Mapped[int | None] = mapped_column(ForeignKey("job_role.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     department: Mapped[Department] = relationship()
@@ -474,3 +476,7 @@ __all__ = [
     "is_active",
     "utcnow",
 ]
+
+# The calling-function tables live with their concept; importing them here puts them on the
+# same metadata wherever the models are loaded (the app, migrations, the drift test).
+from workflow.calling import models as _calling_models  # noqa: E402, F401

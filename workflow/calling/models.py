@@ -1,0 +1,120 @@
+"""Tables of calling functions: profiles, hotlines, assignments, working time, their audit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflow.models import Base, utcnow
+
+
+class JobRole(Base):
+    """What an employee does (e.g. telesales, customer care): a target of calling profiles."""
+
+    __tablename__ = "job_role"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Hotline(Base):
+    """A company number agents may present as caller ID when calling out."""
+
+    __tablename__ = "hotline"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: E.164.
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+
+
+profile_hotline = Table(
+    "calling_profile_hotline",
+    Base.metadata,
+    Column("profile_id", ForeignKey("calling_profile.id", ondelete="CASCADE"), primary_key=True),
+    Column("hotline_id", ForeignKey("hotline.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class CallingProfile(Base):
+    """A class of service: what the agents it applies to may call, as whom, how long, when."""
+
+    __tablename__ = "calling_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    outgoing: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Allowed number classes (`NumberClass` values).
+    number_classes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    max_internal_seconds: Mapped[int | None] = mapped_column(Integer)
+    max_outgoing_seconds: Mapped[int | None] = mapped_column(Integer)
+    after_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+    external_forwarding: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_hotline_id: Mapped[int | None] = mapped_column(ForeignKey("hotline.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    hotlines: Mapped[list[Hotline]] = relationship(secondary=profile_hotline,
+                                                   order_by=Hotline.number)
+    default_hotline: Mapped[Hotline | None] = relationship()
+
+
+class CallingAssignment(Base):
+    """A profile assigned to the organisation, a branch, a department, a role or one agent."""
+
+    __tablename__ = "calling_assignment"
+    __table_args__ = (
+        # One organisation-wide default.
+        Index("uq_calling_assignment_organisation", "level", unique=True,
+              postgresql_where=text("level = 'organisation'"),
+              sqlite_where=text("level = 'organisation'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    level: Mapped[str] = mapped_column(String(15))
+    profile_id: Mapped[int] = mapped_column(ForeignKey("calling_profile.id"), index=True)
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branch.id"), unique=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), unique=True)
+    job_role_id: Mapped[int | None] = mapped_column(ForeignKey("job_role.id"), unique=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), unique=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    profile: Mapped[CallingProfile] = relationship()
+
+
+class WorkingPeriod(Base):
+    """Part of the organisation's working week (local time)."""
+
+    __tablename__ = "working_period"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 0 = Monday … 6 = Sunday.
+    weekday: Mapped[int] = mapped_column(Integer)
+    starts: Mapped[time]
+    ends: Mapped[time]
+
+
+class PublicHoliday(Base):
+    """A day off for everyone (e.g. 30/4, 2/9, the days of Tết)."""
+
+    __tablename__ = "public_holiday"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class CallingChange(Base):
+    """The audit trail of calling functions: who changed what, when, from what to what."""
+
+    __tablename__ = "calling_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    subject: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
