@@ -22,6 +22,7 @@ from tests.mail import smtp  # noqa: F401  (the SMTP server fixture, for every t
 from web import create_app
 from web.extensions import db
 from workflow.accounts import create_token, save_user
+from workflow.calling.defaults import ensure_default_profile
 from workflow.models import Base, Branch, Department, Employee, Organisation
 from workflow.rules import Role
 
@@ -171,6 +172,7 @@ def make_world(employees_per_department: int = 4) -> World:
         for i in range(employees_per_department)
     ]
     session.add_all([*branches, *departments, *employees])
+    ensure_default_profile(session)  # as migration 0006 leaves every installation
     session.commit()
     emails = {
         "requester": "requester@test.vn",

@@ -81,6 +81,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "csrf_failed": "Biểu mẫu đã hết hạn hoặc không hợp lệ; hãy tải lại trang và thử lại.",
         "too_many_requests": "Bạn thao tác quá nhanh; hãy đợi một chút rồi thử lại.",
         "server_error": "Đã có lỗi hệ thống; dữ liệu của bạn không bị mất, hãy thử lại.",
+        "forwarding_not_allowed":
+            "Hồ sơ gọi của nhân viên này không cho chuyển cuộc gọi ra số ngoài.",
+        "forward_class_not_allowed":
+            "Hồ sơ gọi của nhân viên này không cho gọi loại số: {classes}.",
+        "forwards_would_break": "Thay đổi này làm {count} agent đang chuyển cuộc gọi vi phạm "
+                                "hồ sơ gọi: {extensions}. Hãy đổi định tuyến của họ trước.",
+        "number_invalid": "{number} không phải là số gọi được.",
+        "class_unknown": "Loại số không hợp lệ: {classes}.",
+        "seconds_range": "Thời lượng phải từ 1 đến {max} giây.",
+        "hotline_not_found": "Có số hotline không tồn tại.",
+        "hotline_taken": "Số hotline này đã có.",
+        "default_hotline_not_listed": "Hotline mặc định phải nằm trong các hotline được dùng.",
+        "profile_name_taken": "Đã có hồ sơ gọi tên này.",
+        "profile_not_found": "Không tìm thấy hồ sơ gọi này.",
+        "profile_changed": "Hồ sơ gọi vừa được người khác sửa; hãy tải lại trang.",
+        "assignment_target_not_found": "Không tìm thấy đối tượng được gán hồ sơ gọi.",
+        "name_required": "Vui lòng nhập tên (tối đa 100 ký tự).",
     },
     "en": {
         "employee_unknown": "No active employee with this id.",
@@ -153,6 +170,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "csrf_failed": "The form expired or is not valid; reload the page and try again.",
         "too_many_requests": "Too many attempts; wait a moment and try again.",
         "server_error": "Something went wrong on our side; nothing you saved was lost.",
+        "forwarding_not_allowed":
+            "This employee's calling profile does not allow forwarding to outside numbers.",
+        "forward_class_not_allowed":
+            "This employee's calling profile does not allow calling: {classes}.",
+        "forwards_would_break": "This change would put {count} forwarding agents outside "
+                                "their calling profile: {extensions}. Change their routing "
+                                "first.",
+        "number_invalid": "{number} is not a number that can be called.",
+        "class_unknown": "Unknown number class: {classes}.",
+        "seconds_range": "A duration must be 1 to {max} seconds.",
+        "hotline_not_found": "A hotline does not exist.",
+        "hotline_taken": "This hotline already exists.",
+        "default_hotline_not_listed": "The default hotline must be one of the hotlines used.",
+        "profile_name_taken": "A calling profile with this name already exists.",
+        "profile_not_found": "This calling profile does not exist.",
+        "profile_changed": "Someone else just changed this calling profile; reload the page.",
+        "assignment_target_not_found": "What the calling profile is assigned to does not exist.",
+        "name_required": "Please enter a name (at most 100 characters).",
     },
 }
 
@@ -181,8 +216,13 @@ WORDS = {
         "submitted": "chờ duyệt", "approved": "đã duyệt", "provisioning": "đang cấu hình",
         "provisioned": "đã cấu hình", "rejected": "bị từ chối", "cancelled": "đã huỷ",
         "failed": "thất bại",
+        "internal": "nội bộ", "landline": "cố định trong nước", "mobile": "di động trong nước",
+        "international": "quốc tế", "special": "dịch vụ đặc biệt (1900, 1800, số ngắn)",
     },
-    "en": {},
+    "en": {
+        "landline": "domestic landline", "mobile": "domestic mobile",
+        "special": "special services (1900, 1800, short codes)",
+    },
 }
 
 
@@ -191,7 +231,8 @@ def render(code: str, params: Mapping[str, Any], language: str) -> str:
     table = MESSAGES.get(language, MESSAGES["vi"])
     words = WORDS.get(language, {})
     values = {
-        key: ", ".join(map(str, value)) if isinstance(value, list | tuple)
+        key: ", ".join(words.get(str(each), str(each)) for each in value)
+        if isinstance(value, list | tuple)
         else words.get(str(value), value)
         for key, value in params.items()
     }

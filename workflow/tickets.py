@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from workflow.calling.forwarding import routing_problems
 from workflow.errors import Conflict, Problem, RuleViolation
 from workflow.extensions import availability_problems, pick_free_extension
 from workflow.filing import file_ticket
@@ -278,6 +279,9 @@ def _plan_new_or_change(
             problems["extension"] = found
     if agent is not None and routing is not None and routing == agent_routing(agent):
         routing = None
+    if routing is not None:
+        # A new forward must stay within the calling profile (an unchanged one is kept).
+        problems.update(routing_problems(session, context.employee_id, routing))
     reset_password = agent is not None and request.reset_password
     if (agent is not None and not problems and extension is None and routing is None
             and not reset_password):

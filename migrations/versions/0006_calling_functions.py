@@ -5,6 +5,8 @@ Revises: 0005
 Create Date: 2026-11-26 08:00:21.534941
 
 """
+from datetime import datetime
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -110,6 +112,25 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_employee_job_role_id_job_role'), 'job_role', ['job_role_id'], ['id'])
 
     # ### end Alembic commands ###
+    # Installations keep working as before: an organisation-wide default that restricts
+    # nothing agentdesk already did (forwarding to any number). Calling out needs a hotline,
+    # which an admin adds; without any profile, only internal and emergency calls go out.
+    profiles = sa.table(
+        'calling_profile', sa.column('id', sa.Integer), sa.column('name', sa.String),
+        sa.column('outgoing', sa.Boolean), sa.column('number_classes', sa.JSON),
+        sa.column('after_hours', sa.Boolean), sa.column('external_forwarding', sa.Boolean),
+        sa.column('version', sa.Integer), sa.column('updated_at', sa.DateTime))
+    assignments = sa.table(
+        'calling_assignment', sa.column('level', sa.String), sa.column('profile_id', sa.Integer),
+        sa.column('updated_at', sa.DateTime))
+    now = datetime.utcnow()
+    op.bulk_insert(profiles, [{
+        'id': 1, 'name': 'Mặc định', 'outgoing': True,
+        'number_classes': ['internal', 'landline', 'mobile', 'international', 'special'],
+        'after_hours': True, 'external_forwarding': True, 'version': 1, 'updated_at': now}])
+    op.bulk_insert(assignments, [{'level': 'organisation', 'profile_id': 1, 'updated_at': now}])
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("SELECT setval('calling_profile_id_seq', (SELECT max(id) FROM calling_profile))")
 
 
 def downgrade():

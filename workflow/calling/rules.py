@@ -138,5 +138,4 @@ def forward_problems(rules: CallingRules, classes: Iterable[NumberClass]) -> lis
         return [Problem("forwarding_not_allowed")]
     refused = sorted({each.value for each in classes
                       if not rules.outgoing or each not in rules.classes})
-    return [Problem("forward_class_not_allowed", {"classes": ", ".join(refused)})
-            ] if refused else []
+    return [Problem("forward_class_not_allowed", {"classes": refused})] if refused else []

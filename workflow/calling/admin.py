@@ -1,0 +1,221 @@
+"""Admins' changes to calling functions: profiles, hotlines, assignments; audited, checked.
+
+A change that would make an agent's existing forward (`phone` routing) illegal is refused
+with the list of those agents, so forwarding can never get around a restriction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from workflow.calling.effective import Assignments, active_placements
+from workflow.calling.models import (
+    CallingAssignment,
+    CallingChange,
+    CallingProfile,
+    Hotline,
+    JobRole,
+)
+from workflow.calling.numbers import CHOOSABLE, classify
+from workflow.calling.rules import Level, forward_problems
+from workflow.errors import Conflict, NotFound, Problem, RuleViolation
+from workflow.extensions import current_organisation
+from workflow.models import Agent, Branch, Department, utcnow
+from workflow.routing import RoutingType, normalise_number
+
+#: The longest call limit a profile may set (a day), in seconds.
+MAX_CALL_SECONDS = 86_400
+#: Agents named in a refusal (the count says how many more).
+NAMED_AGENTS = 20
+
+#: The column of `CallingAssignment` that holds each level's target.
+TARGET_COLUMN = {Level.BRANCH: "branch_id", Level.DEPARTMENT: "department_id",
+                 Level.ROLE: "job_role_id", Level.AGENT: "agent_id"}
+_TARGET_MODEL: dict[Level, Any] = {Level.BRANCH: Branch, Level.DEPARTMENT: Department,
+                                   Level.ROLE: JobRole, Level.AGENT: Agent}
+
+
+@dataclass(frozen=True)
+class ProfileInput:
+    """A calling profile as an admin fills it in."""
+
+    name: str
+    outgoing: bool = False
+    classes: tuple[str, ...] = ()
+    hotline_ids: tuple[int, ...] = ()
+    default_hotline_id: int | None = None
+    max_internal_seconds: int | None = None
+    max_outgoing_seconds: int | None = None
+    after_hours: bool = False
+    external_forwarding: bool = False
+
+
+def save_profile(session: Session, actor_id: int, data: ProfileInput,
+                 profile_id: int | None = None, version: int | None = None) -> CallingProfile:
+    """Create a profile (no id) or change one at `version`; audited, forwards checked."""
+    hotlines = _check_profile(session, data)
+    row = _profile(session, profile_id) if profile_id else CallingProfile(version=0)
+    if profile_id and version is not None and row.version != version:
+        raise Conflict("profile_changed", version=row.version)
+    before = _profile_snapshot(row) if profile_id else None
+    broken_before = broken_forwards(session) if profile_id else set()
+    row.name, row.outgoing = data.name.strip(), data.outgoing
+    row.number_classes = sorted(set(data.classes))
+    row.hotlines = hotlines
+    row.default_hotline_id = data.default_hotline_id
+    row.max_internal_seconds, row.max_outgoing_seconds = (data.max_internal_seconds,
+                                                          data.max_outgoing_seconds)
+    row.after_hours, row.external_forwarding = data.after_hours, data.external_forwarding
+    row.version, row.updated_at = row.version + 1, utcnow()
+    session.add(row)
+    _flush_unique(session, "name", "profile_name_taken")
+    session.expire(row, ["default_hotline"])
+    if profile_id:
+        _refuse_new_breakage(session, broken_before)
+    _audit(session, actor_id, "profile", row.id, before, _profile_snapshot(row))
+    session.commit()
+    return row
+
+
+def assign_profile(session: Session, actor_id: int, level: Level, target_id: int | None,
+                   profile_id: int | None) -> CallingAssignment | None:
+    """Assign a profile at one level (None removes the assignment); forwards checked."""
+    column = TARGET_COLUMN.get(level)
+    if level is not Level.ORGANISATION and (column is None or target_id is None
+                                            or session.get(_TARGET_MODEL[level], target_id)
+                                            is None):
+        raise NotFound("assignment_target_not_found", level=level.value, target_id=target_id)
+    profile = _profile(session, profile_id) if profile_id else None
+    query = select(CallingAssignment).where(CallingAssignment.level == level.value)
+    if column is not None:
+        query = query.where(getattr(CallingAssignment, column) == target_id)
+    row = session.scalars(query).first()
+    before = row.profile.name if row is not None else None
+    broken_before = broken_forwards(session)
+    if profile is None:
+        if row is not None:
+            session.delete(row)
+        row = None
+    else:
+        if row is None:
+            row = CallingAssignment(level=level.value)
+            if column is not None:
+                setattr(row, column, target_id)
+            session.add(row)
+        row.profile, row.updated_at = profile, utcnow()
+    session.flush()
+    _refuse_new_breakage(session, broken_before)
+    _audit(session, actor_id, "assignment", target_id,
+           {"level": level.value, "profile": before},
+           {"level": level.value, "profile": profile.name if profile else None})
+    session.commit()
+    return row
+
+
+def save_hotline(session: Session, actor_id: int, number: str, label: str = "",
+                 hotline_id: int | None = None) -> Hotline:
+    """Add a company number, or change one (E.164)."""
+    e164 = normalise_number(number)
+    if e164 is None:
+        raise RuleViolation.single("number", "phone_invalid", number=number)
+    row = session.get(Hotline, hotline_id) if hotline_id else Hotline()
+    if row is None:
+        raise NotFound("hotline_not_found", hotline_id=hotline_id)
+    before = {"number": row.number, "label": row.label} if hotline_id else None
+    row.number, row.label = e164, label.strip()[:100]
+    session.add(row)
+    _flush_unique(session, "number", "hotline_taken")
+    _audit(session, actor_id, "hotline", row.id, before, {"number": e164, "label": row.label})
+    session.commit()
+    return row
+
+
+def broken_forwards(session: Session) -> set[tuple[int, str]]:
+    """(id, extension) of active agents whose forward their effective profile forbids."""
+    index = Assignments(session)
+    policy = current_organisation(session).policy
+    broken = set()
+    for placement, agent in active_placements(session):
+        if agent.routing_type != RoutingType.PHONE.value:
+            continue
+        numbers = [classify(each, policy) for each in (agent.priority_number,
+                                                       agent.backup_number) if each]
+        classes = [each.number_class for each in numbers if each is not None]
+        if forward_problems(index.effective(placement).rules, classes):
+            broken.add((agent.id, agent.extension))
+    return broken
+
+
+def _refuse_new_breakage(session: Session, before: set[tuple[int, str]]) -> None:
+    """Roll back and refuse when the pending change makes more forwards illegal."""
+    session.flush()
+    newly = sorted(broken_forwards(session) - before, key=lambda each: each[1])
+    if newly:
+        session.rollback()
+        raise RuleViolation.single(
+            "profile", "forwards_would_break", count=len(newly),
+            extensions=[extension for _, extension in newly[:NAMED_AGENTS]])
+
+
+def _check_profile(session: Session, data: ProfileInput) -> list[Hotline]:
+    """The profile's hotlines, or every problem of the input."""
+    problems: dict[str, list[Problem]] = {}
+    if not data.name.strip() or len(data.name.strip()) > 100:
+        problems["name"] = [Problem("name_required")]
+    unknown = set(data.classes) - {each.value for each in CHOOSABLE}
+    if unknown:
+        problems["classes"] = [Problem("class_unknown", {"classes": sorted(unknown)})]
+    for name in ("max_internal_seconds", "max_outgoing_seconds"):
+        value = getattr(data, name)
+        if value is not None and not 1 <= value <= MAX_CALL_SECONDS:
+            problems[name] = [Problem("seconds_range", {"max": MAX_CALL_SECONDS})]
+    hotlines = list(session.scalars(select(Hotline).where(Hotline.id.in_(data.hotline_ids))))
+    if len(hotlines) != len(set(data.hotline_ids)):
+        problems["hotline_ids"] = [Problem("hotline_not_found")]
+    if data.default_hotline_id is not None and data.default_hotline_id not in data.hotline_ids:
+        problems["default_hotline_id"] = [Problem("default_hotline_not_listed")]
+    if problems:
+        raise RuleViolation(problems)
+    return hotlines
+
+
+def _profile(session: Session, profile_id: int) -> CallingProfile:
+    """The profile with this id, or NotFound."""
+    row = session.get(CallingProfile, profile_id)
+    if row is None:
+        raise NotFound("profile_not_found", profile_id=profile_id)
+    return row
+
+
+def _profile_snapshot(row: CallingProfile) -> dict[str, Any]:
+    """A profile's settings as the audit trail records them."""
+    return {"name": row.name, "outgoing": row.outgoing, "classes": list(row.number_classes),
+            "hotlines": sorted(hotline.number for hotline in row.hotlines),
+            "default_hotline_id": row.default_hotline_id,
+            "max_internal_seconds": row.max_internal_seconds,
+            "max_outgoing_seconds": row.max_outgoing_seconds,
+            "after_hours": row.after_hours, "external_forwarding": row.external_forwarding}
+
+
+def _audit(session: Session, actor_id: int, subject: str, subject_id: int | None,
+           before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+    """Record who changed what: each changed field as [old, new]."""
+    old = before or {}
+    changes = {name: [old.get(name), value] for name, value in after.items()
+               if old.get(name) != value or before is None}
+    session.add(CallingChange(actor_id=actor_id, subject=subject, subject_id=subject_id,
+                              changes=changes, created_at=utcnow()))
+
+
+def _flush_unique(session: Session, field_name: str, code: str) -> None:
+    """Flush, turning a duplicate into a field-level problem."""
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise RuleViolation.single(field_name, code) from None

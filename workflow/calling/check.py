@@ -1,0 +1,49 @@
+"""“Can extension X call number Y now, and as which caller ID?”, answered with the reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.calling.effective import Assignments, placement_of_employee, working_hours
+from workflow.calling.numbers import Dialled, classify
+from workflow.calling.rules import Effective, Verdict, call_verdict
+from workflow.errors import NotFound, Problem, RuleViolation
+from workflow.extensions import current_organisation
+from workflow.models import Agent, is_active
+from workflow.routing import normalise_number
+
+
+@dataclass(frozen=True)
+class CallCheck:
+    """The answer about one call, with what it was based on."""
+
+    extension: str
+    dialled: Dialled
+    verdict: Verdict
+    effective: Effective
+
+
+def check_call(session: Session, extension: str, number: str, moment: datetime,
+               timezone: str, caller_id: str | None = None) -> CallCheck:
+    """What the effective profile of `extension` says about calling `number` at `moment`."""
+    employee_id = session.scalar(select(Agent.employee_id).where(
+        Agent.extension == extension.strip(), is_active(Agent.status)))
+    if employee_id is None:
+        raise NotFound("agent_not_found", extension=extension)
+    problems: dict[str, list[Problem]] = {}
+    dialled = classify(number, current_organisation(session).policy)
+    if dialled is None:
+        problems["number"] = [Problem("number_invalid", {"number": number})]
+    presented = normalise_number(caller_id) if caller_id else None
+    if caller_id and presented is None:
+        problems["caller_id"] = [Problem("phone_invalid", {"number": caller_id})]
+    if problems or dialled is None:
+        raise RuleViolation(problems)
+    effective = Assignments(session).effective(placement_of_employee(session, employee_id))
+    verdict = call_verdict(effective.rules, dialled.number_class, moment,
+                           working_hours(session, timezone), presented)
+    return CallCheck(extension.strip(), dialled, verdict, effective)

@@ -1,0 +1,149 @@
+"""Which calling profile applies to whom: every assignment loaded once, resolved in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from workflow.calling.models import (
+    CallingAssignment,
+    CallingProfile,
+    JobRole,
+    PublicHoliday,
+    WorkingPeriod,
+)
+from workflow.calling.numbers import NumberClass
+from workflow.calling.rules import (
+    Assigned,
+    CallingRules,
+    Effective,
+    Level,
+    Profile,
+    WorkingHours,
+    resolve,
+)
+from workflow.models import Agent, Branch, Department, Employee, is_active
+
+
+def rules_of(row: CallingProfile) -> CallingRules:
+    """The rules a profile row stands for."""
+    return CallingRules(
+        outgoing=row.outgoing,
+        classes=frozenset(NumberClass(each) for each in row.number_classes),
+        caller_ids=tuple(hotline.number for hotline in row.hotlines),
+        default_caller_id=row.default_hotline.number if row.default_hotline else None,
+        max_internal_seconds=row.max_internal_seconds,
+        max_outgoing_seconds=row.max_outgoing_seconds,
+        after_hours=row.after_hours,
+        external_forwarding=row.external_forwarding,
+    )
+
+
+def profile_of(row: CallingProfile) -> Profile:
+    """The rules' view of a profile row."""
+    return Profile(row.id, row.name, rules_of(row))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an agent (or an employee about to become one) sits, as assignments target it."""
+
+    employee_id: int
+    branch_id: int
+    department_id: int
+    job_role_id: int | None = None
+    agent_id: int | None = None
+
+
+class Assignments:
+    """Every assignment of the organisation, ready to resolve any number of agents."""
+
+    def __init__(self, session: Session) -> None:
+        rows = session.scalars(select(CallingAssignment).options(
+            selectinload(CallingAssignment.profile).selectinload(CallingProfile.hotlines),
+            selectinload(CallingAssignment.profile).selectinload(
+                CallingProfile.default_hotline),
+        )).all()
+        self._by_target: dict[tuple[Level, int | None], Assigned] = {}
+        names = _target_names(session, rows)
+        for row in rows:
+            level = Level(row.level)
+            target = _target_id(row)
+            self._by_target[(level, target)] = Assigned(
+                level, names.get((level, target), ""), profile_of(row.profile))
+
+    def effective(self, placement: Placement) -> Effective:
+        """The profile that applies at `placement`, and where it comes from."""
+        wanted = {Level.ORGANISATION: None, Level.BRANCH: placement.branch_id,
+                  Level.DEPARTMENT: placement.department_id, Level.ROLE: placement.job_role_id,
+                  Level.AGENT: placement.agent_id}
+        found = {level: self._by_target[(level, target)] for level, target in wanted.items()
+                 if (target is not None or level is Level.ORGANISATION)
+                 and (level, target) in self._by_target}
+        return resolve(found)
+
+
+def placement_of_employee(session: Session, employee_id: int) -> Placement:
+    """Where an employee sits, with their active agent if they have one."""
+    row = session.execute(
+        select(Employee.id, Department.branch_id, Employee.department_id, Employee.job_role_id,
+               Agent.id.label("agent_id"))
+        .join(Department, Department.id == Employee.department_id)
+        .outerjoin(Agent, (Agent.employee_id == Employee.id) & is_active(Agent.status))
+        .where(Employee.id == employee_id)
+    ).one()
+    return Placement(*row)
+
+
+def active_placements(session: Session) -> Iterator[tuple[Placement, Agent]]:
+    """Every active agent with where it sits (streamed: there may be tens of thousands)."""
+    rows = session.execute(
+        select(Agent, Department.branch_id, Employee.department_id, Employee.job_role_id)
+        .join(Employee, Employee.id == Agent.employee_id)
+        .join(Department, Department.id == Employee.department_id)
+        .where(is_active(Agent.status))
+        .execution_options(yield_per=1000)
+    )
+    for agent, branch_id, department_id, job_role_id in rows:
+        yield Placement(agent.employee_id, branch_id, department_id, job_role_id,
+                        agent.id), agent
+
+
+def working_hours(session: Session, timezone: str) -> WorkingHours:
+    """The organisation's working week and public holidays."""
+    periods = tuple((row.weekday, row.starts, row.ends)
+                    for row in session.scalars(select(WorkingPeriod)))
+    holidays = frozenset(session.scalars(select(PublicHoliday.day)))
+    return WorkingHours(periods, holidays, timezone)
+
+
+def _target_id(row: CallingAssignment) -> int | None:
+    """The id of what an assignment targets (None for the organisation)."""
+    return {Level.ORGANISATION: None, Level.BRANCH: row.branch_id,
+            Level.DEPARTMENT: row.department_id, Level.ROLE: row.job_role_id,
+            Level.AGENT: row.agent_id}[Level(row.level)]
+
+
+def _target_names(session: Session, rows: Sequence[CallingAssignment]
+                  ) -> dict[tuple[Level, int | None], str]:
+    """Names people know the targets by: branch, department, role, agent's extension."""
+    names: dict[tuple[Level, int | None], str] = {}
+    wanted: dict[Level, set[int]] = {}
+    for row in rows:
+        target = _target_id(row)
+        if target is not None:
+            wanted.setdefault(Level(row.level), set()).add(target)
+    queries = {
+        Level.BRANCH: select(Branch.id, Branch.name),
+        Level.DEPARTMENT: select(Department.id, Department.name),
+        Level.ROLE: select(JobRole.id, JobRole.name),
+        Level.AGENT: select(Agent.id, Agent.extension),
+    }
+    for level, ids in wanted.items():
+        column = queries[level].selected_columns[0]
+        for target, name in session.execute(queries[level].where(column.in_(ids))):
+            names[(level, target)] = name
+    return names
