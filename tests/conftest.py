@@ -229,6 +229,10 @@ class ApiClient:
             url, json=json if json is not None else {}, headers=headers, **kwargs
         )
 
+    def put(self, url: str, json: Any = None, **kwargs: Any) -> Any:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.put(url, json=json, headers=headers, **kwargs)
+
 
 @pytest.fixture
 def api(app: Flask, world: World) -> Callable[[str], ApiClient]:

@@ -98,6 +98,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "profile_changed": "Hồ sơ gọi vừa được người khác sửa; hãy tải lại trang.",
         "assignment_target_not_found": "Không tìm thấy đối tượng được gán hồ sơ gọi.",
         "name_required": "Vui lòng nhập tên (tối đa 100 ký tự).",
+        "call_allowed": "Được gọi.",
+        "call_emergency": "Số khẩn cấp: luôn được gọi.",
+        "call_class_not_allowed": "Hồ sơ gọi không cho gọi loại số này.",
+        "call_outgoing_off": "Hồ sơ gọi không cho gọi ra ngoài.",
+        "call_outside_working_hours": "Ngoài giờ làm việc: hồ sơ gọi không cho gọi ra ngoài.",
+        "call_no_caller_id": "Chưa có hotline nào để hiển thị khi gọi ra.",
+        "call_caller_id_not_allowed": "Hồ sơ gọi không cho dùng số hiển thị này.",
+        "admin_only": "Chỉ quản trị viên được làm việc này.",
     },
     "en": {
         "employee_unknown": "No active employee with this id.",
@@ -188,6 +196,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "profile_changed": "Someone else just changed this calling profile; reload the page.",
         "assignment_target_not_found": "What the calling profile is assigned to does not exist.",
         "name_required": "Please enter a name (at most 100 characters).",
+        "call_allowed": "Allowed.",
+        "call_emergency": "An emergency number: always allowed.",
+        "call_class_not_allowed": "The calling profile does not allow this kind of number.",
+        "call_outgoing_off": "The calling profile does not allow calling out.",
+        "call_outside_working_hours":
+            "Outside working hours: the calling profile does not allow calling out.",
+        "call_no_caller_id": "There is no hotline to present when calling out.",
+        "call_caller_id_not_allowed": "The calling profile does not allow this caller ID.",
+        "admin_only": "Only admins may do this.",
     },
 }
 

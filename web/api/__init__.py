@@ -27,12 +27,12 @@ API_SETTINGS = {
 
 def init_api(app: Flask) -> Api:
     """Register every API blueprint on `app`."""
-    from web.api import agents, notifications, session, structure, tickets
+    from web.api import agents, calling, notifications, session, structure, tickets
 
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
     api = Api(app)
-    for module in (session, structure, agents, tickets, notifications):
+    for module in (session, structure, agents, tickets, notifications, calling):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
         # JSON only: a cross-site form cannot send it without a CORS preflight, and the
         # session cookie is SameSite; bearer tokens are not ambient at all.

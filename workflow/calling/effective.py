@@ -17,6 +17,7 @@ from workflow.calling.models import (
 )
 from workflow.calling.numbers import NumberClass
 from workflow.calling.rules import (
+    PRECEDENCE,
     Assigned,
     CallingRules,
     Effective,
@@ -74,6 +75,12 @@ class Assignments:
             target = _target_id(row)
             self._by_target[(level, target)] = Assigned(
                 level, names.get((level, target), ""), profile_of(row.profile))
+
+    def listed(self) -> list[tuple[int | None, Assigned]]:
+        """Every assignment with its target's id, most general first."""
+        order = {level: rank for rank, level in enumerate(reversed(PRECEDENCE))}
+        return sorted(((target, assigned) for (_, target), assigned in self._by_target.items()),
+                      key=lambda each: (order[each[1].level], each[1].target))
 
     def effective(self, placement: Placement) -> Effective:
         """The profile that applies at `placement`, and where it comes from."""

@@ -1,0 +1,133 @@
+"""Calling functions: profiles, hotlines, assignments, and "may X call Y now?"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from web.api.calling_schemas import (
+    AssignmentSchema,
+    CallCheckArgsSchema,
+    CallCheckSchema,
+    EffectiveSchema,
+    HotlineSchema,
+    ProfileSchema,
+)
+from web.auth import current_actor
+from web.extensions import db
+from web.i18n import current_language
+from web.messages import render
+from workflow import queries
+from workflow.calling import admin
+from workflow.calling.check import check_call
+from workflow.calling.effective import Assignments, placement_of_employee
+from workflow.calling.models import CallingProfile, Hotline
+from workflow.calling.rules import Level
+from workflow.errors import PermissionDenied
+from workflow.models import utcnow
+from workflow.rules import Role
+
+blp = Blueprint("calling", __name__, description="Calling functions (class of service)")
+
+
+@blp.route("/calling/profiles")
+@blp.response(200, ProfileSchema(many=True))
+def list_profiles() -> Any:
+    """Every calling profile."""
+    current_actor()
+    return db.session.scalars(select(CallingProfile).order_by(CallingProfile.name)).all()
+
+
+@blp.route("/calling/profiles", methods=["POST"])
+@blp.arguments(ProfileSchema)
+@blp.response(201, ProfileSchema)
+def create_profile(data: dict[str, Any]) -> Any:
+    """A new calling profile (admins)."""
+    return admin.save_profile(db.session(), _admin_id(), _profile_input(data))
+
+
+@blp.route("/calling/profiles/<int:profile_id>", methods=["PUT"])
+@blp.arguments(ProfileSchema)
+@blp.response(200, ProfileSchema)
+def update_profile(data: dict[str, Any], profile_id: int) -> Any:
+    """Change a profile (admins); refused when it would put existing forwards outside it."""
+    return admin.save_profile(db.session(), _admin_id(), _profile_input(data), profile_id,
+                              data["version"])
+
+
+@blp.route("/calling/hotlines")
+@blp.response(200, HotlineSchema(many=True))
+def list_hotlines() -> Any:
+    """The company numbers agents may present."""
+    current_actor()
+    return db.session.scalars(select(Hotline).order_by(Hotline.number)).all()
+
+
+@blp.route("/calling/hotlines", methods=["POST"])
+@blp.arguments(HotlineSchema)
+@blp.response(201, HotlineSchema)
+def create_hotline(data: dict[str, Any]) -> Any:
+    """Add a company number (admins)."""
+    return admin.save_hotline(db.session(), _admin_id(), data["number"], data["label"])
+
+
+@blp.route("/calling/assignments")
+@blp.response(200, AssignmentSchema(many=True))
+def list_assignments() -> Any:
+    """Where each profile is assigned, most general first."""
+    current_actor()
+    return [{"level": assigned.level.value, "target_id": target, "target": assigned.target,
+             "profile_id": assigned.profile.id, "profile_name": assigned.profile.name}
+            for target, assigned in Assignments(db.session()).listed()]
+
+
+@blp.route("/calling/assignments", methods=["PUT"])
+@blp.arguments(AssignmentSchema)
+@blp.response(204)
+def assign(data: dict[str, Any]) -> None:
+    """Assign a profile at one level, or remove it with a null profile (admins)."""
+    admin.assign_profile(db.session(), _admin_id(), Level(data["level"]), data["target_id"],
+                         data["profile_id"])
+
+
+@blp.route("/calling/check")
+@blp.arguments(CallCheckArgsSchema, location="query")
+@blp.response(200, CallCheckSchema)
+def check(args: dict[str, Any]) -> Any:
+    """May this extension call this number now, as which caller ID, and why."""
+    current_actor()
+    found = check_call(db.session(), args["extension"], args["number"], utcnow(),
+                       current_app.config["TIMEZONE"], args["caller_id"])
+    message = render(f"call_{found.verdict.reason}", {}, current_language())
+    return {**found.__dict__, "message": message}
+
+
+@blp.route("/agents/<int:agent_id>/calling")
+@blp.response(200, EffectiveSchema)
+def agent_calling(agent_id: int) -> Any:
+    """The calling rules that apply to an agent, and where they come from."""
+    current_actor()
+    agent = queries.get_agent(db.session(), agent_id)
+    return Assignments(db.session()).effective(
+        placement_of_employee(db.session(), agent.employee_id))
+
+
+def _admin_id() -> int:
+    """The caller's id, when they are an admin."""
+    actor = current_actor()
+    if actor.role is not Role.ADMIN:
+        raise PermissionDenied("admin_only")
+    return actor.user_id
+
+
+def _profile_input(data: dict[str, Any]) -> admin.ProfileInput:
+    """The service's input from the posted profile."""
+    return admin.ProfileInput(
+        name=data["name"], outgoing=data["outgoing"], classes=tuple(data["number_classes"]),
+        hotline_ids=tuple(data["hotline_ids"]), default_hotline_id=data["default_hotline_id"],
+        max_internal_seconds=data["max_internal_seconds"],
+        max_outgoing_seconds=data["max_outgoing_seconds"], after_hours=data["after_hours"],
+        external_forwarding=data["external_forwarding"])

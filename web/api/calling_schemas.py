@@ -1,0 +1,98 @@
+"""Schemas of the calling-functions API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from web.api.schemas import id_field
+from workflow.calling.numbers import CHOOSABLE
+from workflow.calling.rules import Level
+
+def seconds_field() -> fields.Integer:
+    """A call limit in seconds; null means no limit."""
+    return fields.Integer(load_default=None, allow_none=True,
+                          validate=validate.Range(min=1, max=86_400))
+
+
+class HotlineSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    number = fields.String(required=True, validate=validate.Length(min=3, max=30))
+    label = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class ProfileSchema(Schema):
+    """A calling profile, as read and as written (writes send `version` to update)."""
+
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    outgoing = fields.Boolean(load_default=False)
+    number_classes = fields.List(
+        fields.String(validate=validate.OneOf([each.value for each in CHOOSABLE])),
+        load_default=list)
+    hotline_ids = fields.List(id_field(), load_default=list, load_only=True)
+    hotlines = fields.List(fields.Nested(HotlineSchema), dump_only=True)
+    default_hotline_id = fields.Integer(load_default=None, allow_none=True)
+    max_internal_seconds = seconds_field()
+    max_outgoing_seconds = seconds_field()
+    after_hours = fields.Boolean(load_default=False)
+    external_forwarding = fields.Boolean(load_default=False)
+    version = fields.Integer(load_default=None, allow_none=True)
+
+
+class AssignmentSchema(Schema):
+    """A profile assigned at one level (`profile_id` null removes it)."""
+
+    level = fields.String(required=True,
+                          validate=validate.OneOf([each.value for each in Level]))
+    target_id = fields.Integer(load_default=None, allow_none=True)
+    target = fields.String(dump_only=True)
+    profile_id = fields.Integer(required=True, allow_none=True)
+    profile_name = fields.String(dump_only=True)
+
+
+class CallCheckArgsSchema(Schema):
+    extension = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    number = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    caller_id = fields.String(load_default=None, validate=validate.Length(max=30))
+
+
+class SourceSchema(Schema):
+    level = fields.String()
+    target = fields.String()
+    profile_id = fields.Integer(attribute="profile.id")
+    profile_name = fields.String(attribute="profile.name")
+
+
+class RulesSchema(Schema):
+    outgoing = fields.Boolean()
+    number_classes = fields.Method("dump_classes")
+    caller_ids = fields.List(fields.String())
+    default_caller_id = fields.String(allow_none=True)
+    max_internal_seconds = fields.Integer(allow_none=True)
+    max_outgoing_seconds = fields.Integer(allow_none=True)
+    after_hours = fields.Boolean()
+    external_forwarding = fields.Boolean()
+
+    def dump_classes(self, rules: Any) -> list[str]:
+        return sorted(each.value for each in rules.classes)
+
+
+class EffectiveSchema(Schema):
+    """The rules that apply to an agent and where they come from (null: no profile)."""
+
+    rules = fields.Nested(RulesSchema)
+    source = fields.Nested(SourceSchema, allow_none=True)
+
+
+class CallCheckSchema(Schema):
+    extension = fields.String()
+    number = fields.String(attribute="dialled.number")
+    number_class = fields.String(attribute="dialled.number_class")
+    allowed = fields.Boolean(attribute="verdict.allowed")
+    reason = fields.String(attribute="verdict.reason")
+    message = fields.String()
+    caller_id = fields.String(attribute="verdict.caller_id", allow_none=True)
+    max_seconds = fields.Integer(attribute="verdict.max_seconds", allow_none=True)
+    effective = fields.Nested(EffectiveSchema)
