@@ -10,6 +10,7 @@ from web.api.schemas import id_field
 from workflow.calling.numbers import CHOOSABLE
 from workflow.calling.rules import Level
 
+
 def seconds_field() -> fields.Integer:
     """A call limit in seconds; null means no limit."""
     return fields.Integer(load_default=None, allow_none=True,
