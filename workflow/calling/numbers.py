@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 import phonenumbers
-from phonenumbers import PhoneNumberType, shortnumberinfo
+from phonenumbers import CountryCodeSource, PhoneNumberType, shortnumberinfo
 
 from workflow.routing import DEFAULT_REGION
 from workflow.rules import ExtensionPolicy
@@ -26,6 +27,11 @@ class NumberClass(StrEnum):
 #: The classes a profile chooses among (emergency numbers are always allowed).
 CHOOSABLE = (NumberClass.INTERNAL, NumberClass.LANDLINE, NumberClass.MOBILE,
              NumberClass.INTERNATIONAL, NumberClass.SPECIAL)
+
+#: What people put between digits, ignored.
+_SEPARATORS = re.compile(r"[\s.\-()]")
+#: A number as it can be dialled: ASCII digits, optionally after a +.
+_DIALLABLE = re.compile(r"\+?[0-9]+")
 
 #: Domestic number types that are services rather than people.
 _SPECIAL_TYPES = {PhoneNumberType.PREMIUM_RATE, PhoneNumberType.TOLL_FREE,
@@ -49,22 +55,20 @@ def _is_extension(policy: ExtensionPolicy, digits: str) -> bool:
 
 def classify(raw: str, policy: ExtensionPolicy, region: str = DEFAULT_REGION) -> Dialled | None:
     """The class of a dialled number, or None when it is no number anyone can reach."""
-    digits = raw.strip().replace(" ", "").replace(".", "").replace("-", "")
-    if not digits:
+    digits = _SEPARATORS.sub("", raw)
+    if not _DIALLABLE.fullmatch(digits):
         return None
     # Emergency first: an extension plan must never shadow 113, 114 or 115.
-    if shortnumberinfo.is_emergency_number(digits, region):
+    if digits.isdecimal() and shortnumberinfo.is_emergency_number(digits, region):
         return Dialled(digits, NumberClass.EMERGENCY)
     if _is_extension(policy, digits):
         return Dialled(digits, NumberClass.INTERNAL)
     try:
-        parsed = phonenumbers.parse(digits, region)
+        parsed = phonenumbers.parse(digits, region, keep_raw_input=True)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(parsed):
-        if shortnumberinfo.is_valid_short_number(parsed):
-            return Dialled(digits, NumberClass.SPECIAL)
-        return None
+        return _short_code(parsed, region)
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if phonenumbers.region_code_for_number(parsed) != region:
         return Dialled(e164, NumberClass.INTERNATIONAL)
@@ -74,3 +78,17 @@ def classify(raw: str, policy: ExtensionPolicy, region: str = DEFAULT_REGION) ->
     if kind is PhoneNumberType.MOBILE:
         return Dialled(e164, NumberClass.MOBILE)
     return Dialled(e164, NumberClass.LANDLINE)
+
+
+def _short_code(parsed: phonenumbers.PhoneNumber, region: str) -> Dialled | None:
+    """A home short code written with the country code (+84 113), as its bare code."""
+    if (parsed.country_code_source == CountryCodeSource.FROM_DEFAULT_COUNTRY
+            or parsed.country_code is None
+            or phonenumbers.region_code_for_country_code(parsed.country_code) != region):
+        return None  # 0113 is no number; another country's short codes are out of reach
+    code = str(parsed.national_number)
+    if shortnumberinfo.is_emergency_number(code, region):
+        return Dialled(code, NumberClass.EMERGENCY)
+    if shortnumberinfo.is_valid_short_number_for_region(parsed, region):
+        return Dialled(code, NumberClass.SPECIAL)
+    return None
