@@ -106,6 +106,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "call_no_caller_id": "Chưa có hotline nào để hiển thị khi gọi ra.",
         "call_caller_id_not_allowed": "Hồ sơ gọi không cho dùng số hiển thị này.",
         "admin_only": "Chỉ quản trị viên được làm việc này.",
+        "period_invalid": "Khoảng giờ làm việc không hợp lệ (giờ bắt đầu phải trước giờ kết thúc).",
+        "periods_overlap": "Các khoảng giờ làm việc trong cùng một ngày bị chồng lên nhau.",
+        "holiday_taken": "Ngày {day} đã là ngày nghỉ lễ.",
+        "holiday_not_found": "Không tìm thấy ngày nghỉ lễ này.",
+        "job_role_taken": "Đã có vai trò tên này.",
+        "job_role_not_found": "Không tìm thấy vai trò này.",
     },
     "en": {
         "employee_unknown": "No active employee with this id.",
@@ -205,6 +211,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "call_no_caller_id": "There is no hotline to present when calling out.",
         "call_caller_id_not_allowed": "The calling profile does not allow this caller ID.",
         "admin_only": "Only admins may do this.",
+        "period_invalid": "A working period is not valid (it must start before it ends).",
+        "periods_overlap": "Working periods of the same day overlap.",
+        "holiday_taken": "{day} is already a public holiday.",
+        "holiday_not_found": "This public holiday does not exist.",
+        "job_role_taken": "A job role with this name already exists.",
+        "job_role_not_found": "This job role does not exist.",
     },
 }
 

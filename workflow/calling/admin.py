@@ -25,7 +25,7 @@ from workflow.calling.numbers import CHOOSABLE, classify
 from workflow.calling.rules import Level, forward_problems
 from workflow.errors import Conflict, NotFound, Problem, RuleViolation
 from workflow.extensions import current_organisation
-from workflow.models import Agent, Branch, Department, utcnow
+from workflow.models import Agent, Branch, Department, Employee, utcnow
 from workflow.routing import RoutingType, normalise_number
 
 #: The longest call limit a profile may set (a day), in seconds.
@@ -77,7 +77,7 @@ def save_profile(session: Session, actor_id: int, data: ProfileInput,
     session.expire(row, ["default_hotline"])
     if profile_id:
         _refuse_new_breakage(session, broken_before)
-    _audit(session, actor_id, "profile", row.id, before, _profile_snapshot(row))
+    audit(session, actor_id, "profile", row.id, before, _profile_snapshot(row))
     session.commit()
     return row
 
@@ -110,7 +110,7 @@ def assign_profile(session: Session, actor_id: int, level: Level, target_id: int
         row.profile, row.updated_at = profile, utcnow()
     session.flush()
     _refuse_new_breakage(session, broken_before)
-    _audit(session, actor_id, "assignment", target_id,
+    audit(session, actor_id, "assignment", target_id,
            {"level": level.value, "profile": before},
            {"level": level.value, "profile": profile.name if profile else None})
     session.commit()
@@ -130,9 +130,43 @@ def save_hotline(session: Session, actor_id: int, number: str, label: str = "",
     row.number, row.label = e164, label.strip()[:100]
     session.add(row)
     _flush_unique(session, "number", "hotline_taken")
-    _audit(session, actor_id, "hotline", row.id, before, {"number": e164, "label": row.label})
+    audit(session, actor_id, "hotline", row.id, before, {"number": e164, "label": row.label})
     session.commit()
     return row
+
+
+def save_job_role(session: Session, actor_id: int, name: str,
+                  job_role_id: int | None = None) -> JobRole:
+    """Add a job role (e.g. "Telesales"), or rename one."""
+    if not name.strip() or len(name.strip()) > 100:
+        raise RuleViolation.single("name", "name_required")
+    row = session.get(JobRole, job_role_id) if job_role_id else JobRole()
+    if row is None:
+        raise NotFound("job_role_not_found", job_role_id=job_role_id)
+    before = {"name": row.name} if job_role_id else None
+    row.name = name.strip()
+    session.add(row)
+    _flush_unique(session, "name", "job_role_taken")
+    audit(session, actor_id, "job_role", row.id, before, {"name": row.name})
+    session.commit()
+    return row
+
+
+def set_job_role(session: Session, actor_id: int, employee_id: int,
+                 job_role_id: int | None) -> None:
+    """Give an employee a job role (None: none); refused if it would outlaw their forward."""
+    employee = session.get(Employee, employee_id)
+    if employee is None:
+        raise NotFound("employee_unknown", employee_id=employee_id)
+    if job_role_id is not None and session.get(JobRole, job_role_id) is None:
+        raise RuleViolation.single("job_role_id", "job_role_not_found")
+    before = employee.job_role_id
+    broken_before = broken_forwards(session)
+    employee.job_role_id = job_role_id
+    _refuse_new_breakage(session, broken_before)
+    audit(session, actor_id, "employee_role", employee_id, {"job_role_id": before},
+          {"job_role_id": job_role_id})
+    session.commit()
 
 
 def broken_forwards(session: Session) -> set[tuple[int, str]]:
@@ -202,7 +236,7 @@ def _profile_snapshot(row: CallingProfile) -> dict[str, Any]:
             "after_hours": row.after_hours, "external_forwarding": row.external_forwarding}
 
 
-def _audit(session: Session, actor_id: int, subject: str, subject_id: int | None,
+def audit(session: Session, actor_id: int, subject: str, subject_id: int | None,
            before: dict[str, Any] | None, after: dict[str, Any]) -> None:
     """Record who changed what: each changed field as [old, new]."""
     old = before or {}
