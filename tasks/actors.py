@@ -9,6 +9,7 @@ from flask import current_app
 
 from tasks.runtime import runtime
 from workflow import outbox, provisioning
+from workflow.calling import sync
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +26,17 @@ def provision_ticket(ticket_id: int) -> None:
     logger.debug("provision_ticket(%s): %s", ticket_id, outcome)
 
 
+def sync_calling(sync_id: int) -> None:
+    """Bring every agent's calling rules on the phone system up to date."""
+    deps = runtime(current_app)
+    sync.run_sync(deps.session(), sync_id, deps.phone_system, deps.provisioning.lease,
+                  deps.timezone)
+
+
 #: Every actor: its name (shared with the outbox), function and queue.
 ACTORS = (
     (outbox.PROVISION_ACTOR, provision_ticket, PROVISION_QUEUE),
+    (sync.SYNC_ACTOR, sync_calling, PROVISION_QUEUE),
 )
 
 

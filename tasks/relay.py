@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tasks.runtime import Runtime, runtime
 from workflow import credentials, notifications, outbox
+from workflow.calling import sync
 from workflow.models import utcnow
 
 logger = logging.getLogger(__name__)
@@ -39,13 +40,15 @@ def relay_once(deps: Runtime) -> int:
 
 
 def sweep_once(deps: Runtime) -> int:
-    """Re-send provisioning for tickets stuck in approved or past their lease."""
+    """Re-send provisioning for tickets stuck in approved or past their lease, and syncs."""
     session = deps.session()
     stuck = outbox.stuck_ticket_ids(session, deps.relay_grace * 2)
+    syncs = sync.stuck_syncs(session, deps.relay_grace * 2)
     session.commit()
     sent = sum(deps.dispatcher.send(outbox.PROVISION_ACTOR, [ticket_id]) for ticket_id in stuck)
+    sent += sum(deps.dispatcher.send(sync.SYNC_ACTOR, [sync_id]) for sync_id in syncs)
     if sent:
-        logger.info("sweeper re-sent %s stuck ticket(s)", sent)
+        logger.info("sweeper re-sent %s stuck ticket(s) or calling sync(s)", sent)
     return sent
 
 

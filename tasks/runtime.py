@@ -30,6 +30,8 @@ class Runtime:
     provisioning: ProvisioningSettings
     relay_grace: timedelta
     relay_interval: float
+    #: The organisation's time zone (working hours are local).
+    timezone: str = "Asia/Ho_Chi_Minh"
 
 
 def runtime(app: Flask) -> Runtime:

@@ -142,6 +142,7 @@ def _build_runtime(app: Flask) -> Runtime:
         ),
         relay_grace=timedelta(seconds=settings["RELAY_GRACE_SECONDS"]),
         relay_interval=settings["RELAY_INTERVAL_SECONDS"],
+        timezone=settings["TIMEZONE"],
     )
 
 

@@ -175,7 +175,11 @@ def _describe(account: PhoneAccount | None) -> str:
     routing = account.routing
     where = ("App and Web" if routing.type is RoutingType.APP_WEB
              else f"{routing.priority_number} then {routing.backup_number}")
-    return f"extension {account.extension or '-'} ringing {where}"
+    calling = account.calling
+    rules = ("no calling rules" if calling is None else
+             f"calling {'+'.join(sorted(each.value for each in calling.classes))}"
+             f", out {'on' if calling.outgoing else 'off'}")
+    return f"extension {account.extension or '-'} ringing {where}, {rules}"
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from workflow import credentials
+from workflow.calling.effective import Assignments, placements_of_employees
 from workflow.claims import EVENTS, TICKETS, Claim, event_row
 from workflow.credentials import Vault
 from workflow.errors import Conflict
@@ -49,12 +50,16 @@ def create_agents(
     now = utcnow()
     passwords = credentials.issue_all(session, vault, [
         credentials.Issue(_named(claim), claim.employee_id, claim.id) for claim in claims])
+    profiles = Assignments(session)
+    placements = placements_of_employees(session, {claim.employee_id for claim in claims})
     rows = []
     for claim, secret in zip(claims, passwords, strict=True):
         assert claim.extension is not None and claim.sip_username is not None
         routing = claim.routing or Routing()
+        calling = profiles.effective(placements[claim.employee_id]).rules
         phone.ensure_account(
-            PhoneAccount(claim.sip_username, claim.extension, routing, secret), claim.id)
+            PhoneAccount(claim.sip_username, claim.extension, routing, secret, calling),
+            claim.id)
         rows.append({"employee_id": claim.employee_id, "extension": claim.extension,
                      "sip_username": claim.sip_username, "routing_type": routing.type.value,
                      "priority_number": routing.priority_number,

@@ -391,6 +391,8 @@ class DirectoryEntry(Base):
     priority_number: Mapped[str | None] = mapped_column(String(20))
     backup_number: Mapped[str | None] = mapped_column(String(20))
     secret_digest: Mapped[str] = mapped_column(String(64))
+    #: The calling rules the switchboard enforces for the account (JSON of CallingRules).
+    calling: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from workflow.calling.rules import CallingRules, WorkingHours
 from workflow.models import Notification
 from workflow.routing import Routing
 
@@ -27,6 +29,8 @@ class PhoneAccount:
     routing: Routing
     #: A new SIP password to set; None keeps the current one.
     secret: str | None = field(default=None, repr=False, compare=False)
+    #: The calling rules to enforce; None leaves them as they are.
+    calling: CallingRules | None = None
 
 
 class PhoneSystem(Protocol):
@@ -50,6 +54,14 @@ class PhoneSystem(Protocol):
 
     def accounts(self) -> dict[str, PhoneAccount]:
         """Every account the phone system holds now, by SIP username (to reconcile)."""
+        ...
+
+    def ensure_calling(self, rules: Mapping[str, CallingRules]) -> int:
+        """Make the accounts enforce these calling rules; how many changed."""
+        ...
+
+    def ensure_calling_plan(self, hours: WorkingHours) -> bool:
+        """Make the organisation-wide calling plan (working time, number classes) current."""
         ...
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow import completion, credentials
+from workflow.calling.effective import Assignments, placement_of_employee
 from workflow.claims import Claim, claim_approved, claim_ticket, record_starts
 from workflow.credentials import Vault
 from workflow.errors import Conflict
@@ -143,7 +144,9 @@ def _apply(session: Session, claim: Claim, phone: PhoneSystem, vault: Vault) -> 
                           agent.backup_number)
         routing = claim.routing or current
         extension = claim.extension or agent.extension
-        account = PhoneAccount(agent.sip_username, extension, routing)
+        calling = Assignments(session).effective(
+            placement_of_employee(session, claim.employee_id)).rules
+        account = PhoneAccount(agent.sip_username, extension, routing, calling=calling)
         if claim.reset_password:
             account = replace(account, secret=_issue(session, vault, claim, agent.sip_username))
         try:

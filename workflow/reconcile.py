@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow import credentials
+from workflow.calling.effective import Assignments, active_placements
+from workflow.calling.rules import CallingRules
 from workflow.credentials import Vault
-from workflow.models import Agent, is_active
+from workflow.models import Agent
 from workflow.ports import AccountMissing, PhoneAccount, PhoneSystem
 from workflow.routing import Routing, RoutingType
 
@@ -40,9 +41,11 @@ class Difference:
 
 def differences(session: Session, phone: PhoneSystem) -> list[Difference]:
     """Every account where the phone system differs from the active agents."""
-    agents = {agent.sip_username: agent for agent in session.scalars(
-        select(Agent).where(is_active(Agent.status)))}
-    expected = {name: _account(agent) for name, agent in agents.items()}
+    profiles = Assignments(session)
+    agents, expected = {}, {}
+    for placement, agent in active_placements(session):
+        agents[agent.sip_username] = agent
+        expected[agent.sip_username] = _account(agent, profiles.effective(placement).rules)
     actual = phone.accounts()
     found = []
     for name in sorted(expected.keys() | actual.keys()):
@@ -80,8 +83,8 @@ def repair(session: Session, phone: PhoneSystem, vault: Vault, found: list[Diffe
             phone.ensure_account(replace(wanted, secret=secret), RECONCILE_TICKET)
 
 
-def _account(agent: Agent) -> PhoneAccount:
+def _account(agent: Agent, calling: CallingRules) -> PhoneAccount:
     """What the phone system should hold for an active agent."""
     routing = Routing(RoutingType(agent.routing_type), agent.priority_number,
                       agent.backup_number)
-    return PhoneAccount(agent.sip_username, agent.extension, routing)
+    return PhoneAccount(agent.sip_username, agent.extension, routing, calling=calling)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from workflow.calling.rules import CallingRules, WorkingHours
 from workflow.models import DirectoryEntry, DirectoryWrite, UTCDateTime, table, utcnow
 from workflow.ports import AccountMissing, PhoneAccount
 from workflow.routing import Routing, RoutingType
@@ -25,15 +28,18 @@ _FIELDS = ("extension", "routing_type", "priority_number", "backup_number")
 # Built once: a worker writes the directory for every ticket, and building a statement costs
 # more CPU than running it.
 _ENTRY = (
-    select(*(_ENTRIES.c[name] for name in _FIELDS), _ENTRIES.c.secret_digest)
+    select(*(_ENTRIES.c[name] for name in _FIELDS), _ENTRIES.c.secret_digest,
+           _ENTRIES.c.calling)
     .where(_ENTRIES.c.sip_username == bindparam("name"))
     .with_for_update()
 )
 _ADD_ENTRY = insert(_ENTRIES)
 _CHANGE_ENTRY = update(_ENTRIES).where(_ENTRIES.c.sip_username == bindparam("name")).values({
-    **{name: bindparam(f"new_{name}") for name in (*_FIELDS, "secret_digest")},
+    **{name: bindparam(f"new_{name}") for name in (*_FIELDS, "secret_digest", "calling")},
     "updated_at": bindparam("now", type_=UTCDateTime()),
 })
+_SET_CALLING = update(_ENTRIES).where(_ENTRIES.c.sip_username == bindparam("name")).values(
+    calling=bindparam("calling"))
 _REMOVE_ENTRY = delete(_ENTRIES).where(_ENTRIES.c.sip_username == bindparam("name"))
 _ADD_WRITE = insert(table(DirectoryWrite))
 
@@ -50,7 +56,8 @@ class DirectoryPhoneSystem:
     def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
         """Create or update the entry to match `account`; a matching entry is left alone."""
         routing = account.routing
-        wanted = {"extension": account.extension, "routing_type": routing.type.value,
+        wanted: dict[str, Any] = {"extension": account.extension,
+                                  "routing_type": routing.type.value,
                   "priority_number": routing.priority_number,
                   "backup_number": routing.backup_number}
         connection = self.session.connection()
@@ -62,6 +69,8 @@ class DirectoryPhoneSystem:
             wanted["secret_digest"] = hashlib.sha256(account.secret.encode()).hexdigest()
         elif entry is not None:
             wanted["secret_digest"] = entry.secret_digest
+        wanted["calling"] = (account.calling.as_dict() if account.calling is not None
+                             else entry.calling if entry is not None else None)
         if entry is not None and dict(entry._mapping) == wanted:
             return False
         if entry is None:
@@ -79,11 +88,31 @@ class DirectoryPhoneSystem:
     def accounts(self) -> dict[str, PhoneAccount]:
         """Every entry of the directory as an account."""
         rows = self.session.execute(select(
-            _ENTRIES.c.sip_username, *(_ENTRIES.c[name] for name in _FIELDS))).all()
+            _ENTRIES.c.sip_username, *(_ENTRIES.c[name] for name in _FIELDS),
+            _ENTRIES.c.calling)).all()
         return {row.sip_username: PhoneAccount(
             row.sip_username, row.extension,
-            Routing(RoutingType(row.routing_type), row.priority_number, row.backup_number))
+            Routing(RoutingType(row.routing_type), row.priority_number, row.backup_number),
+            calling=CallingRules.from_dict(row.calling) if row.calling else None)
             for row in rows}
+
+    def ensure_calling(self, rules: Mapping[str, CallingRules]) -> int:
+        """Store each account's calling rules where they differ; how many changed."""
+        held = dict(self.session.execute(
+            select(_ENTRIES.c.sip_username, _ENTRIES.c.calling)
+            .where(_ENTRIES.c.sip_username.in_(list(rules)))).all())
+        changed = {name: wanted.as_dict() for name, wanted in rules.items()
+                   if name in held and held[name] != wanted.as_dict()}
+        if changed:
+            self.session.connection().execute(_SET_CALLING, [
+                {"name": name, "calling": values} for name, values in changed.items()])
+            for name in changed:
+                self._log(name, "calling", None)
+        return len(changed)
+
+    def ensure_calling_plan(self, hours: WorkingHours) -> bool:
+        """Nothing to hold: the directory enforces nothing by itself."""
+        return False
 
     def remove_account(self, sip_username: str, ticket_id: int) -> bool:
         """Delete the entry if it is there."""
@@ -93,7 +122,7 @@ class DirectoryPhoneSystem:
         self._log(sip_username, "delete", ticket_id)
         return True
 
-    def _log(self, sip_username: str, operation: str, ticket_id: int) -> None:
+    def _log(self, sip_username: str, operation: str, ticket_id: int | None) -> None:
         """Record one write to the directory."""
         self.session.connection().execute(_ADD_WRITE, {
             "sip_username": sip_username, "operation": operation, "ticket_id": ticket_id,

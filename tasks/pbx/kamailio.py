@@ -13,6 +13,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -20,8 +21,18 @@ from typing import Any
 from sqlalchemy import BindParameter, Connection, Engine, bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from tasks.pbx.calendar import calendar_rows
+from tasks.pbx.dialplan import dialplan_rules
+from tasks.pbx.preferences import (
+    CALLING,
+    ROUTING,
+    calling_of,
+    calling_preferences,
+    routing_of,
+    routing_preferences,
+)
+from workflow.calling.rules import CallingRules, WorkingHours
 from workflow.ports import AccountMissing, PhoneAccount, PhoneSystemError
-from workflow.routing import Routing, RoutingType
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +44,6 @@ class Password(StrEnum):
     REPLACED = "replaced"  # a reset: registrations made with the old one are dropped
 
 
-#: The routing preferences this adapter owns in `usr_preferences`.
-PREFERENCES = ("route_type", "priority", "backup")
 
 
 def digest_hashes(username: str, domain: str, password: str) -> tuple[str, str]:
@@ -92,24 +101,66 @@ class KamailioPhoneSystem:
         return bool(removed)
 
     def accounts(self) -> dict[str, PhoneAccount]:
-        """Every subscriber of the domain with its extension and routing preferences."""
+        """Every subscriber of the domain with its extension, routing and calling rules."""
         with self.engine.connect() as connection:
             names = connection.execute(text(
                 "SELECT username FROM subscriber WHERE domain = :domain"),
                 {"domain": self.domain}).scalars().all()
             aliases: dict[str, str] = {name: alias for name, alias in connection.execute(
                 text("SELECT username, alias_username FROM dbaliases")).all()}
-            preferences: dict[str, dict[str, str]] = {}
-            for name, attribute, value in connection.execute(text(
-                    "SELECT username, attribute, value FROM usr_preferences")).all():
-                preferences.setdefault(name, {})[attribute] = value
-        found = {}
-        for name in names:
-            held = preferences.get(name, {})
-            routing = (Routing(RoutingType.PHONE, held.get("priority"), held.get("backup"))
-                       if held.get("route_type") == "phone" else Routing())
-            found[name] = PhoneAccount(name, aliases.get(name, ""), routing)
-        return found
+            preferences = _preferences(connection, None)
+        return {name: PhoneAccount(name, aliases.get(name, ""),
+                                   routing_of(preferences.get(name, {})),
+                                   calling=calling_of(preferences.get(name, {})))
+                for name in names}
+
+    def ensure_calling(self, rules: Mapping[str, CallingRules]) -> int:
+        """Write each account's calling rules where they differ; how many changed."""
+        try:
+            with self.engine.begin() as connection:
+                held = _preferences(connection, list(rules))
+                changed = 0
+                for name, wanted in rules.items():
+                    values = calling_preferences(wanted)
+                    if {key: value for key, value in held.get(name, {}).items()
+                            if key in CALLING} != values:
+                        _write_attributes(connection, name, CALLING, values)
+                        changed += 1
+        except SQLAlchemyError as error:
+            raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
+        return changed
+
+    def ensure_calling_plan(self, hours: WorkingHours) -> bool:
+        """The number classes (dialplan) and the working time (calendar) Kamailio checks."""
+        dialplan = sorted((rule.dpid, rule.pr, rule.match_exp, rule.subst_exp, rule.repl_exp,
+                           rule.attrs) for rule in dialplan_rules())
+        calendar = sorted(calendar_rows(hours))
+        try:
+            with self.engine.begin() as connection:
+                held_plan = sorted(tuple(row) for row in connection.execute(text(
+                    "SELECT dpid, pr, match_exp, subst_exp, repl_exp, attrs FROM dialplan")))
+                held_calendar = sorted(tuple(row) for row in connection.execute(text(
+                    "SELECT kind, rec FROM agentdesk_calendar")))
+                new_plan = held_plan != dialplan
+                if new_plan:
+                    connection.execute(text("DELETE FROM dialplan"))
+                    connection.execute(text(
+                        "INSERT INTO dialplan (dpid, pr, match_op, match_exp, match_len, "
+                        "subst_exp, repl_exp, attrs) VALUES (:dpid, :pr, 1, :match, 0, "
+                        ":subst, :repl, :attrs)"),
+                        [dict(zip(("dpid", "pr", "match", "subst", "repl", "attrs"), row,
+                                  strict=True)) for row in dialplan])
+                if held_calendar != calendar:
+                    connection.execute(text("DELETE FROM agentdesk_calendar"))
+                    if calendar:
+                        connection.execute(text(
+                            "INSERT INTO agentdesk_calendar (kind, rec) VALUES (:kind, :rec)"),
+                            [{"kind": kind, "rec": rec} for kind, rec in calendar])
+        except SQLAlchemyError as error:
+            raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
+        if new_plan:
+            json_rpc(self.rpc_url, "dialplan.reload")  # the calendar is read at each call
+        return new_plan or held_calendar != calendar
 
     def _ensure_subscriber(self, connection: Connection, account: PhoneAccount) -> Password:
         """The subscriber with the digest hashes of `account.secret`, or as it is when None."""
@@ -150,30 +201,13 @@ class KamailioPhoneSystem:
         return True
 
     def _ensure_preferences(self, connection: Connection, account: PhoneAccount) -> bool:
-        """The routing as preferences: none for app_web, type/priority/backup for phone."""
-        routing = account.routing
-        wanted: dict[str, str] = {}
-        if routing.type is RoutingType.PHONE:
-            wanted = {"route_type": "phone", "priority": routing.priority_number or ""}
-            if routing.backup_number:
-                wanted["backup"] = routing.backup_number
-        rows = connection.execute(
-            text("SELECT attribute, value FROM usr_preferences WHERE username = :name "
-                 "AND attribute IN :names").bindparams(_expanding("names")),
-            {"name": account.sip_username, "names": list(PREFERENCES)}).all()
-        if dict(rows) == wanted:
-            return False
-        connection.execute(
-            text("DELETE FROM usr_preferences WHERE username = :name AND attribute IN :names")
-            .bindparams(_expanding("names")),
-            {"name": account.sip_username, "names": list(PREFERENCES)})
-        for attribute, value in wanted.items():
-            # type 0: a text attribute name, as avpops loads it by name.
-            connection.execute(text(
-                "INSERT INTO usr_preferences (uuid, username, domain, attribute, type, value) "
-                "VALUES ('', :name, '', :attribute, 0, :value)"),
-                {"name": account.sip_username, "attribute": attribute, "value": value})
-        return True
+        """The routing (and the calling rules, when given) as the account's preferences."""
+        changed = _ensure_attributes(connection, account.sip_username, ROUTING,
+                                     routing_preferences(account.routing))
+        if account.calling is not None:
+            changed |= _ensure_attributes(connection, account.sip_username, CALLING,
+                                          calling_preferences(account.calling))
+        return changed
 
     def _drop_registrations(self, username: str) -> None:
         """ul.rm over JSON-RPC: registered phones stop ringing now, not when they expire."""
@@ -182,6 +216,47 @@ class KamailioPhoneSystem:
         except PhoneSystemError as error:
             if "not found" not in str(error).lower():
                 raise
+
+def _preferences(connection: Connection, names: list[str] | None
+                 ) -> dict[str, dict[str, str]]:
+    """The text preferences of these accounts (all accounts for None), by username."""
+    query = "SELECT username, attribute, value FROM usr_preferences"
+    rows = (connection.execute(text(query)) if names is None else connection.execute(
+        text(query + " WHERE username IN :names").bindparams(_expanding("names")),
+        {"names": names}))
+    found: dict[str, dict[str, str]] = {}
+    for name, attribute, value in rows:
+        found.setdefault(name, {})[attribute] = value
+    return found
+
+
+def _ensure_attributes(connection: Connection, username: str, names: tuple[str, ...],
+                       wanted: dict[str, str]) -> bool:
+    """Make the account's attributes among `names` exactly `wanted`; True when changed."""
+    rows = connection.execute(
+        text("SELECT attribute, value FROM usr_preferences WHERE username = :name "
+             "AND attribute IN :names").bindparams(_expanding("names")),
+        {"name": username, "names": list(names)}).all()
+    if dict(rows) == wanted:
+        return False
+    _write_attributes(connection, username, names, wanted)
+    return True
+
+
+def _write_attributes(connection: Connection, username: str, names: tuple[str, ...],
+                      wanted: dict[str, str]) -> None:
+    """Replace the account's attributes among `names` with `wanted`."""
+    connection.execute(
+        text("DELETE FROM usr_preferences WHERE username = :name AND attribute IN :names")
+        .bindparams(_expanding("names")), {"name": username, "names": list(names)})
+    if wanted:
+        # type 0: a text attribute name, as avpops loads it by name.
+        connection.execute(text(
+            "INSERT INTO usr_preferences (uuid, username, domain, attribute, type, value) "
+            "VALUES ('', :name, '', :attribute, 0, :value)"),
+            [{"name": username, "attribute": attribute, "value": value}
+             for attribute, value in wanted.items()])
+
 
 def json_rpc(url: str, method: str, *params: Any) -> Any:
     """Call Kamailio's JSON-RPC over HTTP; its errors become PhoneSystemError."""

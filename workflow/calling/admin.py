@@ -23,6 +23,7 @@ from workflow.calling.models import (
 )
 from workflow.calling.numbers import CHOOSABLE, classify
 from workflow.calling.rules import Level, forward_problems
+from workflow.calling.sync import request_sync
 from workflow.errors import Conflict, NotFound, Problem, RuleViolation
 from workflow.extensions import current_organisation
 from workflow.models import Agent, Branch, Department, Employee, utcnow
@@ -238,12 +239,16 @@ def _profile_snapshot(row: CallingProfile) -> dict[str, Any]:
 
 def audit(session: Session, actor_id: int, subject: str, subject_id: int | None,
            before: dict[str, Any] | None, after: dict[str, Any]) -> None:
-    """Record who changed what: each changed field as [old, new]."""
+    """Record who changed what (each changed field as [old, new]) and ask for a sync."""
     old = before or {}
     changes = {name: [old.get(name), value] for name, value in after.items()
                if old.get(name) != value or before is None}
-    session.add(CallingChange(actor_id=actor_id, subject=subject, subject_id=subject_id,
-                              changes=changes, created_at=utcnow()))
+    change = CallingChange(actor_id=actor_id, subject=subject, subject_id=subject_id,
+                           changes=changes, created_at=utcnow())
+    session.add(change)
+    session.flush()
+    # Every change may alter what some agent's phone must enforce: the workers re-apply.
+    request_sync(session, change.id)
 
 
 def _flush_unique(session: Session, field_name: str, code: str) -> None:

@@ -118,3 +118,29 @@ class CallingChange(Base):
     subject_id: Mapped[int | None] = mapped_column(Integer)
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CallingSync(Base):
+    """Bringing every agent's calling rules on the phone system up to date, with progress."""
+
+    __tablename__ = "calling_sync"
+    __table_args__ = (
+        Index("ix_calling_sync_unfinished", "created_at",
+              postgresql_where=text("finished_at IS NULL"),
+              sqlite_where=text("finished_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The change that asked for it.
+    change_id: Mapped[int | None] = mapped_column(ForeignKey("calling_change.id"))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    #: Accounts whose rules actually changed on the phone system.
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    #: Set when a newer sync made this one unnecessary.
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(String(500))

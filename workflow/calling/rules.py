@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from workflow.calling.numbers import NumberClass
@@ -40,6 +41,28 @@ class CallingRules:
     max_outgoing_seconds: int | None = None
     after_hours: bool = False
     external_forwarding: bool = False
+
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values (sorted), for storing and comparing."""
+        return {"outgoing": self.outgoing, "classes": sorted(each.value for each in self.classes),
+                "caller_ids": sorted(self.caller_ids), "default_caller_id": self.default_caller_id,
+                "max_internal_seconds": self.max_internal_seconds,
+                "max_outgoing_seconds": self.max_outgoing_seconds,
+                "after_hours": self.after_hours,
+                "external_forwarding": self.external_forwarding}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> CallingRules:
+        """The rules `as_dict` stored."""
+        return cls(outgoing=values["outgoing"],
+                   classes=frozenset(NumberClass(each) for each in values["classes"]),
+                   caller_ids=tuple(values["caller_ids"]),
+                   default_caller_id=values["default_caller_id"],
+                   max_internal_seconds=values["max_internal_seconds"],
+                   max_outgoing_seconds=values["max_outgoing_seconds"],
+                   after_hours=values["after_hours"],
+                   external_forwarding=values["external_forwarding"])
 
 
 #: What applies when no profile is assigned at any level: internal calls only.
