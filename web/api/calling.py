@@ -15,13 +15,14 @@ from web.api.calling_schemas import (
     EffectiveSchema,
     HotlineSchema,
     ProfileSchema,
+    SyncSchema,
 )
 from web.auth import current_actor
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from workflow import queries
-from workflow.calling import admin
+from workflow.calling import admin, sync
 from workflow.calling.check import check_call
 from workflow.calling.effective import Assignments, placement_of_employee
 from workflow.calling.models import CallingProfile, Hotline
@@ -91,6 +92,14 @@ def assign(data: dict[str, Any]) -> None:
     """Assign a profile at one level, or remove it with a null profile (admins)."""
     admin.assign_profile(db.session(), _admin_id(), Level(data["level"]), data["target_id"],
                          data["profile_id"])
+
+
+@blp.route("/calling/syncs")
+@blp.response(200, SyncSchema(many=True))
+def list_syncs() -> Any:
+    """The newest re-applications of calling rules to the phone system, with progress."""
+    current_actor()
+    return sync.recent_syncs(db.session())
 
 
 @blp.route("/calling/check")

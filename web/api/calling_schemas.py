@@ -97,3 +97,18 @@ class CallCheckSchema(Schema):
     caller_id = fields.String(attribute="verdict.caller_id", allow_none=True)
     max_seconds = fields.Integer(attribute="verdict.max_seconds", allow_none=True)
     effective = fields.Nested(EffectiveSchema)
+
+
+class SyncSchema(Schema):
+    """A re-application of calling rules to the phone system, with its progress."""
+
+    id = fields.Integer()
+    change_id = fields.Integer(allow_none=True)
+    total = fields.Integer()
+    done = fields.Integer()
+    changed = fields.Integer()
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    superseded = fields.Boolean()
+    last_error = fields.String(allow_none=True)
