@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.accounts import save_user
+from workflow.calling.demo import seed_calling
 from workflow.models import Branch, Department, Employee, Organisation, User
 from workflow.rules import Role
 
@@ -59,6 +60,9 @@ def seed_demo(session: Session, password_hash: str) -> Organisation:
                         ("admin@demo.vn", Role.ADMIN)):
         if not _user_exists(session, email):
             save_user(session, email, role, password_hash, full_name=_demo_name(role))
+    admin_id = session.scalar(select(User.id).where(User.email == "admin@demo.vn"))
+    assert admin_id is not None
+    seed_calling(session, admin_id)
     return organisation
 
 
