@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import socket
+import time
 from dataclasses import dataclass, field
 
 
@@ -27,6 +28,12 @@ class Message:
         """The status code of a response (0 for a request)."""
         parts = self.first_line.split(" ", 2)
         return int(parts[1]) if self.first_line.startswith("SIP/2.0") else 0
+
+    @property
+    def reason(self) -> str:
+        """The reason phrase of a response (empty for a request)."""
+        parts = self.first_line.split(" ", 2)
+        return parts[2] if self.first_line.startswith("SIP/2.0") and len(parts) > 2 else ""
 
     @property
     def method(self) -> str:
@@ -74,6 +81,11 @@ class Phone:
         """host:port this device receives on."""
         host, port = self.sock.getsockname()
         return f"{host}:{port}"
+
+    @property
+    def last_answer(self) -> Message:
+        """The final response to the call last dialled (after `outcome`)."""
+        return self._last
 
     def close(self) -> None:
         """Release the socket."""
@@ -130,11 +142,14 @@ class Phone:
                                 f"Expires: {expires}\r\n{auth}"))
         return self._final().status
 
-    def dial(self, number: str) -> None:
-        """INVITE `number` at the domain, proving who calls when the proxy asks (407)."""
+    def dial(self, number: str, headers: str = "") -> None:
+        """INVITE `number` at the domain, proving who calls when the proxy asks (407).
+
+        `headers`: extra header lines, each ending in CRLF (e.g. P-Preferred-Identity).
+        """
         uri = f"sip:{number}@{self.domain}"
         call_id = secrets.token_hex(8)
-        sdp = "Content-Type: application/sdp\r\n"
+        sdp = "Content-Type: application/sdp\r\n" + headers
         self.send(self._request("INVITE", uri, uri, call_id, sdp, SDP))
         challenge = self.outcome()
         if challenge != 407:
@@ -147,6 +162,13 @@ class Phone:
         auth = (f'Proxy-Authorization: Digest username="{self.username}", realm="{realm}", '
                 f'nonce="{nonce}", uri="{uri}", response="{response}", algorithm=MD5\r\n')
         self.send(self._request("INVITE", uri, uri, call_id, sdp + auth, SDP))
+
+    def send_invite(self, number: str, headers: str = "") -> None:
+        """INVITE `number` at the domain and return at once, as a trunk (never challenged)
+        does; `outcome` then waits for the final answer."""
+        uri = f"sip:{number}@{self.domain}"
+        self.send(self._request("INVITE", uri, uri, secrets.token_hex(8),
+                                "Content-Type: application/sdp\r\n" + headers, SDP))
 
     def outcome(self, timeout: float = 5.0) -> int:
         """The final status of the call last dialled."""
@@ -179,6 +201,65 @@ class Phone:
             f"Call-ID: {invite.header('call-id')}\r\nCSeq: {invite.header('cseq')}\r\n"
             f"Contact: <sip:{self.username}@{self.address}>\r\nContent-Length: 0\r\n\r\n")
 
+    def accept(self, invite: Message) -> None:
+        """Answer an incoming INVITE with 200 OK and an SDP answer, as a phone picking up.
+
+        Its Record-Route goes back with it, so the caller's ACK and any BYE pass the proxy.
+        """
+        to = invite.header("to")
+        if ";tag=" not in to:
+            to += f";tag={self.tag}"
+        vias = "".join(f"Via: {via}\r\n" for via in invite.headers.get("via", []))
+        routes = "".join(f"Record-Route: {route}\r\n"
+                         for route in invite.headers.get("record-route", []))
+        self.send(
+            f"SIP/2.0 200 OK\r\n{vias}{routes}"
+            f"From: {invite.header('from')}\r\nTo: {to}\r\n"
+            f"Call-ID: {invite.header('call-id')}\r\nCSeq: {invite.header('cseq')}\r\n"
+            f"Contact: <sip:{self.username}@{self.address}>\r\n"
+            f"Content-Type: application/sdp\r\nContent-Length: {len(SDP)}\r\n\r\n{SDP}")
+
+    def ack(self) -> None:
+        """ACK the 200 OK the last call got (see `outcome`), along its Record-Route."""
+        answer = self._last
+        assert answer.status == 200, answer.first_line
+        target = _uri(answer.header("contact"))
+        recorded = [uri for header in answer.headers.get("record-route", [])
+                    for uri in re.findall(r"<[^>]+>", header)]
+        routes = "".join(f"Route: {uri}\r\n" for uri in reversed(recorded))
+        number = answer.header("cseq").split()[0]
+        branch = "z9hG4bK" + secrets.token_hex(6)
+        self.send(
+            f"ACK {target} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {self.address};branch={branch};rport\r\n{routes}"
+            f"Max-Forwards: 70\r\n"
+            f"From: <sip:{self.username}@{self.domain}>;tag={self.tag}\r\n"
+            f"To: {answer.header('to')}\r\nCall-ID: {answer.header('call-id')}\r\n"
+            f"CSeq: {number} ACK\r\nContent-Length: 0\r\n\r\n")
+
+    def hung_up(self, timeout: float = 10.0, confirm: bool = True) -> Message | None:
+        """Wait up to `timeout` seconds for a BYE; None if none came. It is confirmed at once
+        (200 OK) unless `confirm` is False: then `confirm_bye` does it later."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            incoming = self.receive(left)
+            if incoming is None:
+                return None
+            if incoming.method == "BYE":
+                if confirm:
+                    self.confirm_bye(incoming)
+                return incoming
+        return None
+
+    def confirm_bye(self, bye: Message) -> None:
+        """Answer a BYE with 200 OK."""
+        vias = "".join(f"Via: {via}\r\n" for via in bye.headers.get("via", []))
+        self.send(
+            f"SIP/2.0 200 OK\r\n{vias}"
+            f"From: {bye.header('from')}\r\nTo: {bye.header('to')}\r\n"
+            f"Call-ID: {bye.header('call-id')}\r\n"
+            f"CSeq: {bye.header('cseq')}\r\nContent-Length: 0\r\n\r\n")
+
     def _final(self) -> Message:
         """The next final response (1xx are skipped)."""
         while True:
@@ -198,3 +279,9 @@ def _param(header: str, name: str) -> str:
     """A quoted parameter of an authentication header."""
     found = re.search(rf'{name}="([^"]*)"', header)
     return found.group(1) if found else ""
+
+
+def _uri(header: str) -> str:
+    """The URI of a name-addr header value (Contact, Route)."""
+    found = re.search(r"<([^>]*)>", header)
+    return found.group(1) if found else header.split(";")[0].strip()

@@ -112,6 +112,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "holiday_not_found": "Không tìm thấy ngày nghỉ lễ này.",
         "job_role_taken": "Đã có vai trò tên này.",
         "job_role_not_found": "Không tìm thấy vai trò này.",
+        "extension_not_found": "Không có agent đang hoạt động với số máy lẻ {extension}.",
     },
     "en": {
         "employee_unknown": "No active employee with this id.",
@@ -217,6 +218,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "holiday_not_found": "This public holiday does not exist.",
         "job_role_taken": "A job role with this name already exists.",
         "job_role_not_found": "This job role does not exist.",
+        "extension_not_found": "No active agent has extension {extension}.",
     },
 }
 

@@ -1,6 +1,8 @@
 -- The tables Kamailio's modules read (from Debian's kamailio-postgres-modules, 5.6):
 -- version (module table versions), subscriber (auth_db), dbaliases (alias_db),
--- usr_preferences (avpops). Apply it to Kamailio's own PostgreSQL database.
+-- usr_preferences (avpops), dialplan (dialplan); and agentdesk_calendar, agentdesk's own
+-- table of working time that kamailio.cfg reads with sqlops. Apply it to Kamailio's own
+-- PostgreSQL database.
 
 CREATE TABLE version (
     id SERIAL PRIMARY KEY NOT NULL,
@@ -59,3 +61,29 @@ CREATE INDEX usr_preferences_uda_idx ON usr_preferences (username, domain, attri
 INSERT INTO version (table_name, table_version) values ('usr_preferences','2');
 
 
+-- Kamailio's dialplan table, but for the width of match_exp and subst_exp: agentdesk writes
+-- phonenumbers' patterns there (tasks/pbx/dialplan.py), longer than the stock 64 characters
+-- (Vietnam's mobile pattern alone is over 120). Kamailio reads them as plain strings.
+CREATE TABLE dialplan (
+    id SERIAL PRIMARY KEY NOT NULL,
+    dpid INTEGER NOT NULL,
+    pr INTEGER NOT NULL,
+    match_op INTEGER NOT NULL,
+    match_exp VARCHAR(1024) NOT NULL,
+    match_len INTEGER NOT NULL,
+    subst_exp VARCHAR(1024) NOT NULL,
+    repl_exp VARCHAR(256) NOT NULL,
+    attrs VARCHAR(64) NOT NULL
+);
+
+INSERT INTO version (table_name, table_version) values ('dialplan','2');
+
+
+-- The organisation's working time, written by agentdesk (tasks/pbx/calendar.py) and read by
+-- kamailio.cfg at each outgoing call: kind 'work' (a weekly period) or 'holiday' (a day
+-- off), rec a tmrec time recurrence in UTC.
+CREATE TABLE agentdesk_calendar (
+    id SERIAL PRIMARY KEY,
+    kind VARCHAR(10) NOT NULL,
+    rec VARCHAR(255) NOT NULL
+);

@@ -67,9 +67,10 @@ def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000
                "-l", f"udp:127.0.0.1:{sip_port}", "-l", f"tcp:127.0.0.1:{rpc_port}",
                "-A", f'DBURL="{database}"', "-A", f'SIP_DOMAIN="{DOMAIN}"',
                "-A", f"NO_ANSWER_MS={no_answer_ms}"]
+    # kamailio.cfg requires TZ=UTC: tmrec reads agentdesk's working time (UTC) in local time.
     with open(log, "w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+                                   env={**os.environ, "TZ": "UTC"}, start_new_session=True)
     rpc_url = f"http://127.0.0.1:{rpc_port}/RPC"
     try:
         wait_for(lambda: _answers(rpc_url), f"Kamailio to answer JSON-RPC (log: {log})",

@@ -41,11 +41,16 @@ def test_working_time_becomes_utc_recurrences() -> None:
                  (6, time(6), time(8))),  # Sunday 06:00 local is Saturday 23:00 UTC
         holidays=frozenset({date(2026, 4, 30), date(2026, 9, 2)}))
     assert calendar_rows(hours) == [
-        ("work", "20260105T010000Z|14400|weekly"),
-        ("work", "20260105T063000Z|14400|weekly"),
-        ("work", "20260110T230000Z|7200|weekly"),
-        ("holiday", "20260429T170000Z|86400"),
-        ("holiday", "20260901T170000Z|86400"),
+        ("work", "20260105T010000|PT14400S|weekly"),
+        ("work", "20260105T063000|PT14400S|weekly"),
+        # Sunday 06:00-08:00 local crosses midnight UTC: two windows
+        ("work", "20260110T230000|PT3600S|weekly"),
+        ("work", "20260111T000000|PT3600S|weekly"),
+        # A day off in Vietnam starts at 17:00 UTC the day before
+        ("holiday", "20260429T170000|PT25200S"),
+        ("holiday", "20260430T000000|PT61200S"),
+        ("holiday", "20260901T170000|PT25200S"),
+        ("holiday", "20260902T000000|PT61200S"),
     ]
 
 

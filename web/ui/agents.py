@@ -13,8 +13,10 @@ from wtforms.fields.choices import SelectChoice
 
 from web.extensions import db
 from web.ui.access import signed_in
+from web.ui.calling_pages import hotline_labels
 from web.ui.forms import AgentFilterForm
 from workflow import credentials, queries
+from workflow.calling.effective import Assignments, placement_of_employee
 
 bp = Blueprint("agent_pages", __name__)
 
@@ -95,9 +97,12 @@ def _filters() -> tuple[AgentFilterForm, queries.AgentFilter]:
 @bp.route("/agents/<int:agent_id>")
 @signed_in()
 def agent_page(agent_id: int) -> Any:
-    """One agent account: its settings now and the tickets that shaped it."""
+    """One agent account: its settings now, its calling functions and where they come from,
+    and the tickets that shaped it."""
     session = db.session()
     agent = queries.get_agent(session, agent_id)
+    calling = Assignments(session).effective(placement_of_employee(session, agent.employee_id))
     return render_template("agents/detail.html", agent=agent,
                            history=queries.agent_history(session, agent_id),
-                           credential=credentials.latest_for(session, agent.sip_username))
+                           credential=credentials.latest_for(session, agent.sip_username),
+                           calling=calling, hotline_labels=hotline_labels(session))

@@ -25,6 +25,26 @@ ACTION_NAMES = {
     "fail": _l("Cấu hình thất bại"),
     "retry": _l("Thử lại"),
 }
+#: Number classes of calling profiles, as the pages name them.
+CLASS_NAMES = {
+    "internal": _l("nội bộ"),
+    "landline": _l("cố định trong nước"),
+    "mobile": _l("di động trong nước"),
+    "international": _l("quốc tế"),
+    "special": _l("dịch vụ đặc biệt (1900, 1800, số ngắn)"),
+    "emergency": _l("khẩn cấp (113, 114, 115)"),
+}
+#: Where a calling profile is assigned.
+LEVEL_NAMES = {
+    "organisation": _l("Tổ chức"),
+    "branch": _l("Chi nhánh"),
+    "department": _l("Phòng ban"),
+    "role": _l("Vai trò"),
+    "agent": _l("Agent"),
+}
+#: Days of the working week (0 = Monday).
+WEEKDAY_NAMES = (_l("Thứ Hai"), _l("Thứ Ba"), _l("Thứ Tư"), _l("Thứ Năm"), _l("Thứ Sáu"),
+                 _l("Thứ Bảy"), _l("Chủ nhật"))
 #: The path a ticket takes when all goes well, shown as the state diagram.
 HAPPY_PATH = ("submitted", "approved", "provisioning", "provisioned")
 #: Where each way off that path leaves it.
@@ -42,4 +62,6 @@ def diagram_to(state: str) -> tuple[str, ...]:
 def label_globals() -> dict[str, object]:
     """The names above, for every template."""
     return {"state_names": STATE_NAMES, "kind_names": KIND_LABELS,
-            "action_names": ACTION_NAMES, "diagram_to": diagram_to, "role_names": ROLE_LABELS}
+            "action_names": ACTION_NAMES, "diagram_to": diagram_to, "role_names": ROLE_LABELS,
+            "class_names": CLASS_NAMES, "level_names": LEVEL_NAMES,
+            "weekday_names": WEEKDAY_NAMES}

@@ -7,14 +7,18 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
-from web.ui.access import signed_in
-from web.ui.forms import BranchForm, DepartmentForm, EmployeeForm, FlaskForm
+from web.ui.access import actor, signed_in
+from web.ui.calling_forms import EmployeeRoleForm
+from web.ui.forms import BranchForm, DepartmentForm, FlaskForm
 from workflow import queries, structure
+from workflow.calling.admin import set_job_role
+from workflow.calling.models import JobRole
 from workflow.errors import RuleViolation
 from workflow.models import Branch, Department, Employee
 from workflow.rules import Role
@@ -83,23 +87,36 @@ def employees() -> Any:
 @bp.route("/employees/<int:employee_id>", methods=["GET", "POST"])
 @signed_in(Role.ADMIN)
 def employee(employee_id: int | None) -> Any:
-    """Create or edit an employee."""
-    found = db.session.get(Employee, employee_id) if employee_id else None
-    form = EmployeeForm(obj=found)
+    """Create or edit an employee, with their job role (Vai trò)."""
+    session = db.session()
+    found = session.get(Employee, employee_id) if employee_id else None
+    form = EmployeeRoleForm(obj=found)
     form.department_id.choices = [
         SelectChoice(str(d.id), f"{b.name} — {d.name}")
-        for b, departments in queries.organisation_structure(db.session()) for d in departments
+        for b, departments in queries.organisation_structure(session) for d in departments
     ]
+    form.job_role_id.choices = [SelectChoice("", _("— Không có —")), *(
+        SelectChoice(str(role.id), role.name)
+        for role in session.scalars(select(JobRole).order_by(JobRole.name)))]
     if not form.is_submitted() and found is None:
         form.department_id.data = _int_arg("department_id")
-    if form.validate_on_submit():
-        saved = _save(form, lambda: structure.save_employee(
-            db.session(), employee_id, int(form.department_id.data or 0),
+
+    def save_with_role() -> None:
+        """Save the employee and their role; a refused role (for an existing employee)
+        is tried first, so it leaves everything as it was."""
+        role_id = form.job_role_id.data
+        if found is not None and found.job_role_id != role_id:
+            set_job_role(session, actor().user_id, found.id, role_id)
+        saved = structure.save_employee(
+            session, employee_id, int(form.department_id.data or 0),
             form.full_name.data or "", form.employee_code.data or "", form.email.data or "",
-            bool(form.active.data)))
-        if saved:
-            return redirect(url_for("structure_admin.employees",
-                                    department_id=form.department_id.data))
+            bool(form.active.data))
+        if found is None and role_id is not None:
+            set_job_role(session, actor().user_id, saved.id, role_id)
+
+    if form.validate_on_submit() and _save(form, save_with_role):
+        return redirect(url_for("structure_admin.employees",
+                                department_id=form.department_id.data))
     return render_template("admin/unit.html", form=form, title=_("Nhân viên"))
 
 

@@ -96,6 +96,8 @@ def assign_profile(session: Session, actor_id: int, level: Level, target_id: int
     if column is not None:
         query = query.where(getattr(CallingAssignment, column) == target_id)
     row = session.scalars(query).first()
+    if row is None and profile is None:
+        return None  # nothing assigned there, nothing to remove
     before = row.profile.name if row is not None else None
     broken_before = broken_forwards(session)
     if profile is None:
@@ -113,7 +115,8 @@ def assign_profile(session: Session, actor_id: int, level: Level, target_id: int
     _refuse_new_breakage(session, broken_before)
     audit(session, actor_id, "assignment", target_id,
            {"level": level.value, "profile": before},
-           {"level": level.value, "profile": profile.name if profile else None})
+           {"level": level.value, "profile": profile.name if profile else None},
+           keep=("level",))
     session.commit()
     return row
 
@@ -238,11 +241,12 @@ def _profile_snapshot(row: CallingProfile) -> dict[str, Any]:
 
 
 def audit(session: Session, actor_id: int, subject: str, subject_id: int | None,
-           before: dict[str, Any] | None, after: dict[str, Any]) -> None:
-    """Record who changed what (each changed field as [old, new]) and ask for a sync."""
+           before: dict[str, Any] | None, after: dict[str, Any],
+           keep: tuple[str, ...] = ()) -> None:
+    """Record each changed field (and those in `keep`) as [old, new]; ask for a sync."""
     old = before or {}
     changes = {name: [old.get(name), value] for name, value in after.items()
-               if old.get(name) != value or before is None}
+               if old.get(name) != value or before is None or name in keep}
     change = CallingChange(actor_id=actor_id, subject=subject, subject_id=subject_id,
                            changes=changes, created_at=utcnow())
     session.add(change)

@@ -33,7 +33,7 @@ def check_call(session: Session, extension: str, number: str, moment: datetime,
     employee_id = session.scalar(select(Agent.employee_id).where(
         Agent.extension == extension.strip(), is_active(Agent.status)))
     if employee_id is None:
-        raise NotFound("agent_not_found", extension=extension)
+        raise NotFound("extension_not_found", extension=extension.strip())
     problems: dict[str, list[Problem]] = {}
     dialled = classify(number, current_organisation(session).policy)
     if dialled is None:
