@@ -22,7 +22,7 @@ from sqlalchemy import BindParameter, Connection, Engine, bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from tasks.pbx.calendar import calendar_rows
-from tasks.pbx.dialplan import dialplan_rules
+from tasks.pbx.dialplan import CLASSIFY, NORMALISE, dialplan_rules
 from tasks.pbx.preferences import (
     CALLING,
     ROUTING,
@@ -158,9 +158,26 @@ class KamailioPhoneSystem:
                             [{"kind": kind, "rec": rec} for kind, rec in calendar])
         except SQLAlchemyError as error:
             raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
-        if new_plan:
+        # What Kamailio has loaded, not what the table held, decides the reload: a reload that
+        # failed earlier (Kamailio allows one per 5 s) is made good by the next sync.
+        reload = self._loaded_plan() != {(row[0], row[1], row[2], row[5]) for row in dialplan}
+        if reload:
             json_rpc(self.rpc_url, "dialplan.reload")  # the calendar is read at each call
-        return new_plan or held_calendar != calendar
+        return new_plan or reload or held_calendar != calendar
+
+    def _loaded_plan(self) -> set[tuple[int, int, str, str]]:
+        """(dpid, priority, match, attrs) of the dialplan rules Kamailio has in memory."""
+        loaded = set()
+        for dpid in (NORMALISE, CLASSIFY):
+            try:
+                dump = json_rpc(self.rpc_url, "dialplan.dump", dpid) or {}
+            except PhoneSystemError as error:
+                if "not matched" not in str(error):
+                    raise
+                dump = {}  # nothing loaded under this id yet
+            loaded |= {(dpid, entry["ENTRY"]["PRIO"], entry["ENTRY"]["MATCHEXP"],
+                        entry["ENTRY"]["ATTRS"] or "") for entry in dump.get("ENTRIES", [])}
+        return loaded
 
     def _ensure_subscriber(self, connection: Connection, account: PhoneAccount) -> Password:
         """The subscriber with the digest hashes of `account.secret`, or as it is when None."""

@@ -1,0 +1,83 @@
+"""Calling profiles set in agentdesk decide real calls on Kamailio, through the sync workers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import drain, make_world
+from tests.pbx.conftest import Kamailio
+from tests.pbx.test_calling_enforcement import identity, new_mobile, number, refused, rings
+from tests.pbx.test_kamailio_workflow import kamailio_app, revealed_password
+from tests.services.test_submit import actor
+from tests.sip import Phone
+from web.extensions import db
+from workflow import decisions
+from workflow.calling import admin
+from workflow.calling.admin import ProfileInput
+from workflow.calling.models import CallingSync
+from workflow.calling.rules import Level
+from workflow.models import Agent
+from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+
+HOTLINE = "+842838123456"
+
+
+@pytest.fixture
+def devices() -> Iterator[list[Phone]]:
+    """Phones made during a test, closed after it."""
+    made: list[Phone] = []
+    yield made
+    for device in made:
+        device.close()
+
+
+def test_a_profile_set_in_agentdesk_decides_the_agents_next_calls(
+    kamailio: Kamailio, devices: list[Phone]
+) -> None:
+    app = kamailio_app(kamailio)
+    with app.app_context():
+        # Given an agent provisioned through the workflow, signed in with its own password
+        world = make_world(employees_per_department=1)
+        ticket = submit_ticket(db.session, actor(world.requester_id),
+                               TicketRequest(TicketKind.NEW, world.employee_ids[0], "5301"))
+        decisions.approve_ticket(db.session, actor(world.approver_id), ticket.id)
+        drain(app)
+        name = db.session.scalars(select(Agent.sip_username)).one()
+        phone = Phone(name, revealed_password(app, name), kamailio.domain, kamailio.sip)
+        devices.append(phone)
+        assert phone.register() == 200
+        mobile = number(kamailio, devices, new_mobile())
+
+        # When an admin lets its department call mobiles as the hotline, and the workers sync
+        line = admin.save_hotline(db.session, world.admin_id, "028 3812 3456", "CSKH")
+        mobiles = admin.save_profile(db.session, world.admin_id, ProfileInput(
+            name="Di động", outgoing=True, classes=("internal", "mobile"),
+            hotline_ids=(line.id,), default_hotline_id=line.id, after_hours=True))
+        admin.assign_profile(db.session, world.admin_id, Level.DEPARTMENT,
+                             world.department_ids[0], mobiles.id)
+        drain(app)
+        last = db.session.scalars(select(CallingSync).order_by(CallingSync.id.desc())).first()
+        assert last is not None and last.finished_at is not None and last.done == 1
+
+        # Then a mobile rings, dialled the Vietnamese way, showing the hotline
+        phone.dial("0" + mobile.username.removeprefix("+84"))
+        invite = rings(mobile, phone)
+        assert invite.headers["p-asserted-identity"] == identity(kamailio, HOTLINE)
+        # and an international number is refused by the switchboard itself
+        phone.dial("+14155552671")
+        assert refused(phone) == (403, "Number Class Not Allowed")
+
+        # When outgoing calls are switched off for the profile
+        admin.save_profile(db.session, world.admin_id, ProfileInput(
+            name="Di động", outgoing=False, classes=("internal", "mobile"),
+            hotline_ids=(line.id,), default_hotline_id=line.id, after_hours=True),
+            mobiles.id, mobiles.version)
+        drain(app)
+
+        # Then the very next call is refused
+        phone.dial("0" + mobile.username.removeprefix("+84"))
+        assert refused(phone) == (403, "Outgoing Calls Not Allowed")
+        db.engine.dispose()
