@@ -106,8 +106,7 @@ class DirectoryPhoneSystem:
         if changed:
             self.session.connection().execute(_SET_CALLING, [
                 {"name": name, "calling": values} for name, values in changed.items()])
-            for name in changed:
-                self._log(name, "calling", None)
+            self._log_many(list(changed), "calling", None)
         return len(changed)
 
     def ensure_calling_plan(self, hours: WorkingHours) -> bool:
@@ -124,8 +123,13 @@ class DirectoryPhoneSystem:
 
     def _log(self, sip_username: str, operation: str, ticket_id: int | None) -> None:
         """Record one write to the directory."""
-        self.session.connection().execute(_ADD_WRITE, {
-            "sip_username": sip_username, "operation": operation, "ticket_id": ticket_id,
-            "created_at": utcnow(),
-        })
+        self._log_many([sip_username], operation, ticket_id)
         logger.info("directory %s %s (ticket %s)", operation, sip_username, ticket_id)
+
+    def _log_many(self, sip_usernames: list[str], operation: str,
+                  ticket_id: int | None) -> None:
+        """Record writes to the directory, in one statement."""
+        now = utcnow()
+        self.session.connection().execute(_ADD_WRITE, [
+            {"sip_username": name, "operation": operation, "ticket_id": ticket_id,
+             "created_at": now} for name in sip_usernames])

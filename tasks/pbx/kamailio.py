@@ -119,16 +119,15 @@ class KamailioPhoneSystem:
         try:
             with self.engine.begin() as connection:
                 held = _preferences(connection, list(rules))
-                changed = 0
-                for name, wanted in rules.items():
-                    values = calling_preferences(wanted)
+                changed = {name: values for name, values in (
+                    (name, calling_preferences(wanted)) for name, wanted in rules.items())
                     if {key: value for key, value in held.get(name, {}).items()
-                            if key in CALLING} != values:
-                        _write_attributes(connection, name, CALLING, values)
-                        changed += 1
+                        if key in CALLING} != values}
+                # Two statements for the whole chunk, not two per account.
+                _write_many(connection, CALLING, changed)
         except SQLAlchemyError as error:
             raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
-        return changed
+        return len(changed)
 
     def ensure_calling_plan(self, hours: WorkingHours) -> bool:
         """The number classes (dialplan) and the working time (calendar) Kamailio checks."""
@@ -263,16 +262,25 @@ def _ensure_attributes(connection: Connection, username: str, names: tuple[str, 
 def _write_attributes(connection: Connection, username: str, names: tuple[str, ...],
                       wanted: dict[str, str]) -> None:
     """Replace the account's attributes among `names` with `wanted`."""
+    _write_many(connection, names, {username: wanted})
+
+
+def _write_many(connection: Connection, names: tuple[str, ...],
+                wanted: Mapping[str, dict[str, str]]) -> None:
+    """Replace the attributes among `names` of each account in `wanted` with its values."""
+    if not wanted:
+        return
     connection.execute(
-        text("DELETE FROM usr_preferences WHERE username = :name AND attribute IN :names")
-        .bindparams(_expanding("names")), {"name": username, "names": list(names)})
-    if wanted:
+        text("DELETE FROM usr_preferences WHERE username IN :users AND attribute IN :names")
+        .bindparams(_expanding("users"), _expanding("names")),
+        {"users": list(wanted), "names": list(names)})
+    rows = [{"name": username, "attribute": attribute, "value": value}
+            for username, values in wanted.items() for attribute, value in values.items()]
+    if rows:
         # type 0: a text attribute name, as avpops loads it by name.
         connection.execute(text(
             "INSERT INTO usr_preferences (uuid, username, domain, attribute, type, value) "
-            "VALUES ('', :name, '', :attribute, 0, :value)"),
-            [{"name": username, "attribute": attribute, "value": value}
-             for attribute, value in wanted.items()])
+            "VALUES ('', :name, '', :attribute, 0, :value)"), rows)
 
 
 def json_rpc(url: str, method: str, *params: Any) -> Any:

@@ -27,7 +27,7 @@ from workflow.calling.sync import request_sync
 from workflow.errors import Conflict, NotFound, Problem, RuleViolation
 from workflow.extensions import current_organisation
 from workflow.models import Agent, Branch, Department, Employee, utcnow
-from workflow.routing import RoutingType, normalise_number
+from workflow.routing import normalise_number
 
 #: The longest call limit a profile may set (a day), in seconds.
 MAX_CALL_SECONDS = 86_400
@@ -178,9 +178,7 @@ def broken_forwards(session: Session) -> set[tuple[int, str]]:
     index = Assignments(session)
     policy = current_organisation(session).policy
     broken = set()
-    for placement, agent in active_placements(session):
-        if agent.routing_type != RoutingType.PHONE.value:
-            continue
+    for placement, agent in active_placements(session, forwarding_only=True):
         numbers = [classify(each, policy) for each in (agent.priority_number,
                                                        agent.backup_number) if each]
         classes = [each.number_class for each in numbers if each is not None]

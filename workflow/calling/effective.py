@@ -27,6 +27,7 @@ from workflow.calling.rules import (
     resolve,
 )
 from workflow.models import Agent, Branch, Department, Employee, is_active
+from workflow.routing import RoutingType
 
 
 def rules_of(row: CallingProfile) -> CallingRules:
@@ -113,15 +114,18 @@ def placements_of_employees(session: Session, employee_ids: Iterable[int]
     return {row[0]: Placement(*row) for row in rows}
 
 
-def active_placements(session: Session) -> Iterator[tuple[Placement, Agent]]:
-    """Every active agent with where it sits (streamed: there may be tens of thousands)."""
-    rows = session.execute(
+def active_placements(session: Session, forwarding_only: bool = False
+                      ) -> Iterator[tuple[Placement, Agent]]:
+    """Every active agent (or those forwarding to a phone) with where it sits, streamed."""
+    query = (
         select(Agent, Department.branch_id, Employee.department_id, Employee.job_role_id)
         .join(Employee, Employee.id == Agent.employee_id)
         .join(Department, Department.id == Employee.department_id)
         .where(is_active(Agent.status))
-        .execution_options(yield_per=1000)
     )
+    if forwarding_only:
+        query = query.where(Agent.routing_type == RoutingType.PHONE.value)
+    rows = session.execute(query.execution_options(yield_per=1000))
     for agent, branch_id, department_id, job_role_id in rows:
         yield Placement(agent.employee_id, branch_id, department_id, job_role_id,
                         agent.id), agent
