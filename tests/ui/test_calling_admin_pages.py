@@ -11,27 +11,28 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
-from tests.conftest import World
+from tests.conftest import World, drain
 from tests.services.test_submit import provision, submit
 from tests.ui.test_pages import csrf_token, sign_in
 from web.extensions import db
-from web.ui import calling_pages
+from web.ui.calling import check as check_page
 from workflow.calling import admin
 from workflow.calling.admin import ProfileInput
 from workflow.calling.models import (
     CallingAssignment,
     CallingChange,
     CallingProfile,
+    CallingSync,
     Hotline,
     JobRole,
     PublicHoliday,
     WorkingPeriod,
 )
 from workflow.calling.rules import Level
-from workflow.models import Agent, Employee
+from workflow.models import Agent, Employee, utcnow
 
 #: The administration pages of the section.
 ADMIN_PAGES = ["/admin/calling", "/admin/calling/profiles/new", "/admin/calling/hotlines",
@@ -299,16 +300,16 @@ def test_the_working_week_and_a_holiday_decide_the_check_out_of_hours(
 
     check = "/calling/check?extension=5001&number=0912345678"
     requester = signed_in_as(app, world, "requester")
-    monkeypatch.setattr(calling_pages, "utcnow", lambda: MONDAY_MORNING)
+    monkeypatch.setattr(check_page, "utcnow", lambda: MONDAY_MORNING)
     allowed = text_of(requester.get(check))
     assert "Được gọi." in allowed and "+84912345678" in allowed
     assert "di động trong nước" in allowed and "600 giây (10 phút)" in allowed
     assert "Tổ chức — hồ sơ Giờ hành chính" in allowed
-    monkeypatch.setattr(calling_pages, "utcnow", lambda: MONDAY_LUNCH)
+    monkeypatch.setattr(check_page, "utcnow", lambda: MONDAY_LUNCH)
     assert "Ngoài giờ làm việc: hồ sơ gọi không cho gọi ra ngoài." in text_of(
         requester.get(check))
 
-    monkeypatch.setattr(calling_pages, "utcnow", lambda: MONDAY_MORNING)
+    monkeypatch.setattr(check_page, "utcnow", lambda: MONDAY_MORNING)
     added = client.post("/admin/calling/holidays", data={
         "holiday-day": "02/03/2026", "holiday-name": "Ngày thử", "holiday-csrf_token": token},
         follow_redirects=True)
@@ -417,3 +418,63 @@ def test_the_admin_pages_speak_english(app: Flask, world: World) -> None:
         page = text_of(client.get(path))
         assert heading in page, path
         assert "Chức năng gọi" not in page, path
+
+
+def test_the_sync_after_a_change_shows_as_done_with_its_agent_count(
+    app: Flask, world: World
+) -> None:
+    for index, extension in enumerate(("5001", "5002")):
+        provision(app, world, submit(world, employee_id=world.employee_ids[index],
+                                     extension=extension))
+    client = signed_in_as(app, world, "admin")
+    assert "Chưa có lần đồng bộ nào." in text_of(client.get("/admin/calling/changes"))
+    assert 'id="latest-sync"' not in text_of(client.get("/admin/calling"))
+
+    admin.save_hotline(db.session(), world.admin_id, "02473005678", "Bán hàng")
+    assert 'data-sync-state="waiting">Chờ chạy<' in text_of(client.get("/admin/calling"))
+    drain(app)
+    profiles = text_of(client.get("/admin/calling"))
+    assert 'data-sync-state="done">Xong: 2 agent, 0 thay đổi<' in profiles
+    assert 'href="/admin/calling/changes#syncs"' in profiles
+    trail = text_of(client.get("/admin/calling/changes"))
+    assert "Đồng bộ tổng đài" in trail and "Xong: 2 agent, 0 thay đổi" in trail
+    assert "<progress" not in trail
+
+    in_english(client)
+    trail = text_of(client.get("/admin/calling/changes"))
+    assert "Phone-system syncs" in trail and "Done: 2 agent(s), 0 changed" in trail
+
+
+def test_a_running_sync_shows_its_progress_and_a_failed_one_its_error(
+    app: Flask, world: World
+) -> None:
+    admin.save_hotline(db.session(), world.admin_id, "02473005678", "Bán hàng")
+    sync_id = db.session.scalars(select(CallingSync.id)).one()
+    client = signed_in_as(app, world, "admin")
+
+    def sync_is(**values: Any) -> None:
+        db.session.execute(update(CallingSync).where(CallingSync.id == sync_id).values(values))
+        db.session.commit()
+
+    sync_is(started_at=utcnow(), total=3, done=1)
+    for path in ("/admin/calling", "/admin/calling/changes"):
+        page = text_of(client.get(path))
+        assert 'data-sync-state="running">Đang chạy: 1/3 agent<' in page, path
+        assert '<progress class="d-block w-100 mt-1" value="1" max="3"' in page, path
+        assert " style=" not in page, path  # the strict CSP allows no inline style
+    sync_is(total=0, done=0)
+    page = text_of(client.get("/admin/calling/changes"))
+    assert "Đang chạy: đang đếm agent" in page
+    assert '<progress class="d-block w-100 mt-1" aria-label=' in page  # no value: indeterminate
+
+    sync_is(last_error="Kamailio không trả lời", lease_until=utcnow())
+    page = text_of(client.get("/admin/calling/changes"))
+    assert 'data-sync-state="failed">Lỗi: Kamailio không trả lời — sẽ thử lại<' in page
+    assert "<progress" not in page
+    sync_is(last_error=None, finished_at=utcnow(), superseded=True)
+    assert "Đã gộp vào lần đồng bộ sau" in text_of(client.get("/admin/calling/changes"))
+
+    sync_is(finished_at=None, superseded=False, total=3, done=2)
+    in_english(client)
+    page = text_of(client.get("/admin/calling"))
+    assert "Running: 2/3 agent(s)" in page and "Phone-system sync" in page

@@ -44,7 +44,7 @@ def init_ui(app: Flask) -> None:
         admin,
         agents,
         approvals,
-        calling_pages,
+        calling,
         credentials,
         notices,
         pages,
@@ -76,7 +76,7 @@ def init_ui(app: Flask) -> None:
         referrer_policy="same-origin",
     )
     for module in (pages, sign_in, agents, setup, tickets, approvals, notices, admin, staff,
-                   structure_pages, credentials, calling_pages):
+                   structure_pages, credentials, calling):
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
     app.add_template_filter(local_time)

@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from web.extensions import db
 from web.ui.access import signed_in
-from web.ui.calling_pages import hotline_labels
+from web.ui.calling.shared import hotline_labels
 from web.ui.forms import AgentFilterForm
 from workflow import credentials, queries
 from workflow.calling.effective import Assignments, placement_of_employee

@@ -14,7 +14,7 @@ from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import actor, signed_in
-from web.ui.calling_forms import EmployeeRoleForm
+from web.ui.calling.forms import EmployeeRoleForm
 from web.ui.forms import BranchForm, DepartmentForm, FlaskForm
 from workflow import queries, structure
 from workflow.calling.admin import set_job_role

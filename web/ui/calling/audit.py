@@ -1,0 +1,153 @@
+"""The audit trail of calling functions (who, when, old → new) and the latest syncs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from flask import render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from web.extensions import db
+from web.ui.access import signed_in
+from web.ui.calling.blueprint import bp
+from web.ui.calling.syncs import latest_syncs
+from web.ui.labels import CLASS_NAMES, LEVEL_NAMES, WEEKDAY_NAMES
+from workflow.calling.models import CallingChange, CallingProfile, Hotline, JobRole
+from workflow.models import Employee, User
+from workflow.rules import Role
+
+#: Rows of the audit trail shown.
+AUDIT_ROWS = 50
+
+#: What an audit row is about, as the trail names it.
+SUBJECT_NAMES = {
+    "profile": _l("Hồ sơ gọi"),
+    "assignment": _l("Gán hồ sơ gọi"),
+    "hotline": _l("Hotline"),
+    "job_role": _l("Vai trò"),
+    "employee_role": _l("Vai trò của nhân viên"),
+    "working_week": _l("Tuần làm việc"),
+    "holiday": _l("Ngày nghỉ lễ"),
+}
+#: The changed settings, as the trail names them.
+FIELD_NAMES = {
+    "name": _l("Tên"),
+    "outgoing": _l("Gọi ra ngoài"),
+    "classes": _l("Loại số được gọi"),
+    "hotlines": _l("Hotline"),
+    "default_hotline_id": _l("Hotline mặc định"),
+    "max_internal_seconds": _l("Thời lượng tối đa nội bộ"),
+    "max_outgoing_seconds": _l("Thời lượng tối đa gọi ra"),
+    "after_hours": _l("Gọi ra ngoài giờ làm việc"),
+    "external_forwarding": _l("Chuyển cuộc gọi ra số ngoài"),
+    "level": _l("Cấp"),
+    "profile": _l("Hồ sơ gọi"),
+    "number": _l("Số"),
+    "label": _l("Tên gọi"),
+    "job_role_id": _l("Vai trò"),
+    "periods": _l("Giờ làm việc"),
+    "day": _l("Ngày"),
+}
+
+
+@bp.route("/admin/calling/changes")
+@signed_in(Role.ADMIN)
+def changes() -> Any:
+    """The latest syncs, then the latest changes of calling functions: who, when, old → new."""
+    session = db.session()
+    rows = session.scalars(select(CallingChange).order_by(
+        CallingChange.created_at.desc(), CallingChange.id.desc()).limit(AUDIT_ROWS)).all()
+    names = _audit_names(session, rows)
+    entries = [{
+        "row": row,
+        "who": names["user"].get(row.actor_id or 0, _("Hệ thống")),
+        "subject": str(SUBJECT_NAMES.get(row.subject, row.subject)),
+        "target": _audit_target(row, names),
+        "changes": [(str(FIELD_NAMES.get(name, name)), _value_text(name, values[0], names),
+                     _value_text(name, values[1], names))
+                    for name, values in sorted(row.changes.items(), key=_field_order)
+                    if isinstance(values, list) and len(values) == 2],
+    } for row in rows]
+    return render_template("calling/changes.html", entries=entries, limit=AUDIT_ROWS,
+                           syncs=latest_syncs(session))
+
+
+def _field_order(item: tuple[str, Any]) -> tuple[int, str]:
+    """Changed settings in the order the profile form shows them (unknown ones last)."""
+    order = list(FIELD_NAMES)
+    return (order.index(item[0]) if item[0] in order else len(order), item[0])
+
+
+def _audit_names(session: Session, rows: Iterable[CallingChange]) -> dict[str, dict[int, str]]:
+    """Names of the people, profiles, hotlines, roles and employees the rows mention."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for row in rows:
+        if row.actor_id:
+            wanted["user"].add(row.actor_id)
+        if row.subject_id is not None:
+            wanted[row.subject].add(row.subject_id)
+        for name, values in row.changes.items():
+            kind = {"job_role_id": "job_role", "default_hotline_id": "hotline"}.get(name)
+            if kind and isinstance(values, list):
+                wanted[kind].update(each for each in values if isinstance(each, int))
+    sources: dict[str, Any] = {"user": (User.id, User.full_name),
+                               "profile": (CallingProfile.id, CallingProfile.name),
+                               "hotline": (Hotline.id, Hotline.number),
+                               "job_role": (JobRole.id, JobRole.name),
+                               "employee_role": (Employee.id, Employee.full_name)}
+    names: dict[str, dict[int, str]] = defaultdict(dict)
+    for kind, (key, label) in sources.items():
+        if wanted[kind]:
+            names[kind] = {row[0]: row[1] for row in session.execute(
+                select(key, label).where(key.in_(wanted[kind])))}
+    return names
+
+
+def _audit_target(row: CallingChange, names: Mapping[str, Mapping[int, str]]) -> str:
+    """What exactly an audit row is about (a name when it still exists, else its id)."""
+    if row.subject == "assignment" and row.subject_id is None:
+        return str(LEVEL_NAMES["organisation"])
+    if row.subject_id is None:
+        return ""
+    return names.get(row.subject, {}).get(row.subject_id, f"#{row.subject_id}")
+
+
+def _value_text(name: str, value: Any, names: Mapping[str, Mapping[int, str]]) -> str:
+    """One old or new value of the audit trail, in words."""
+    if value is None or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return _("Có") if value else _("Không")
+    if name == "classes" and isinstance(value, list):
+        return ", ".join(str(CLASS_NAMES.get(each, each)) for each in value)
+    if name == "periods" and isinstance(value, list):
+        return "; ".join(_period_text(str(each)) for each in value)
+    if name == "level":
+        return str(LEVEL_NAMES.get(str(value), value))
+    if name in ("job_role_id", "default_hotline_id") and isinstance(value, int):
+        kind = "job_role" if name == "job_role_id" else "hotline"
+        return names.get(kind, {}).get(value, f"#{value}")
+    if name.endswith("_seconds"):
+        return _("%(seconds)s giây", seconds=value)
+    if name == "day":
+        try:
+            return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+        except ValueError:
+            return str(value)
+    if isinstance(value, list):
+        return ", ".join(str(each) for each in value)
+    return str(value)
+
+
+def _period_text(stored: str) -> str:
+    """A stored working period ("0 08:00-12:00") as "Thứ Hai 08:00–12:00"."""
+    day, _space, hours = stored.partition(" ")
+    if not (day.isdecimal() and int(day) < len(WEEKDAY_NAMES)):
+        return stored
+    return f"{WEEKDAY_NAMES[int(day)]} {hours.replace('-', '–')}"

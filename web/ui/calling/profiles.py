@@ -1,0 +1,152 @@
+"""Calling profiles (list, create, edit) and the company numbers (hotlines) they may present."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
+
+from web.extensions import db
+from web.i18n import current_language
+from web.messages import render
+from web.ui.access import actor, signed_in
+from web.ui.calling.blueprint import bp
+from web.ui.calling.forms import HotlineForm, ProfileForm
+from web.ui.calling.shared import department_names, put_errors, target_text
+from web.ui.calling.syncs import latest_syncs
+from web.ui.labels import LEVEL_NAMES
+from workflow.calling import admin
+from workflow.calling.effective import Assignments
+from workflow.calling.models import CallingProfile, Hotline
+from workflow.calling.rules import Assigned
+from workflow.errors import Conflict, NotFound, RuleViolation
+from workflow.models import Agent
+from workflow.rules import Role
+
+
+@bp.route("/admin/calling")
+@signed_in(Role.ADMIN)
+def profiles() -> Any:
+    """Every calling profile with its settings and where it is assigned; the latest sync."""
+    session = db.session()
+    rows = session.scalars(select(CallingProfile).options(
+        selectinload(CallingProfile.hotlines), selectinload(CallingProfile.default_hotline),
+    ).order_by(CallingProfile.name)).all()
+    assigned: dict[int, list[str]] = defaultdict(list)
+    departments = department_names(session)
+    for target, each in Assignments(session).listed():
+        assigned[each.profile.id].append(_assigned_text(target, each, departments))
+    return render_template("calling/profiles.html", profiles=rows, assigned=assigned,
+                           syncs=latest_syncs(session, 1))
+
+
+def _assigned_text(target: int | None, assigned: Assigned, departments: Mapping[int, str]
+                   ) -> str:
+    """An assignment as "Phòng ban Hà Nội — Kinh doanh" (the level, then the target)."""
+    name = target_text(target, assigned, departments)
+    level = str(LEVEL_NAMES[assigned.level.value])
+    return f"{level} {name}" if name else level
+
+
+@bp.route("/admin/calling/profiles/new", methods=["GET", "POST"], defaults={"profile_id": None})
+@bp.route("/admin/calling/profiles/<int:profile_id>", methods=["GET", "POST"])
+@signed_in(Role.ADMIN)
+def profile(profile_id: int | None) -> Any:
+    """Create a profile, or edit one at the version the page was read at."""
+    session = db.session()
+    found = session.get(CallingProfile, profile_id) if profile_id else None
+    if profile_id and found is None:
+        raise NotFound("profile_not_found", profile_id=profile_id)
+    form = ProfileForm()
+    lines = session.scalars(select(Hotline).order_by(Hotline.number)).all()
+    form.hotline_ids.choices = [SelectChoice(str(line.id), _hotline_text(line)) for line in lines]
+    form.default_hotline_id.choices = [SelectChoice("", _("— Không có —")), *(
+        SelectChoice(str(line.id), _hotline_text(line)) for line in lines)]
+    if not form.is_submitted():
+        _fill_profile(form, found)
+    refused: list[Agent] = []
+    if form.validate_on_submit():
+        try:
+            saved = admin.save_profile(session, actor().user_id, _profile_input(form),
+                                       profile_id, _version(form) if profile_id else None)
+        except RuleViolation as violation:
+            session.rollback()
+            refused = put_errors(form, violation)
+        except Conflict as conflict:
+            session.rollback()
+            form.form_errors.append(render(conflict.code, conflict.params, current_language()))
+        else:
+            flash(_("Đã lưu hồ sơ gọi %(name)s.", name=saved.name), "success")
+            return redirect(url_for("calling_pages.profiles"))
+    return render_template("calling/profile.html", form=form, profile=found, refused=refused,
+                           has_hotlines=bool(lines))
+
+
+def _fill_profile(form: ProfileForm, found: CallingProfile | None) -> None:
+    """Put a stored profile's settings in the form (a new one allows internal calls)."""
+    if found is None:
+        form.classes.data = ["internal"]
+        return
+    form.name.data, form.outgoing.data = found.name, found.outgoing
+    form.classes.data = list(found.number_classes)
+    form.hotline_ids.data = [line.id for line in found.hotlines]
+    form.default_hotline_id.data = found.default_hotline_id
+    form.max_internal_seconds.data = found.max_internal_seconds
+    form.max_outgoing_seconds.data = found.max_outgoing_seconds
+    form.after_hours.data = found.after_hours
+    form.external_forwarding.data = found.external_forwarding
+    form.version.data = str(found.version)
+
+
+def _profile_input(form: ProfileForm) -> admin.ProfileInput:
+    """The service's input from the posted form."""
+    return admin.ProfileInput(
+        name=form.name.data or "", outgoing=bool(form.outgoing.data),
+        classes=tuple(form.classes.data or ()), hotline_ids=tuple(form.hotline_ids.data or ()),
+        default_hotline_id=form.default_hotline_id.data,
+        max_internal_seconds=form.max_internal_seconds.data,
+        max_outgoing_seconds=form.max_outgoing_seconds.data,
+        after_hours=bool(form.after_hours.data),
+        external_forwarding=bool(form.external_forwarding.data))
+
+
+def _version(form: ProfileForm) -> int:
+    """The version the edited profile was read at (0, which never matches, when missing)."""
+    value = str(form.version.data or "")
+    return int(value) if value.isascii() and value.isdecimal() else 0
+
+
+def _hotline_text(line: Hotline) -> str:
+    """A hotline as pickers show it: its number and label."""
+    return f"{line.number} — {line.label}" if line.label else line.number
+
+
+@bp.route("/admin/calling/hotlines", methods=["GET", "POST"])
+@signed_in(Role.ADMIN)
+def hotlines() -> Any:
+    """The company numbers (E.164), the profiles using each, and a form to add one."""
+    session = db.session()
+    form = HotlineForm()
+    if form.validate_on_submit():
+        try:
+            saved = admin.save_hotline(session, actor().user_id, form.number.data or "",
+                                       form.label.data or "")
+        except RuleViolation as violation:
+            session.rollback()
+            put_errors(form, violation)
+        else:
+            flash(_("Đã thêm hotline %(number)s.", number=saved.number), "success")
+            return redirect(url_for("calling_pages.hotlines"))
+    used_by: dict[int, list[str]] = defaultdict(list)
+    for row in session.scalars(select(CallingProfile).options(
+            selectinload(CallingProfile.hotlines)).order_by(CallingProfile.name)):
+        for line in row.hotlines:
+            used_by[line.id].append(row.name)
+    lines = session.scalars(select(Hotline).order_by(Hotline.number)).all()
+    return render_template("calling/hotlines.html", form=form, hotlines=lines, used_by=used_by)
