@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.calling.sync import request_sync
 from workflow.errors import Problem, RuleViolation
 from workflow.models import Branch, Department, Employee
 
@@ -99,6 +100,7 @@ def apply_import(session: Session, rows: Sequence[Mapping[str, str]]) -> ImportP
         raise RuleViolation.single("file", "import_has_errors", count=plan.refused)
     departments = {(department.branch_id, department.name.casefold()): department
                    for department in session.scalars(select(Department).where(Department.active))}
+    moved = False
     for row in plan.rows:
         assert row.branch_id is not None  # checked by plan_import
         key = (row.branch_id, row.department.casefold())
@@ -111,9 +113,12 @@ def apply_import(session: Session, rows: Sequence[Mapping[str, str]]) -> ImportP
         if employee is None:
             employee = Employee(employee_code=row.employee_code or None)
             session.add(employee)
+        moved |= employee.id is not None and employee.department is not department
         employee.full_name = row.full_name
         employee.department = department
         employee.email = row.email or None
         employee.active = True
+    if moved:
+        request_sync(session, None)  # moved staff may fall under other calling profiles
     session.commit()
     return plan

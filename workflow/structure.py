@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workflow.calling.sync import request_sync
 from workflow.errors import NotFound, RuleViolation
 from workflow.models import Agent, Branch, Department, Employee, is_active
 from workflow.rules import BRANCH_KINDS
@@ -76,8 +77,12 @@ def save_employee(
         session.add(employee)
     elif employee.active and not active:
         _refuse_if_agents(session, Employee.id == employee.id)
+    moved = employee.id is not None and employee.department_id != department_id
     employee.department_id, employee.full_name = department_id, full_name
     employee.employee_code, employee.email, employee.active = code or None, email or None, active
+    if moved:
+        # Another department may mean another calling profile on the phone system.
+        request_sync(session, None)
     session.commit()
     return employee
 

@@ -17,7 +17,8 @@ from workflow.calling import admin, sync
 from workflow.calling.admin import ProfileInput
 from workflow.calling.models import CallingSync
 from workflow.calling.rules import Level
-from workflow.models import DirectoryEntry, DirectoryWrite, OutboxMessage, utcnow
+from workflow.models import DirectoryEntry, DirectoryWrite, Employee, OutboxMessage, utcnow
+from workflow.structure import save_employee
 
 
 def calling_on_switchboard() -> dict[str, dict | None]:
@@ -120,3 +121,20 @@ def test_the_progress_of_syncs_is_in_the_api(
     listed = api("admin").get("/api/v1/calling/syncs").json
     assert listed[0]["total"] == 2 and listed[0]["done"] == 2
     assert listed[0]["finished_at"] is not None
+
+
+def test_moving_an_agent_to_another_department_brings_its_profile_along(
+    app: Flask, world: World
+) -> None:
+    agents(app, world, 1)
+    profile_id = internal_only(world)
+    target = world.department_ids[1]  # another department of the same branch
+    admin.assign_profile(db.session, world.admin_id, Level.DEPARTMENT, target, profile_id)
+    drain(app)
+    assert {each["outgoing"] for each in calling_on_switchboard().values()} == {True}
+
+    employee = db.session.get_one(Employee, world.employee_ids[0])
+    save_employee(db.session, employee.id, target, employee.full_name)
+    drain(app)
+
+    assert [each["classes"] for each in calling_on_switchboard().values()] == [["internal"]]
