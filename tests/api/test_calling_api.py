@@ -214,8 +214,10 @@ def test_checking_an_unknown_extension_or_a_bad_number(
     app: Flask, world: World, api: Callable[[str], ApiClient]
 ) -> None:
     requester = api("requester")
-    assert requester.get("/api/v1/calling/check?extension=5999&number=0912345678"
-                         ).status_code == 404
+    unknown = requester.get("/api/v1/calling/check?extension=5999&number=0912345678",
+                            headers={"Accept-Language": "en"})
+    assert unknown.status_code == 422
+    assert unknown.json["errors"] == {"extension": ["No active agent has extension 5999."]}
     provisioned(requester, app, world, api, extension="5001")
     bad = requester.get("/api/v1/calling/check?extension=5001&number=abc")
     assert bad.status_code == 422 and "number" in bad.json["errors"]

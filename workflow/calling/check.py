@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from workflow.calling.effective import Assignments, placement_of_employee, working_hours
 from workflow.calling.numbers import Dialled, classify
 from workflow.calling.rules import Effective, Verdict, call_verdict
-from workflow.errors import NotFound, Problem, RuleViolation
+from workflow.errors import Problem, RuleViolation
 from workflow.extensions import current_organisation
 from workflow.models import Agent, is_active
 from workflow.routing import normalise_number
@@ -29,19 +29,23 @@ class CallCheck:
 
 def check_call(session: Session, extension: str, number: str, moment: datetime,
                timezone: str, caller_id: str | None = None) -> CallCheck:
-    """What the effective profile of `extension` says about calling `number` at `moment`."""
+    """What the effective profile of `extension` says about calling `number` at `moment`.
+
+    Every problem of the question (unknown extension, no number, bad caller ID) is named.
+    """
     employee_id = session.scalar(select(Agent.employee_id).where(
         Agent.extension == extension.strip(), is_active(Agent.status)))
-    if employee_id is None:
-        raise NotFound("extension_not_found", extension=extension.strip())
     problems: dict[str, list[Problem]] = {}
+    if employee_id is None:
+        problems["extension"] = [Problem("extension_not_found",
+                                         {"extension": extension.strip()})]
     dialled = classify(number, current_organisation(session).policy)
     if dialled is None:
         problems["number"] = [Problem("number_invalid", {"number": number})]
     presented = normalise_number(caller_id) if caller_id else None
     if caller_id and presented is None:
         problems["caller_id"] = [Problem("phone_invalid", {"number": caller_id})]
-    if problems or dialled is None:
+    if problems or dialled is None or employee_id is None:
         raise RuleViolation(problems)
     effective = Assignments(session).effective(placement_of_employee(session, employee_id))
     verdict = call_verdict(effective.rules, dialled.number_class, moment,
