@@ -26,14 +26,12 @@ import os
 import pstats
 import re
 import resource
-import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import psycopg
@@ -44,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from bench import dataset
 from bench.run import code_version, fmt
-from bench.stack import CpuMeter, cpu_mloops, loadavg, pg_backends
+from bench.stack import CpuMeter, cpu_mloops, exit_on_sigterm, loadavg, pg_backends
 from tasks.runtime import runtime
 from web import config, create_app
 from web.extensions import db
@@ -115,10 +113,6 @@ SELECT sip_username, extension, routing_type, priority_number, backup_number
 FROM agent ORDER BY id
 """
 
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM -> SystemExit so that the `finally` blocks stop Kamailio and drop databases."""
-    raise SystemExit(128 + signum)
 
 
 def run_sql(connection: psycopg.Connection[Any], sql: str, params: dict[str, Any]) -> None:
@@ -796,7 +790,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> None:
     """Run the bench and print the summary."""
-    signal.signal(signal.SIGTERM, _terminate)
+    exit_on_sigterm()
     started = time.perf_counter()
     report, out = run(parse_args())
     print(report)

@@ -15,7 +15,6 @@ import json
 import math
 import os
 import re
-import signal
 import statistics
 import sys
 import time
@@ -23,7 +22,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import quote
 
@@ -36,7 +34,7 @@ from sqlalchemy.engine import Engine
 
 from bench import dataset
 from bench.run import code_version, fmt
-from bench.stack import CpuMeter, cpu_mloops, loadavg, pg_backends
+from bench.stack import CpuMeter, cpu_mloops, exit_on_sigterm, loadavg, pg_backends
 from web.extensions import db
 from workflow.accounts import save_user
 from workflow.rules import Role
@@ -236,10 +234,6 @@ class World:
     branch_id: int
     counts: dict[str, int]
 
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM -> SystemExit so that the `finally` blocks drop the database."""
-    raise SystemExit(128 + signum)
 
 
 def run_sql(connection: psycopg.Connection[Any], sql: str, params: dict[str, Any]) -> None:
@@ -679,7 +673,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> None:
     """Run the bench and print the summary."""
-    signal.signal(signal.SIGTERM, _terminate)
+    exit_on_sigterm()
     started = time.perf_counter()
     report, out = run(parse_args())
     print(report)

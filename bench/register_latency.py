@@ -23,7 +23,6 @@ import json
 import os
 import random
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,6 @@ from datetime import UTC
 from email.message import Message
 from http.cookiejar import CookieJar
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import psycopg
@@ -54,6 +52,7 @@ from bench.stack import (
     Children,
     PrivateRedis,
     cpu_mloops,
+    exit_on_sigterm,
     free_port,
     loadavg,
     tool,
@@ -100,10 +99,6 @@ finally:
 print("LIMITS_JSON " + json.dumps(out), flush=True)
 """
 
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM -> SystemExit so that every child is stopped by the `finally` blocks."""
-    raise SystemExit(128 + signum)
 
 
 def employee_email(employee_id: int) -> str:
@@ -848,7 +843,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> None:
     """Run and print the summary."""
-    signal.signal(signal.SIGTERM, _terminate)
+    exit_on_sigterm()
     bench = Bench(parse_args())
     print(bench.run())
     print(f"(results: {bench.out.relative_to(PROJECT)})")

@@ -14,14 +14,12 @@ import contextlib
 import json
 import math
 import os
-import signal
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import redis
@@ -33,6 +31,7 @@ from bench.stack import (
     PrivateRedis,
     child_pids,
     cpu_mloops,
+    exit_on_sigterm,
     free_port,
     loadavg,
     pg_backends,
@@ -90,10 +89,6 @@ def code_version() -> str:
     dirty = git("status", "--porcelain", "--", "web", "workflow", "tasks", "migrations")
     return f"{head}{' + uncommitted changes' if dirty else ''}"
 
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM -> SystemExit so that every child is stopped by the `finally` blocks."""
-    raise SystemExit(128 + signum)
 
 
 class Recorder:
@@ -448,7 +443,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> None:
     """Run the bench and print the summary."""
-    signal.signal(signal.SIGTERM, _terminate)
+    exit_on_sigterm()
     bench = Bench(parse_args())
     print(bench.run())
     print(f"(results: {bench.out.relative_to(PROJECT)})")

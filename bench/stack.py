@@ -225,3 +225,12 @@ def cpu_mloops() -> float:
     for i in range(n):
         x += i & 7
     return n / (time.perf_counter() - started) / 1e6
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so that `finally` blocks stop children and drop databases."""
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
