@@ -16,11 +16,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Select, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, joinedload
 
 from workflow.errors import Conflict, NotFound
-from workflow.models import Employee, SipCredential, User, table, utcnow
+from workflow.models import Employee, SipCredential, User, UTCDateTime, table, utcnow
 from workflow.ports import Cipher, CredentialLetter, Mailer
 
 logger = logging.getLogger(__name__)
@@ -186,13 +196,20 @@ def pending_for(session: Session, email: str) -> list[CredentialStatus]:
     return [_status(row) for row in rows]
 
 
+#: Built once: every page of a signed-in user asks it.
+_COUNT_PENDING = (
+    select(func.count()).select_from(_CREDENTIALS)
+    .join(table(Employee), table(Employee).c.id == _CREDENTIALS.c.employee_id)
+    .where(func.lower(table(Employee).c.email) == bindparam("email"),
+           _CREDENTIALS.c.state == literal(CredentialState.PENDING.value, literal_execute=True),
+           _CREDENTIALS.c.expires_at > bindparam("now", type_=UTCDateTime()))
+)
+
+
 def count_pending(session: Session, email: str) -> int:
     """How many passwords wait for the employee signed in with `email`."""
-    return session.execute(
-        select(func.count()).select_from(SipCredential).join(SipCredential.employee)
-        .where(func.lower(Employee.email) == email.lower(), _is(CredentialState.PENDING),
-               SipCredential.expires_at > utcnow())
-    ).scalar_one()
+    return session.connection().execute(
+        _COUNT_PENDING, {"email": email.lower(), "now": utcnow()}).scalar_one()
 
 
 def latest_for(session: Session, sip_username: str) -> CredentialStatus | None:
