@@ -177,6 +177,9 @@ class User(Base):
     all_branches: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str] = mapped_column(String(5), default="vi")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Sessions carry the epoch they were signed in under; raising it ends every copy of
+    #: every session of this user (sign-out, deactivation, a new password).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     branches: Mapped[list[Branch]] = relationship(secondary=approver_branch)
 
@@ -375,6 +378,9 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
     emailed_at: Mapped[datetime | None]
+    #: Why its email could not be built or sent: the notice is parked until an admin
+    #: releases it, and the relay goes on with the others.
+    email_error: Mapped[str | None] = mapped_column(String(500))
 
     event: Mapped[TicketEvent] = relationship()
     user: Mapped[User] = relationship()
@@ -435,6 +441,8 @@ class SipCredential(Base):
     mailing_until: Mapped[datetime | None]
     emailed_at: Mapped[datetime | None]
     revealed_at: Mapped[datetime | None]
+    #: Why the letter with its link could not be built or sent (parked, as for notices).
+    email_error: Mapped[str | None] = mapped_column(String(500))
 
     employee: Mapped[Employee] = relationship()
 
