@@ -77,7 +77,7 @@ def libpq_url(sqlalchemy_url: str) -> str:
 def bench_app(sqlalchemy_url: str, redis_url: str | None) -> Flask:
     """The product app in this process, on the bench database and Redis (no mail)."""
     return create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url, "REDIS_URL": redis_url,
-                       "MAIL_SERVER": None, "SECRET_KEY": "bench-only"})
+                       "MAIL_SERVER": None, "SECRET_KEY": "bench-only-secret-key-never-in-production"})
 
 
 def migrate_and_seed(app: Flask, employees: int) -> Seeded:

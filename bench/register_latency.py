@@ -72,7 +72,7 @@ KAMAILIO_DATABASE = "agentdesk_bench_reg_kamailio"
 OUR_VARS = (*PRODUCT_VARS, "KAMAILIO_DATABASE_URL", "KAMAILIO_RPC_URL", "SIP_DOMAIN",
             "BASE_URL", "CREDENTIAL_KEYS", "CREDENTIAL_LINK_HOURS", "PROVISION_BATCH",
             "PROVISION_LEASE_SECONDS", "PROVISION_MAX_ATTEMPTS", "PROVISION_RETRY_SECONDS",
-            "LOGIN_RATE_LIMIT", "AGENTDESK_INSTANCE")
+            "LOGIN_FAILURES_PER_ADDRESS", "LOGIN_FAILURES_PER_ACCOUNT", "AGENTDESK_INSTANCE")
 #: The employees' sign-in password (bench.dataset's cheap hash).
 EMPLOYEE_PASSWORD = "bench-only"
 #: Worker counts of the Procfile's `worker` line.
@@ -329,7 +329,7 @@ class Bench:
         """Environment of gunicorn, the worker and the relay: only what the bench chose."""
         env = {k: v for k, v in os.environ.items() if k not in OUR_VARS}
         env.update(DATABASE_URL=dataset.libpq_url(self.db_url),
-                   REDIS_URL=self.redis.url, SECRET_KEY="bench-only",
+                   REDIS_URL=self.redis.url, SECRET_KEY="bench-only-secret-key-never-in-production",
                    PHONE_SYSTEM="kamailio", KAMAILIO_DATABASE_URL=kamailio.database_url,
                    KAMAILIO_RPC_URL=kamailio.rpc_url, SIP_DOMAIN=kamailio.domain,
                    BASE_URL=f"http://127.0.0.1:{self.web_port}",

@@ -57,8 +57,9 @@ def settings_for(database_url: str, **extra: Any) -> dict[str, Any]:
         "MAIL_SERVER": None,
         "PROVISION_RETRY_SECONDS": 0.0,
         "RELAY_GRACE_SECONDS": 0.0,
-        # Tests sign in far more often than a person; the limit itself has its own test.
-        "LOGIN_RATE_LIMIT": "10000 per minute",
+        # Tests fail to sign in more often than a person; the limits have their own tests.
+        "LOGIN_FAILURES_PER_ADDRESS": "10000 per minute",
+        "LOGIN_FAILURES_PER_ACCOUNT": "10000 per minute",
         **extra,
     }
 

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tasks.actors import register_actors
 from tasks.broker import build_broker
@@ -66,6 +67,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(config.from_env())
     app.config.update(overrides or {})
+    config.check_secret_key(app.config)
+    app.permanent_session_lifetime = timedelta(hours=app.config["SESSION_HOURS"])
+    _trust_proxies(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese stays readable
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
@@ -81,6 +85,18 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION_KEY] = _build_runtime(app)
     app.add_url_rule("/healthz", "healthz", healthz)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Take the client's address and scheme from the TRUSTED_PROXIES reverse proxies in front.
+
+    Without it, behind a proxy every client would share the proxy's address (one sign-in
+    throttle for the whole office); with it set wrongly, clients could pick their address.
+    """
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
 def _engine_options(settings: dict[str, Any]) -> dict[str, Any]:

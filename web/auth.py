@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from flask import Flask, Request, g
+from flask import Flask, Request, Response, current_app, g, request
 from flask_login import UserMixin, current_user
-from werkzeug.exceptions import Unauthorized
+from werkzeug.exceptions import TooManyRequests, Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from web.errors import error_response
 from web.extensions import db, login_manager
+from web.throttle import SignInThrottle
 from workflow.accounts import Identity, find_user, identity_by_id, identity_for_token
 from workflow.models import User
 from workflow.rules import Actor
 
 #: The scheme of API tokens in the Authorization header.
 BEARER = "Bearer "
+#: Where the app keeps its sign-in throttle.
+THROTTLE_KEY = "agentdesk.sign_in_throttle"
 
 
 class SignedInUser(UserMixin):
@@ -26,9 +31,11 @@ class SignedInUser(UserMixin):
         self.id = identity.actor.user_id
         self.language = identity.language
         self.email = identity.email
+        self.session_epoch = identity.session_epoch
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie keeps: the user and the epoch it was signed in under."""
+        return f"{self.id}:{self.session_epoch}"
 
 
 def hash_password(password: str) -> str:
@@ -36,27 +43,95 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
+@cache
+def _decoy_hash() -> str:
+    """A hash to check unknown emails against, so they take as long as known ones."""
+    return generate_password_hash("no such user")
+
+
 def check_credentials(email: str, password: str) -> User | None:
-    """The user with these credentials, or None."""
+    """The user with these credentials, or None; unknown emails cost a hash too."""
     user = find_user(db.session(), email)
-    if user is None or not check_password_hash(user.password_hash, password):
+    if user is None:
+        check_password_hash(_decoy_hash(), password)
         return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Check a sign-in attempt against the throttle, then the password.
+
+    Raises SignInThrottled while the caller's address or the account has
+    failed too often; a failure is counted for both.
+    """
+    throttle = sign_in_throttle()
+    address = request.remote_addr or "unknown"
+    wait = throttle.retry_after(address, email)
+    if wait is not None:
+        raise SignInThrottled(wait)
+    user = check_credentials(email, password)
+    if user is None:
+        throttle.failed(address, email)
     return user
 
 
+class SignInThrottled(TooManyRequests):
+    """Sign-in refused for `seconds`: the address or the account failed too often."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(retry_after=seconds)
+        self.seconds = seconds
+
+    @property
+    def minutes(self) -> int:
+        """Whole minutes to wait, for people to read."""
+        return max(1, -(-self.seconds // 60))
+
+    def as_json(self) -> tuple[Response, int]:
+        """The API's answer: 429 with Retry-After and the wait in the caller's language."""
+        response, status = error_response(429, "too_many_sign_ins", {"minutes": self.minutes})
+        response.headers["Retry-After"] = str(self.seconds)
+        return response, status
+
+
+def sign_in_throttle() -> SignInThrottle:
+    """The app's sign-in throttle."""
+    throttle: SignInThrottle = current_app.extensions[THROTTLE_KEY]
+    return throttle
+
+
 def _load_user(user_id: str) -> SignedInUser | None:
-    """Reload the user of a session cookie."""
-    identity = identity_by_id(db.session(), int(user_id)) if user_id.isdecimal() else None
-    return SignedInUser(identity) if identity is not None else None
+    """Reload the user of a session cookie, unless its sessions were ended since."""
+    number, _, epoch = user_id.partition(":")
+    if not (number.isascii() and number.isdecimal() and epoch.isascii() and epoch.isdecimal()):
+        return None
+    identity = identity_by_id(db.session(), int(number))
+    if identity is None or identity.session_epoch != int(epoch):
+        return None
+    return SignedInUser(identity)
 
 
 def _load_from_request(request: Request) -> SignedInUser | None:
-    """Sign in an API caller by bearer token."""
+    """Sign in an API caller by bearer token (a wrong token counts as a failed sign-in)."""
     header = request.headers.get("Authorization", "")
     if not header.startswith(BEARER):
         return None
     identity = identity_for_token(db.session(), header[len(BEARER):].strip())
-    return SignedInUser(identity) if identity is not None else None
+    if identity is None:
+        sign_in_throttle().failed(request.remote_addr or "unknown", None)
+        return None
+    return SignedInUser(identity)
+
+
+def _refuse_throttled_tokens() -> Any:
+    """Refuse a bearer token from an address that failed too often, before looking it up."""
+    if not request.headers.get("Authorization", "").startswith(BEARER):
+        return None
+    wait = sign_in_throttle().retry_after(request.remote_addr or "unknown", None)
+    if wait is None:
+        return None
+    g._login_user = login_manager.anonymous_user()  # answered without loading anyone
+    return SignInThrottled(wait).as_json()
 
 
 def _unauthorized() -> Any:
@@ -65,12 +140,16 @@ def _unauthorized() -> Any:
 
 
 def init_auth(app: Flask) -> None:
-    """Bind Flask-Login to `app`."""
+    """Bind Flask-Login and the sign-in throttle to `app`."""
+    app.extensions[THROTTLE_KEY] = SignInThrottle(
+        app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://",
+        app.config["LOGIN_FAILURES_PER_ADDRESS"], app.config["LOGIN_FAILURES_PER_ACCOUNT"])
     login_manager.init_app(app)
     login_manager.user_loader(_load_user)
     login_manager.request_loader(_load_from_request)
     login_manager.unauthorized_handler(_unauthorized)
     app.before_request(_forget_previous_user)
+    app.before_request(_refuse_throttled_tokens)
 
 
 def _forget_previous_user() -> None:

@@ -15,6 +15,7 @@ from flask_migrate import upgrade
 from tasks.runtime import runtime
 from web import create_app
 from web.auth import hash_password
+from web.config import ConfigurationError, is_trial
 from web.extensions import db
 from workflow import reconcile
 from workflow.accounts import create_token, save_user
@@ -26,7 +27,12 @@ from workflow.rules import Role
 
 
 def _make_app() -> Flask:
-    return create_app()
+    """The app from the environment; a setting that makes it unsafe stops the command."""
+    try:
+        return create_app()
+    except ConfigurationError as error:
+        click.echo(f"agentdesk: {error}", err=True)
+        sys.exit(2)
 
 
 @click.group(cls=FlaskGroup, create_app=_make_app, add_version_option=False)
@@ -53,6 +59,9 @@ def serve(host: str, port: int, threads: int) -> None:
         embedded.start()
     click.echo(f"agentdesk on http://{host}:{port} "
                f"({'embedded worker' if embedded else 'web only, workers via Redis'})")
+    if is_trial(app.config):
+        click.echo("This is the embedded default (SQLite, in-process worker), for trials: "
+                   "production runs PostgreSQL and Redis with its own SECRET_KEY (see README).")
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="agentdesk")
     finally:

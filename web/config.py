@@ -10,6 +10,39 @@ from typing import Any
 INSTANCE_DIR = Path(os.environ.get("AGENTDESK_INSTANCE", Path.cwd() / "instance"))
 
 
+#: The signing key of the embedded default when SECRET_KEY is unset: public, for trials only.
+TRIAL_SECRET_KEY = "dev-only-change-me"
+#: The shortest SECRET_KEY production accepts (`secrets.token_urlsafe(32)` gives 43).
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigurationError(ValueError):
+    """A setting that makes the app unsafe or unable to run; the message says how to fix it."""
+
+
+def is_trial(settings: dict[str, Any]) -> bool:
+    """Whether this is the embedded default (SQLite, in-process worker): a trial, not production."""
+    return (str(settings["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
+            and not settings.get("REDIS_URL"))
+
+
+def check_secret_key(settings: dict[str, Any]) -> None:
+    """Refuse to run production without a strong SECRET_KEY of its own.
+
+    The key signs session cookies and, without CREDENTIAL_KEYS, seals SIP passwords: with the
+    public default anyone could forge an admin's cookie.
+    """
+    key = str(settings.get("SECRET_KEY") or "")
+    if settings.get("TESTING") or is_trial(settings):
+        return
+    if key == TRIAL_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(
+            f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
+            "characters, the same for the web, the workers and the relay (e.g. the output of "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`). Only the "
+            "embedded default (SQLite without REDIS_URL), which is for trials, runs without it.")
+
+
 def database_url(raw: str | None) -> str:
     """The SQLAlchemy URL for `raw`, with psycopg 3 for PostgreSQL."""
     if not raw:
@@ -32,7 +65,7 @@ def from_env() -> dict[str, Any]:
     return {
         "SQLALCHEMY_DATABASE_URI": database_url(env("DATABASE_URL")),
         "REDIS_URL": env("REDIS_URL") or None,
-        "SECRET_KEY": env("SECRET_KEY", "dev-only-change-me"),
+        "SECRET_KEY": env("SECRET_KEY", TRIAL_SECRET_KEY),
         "PHONE_SYSTEM": env("PHONE_SYSTEM", "directory"),
         "KAMAILIO_DATABASE_URL": database_url(env("KAMAILIO_DATABASE_URL"))
         if env("KAMAILIO_DATABASE_URL") else None,
@@ -58,5 +91,8 @@ def from_env() -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
         "FORCE_HTTPS": _flag("FORCE_HTTPS"),
         "TIMEZONE": env("TIMEZONE", "Asia/Ho_Chi_Minh"),
-        "LOGIN_RATE_LIMIT": env("LOGIN_RATE_LIMIT", "10 per minute"),
+        "LOGIN_FAILURES_PER_ADDRESS": env("LOGIN_FAILURES_PER_ADDRESS", "30 per 10 minutes"),
+        "LOGIN_FAILURES_PER_ACCOUNT": env("LOGIN_FAILURES_PER_ACCOUNT", "10 per 10 minutes"),
+        "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
+        "SESSION_HOURS": float(env("SESSION_HOURS", "12")),
     }

@@ -80,6 +80,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reserved_digits": "Số giữ lại phải là các số máy lẻ hợp lệ, cách nhau bằng dấu phẩy.",
         "csrf_failed": "Biểu mẫu đã hết hạn hoặc không hợp lệ; hãy tải lại trang và thử lại.",
         "too_many_requests": "Bạn thao tác quá nhanh; hãy đợi một chút rồi thử lại.",
+        "too_many_sign_ins": "Đăng nhập sai quá nhiều lần; hãy thử lại sau {minutes} phút.",
+        "json_required": "Yêu cầu thay đổi dữ liệu phải gửi dạng JSON "
+                         "(Content-Type: application/json) hoặc kèm mã X-CSRFToken.",
         "server_error": "Đã có lỗi hệ thống; dữ liệu của bạn không bị mất, hãy thử lại.",
         "forwarding_not_allowed":
             "Hồ sơ gọi của nhân viên này không cho chuyển cuộc gọi ra số ngoài.",
@@ -184,6 +187,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reserved_digits": "Reserved numbers must be extensions, separated by commas.",
         "csrf_failed": "The form expired or is not valid; reload the page and try again.",
         "too_many_requests": "Too many attempts; wait a moment and try again.",
+        "too_many_sign_ins": "Too many failed sign-ins; try again in {minutes} minute(s).",
+        "json_required": "Requests that change data must be sent as JSON "
+                         "(Content-Type: application/json) or carry an X-CSRFToken header.",
         "server_error": "Something went wrong on our side; nothing you saved was lost.",
         "forwarding_not_allowed":
             "This employee's calling profile does not allow forwarding to outside numbers.",

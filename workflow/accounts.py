@@ -22,6 +22,8 @@ class Identity:
     actor: Actor
     language: str
     email: str
+    #: The user's session epoch: a session signed in under an older one has ended.
+    session_epoch: int = 0
 
 
 def actor_of(user: User) -> Actor:
@@ -54,6 +56,8 @@ def save_user(
     elif full_name:
         user.full_name = full_name
     user.role = role.value
+    if user.password_hash != password_hash:
+        user.session_epoch = (user.session_epoch or 0) + 1  # a new password ends old sessions
     user.password_hash = password_hash
     user.branches = branches
     user.all_branches = role is not Role.REQUESTER and not branches
@@ -91,6 +95,8 @@ def change_access(
     user.role = role.value
     user.branches = branches if role is Role.APPROVER else []
     user.all_branches = role is Role.ADMIN or (role is Role.APPROVER and not branches)
+    if user.active and not active:
+        user.session_epoch += 1
     user.active = active
     session.commit()
     return user
@@ -113,6 +119,13 @@ def _other_admins(session: Session, user_id: int) -> int:
 def set_language(session: Session, user_id: int, language: str) -> None:
     """Remember the interface language a user chose."""
     session.execute(update(User).where(User.id == user_id).values(language=language))
+    session.commit()
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every session of a user, on every device and every copy of its cookie."""
+    session.execute(update(User).where(User.id == user_id)
+                    .values(session_epoch=User.session_epoch + 1))
     session.commit()
 
 
@@ -142,7 +155,7 @@ _tokens = table(ApiToken).c
 #: One row per scoped branch (or one with NULL): the caller and their scope in one round trip.
 _IDENTITY = (
     select(_users.id, _users.role, _users.all_branches, _users.language, _users.email,
-           approver_branch.c.branch_id)
+           _users.session_epoch, approver_branch.c.branch_id)
     .select_from(table(User))
     .outerjoin(approver_branch, approver_branch.c.user_id == _users.id)
     .where(_users.active)
@@ -171,9 +184,9 @@ def _identity(session: Session, query: Select[Any], params: dict[str, Any]) -> I
     first = rows[0]
     branches = frozenset(row.branch_id for row in rows if row.branch_id is not None)
     return Identity(Actor(first.id, Role(first.role), first.all_branches, branches),
-                    first.language, first.email)
+                    first.language, first.email, first.session_epoch)
 
 
 def identity_of(user: User) -> Identity:
     """The identity of a loaded user."""
-    return Identity(actor_of(user), user.language, user.email)
+    return Identity(actor_of(user), user.language, user.email, user.session_epoch or 0)

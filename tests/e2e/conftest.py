@@ -92,7 +92,7 @@ def server_env(database: Path, base_url: str = "http://127.0.0.1") -> dict[str, 
         "PHONE_SYSTEM": "directory",
         "FORCE_HTTPS": "0",
         "SESSION_COOKIE_SECURE": "0",  # plain http on loopback
-        "LOGIN_RATE_LIMIT": "1000 per minute",  # every test signs in again
+        "LOGIN_FAILURES_PER_ADDRESS": "1000 per minute",  # some tests fail to sign in on purpose
         "PROVISION_RETRY_SECONDS": "0.2",
         "RELAY_GRACE_SECONDS": "1",
         "PYTHONUNBUFFERED": "1",

@@ -277,7 +277,7 @@ class Harness:
             **inherited,
             "DATABASE_URL": self.database_url,
             "REDIS_URL": redis_url,
-            "SECRET_KEY": "fault-tests",
+            "SECRET_KEY": "fault-tests-secret-key-never-in-production",
             "PHONE_SYSTEM": "directory",
             "WORKER_POLL_MS": "50",
             "PROVISION_RETRY_SECONDS": "0.2",

@@ -50,7 +50,7 @@ def test_a_ticket_goes_through_redis_workers_and_emails_people(
             "MAIL_PORT": str(smtp_port),
             "RELAY_GRACE_SECONDS": "1",
             # The web and the workers must share the key that seals SIP passwords.
-            "SECRET_KEY": "test",
+            "SECRET_KEY": "test-only-secret-key-never-in-production",
         }
         web_app = build_app(url, REDIS_URL=redis_url)
         with web_app.app_context():

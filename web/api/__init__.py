@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask
-from flask_smorest import Api
+from typing import Any
 
+from flask import Flask, request
+from flask_login import current_user
+from flask_smorest import Api
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
+
+from web.auth import BEARER
+from web.errors import error_response
 from web.ui import csrf
+
+#: Methods that change nothing, which any caller may use without further proof.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 API_SETTINGS = {
     "API_TITLE": "agentdesk",
@@ -34,7 +44,31 @@ def init_api(app: Flask) -> Api:
     api = Api(app)
     for module in (session, structure, agents, tickets, notifications, calling):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
-        # JSON only: a cross-site form cannot send it without a CORS preflight, and the
-        # session cookie is SameSite; bearer tokens are not ambient at all.
+        # The form token does not apply; `refuse_cross_site_requests` guards instead.
         csrf.exempt(module.blp)
+    app.before_request(refuse_cross_site_requests)
     return api
+
+
+def refuse_cross_site_requests() -> Any:
+    """A state-changing API call made with the session cookie must be JSON or carry the CSRF
+    token (X-CSRFToken).
+
+    Another site, even on the same host (SameSite=Lax does not tell ports apart), can make a
+    browser post a form or plain text with the cookie, but not a JSON body without a CORS
+    preflight, which this app never grants. Bearer tokens are not ambient: they pass.
+    """
+    if request.method in SAFE_METHODS or not request.path.startswith("/api/"):
+        return None
+    if request.headers.get("Authorization", "").startswith(BEARER):
+        return None
+    if request.mimetype == "application/json" or not current_user.is_authenticated:
+        return None
+    token = request.headers.get("X-CSRFToken")
+    if token:
+        try:
+            validate_csrf(token)
+            return None
+        except ValidationError:
+            return error_response(403, "csrf_failed")
+    return error_response(415, "json_required")

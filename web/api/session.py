@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_login import login_user, logout_user
+from flask import session
+from flask_login import current_user, login_user, logout_user
 from flask_smorest import Blueprint
 
 from web.api.schemas import LoginSchema, UserRefSchema
-from web.auth import SignedInUser, check_credentials
+from web.auth import SignedInUser, SignInThrottled, authenticate
 from web.errors import error_response
-from workflow.accounts import identity_of
+from web.extensions import db
+from workflow.accounts import end_sessions, identity_of
 
 blp = Blueprint("session", __name__, description="Sign in and out")
 
@@ -20,9 +22,13 @@ blp = Blueprint("session", __name__, description="Sign in and out")
 @blp.response(200, UserRefSchema)
 def sign_in(credentials: dict[str, Any]) -> Any:
     """Sign in with email and password; sets the session cookie."""
-    user = check_credentials(credentials["email"], credentials["password"])
+    try:
+        user = authenticate(credentials["email"], credentials["password"])
+    except SignInThrottled as refusal:
+        return refusal.as_json()
     if user is None:
         return error_response(401, "login_failed")
+    session.permanent = True  # kept for SESSION_HOURS since the last request
     login_user(SignedInUser(identity_of(user)))
     return user
 
@@ -30,5 +36,7 @@ def sign_in(credentials: dict[str, Any]) -> Any:
 @blp.route("/session", methods=["DELETE"])
 @blp.response(204)
 def sign_out() -> None:
-    """Sign out."""
+    """Sign out: every session of this user ends, wherever its cookie was copied."""
+    if current_user.is_authenticated:
+        end_sessions(db.session(), current_user.id)
     logout_user()

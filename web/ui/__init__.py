@@ -8,8 +8,6 @@ from typing import Any
 from flask import Flask, current_app, g, has_request_context
 from flask_babel import Babel, format_datetime, refresh
 from flask_bootstrap import Bootstrap5
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
@@ -58,14 +56,9 @@ def init_ui(app: Flask) -> None:
     app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
     app.config.setdefault("MAX_CONTENT_LENGTH", 5 * 1024 * 1024)  # uploads: CSV files
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["TIMEZONE"])
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     Babel(app, locale_selector=current_language)
     Bootstrap5(app)
     csrf.init_app(app)
-    # One limiter per app: its counters live with the app (memory, or Redis in production).
-    limiter = Limiter(get_remote_address, app=app, default_limits=[])
-    limiter.limit(_sign_in_limit, methods=["POST"])(sign_in.bp)
     Talisman(
         app,
         force_https=app.config["FORCE_HTTPS"],
@@ -100,11 +93,6 @@ def problem_messages(problems: list[Problem]) -> list[str]:
     """Rule problems as messages in the page's language."""
     language = current_language()
     return [render(problem.code, problem.params, language) for problem in problems]
-
-
-def _sign_in_limit() -> str:
-    """Sign-in attempts allowed per client address (LOGIN_RATE_LIMIT)."""
-    return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
 def _page_globals() -> dict[str, Any]:
