@@ -527,7 +527,7 @@ def measure_system(system: str, args: argparse.Namespace, out: Path,
         url = dataset.recreate_database(args.pg_admin_url, APP_DATABASE)
         libpq = dataset.libpq_url(url)
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None,
-                          "MAIL_SERVER": None, "SECRET_KEY": "bench-only-secret-key-never-in-production", **settings})
+                          "MAIL_SERVER": None, "SECRET_KEY": dataset.SECRET_KEY, **settings})
         try:
             admin_id = seed_app(app, libpq, args, system == "directory", timed)
             if kamailio_libpq is not None:

@@ -34,6 +34,8 @@ EXPLICIT_BASE = 200_000
 #: Six-digit extensions without prefix: 900k numbers, enough for every seeded employee.
 EXTENSION_LENGTH = 6
 #: Cheap hash (as in the test suite): nobody signs in with a password here.
+#: Signs the bench apps' cookies (production refuses a short or default key).
+SECRET_KEY = "bench-only-secret-key-never-in-production"
 PASSWORD_HASH = generate_password_hash("bench-only", method="pbkdf2:sha256:1000")
 
 
@@ -77,7 +79,7 @@ def libpq_url(sqlalchemy_url: str) -> str:
 def bench_app(sqlalchemy_url: str, redis_url: str | None) -> Flask:
     """The product app in this process, on the bench database and Redis (no mail)."""
     return create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url, "REDIS_URL": redis_url,
-                       "MAIL_SERVER": None, "SECRET_KEY": "bench-only-secret-key-never-in-production"})
+                       "MAIL_SERVER": None, "SECRET_KEY": SECRET_KEY})
 
 
 def migrate_and_seed(app: Flask, employees: int) -> Seeded:

@@ -329,7 +329,7 @@ class Bench:
         """Environment of gunicorn, the worker and the relay: only what the bench chose."""
         env = {k: v for k, v in os.environ.items() if k not in OUR_VARS}
         env.update(DATABASE_URL=dataset.libpq_url(self.db_url),
-                   REDIS_URL=self.redis.url, SECRET_KEY="bench-only-secret-key-never-in-production",
+                   REDIS_URL=self.redis.url, SECRET_KEY=dataset.SECRET_KEY,
                    PHONE_SYSTEM="kamailio", KAMAILIO_DATABASE_URL=kamailio.database_url,
                    KAMAILIO_RPC_URL=kamailio.rpc_url, SIP_DOMAIN=kamailio.domain,
                    BASE_URL=f"http://127.0.0.1:{self.web_port}",

@@ -140,7 +140,7 @@ class Bench:
         """Environment of gunicorn, the worker and the relay: only what the bench chose."""
         env = {k: v for k, v in os.environ.items() if k not in PRODUCT_VARS}
         env.update(DATABASE_URL=dataset.libpq_url(self.db_url), REDIS_URL=self.redis.url,
-                   SECRET_KEY="bench-only-secret-key-never-in-production", PHONE_SYSTEM="directory",
+                   SECRET_KEY=dataset.SECRET_KEY, PHONE_SYSTEM="directory",
                    AGENTDESK_INSTANCE=str(self.out / "instance"))
         env.update(self.extra_env)
         return env

@@ -42,7 +42,7 @@ def test_session_cookie_sign_in_and_out(app: Flask, world: World) -> None:
     assert signed.status_code == 200
     assert "HttpOnly" in signed.headers["Set-Cookie"]
     assert client.get("/api/v1/tickets").status_code == 200
-    assert client.delete("/api/v1/session").status_code == 204
+    assert client.delete("/api/v1/session", json={}).status_code == 204
     assert client.get("/api/v1/tickets").status_code == 401
 
 

@@ -52,7 +52,7 @@ def test_a_ticket_goes_through_redis_workers_and_emails_people(
             # The web and the workers must share the key that seals SIP passwords.
             "SECRET_KEY": "test-only-secret-key-never-in-production",
         }
-        web_app = build_app(url, REDIS_URL=redis_url)
+        web_app = build_app(url, REDIS_URL=redis_url, SECRET_KEY=env["SECRET_KEY"])
         with web_app.app_context():
             # Given an organisation, a requester's ticket, and the worker and relay processes
             world = make_world(employees_per_department=1)

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, World, build_app
+from tests.conftest import PASSWORD, World
 from tests.services.test_submit import provision, submit
 from web.extensions import db
 from web.ui import local_time
