@@ -69,7 +69,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(overrides or {})
     config.check_secret_key(app.config)
     app.permanent_session_lifetime = timedelta(hours=app.config["SESSION_HOURS"])
-    _trust_proxies(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese stays readable
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
@@ -79,6 +78,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite(db.engine)
     init_auth(app)
+    _trust_proxies(app)  # outermost: everything inside sees the client's own address
     init_api(app)
     init_ui(app)
     register_error_handlers(app)

@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from web.errors import error_response
 from web.extensions import db, login_manager
-from web.throttle import SignInThrottle
+from web.throttle import SignInGate, SignInThrottle
 from workflow.accounts import Identity, find_user, identity_by_id, identity_for_token
 from workflow.models import User
 from workflow.rules import Actor
@@ -141,9 +141,11 @@ def _unauthorized() -> Any:
 
 def init_auth(app: Flask) -> None:
     """Bind Flask-Login and the sign-in throttle to `app`."""
-    app.extensions[THROTTLE_KEY] = SignInThrottle(
-        app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://",
+    throttle = SignInThrottle(
+        app.config.get("THROTTLE_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://",
         app.config["LOGIN_FAILURES_PER_ADDRESS"], app.config["LOGIN_FAILURES_PER_ACCOUNT"])
+    app.extensions[THROTTLE_KEY] = throttle
+    app.wsgi_app = SignInGate(app.wsgi_app, throttle)  # type: ignore[method-assign]
     login_manager.init_app(app)
     login_manager.user_loader(_load_user)
     login_manager.request_loader(_load_from_request)

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import html
+import json
 import logging
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 from redis.exceptions import RedisError
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+
+from web.messages import LANGUAGES, render
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 logger = logging.getLogger(__name__)
 
+#: Refused addresses one process remembers at most (a botnet cannot grow it without bound).
+MAX_REMEMBERED = 10_000
 #: A limit and the key of its counter.
 Counter = tuple[RateLimitItem, tuple[str, ...]]
 
@@ -29,13 +42,23 @@ class SignInThrottle:
         self._limiter = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri))
         self._per_address = parse(per_address)
         self._per_account = parse(per_account)
+        #: Counters this process found refusing, until when (epoch seconds): the next
+        #: attempts are refused without asking Redis (for addresses, by `SignInGate`, before
+        #: the app itself).
+        self._refused: dict[tuple[str, ...], float] = {}
 
     def retry_after(self, address: str, account: str | None) -> int | None:
         """Seconds to wait before `address` may try `account` again, or None if it may now."""
+        keys = self._keys(address, account)
+        for _, key in keys:
+            known = self._still_refused(key)
+            if known is not None:
+                return known
         try:
-            for limit, key in self._keys(address, account):
+            for limit, key in keys:
                 if not self._limiter.test(limit, *key):
                     reset = self._limiter.get_window_stats(limit, *key).reset_time
+                    self._remember_refused(key, reset)
                     return max(1, int(reset - time.time()) + 1)
         except RedisError:
             # Counting is down with Redis; sign-in stays possible (each try still pays a hash).
@@ -52,15 +75,95 @@ class SignInThrottle:
             logger.warning("sign-in throttle unavailable (Redis); failure from %s not counted",
                            address)
 
+    def reset(self) -> None:
+        """Forget every count and every refusal."""
+        self._limiter.storage.reset()
+        self._refused.clear()
+
+    def refused_address(self, address: str) -> int | None:
+        """Seconds `address` is still refused, as this process last learnt it, or None."""
+        return self._still_refused(self._address_key(address))
+
+    def _still_refused(self, key: tuple[str, ...]) -> int | None:
+        """Seconds the counter `key` is still known to refuse, or None."""
+        until = self._refused.get(key)
+        if until is None:
+            return None
+        left = until - time.time()
+        if left <= 0:
+            self._refused.pop(key, None)
+            return None
+        return int(left) + 1
+
+    def _remember_refused(self, key: tuple[str, ...], until: float) -> None:
+        """Note that the counter `key` refuses until `until` (a bounded memory)."""
+        if len(self._refused) >= MAX_REMEMBERED:
+            self._refused.clear()
+        self._refused[key] = until
+
     def _keys(self, address: str, account: str | None) -> list[Counter]:
         """The counters an attempt touches."""
-        keys: list[Counter] = [
-            (self._per_address, ("sign-in", "address", address))]
+        keys: list[Counter] = [(self._per_address, self._address_key(address))]
         if account is not None:
             keys.append((self._per_account, ("sign-in", "account", account_key(account))))
         return keys
+
+    @staticmethod
+    def _address_key(address: str) -> tuple[str, ...]:
+        """The key of an address's counter."""
+        return ("sign-in", "address", address)
 
 
 def account_key(email: str) -> str:
     """A short, fixed-size key for the account an email names (emails may be any length)."""
     return hashlib.sha256(email.strip().lower().encode("utf-8", "replace")).hexdigest()[:32]
+
+
+class SignInGate:
+    """WSGI middleware answering 429 to sign-in attempts (and bearer tokens) from an address
+    this process already knows to be refused, before Flask, sessions or Redis are involved.
+
+    A guessing client then costs the workers almost nothing, so signed-in people keep their
+    speed while it goes on.
+    """
+
+    #: Where passwords are checked.
+    SIGN_IN_PATHS = frozenset({"/login", "/api/v1/session"})
+
+    def __init__(self, app: WSGIApplication, throttle: SignInThrottle) -> None:
+        self.app = app
+        self.throttle = throttle
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse
+                 ) -> Iterable[bytes]:
+        signing_in = (environ.get("REQUEST_METHOD") == "POST"
+                      and environ.get("PATH_INFO") in self.SIGN_IN_PATHS)
+        bearer = str(environ.get("HTTP_AUTHORIZATION", "")).startswith("Bearer ")
+        if signing_in or bearer:
+            wait = self.throttle.refused_address(str(environ.get("REMOTE_ADDR") or "unknown"))
+            if wait is not None:
+                return self._refuse(environ, wait, start_response)
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _refuse(environ: WSGIEnvironment, wait: int, start_response: StartResponse
+                ) -> Iterable[bytes]:
+        """429 with Retry-After: JSON for the API, a short page for the sign-in form."""
+        language = LanguageAccept(parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"))
+                                  ).best_match(LANGUAGES) or LANGUAGES[0]
+        message = render("too_many_sign_ins", {"minutes": max(1, -(-wait // 60))}, language)
+        if environ.get("PATH_INFO") != "/login":
+            body = json.dumps({"code": 429, "error": "too_many_sign_ins", "message": message},
+                              ensure_ascii=False).encode()
+            content_type = "application/json"
+        else:
+            body = (f'<!doctype html><html lang="{language}"><meta charset="utf-8">'
+                    f"<title>429</title><p>{html.escape(message)}</p>"
+                    '<p><a href="/login">agentdesk</a></p></html>').encode()
+            content_type = "text/html; charset=utf-8"
+        start_response("429 TOO MANY REQUESTS", [
+            ("Content-Type", content_type), ("Content-Length", str(len(body))),
+            ("Retry-After", str(wait)), ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")])
+        return [body]

@@ -28,7 +28,6 @@ from web import create_app
 from web.auth import THROTTLE_KEY
 from web.config import ConfigurationError
 from web.extensions import db
-from web.throttle import SignInThrottle
 from workflow.accounts import change_access, create_token, save_user
 from workflow.models import User
 from workflow.rules import Role
@@ -57,8 +56,7 @@ def throttled_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 def app(throttled_app: Flask) -> Iterator[Flask]:
     """The throttled app, empty, with fresh counters, inside an app context."""
     wipe(throttled_app)
-    throttled_app.extensions[THROTTLE_KEY] = SignInThrottle(
-        "memory://", LIMITS["LOGIN_FAILURES_PER_ADDRESS"], LIMITS["LOGIN_FAILURES_PER_ACCOUNT"])
+    throttled_app.extensions[THROTTLE_KEY].reset()
     with throttled_app.app_context():
         yield throttled_app
         db.session.remove()
@@ -257,3 +255,26 @@ def test_the_commands_say_why_they_refuse_to_start(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "SECRET_KEY must be set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_refused_address_keeps_being_refused_in_the_callers_language(
+    app: Flask, world: World
+) -> None:
+    client = app.test_client()
+    for n in range(7):
+        api_sign_in(client, f"guess{n}@test.vn", "wrong", "198.51.100.50")
+    english = client.post("/api/v1/session", json={"email": world.emails["admin"],
+                                                   "password": PASSWORD},
+                          headers={"X-Forwarded-For": "198.51.100.50", "Accept-Language": "en"})
+    assert english.status_code == 429
+    assert english.get_json()["message"].startswith("Too many failed sign-ins")
+    assert int(english.headers["Retry-After"]) > 0
+    page = client.post("/login", data={"email": world.emails["admin"], "password": PASSWORD},
+                       headers={"X-Forwarded-For": "198.51.100.50"})
+    assert page.status_code == 429
+    assert "Đăng nhập sai quá nhiều lần" in page.get_data(as_text=True)
+    token = create_token(db.session, world.emails["admin"])
+    assert client.get("/api/v1/tickets", headers={
+        "X-Forwarded-For": "198.51.100.50", "Authorization": f"Bearer {token}"}).status_code == 429
+    assert client.get("/agents", headers={"X-Forwarded-For": "198.51.100.50"}
+                      ).status_code == 302  # pages without a password are not refused
