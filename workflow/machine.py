@@ -33,6 +33,9 @@ class Action(StrEnum):
 
 #: The audit action of a ticket's creation, which starts it in SUBMITTED (not a transition).
 SUBMIT = "submit"
+#: The audit action of an open ticket following its employee to another branch (its state
+#: stays; the approvers who decide it change).
+MOVE_BRANCH = "move_branch"
 
 #: Every allowed (state, action) pair and the state it leads to; anything else is refused.
 TRANSITIONS: dict[tuple[Status, Action], Status] = {

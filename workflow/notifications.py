@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, joinedload
 
 from workflow.errors import NotFound
-from workflow.machine import SUBMIT
+from workflow.machine import MOVE_BRANCH, SUBMIT
 from workflow.models import (
     Notification,
     Ticket,
@@ -82,25 +82,29 @@ def notice_rows(
     ticket_id: ColumnElement[int], event_id: ColumnElement[int], watchers: Any,
     wanted: ColumnElement[bool],
 ) -> Select[Any]:
-    """The notices of an event: one per active user `wanted` or watching, except its actor."""
+    """An event's notices: each active user `wanted` or in `watchers` (if any), not its actor."""
     return select(
         _users.id, ticket_id, event_id, bindparam("created_at", type_=UTCDateTime)
     ).where(
         _users.active,
         _users.id != func.coalesce(bindparam("actor_id", type_=Integer), 0),
-        or_(_users.id.in_(watchers), wanted),
+        wanted if watchers is None else or_(_users.id.in_(watchers), wanted),
     )
 
 
-def _notices(wanted: ColumnElement[bool]) -> Insert:
+def _notices(wanted: ColumnElement[bool], watchers: Any = _WATCHERS) -> Insert:
     """One INSERT … SELECT writing the notices of a saved event."""
     rows = notice_rows(bindparam("ticket_id", type_=Integer),
-                       bindparam("event_id", type_=Integer), _WATCHERS, wanted)
+                       bindparam("event_id", type_=Integer), watchers, wanted)
     return insert(table(Notification)).from_select(NOTICE_COLUMNS, rows)
 
 
 _NOTICES_ON_SUBMIT = _notices(DECIDERS)
 _NOTICES_TO_REQUESTER = _notices(_users.id == bindparam("requester_id"))
+#: A ticket moved to another branch waits for that branch's deciders (not its requester,
+#: who may approve there but never their own ticket); its watchers learnt of it already.
+_NOTICES_TO_NEW_DECIDERS = _notices(
+    and_(DECIDERS, _users.id != bindparam("requester_id", type_=Integer)), watchers=None)
 
 
 def notify(
@@ -109,7 +113,8 @@ def notify(
     """Record the in-app notices of a ticket event in its transaction, never to its actor.
 
     A submission goes to the approvers in scope, any other event to the requester, and
-    every event to the ticket's watchers. A notice not yet emailed is itself the promise
+    every event to the ticket's watchers; a move to another branch only to the approvers
+    of the new one. A notice not yet emailed is itself the promise
     of its email: `email_pending` sends it when a mail server is configured.
     """
     notify_all(session, [(audience, event_id)], action, actor_id)
@@ -119,7 +124,8 @@ def notify_all(
     session: Session, events: Sequence[tuple[Audience, int]], action: str, actor_id: int | None
 ) -> None:
     """`notify` of many events of the same action and actor, in one batch of statements."""
-    statement = _NOTICES_ON_SUBMIT if action == SUBMIT else _NOTICES_TO_REQUESTER
+    statement = {SUBMIT: _NOTICES_ON_SUBMIT, MOVE_BRANCH: _NOTICES_TO_NEW_DECIDERS}.get(
+        action, _NOTICES_TO_REQUESTER)
     now = utcnow()
     session.execute(statement, [
         {"ticket_id": audience.ticket_id, "event_id": event_id, "created_at": now,

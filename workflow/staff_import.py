@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from workflow.calling.sync import request_sync
 from workflow.errors import Problem, RuleViolation
 from workflow.models import Branch, Department, Employee
+from workflow.relocation import follow_employees
 
 #: Longest values the employee table keeps.
 MAX_NAME, MAX_CODE, MAX_EMAIL = 200, 40, 254
@@ -93,7 +94,8 @@ def plan_import(session: Session, rows: Sequence[Mapping[str, str]]) -> ImportPl
     return ImportPlan(planned)
 
 
-def apply_import(session: Session, rows: Sequence[Mapping[str, str]]) -> ImportPlan:
+def apply_import(session: Session, rows: Sequence[Mapping[str, str]],
+                 actor_id: int | None = None) -> ImportPlan:
     """Check the rows again and write them all in one transaction, or refuse them all."""
     plan = plan_import(session, rows)
     if plan.refused or not plan.rows:
@@ -120,5 +122,6 @@ def apply_import(session: Session, rows: Sequence[Mapping[str, str]]) -> ImportP
         employee.active = True
     if moved:
         request_sync(session, None)  # moved staff may fall under other calling profiles
+        follow_employees(session, actor_id)  # and under other branches' approvers
     session.commit()
     return plan

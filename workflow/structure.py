@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from workflow.calling.sync import request_sync
 from workflow.errors import NotFound, RuleViolation
 from workflow.models import Agent, Branch, Department, Employee, is_active
+from workflow.relocation import follow_employees
 from workflow.rules import BRANCH_KINDS
 
 Unit = TypeVar("Unit", Branch, Department, Employee)
@@ -43,7 +44,8 @@ def save_branch(
 
 
 def save_department(
-    session: Session, department_id: int | None, branch_id: int, name: str, active: bool = True
+    session: Session, department_id: int | None, branch_id: int, name: str, active: bool = True,
+    actor_id: int | None = None,
 ) -> Department:
     """Create a department in a branch (no id) or change one."""
     name = _required_name(name)
@@ -54,7 +56,10 @@ def save_department(
         session.add(department)
     elif department.active and not active:
         _refuse_if_agents(session, Employee.department_id == department.id)
+    moved = department.id is not None and department.branch_id != branch_id
     department.branch_id, department.name, department.active = branch_id, name, active
+    if moved:  # its staff's open tickets go to the approvers of the new branch
+        follow_employees(session, actor_id)
     session.commit()
     return department
 
@@ -62,6 +67,7 @@ def save_department(
 def save_employee(
     session: Session, employee_id: int | None, department_id: int, full_name: str,
     employee_code: str = "", email: str = "", active: bool = True,
+    actor_id: int | None = None,
 ) -> Employee:
     """Create an employee in a department (no id) or change one."""
     full_name = _required_name(full_name, "full_name")
@@ -83,6 +89,8 @@ def save_employee(
     if moved:
         # Another department may mean another calling profile on the phone system.
         request_sync(session, None)
+        # And another branch, whose approvers then decide the employee's open tickets.
+        follow_employees(session, actor_id, [employee.id])
     session.commit()
     return employee
 

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from workflow import idempotency
 from workflow.calling.forwarding import routing_problems
 from workflow.errors import Conflict, Problem, RuleViolation
 from workflow.extensions import availability_problems, pick_free_extension
@@ -150,9 +151,16 @@ _WATCHERS = select(_users.id, _users.full_name, _users.email).where(
 
 
 def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> SubmittedTicket:
-    """File a ticket after checking every rule; the same idempotency key yields one ticket."""
-    if request.idempotency_key and (found := _by_idempotency_key(session, actor, request)):
-        return SubmittedTicket.of(found)
+    """File a ticket after checking every rule; the same idempotency key yields one ticket
+    (the first one filed with it, even to a request whose body differs: see `idempotency`)."""
+    if request.idempotency_key is None:
+        return _file(session, actor, request)
+    return idempotency.once(session, actor.user_id, request.idempotency_key,
+                            lambda: _file(session, actor, request), SubmittedTicket.of)
+
+
+def _file(session: Session, actor: Actor, request: TicketRequest) -> SubmittedTicket:
+    """Check the rules and save the ticket; a lost unique-index race is a `Conflict`."""
     context = read_submission_context(
         session, request.employee_id, actor.user_id, request.requested_extension,
         lock_picks=request.kind is TicketKind.NEW and request.requested_extension is None,
@@ -179,8 +187,6 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Sub
         session.commit()
     except IntegrityError as error:
         session.rollback()
-        if request.idempotency_key and (found := _by_idempotency_key(session, actor, request)):
-            return SubmittedTicket.of(found)
         raise _conflict_from(error) from None
     logger.info("ticket %s submitted by user %s (%s)", ticket_id, actor.user_id, row["kind"])
     requester = UserRef(actor.user_id, context.requester_name, context.requester_email)
@@ -203,16 +209,6 @@ def _watchers(session: Session, user_ids: tuple[int, ...]) -> tuple[UserRef, ...
     if len(rows) != len(set(user_ids)):
         raise RuleViolation.single("notify_user_ids", "unknown_user")
     return tuple(UserRef(row.id, row.full_name, row.email) for row in rows)
-
-
-def _by_idempotency_key(session: Session, actor: Actor, request: TicketRequest) -> Ticket | None:
-    """The ticket this requester already filed with the same idempotency key."""
-    return session.scalar(
-        select(Ticket).where(
-            Ticket.requester_id == actor.user_id,
-            Ticket.idempotency_key == request.idempotency_key,
-        )
-    )
 
 
 def _conflict_from(error: IntegrityError) -> Conflict:

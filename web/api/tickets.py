@@ -31,7 +31,7 @@ MAX_IDEMPOTENCY_KEY = 100
 @blp.arguments(TicketCreateSchema)
 @blp.response(201, TicketSchema)
 def create_ticket(data: dict[str, Any]) -> Any:
-    """File a new, change or revoke ticket (Idempotency-Key makes a retry safe)."""
+    """File a new, change or revoke ticket; a reused Idempotency-Key gets its first ticket."""
     routing = data["routing"] or {}
     key = (request.headers.get("Idempotency-Key") or "").strip()[:MAX_IDEMPOTENCY_KEY] or None
     ticket_request = TicketRequest(

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
-from web.ui.access import signed_in
+from web.ui.access import actor, signed_in
 from web.ui.forms import ImportForm
 from web.ui.staff_csv import COLUMNS, REQUIRED, UnreadableFile, read_rows
 from workflow.errors import RuleViolation
@@ -37,7 +37,7 @@ def import_employees() -> Any:
         else:
             if form.apply.data:
                 try:
-                    done = apply_import(db.session(), rows)
+                    done = apply_import(db.session(), rows, actor().user_id)
                 except RuleViolation:
                     db.session.rollback()
                     plan = plan_import(db.session(), rows)

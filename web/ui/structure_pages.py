@@ -67,7 +67,7 @@ def department(department_id: int | None) -> Any:
     if form.validate_on_submit():
         saved = _save(form, lambda: structure.save_department(
             db.session(), department_id, int(form.branch_id.data or 0), form.name.data or "",
-            bool(form.active.data)))
+            bool(form.active.data), actor().user_id))
         if saved:
             return redirect(url_for("structure_admin.overview"))
     return render_template("admin/unit.html", form=form, title=_("Phòng ban"))
@@ -110,7 +110,7 @@ def employee(employee_id: int | None) -> Any:
         saved = structure.save_employee(
             session, employee_id, int(form.department_id.data or 0),
             form.full_name.data or "", form.employee_code.data or "", form.email.data or "",
-            bool(form.active.data))
+            bool(form.active.data), actor().user_id)
         if found is None and role_id is not None:
             set_job_role(session, actor().user_id, saved.id, role_id)
 
