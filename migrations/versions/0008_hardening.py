@@ -17,14 +17,11 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('user_account', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('session_epoch', sa.Integer(), server_default=sa.text('0'), nullable=False))
-
-    with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('email_error', sa.String(length=500), nullable=True))
-
-    with op.batch_alter_table('sip_credential', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('email_error', sa.String(length=500), nullable=True))
+    # Plain ADD COLUMN (no batch copy): SQLite cannot drop and re-create user_account while
+    # other tables' foreign keys point at it.
+    op.add_column('user_account', sa.Column('session_epoch', sa.Integer(), server_default=sa.text('0'), nullable=False))
+    op.add_column('notification', sa.Column('email_error', sa.String(length=500), nullable=True))
+    op.add_column('sip_credential', sa.Column('email_error', sa.String(length=500), nullable=True))
 
 
 def downgrade():
