@@ -105,9 +105,9 @@ def migrate_and_seed(app: Flask, employees: int) -> Seeded:
             session.execute(insert(Employee), rows[start:start + 10_000])
         session.commit()
         first = session.scalar(select(func.min(Employee.id))) or 0
-        requester = save_user(session, "requester@bench.test", Role.REQUESTER, PASSWORD_HASH,
+        requester = save_user(session, "requester@bench.vn", Role.REQUESTER, PASSWORD_HASH,
                               "Bench Requester")
-        approver = save_user(session, "approver@bench.test", Role.APPROVER, PASSWORD_HASH,
+        approver = save_user(session, "approver@bench.vn", Role.APPROVER, PASSWORD_HASH,
                              "Bench Approver")
         seeded = Seeded(
             first_employee=int(first), employees=employees,

@@ -103,7 +103,7 @@ print("LIMITS_JSON " + json.dumps(out), flush=True)
 
 def employee_email(employee_id: int) -> str:
     """The seeded email of an employee (and of the user who signs in as them)."""
-    return f"emp{employee_id}@bench.test"
+    return f"emp{employee_id}@bench.vn"
 
 
 def now() -> float:
@@ -346,7 +346,7 @@ class Bench:
         seeded = dataset.migrate_and_seed(app, employees)
         with app.app_context():
             session = db.session()
-            session.execute(text("update employee set email = 'emp' || id || '@bench.test'"))
+            session.execute(text("update employee set email = 'emp' || id || '@bench.vn'"))
             session.commit()
             for employee_id in range(seeded.first_employee, seeded.first_employee + employees):
                 save_user(session, employee_email(employee_id), Role.REQUESTER,

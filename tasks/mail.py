@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
+from email.errors import MessageError
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 from workflow.credentials import link_digest
 from workflow.models import Notification, utcnow
-from workflow.ports import CredentialLetter
+from workflow.ports import CredentialLetter, EmailRefused
+from workflow.text import folded, unsafe_characters
 
 #: Subject lines per language and event action.
 SUBJECTS = {
@@ -85,6 +89,44 @@ class SmtpSettings:
     timezone: str = "Asia/Ho_Chi_Minh"
 
 
+class UnsafeHeader(EmailRefused):
+    """A value that cannot be an email header even once folded onto one line."""
+
+
+#: Why an email to a broken address is parked (shown to admins).
+NOT_AN_ADDRESS = "the recipient's email address is not a valid address"
+
+
+def set_header(message: EmailMessage, name: str, value: str | Address) -> None:
+    """Set a header; a text value is folded onto one line (line breaks become spaces)."""
+    try:
+        message[name] = folded(value) if isinstance(value, str) else value
+    except (ValueError, UnicodeError, MessageError) as error:
+        raise UnsafeHeader(f"the {name} header cannot be written ({error})") from error
+
+
+def recipient(email: str) -> Address:
+    """The To address of an email, or UnsafeHeader when `email` is not exactly one address.
+
+    An address cannot be folded: one with a line break, a space or a control character
+    may be two addresses, so it is refused rather than guessed at.
+    """
+    address = email.strip()
+    local, at, domain = address.rpartition("@")
+    if (not at or not local or not domain or unsafe_characters(address)
+            or any(char.isspace() for char in address) or not local.isascii()):
+        raise UnsafeHeader(NOT_AN_ADDRESS)
+    try:
+        # International domain names travel as IDNA (xn--…); mail servers expect ASCII.
+        ascii_domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
+        found = Address(addr_spec=f"{local}@{ascii_domain}")
+    except (ValueError, UnicodeError, MessageError) as error:
+        raise UnsafeHeader(NOT_AN_ADDRESS) from error
+    if found.addr_spec != f"{local}@{ascii_domain}":
+        raise UnsafeHeader(NOT_AN_ADDRESS)
+    return found
+
+
 def compose(notification: Notification, settings: SmtpSettings) -> EmailMessage:
     """The email for one notification, in its recipient's language."""
     language = notification.user.language if notification.user.language in SUBJECTS else "vi"
@@ -93,15 +135,15 @@ def compose(notification: Notification, settings: SmtpSettings) -> EmailMessage:
     values = {
         "id": ticket.id,
         "kind": KINDS[language][ticket.kind],
-        "employee": ticket.employee.full_name,
+        "employee": folded(ticket.employee.full_name),
     }
     subject = SUBJECTS[language].get(event.action, SUBJECTS[language]["submit"]).format(**values)
     message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = settings.sender
-    message["To"] = notification.user.email
-    message["Date"] = format_datetime(notification.created_at)
-    message["Message-ID"] = message_id(notification.id, settings.sender)
+    set_header(message, "Subject", subject)
+    set_header(message, "From", settings.sender)
+    set_header(message, "To", recipient(notification.user.email))
+    set_header(message, "Date", format_datetime(notification.created_at))
+    set_header(message, "Message-ID", message_id(notification.id, settings.sender))
     message.set_content(BODY[language].format(
         subject=subject, employee=ticket.employee.full_name, comment=event.comment or "-",
         link=f"{settings.base_url.rstrip('/')}/tickets/{ticket.id}",
@@ -120,7 +162,7 @@ def message_id(notification_id: int, sender: str) -> str:
 
 def _domain_of(sender: str) -> str:
     """The domain of the sender's address, for Message-IDs."""
-    return sender.rpartition("@")[2] or "localhost"
+    return folded(sender).rpartition("@")[2].replace(" ", "") or "localhost"
 
 
 def compose_credential_letter(letter: CredentialLetter, settings: SmtpSettings) -> EmailMessage:
@@ -128,15 +170,15 @@ def compose_credential_letter(letter: CredentialLetter, settings: SmtpSettings) 
     language = letter.language if letter.language in CREDENTIAL_SUBJECT else "vi"
     expires = letter.expires_at.astimezone(ZoneInfo(settings.timezone))
     message = EmailMessage()
-    message["Subject"] = CREDENTIAL_SUBJECT[language]
-    message["From"] = settings.sender
-    message["To"] = letter.email
-    message["Date"] = format_datetime(utcnow())
+    set_header(message, "Subject", CREDENTIAL_SUBJECT[language])
+    set_header(message, "From", settings.sender)
+    set_header(message, "To", recipient(letter.email))
+    set_header(message, "Date", format_datetime(utcnow()))
     # Each link is its own message: a newer link must not be dropped as a duplicate.
     tag, domain = link_digest(letter.link_token)[:16], _domain_of(settings.sender)
-    message["Message-ID"] = f"<credential-{letter.credential_id}-{tag}@{domain}>"
+    set_header(message, "Message-ID", f"<credential-{letter.credential_id}-{tag}@{domain}>")
     message.set_content(CREDENTIAL_BODY[language].format(
-        name=letter.full_name, expires=expires.strftime("%H:%M %d/%m/%Y"),
+        name=folded(letter.full_name), expires=expires.strftime("%H:%M %d/%m/%Y"),
         link=f"{settings.base_url.rstrip('/')}/credentials/{letter.link_token}"))
     return message
 
@@ -148,18 +190,66 @@ class SmtpMailer:
         self.settings = settings
 
     def send_notification(self, notification: Notification) -> None:
-        """Send one notification email (raises OSError / SMTPException on failure)."""
-        self._send(compose(notification, self.settings))
+        """Send one notification email (EmailRefused for it alone, OSError when mail is down)."""
+        self._send(_composed(lambda: compose(notification, self.settings)))
 
     def send_credential_link(self, letter: CredentialLetter) -> None:
         """Send the one-time link to a SIP password."""
-        self._send(compose_credential_letter(letter, self.settings))
+        self._send(_composed(lambda: compose_credential_letter(letter, self.settings)))
 
     def _send(self, message: EmailMessage) -> None:
-        """Deliver one message over SMTP."""
+        """Deliver one message over SMTP; a refusal of this message alone is EmailRefused."""
         with smtplib.SMTP(self.settings.server, self.settings.port, timeout=10) as smtp:
             if self.settings.use_tls:
                 smtp.starttls()
             if self.settings.username:
                 smtp.login(self.settings.username, self.settings.password or "")
-            smtp.send_message(message)
+            try:
+                smtp.send_message(message)
+            except smtplib.SMTPException as error:
+                refused = refusal(error)
+                if refused is None:
+                    raise
+                raise refused from error
+            except (ValueError, MessageError) as error:  # the message cannot be written out
+                raise EmailRefused(folded(f"cannot be sent: {type(error).__name__}: {error}")
+                                   [:200]) from error
+
+
+def _composed(build: Callable[[], EmailMessage]) -> EmailMessage:
+    """The message `build` composes, or EmailRefused when its data cannot make one."""
+    try:
+        return build()
+    except EmailRefused:
+        raise
+    except (ValueError, UnicodeError, LookupError, MessageError) as error:
+        raise EmailRefused(folded(f"cannot be composed: {type(error).__name__}: {error}")
+                           [:200]) from error
+
+
+#: Failures of the server or the connection, never of one message: mail is down.
+_SERVER_TROUBLE = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError,
+                   smtplib.SMTPHeloError, smtplib.SMTPAuthenticationError)
+
+
+def refusal(error: smtplib.SMTPException) -> EmailRefused | None:
+    """The server's permanent (5xx) refusal of one message, or None when it may pass later."""
+    if isinstance(error, _SERVER_TROUBLE):
+        return None
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = list(error.recipients.values())
+        if replies and all(code >= 500 for code, _text in replies):
+            return EmailRefused("recipient refused: " + _reply(*replies[0]))
+        return None
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return EmailRefused(folded(f"the mail server cannot take this message: {error}")[:200])
+    if isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500:
+        what = "sender refused" if isinstance(error, smtplib.SMTPSenderRefused) else "refused"
+        return EmailRefused(f"{what}: {_reply(error.smtp_code, error.smtp_error)}")
+    return None
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    """An SMTP reply, short and on one line."""
+    said = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return folded(f"{code} {said}")[:200]

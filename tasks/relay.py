@@ -5,21 +5,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from datetime import timedelta
+from collections.abc import Callable
 
 from flask import Flask
-from redis import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 
 from tasks.runtime import Runtime, runtime
-from workflow import credentials, notifications, outbox
+from workflow import credential_letters, credentials, notifications, outbox
 from workflow.calling import sync
 from workflow.models import utcnow
+from workflow.notifications import EMAIL_MAX_AGE
 
 logger = logging.getLogger(__name__)
-
-#: Notices older than this are not emailed any more (e.g. after mail was off for days).
-EMAIL_MAX_AGE = timedelta(days=1)
 
 
 def relay_once(deps: Runtime) -> int:
@@ -62,34 +58,52 @@ def email_once(deps: Runtime) -> int:
     return sent
 
 
-def credentials_once(deps: Runtime) -> int:
-    """Wipe passwords whose link ran out; email links to new ones (with a mail server)."""
+def expire_once(deps: Runtime) -> int:
+    """Wipe the SIP passwords whose link ran out unseen."""
     session = deps.session()
     expired = credentials.expire(session)
     session.commit()
     if expired:
         logger.info("%s SIP password(s) expired unseen", expired)
+    return expired
+
+
+def letters_once(deps: Runtime) -> int:
+    """Email the one-time links to new SIP passwords (when a mail server is configured)."""
     if deps.mailer is None:
         return 0
-    sent = credentials.email_links(session, deps.mailer)
+    sent = credential_letters.email_links(deps.session(), deps.mailer)
     if sent:
         logger.info("emailed %s SIP password link(s)", sent)
     return sent
+
+
+#: What one pass of the relay does, each duty on its own: one failing stops no other.
+DUTIES: tuple[Callable[[Runtime], int], ...] = (
+    relay_once, sweep_once, email_once, letters_once, expire_once,
+)
+
+
+def run_pass(app: Flask, deps: Runtime) -> None:
+    """Run every duty once, each in its own app context (so its own database session).
+
+    A duty that fails, for whatever reason (the database or Redis restarting, a bug, bad
+    data), is logged with its name and the pass goes on: the others must still run, and
+    the same duty is tried again on the next pass.
+    """
+    for duty in DUTIES:
+        with app.app_context():
+            try:
+                duty(deps)
+            except Exception:
+                logger.exception("relay duty %s failed; the others go on", duty.__name__)
 
 
 def run_relay(app: Flask, stop: threading.Event) -> None:
     """Relay, sweep, email and expire passwords every interval until `stop` is set."""
     deps = runtime(app)
     while not stop.is_set():
-        with app.app_context():
-            try:
-                relay_once(deps)
-                sweep_once(deps)
-                email_once(deps)
-                credentials_once(deps)
-            except (SQLAlchemyError, RedisError):
-                # Keep the loop alive through database or broker restarts.
-                logger.exception("relay pass failed; retrying")
+        run_pass(app, deps)
         stop.wait(deps.relay_interval)
 
 

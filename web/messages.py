@@ -33,6 +33,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "backup_same_as_priority": "Số dự phòng phải khác số ưu tiên.",
         "reason_required": "Vui lòng nhập lý do từ chối.",
         "email_invalid": "Địa chỉ email không hợp lệ.",
+        "text_unsafe": "{field} không được chứa ký tự điều khiển hay ký tự xuống dòng "
+                       "({characters}).",
+        "text_required": "Thiếu {field} (tối đa {max} ký tự).",
+        "text_too_long": "{field} tối đa {max} ký tự.",
         "branch_unknown": "Có chi nhánh không tồn tại.",
         "policy_length_range": "Độ dài số máy lẻ phải từ {min} đến {max} chữ số.",
         "policy_prefix_digits": "Đầu số chỉ gồm chữ số.",
@@ -141,6 +145,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "backup_same_as_priority": "The backup number must differ from the priority number.",
         "reason_required": "Please give a reason for the rejection.",
         "email_invalid": "Invalid email address.",
+        "text_unsafe": "The {field} must not contain control characters or line breaks "
+                       "({characters}).",
+        "text_required": "The {field} is missing (at most {max} characters).",
+        "text_too_long": "The {field} has at most {max} characters.",
         "branch_unknown": "A branch does not exist.",
         "policy_length_range": "Extensions must have between {min} and {max} digits.",
         "policy_prefix_digits": "The leading sequence contains digits only.",
@@ -263,6 +271,15 @@ WORDS = {
 }
 
 
+#: The fields a message may name (the `field` parameter of text problems).
+FIELD_NAMES = {
+    "vi": {"full_name": "họ tên", "name": "tên", "employee_code": "mã nhân viên",
+           "email": "email", "department": "phòng ban", "branch": "chi nhánh"},
+    "en": {"full_name": "full name", "name": "name", "employee_code": "employee code",
+           "email": "email", "department": "department", "branch": "branch"},
+}
+
+
 def render(code: str, params: Mapping[str, Any], language: str) -> str:
     """The message for `code` in `language`, with its parameters filled in."""
     table = MESSAGES.get(language, MESSAGES["vi"])
@@ -273,11 +290,16 @@ def render(code: str, params: Mapping[str, Any], language: str) -> str:
         else words.get(str(value), value)
         for key, value in params.items()
     }
+    if "field" in params:
+        field = str(params["field"])
+        values["field"] = FIELD_NAMES.get(language, FIELD_NAMES["vi"]).get(field, field)
     template = table.get(code) or MESSAGES["en"].get(code) or code
     try:
-        return template.format(**values)
+        message = template.format(**values)
     except (KeyError, IndexError):
         return template
+    # Field names are lower case, for the middle of a sentence; a message may start with one.
+    return message[:1].upper() + message[1:] if template.startswith("{field}") else message
 
 
 def translate_library_message(message: str, language: str) -> str:

@@ -10,9 +10,13 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from workflow import text
 from workflow.errors import NotFound, RuleViolation
 from workflow.models import ApiToken, Branch, User, approver_branch, table
 from workflow.rules import Actor, Role
+
+#: Longest full name the table keeps.
+MAX_NAME = 200
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,13 @@ def save_user(
     full_name: str | None = None,
     branch_ids: list[int] | None = None,
 ) -> User:
-    """Create a user, or update the one with this email; no branches means all branches."""
-    email = email.strip().lower()
-    if "@" not in email:
-        raise RuleViolation.single("email", "email_invalid")
+    """Create a user, or update the one with this email; no branches means all branches.
+
+    The email is kept normalised and in lower case (users sign in with it in any case).
+    """
+    email = _email(email)
+    if full_name is not None and full_name.strip():
+        full_name = text.one_line(full_name, "full_name", MAX_NAME)
     branches = _branches(session, branch_ids or [])
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
@@ -70,12 +77,17 @@ def add_user(
     branch_ids: list[int],
 ) -> User:
     """Create a user; an email already in use is refused (change that user instead)."""
-    if session.scalar(select(User.id).where(User.email == email.strip().lower())):
+    email = _email(email)
+    full_name = text.one_line(full_name, "full_name", MAX_NAME)
+    if session.scalar(select(User.id).where(User.email == email)):
         raise RuleViolation.single("email", "email_taken")
-    if not full_name.strip():
-        raise RuleViolation.single("full_name", "import_name_required", max=200)
-    return save_user(session, email, role, password_hash, full_name.strip(),
+    return save_user(session, email, role, password_hash, full_name,
                      branch_ids if role is Role.APPROVER else [])
+
+
+def _email(email: str) -> str:
+    """A user's sign-in email: valid, normalised, lower case."""
+    return (text.email_address(email, "email", required=True) or "").lower()
 
 
 def change_access(

@@ -9,7 +9,6 @@ its link expires, when a newer password replaces it, or when the account is revo
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,17 +22,14 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
     update,
 )
 from sqlalchemy.orm import Session, joinedload
 
 from workflow.errors import Conflict, NotFound
-from workflow.models import Employee, SipCredential, User, UTCDateTime, table, utcnow
-from workflow.ports import Cipher, CredentialLetter, Mailer
-
-logger = logging.getLogger(__name__)
+from workflow.models import Employee, SipCredential, UTCDateTime, table, utcnow
+from workflow.ports import Cipher
 
 
 class CredentialState(StrEnum):
@@ -219,55 +215,6 @@ def latest_for(session: Session, sip_username: str) -> CredentialStatus | None:
     return None if found is None else _status(found)
 
 
-def email_links(session: Session, mailer: Mailer, limit: int = 50) -> int:
-    """Email a new one-time link for each pending password not emailed yet; how many went.
-
-    The links are saved, and the passwords claimed for a while, before any letter goes out:
-    a link that arrives always works, and two relays never mail one password at once. A
-    relay that dies mid-way leaves its claims to run out; the next pass mails new links. The
-    first failure stops the pass (mail is down) and frees the letters not sent.
-    """
-    now = utcnow()
-    due = (select(SipCredential.id).join(SipCredential.employee)
-           .where(_is(CredentialState.PENDING), SipCredential.emailed_at.is_(None),
-                  SipCredential.expires_at > now, Employee.email.is_not(None),
-                  Employee.email != "",
-                  or_(SipCredential.mailing_until.is_(None), SipCredential.mailing_until < now))
-           .order_by(SipCredential.id).limit(limit)
-           .with_for_update(skip_locked=True, of=SipCredential))
-    rows = session.execute(
-        select(SipCredential.id, SipCredential.expires_at, Employee.email, Employee.full_name)
-        .join(SipCredential.employee).where(SipCredential.id.in_(due.scalar_subquery()))
-        .order_by(SipCredential.id)
-    ).all()
-    letters = []
-    for row in rows:
-        token = secrets.token_urlsafe(LINK_BYTES)
-        session.execute(update(SipCredential).where(SipCredential.id == row.id).values(
-            link_digest=link_digest(token), mailing_until=now + MAILING_LEASE))
-        letters.append(CredentialLetter(row.id, row.email, row.full_name,
-                                        _language_of(session, row.email), token,
-                                        row.expires_at))
-    session.commit()
-    sent = 0
-    for letter in letters:
-        try:
-            mailer.send_credential_link(letter)
-        except OSError as error:
-            logger.warning("email of credential %s failed: %s", letter.credential_id, error)
-            break
-        session.execute(update(SipCredential).where(SipCredential.id == letter.credential_id)
-                        .values(emailed_at=utcnow(), mailing_until=None))
-        session.commit()
-        sent += 1
-    unsent = [letter.credential_id for letter in letters[sent:]]
-    if unsent:
-        session.execute(update(SipCredential).where(SipCredential.id.in_(unsent))
-                        .values(mailing_until=None))
-        session.commit()
-    return sent
-
-
 def _reveal(session: Session, vault: Vault, which: ColumnElement[bool]) -> Revealed:
     """Wipe and return the pending password `which` picks; of two at once, one wins."""
     now = utcnow()
@@ -321,10 +268,3 @@ def _status(row: SipCredential) -> CredentialStatus:
         state = CredentialState.EXPIRED  # the sweeper wipes it on its next pass
     return CredentialStatus(row.id, row.sip_username, row.employee.full_name, state,
                             row.created_at, row.expires_at, row.emailed_at, row.revealed_at)
-
-
-def _language_of(session: Session, email: str) -> str:
-    """The language of the user signed in with `email`, or Vietnamese."""
-    language = session.execute(select(User.language).where(
-        func.lower(User.email) == email.lower())).scalar_one_or_none()
-    return language or "vi"

@@ -37,10 +37,13 @@ from workflow.models import (
     ticket_watcher,
     utcnow,
 )
-from workflow.ports import Mailer
+from workflow.ports import EmailRefused, Mailer
 from workflow.rules import Role
 
 logger = logging.getLogger(__name__)
+
+#: Notices older than this are not emailed any more (e.g. after mail was off for days).
+EMAIL_MAX_AGE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -136,12 +139,17 @@ def notify_all(
 
 
 def email_pending(
-    session: Session, mailer: Mailer, max_age: timedelta, limit: int = 100
+    session: Session, mailer: Mailer, max_age: timedelta = EMAIL_MAX_AGE, limit: int = 100
 ) -> int:
-    """Email recent notices not emailed yet; stops at the first failure (mail is down)."""
+    """Email recent notices not emailed yet; how many went.
+
+    A notice whose email can never go as it is (a broken address or name, refused by the
+    server) is parked with the reason and the others go on; an admin releases it once the
+    data is fixed. Mail being down stops the pass and leaves the rest for the next one.
+    """
     pending = session.scalars(
         select(Notification)
-        .where(Notification.emailed_at.is_(None),
+        .where(Notification.emailed_at.is_(None), Notification.email_error.is_(None),
                Notification.created_at > utcnow() - max_age)
         .order_by(Notification.id)
         .limit(limit)
@@ -151,6 +159,11 @@ def email_pending(
     for notification in pending:
         try:
             mailer.send_notification(notification)
+        except EmailRefused as refused:
+            logger.warning("email of notification %s parked: %s", notification.id,
+                           refused.reason)
+            notification.email_error = refused.reason
+            continue
         except OSError as error:
             logger.warning("email of notification %s failed: %s", notification.id, error)
             break

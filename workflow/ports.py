@@ -77,11 +77,28 @@ class CredentialLetter:
     expires_at: datetime
 
 
+#: Longest reason kept with an email that could not go (the `email_error` columns).
+MAX_EMAIL_ERROR = 500
+
+
+class EmailRefused(Exception):
+    """This one email cannot go as it is (its address or a header, or the server refused it
+    for its recipient); other emails may. Its reason names no secret."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason[:MAX_EMAIL_ERROR]
+
+
 class Mailer(Protocol):
-    """Sends notifications and credential links by email."""
+    """Sends notifications and credential links by email.
+
+    Each send raises EmailRefused when that email can never go as it is (the caller parks
+    it and goes on), and OSError when mail is down (the caller stops and tries later).
+    """
 
     def send_notification(self, notification: Notification) -> None:
-        """Compose and send one notification email; raises OSError when it cannot."""
+        """Compose and send one notification email."""
         ...
 
     def send_credential_link(self, letter: CredentialLetter) -> None:

@@ -9,13 +9,14 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow import text
 from workflow.calling.sync import request_sync
 from workflow.errors import Problem, RuleViolation
 from workflow.models import Branch, Department, Employee
 from workflow.relocation import follow_employees
 
 #: Longest values the employee table keeps.
-MAX_NAME, MAX_CODE, MAX_EMAIL = 200, 40, 254
+MAX_NAME, MAX_CODE = 200, 40
 
 
 class RowAction(StrEnum):
@@ -70,6 +71,7 @@ def plan_import(session: Session, rows: Sequence[Mapping[str, str]]) -> ImportPl
 
         row = PlannedRow(line, cell("branch"), cell("department"), cell("full_name"),
                          cell("employee_code"), cell("email"))
+        row.problems = _text_problems(row)
         branch_id = row.branch_id = branches.get(row.branch.casefold())
         if branch_id is None:
             row.problems.append(Problem("import_branch_unknown", {"branch": row.branch}))
@@ -77,13 +79,7 @@ def plan_import(session: Session, rows: Sequence[Mapping[str, str]]) -> ImportPl
             row.problems.append(Problem("import_department_required"))
         else:
             row.new_department = (branch_id, row.department.casefold()) not in departments
-        if not row.full_name or len(row.full_name) > MAX_NAME:
-            row.problems.append(Problem("import_name_required", {"max": MAX_NAME}))
-        if row.email and ("@" not in row.email or len(row.email) > MAX_EMAIL):
-            row.problems.append(Problem("email_invalid"))
-        if len(row.employee_code) > MAX_CODE:
-            row.problems.append(Problem("import_code_too_long", {"max": MAX_CODE}))
-        elif row.employee_code and row.employee_code.casefold() in seen_codes:
+        if row.employee_code and row.employee_code.casefold() in seen_codes:
             row.problems.append(Problem("import_code_repeated", {"code": row.employee_code}))
         seen_codes.add(row.employee_code.casefold())
         if row.problems:
@@ -92,6 +88,20 @@ def plan_import(session: Session, rows: Sequence[Mapping[str, str]]) -> ImportPl
             row.action = RowAction.UPDATE
         planned.append(row)
     return ImportPlan(planned)
+
+
+def _text_problems(row: PlannedRow) -> list[Problem]:
+    """The row's text problems, each naming its column; a valid email is kept normalised."""
+    checks = (
+        ("full_name", text.one_line_problem(row.full_name, MAX_NAME)),
+        ("department", text.one_line_problem(row.department, MAX_NAME, required=False)),
+        ("employee_code", text.one_line_problem(row.employee_code, MAX_CODE, required=False)),
+        ("email", text.email_problem(row.email)),
+    )
+    problems = [text.for_field(problem, field) for field, problem in checks if problem]
+    if not any(field == "email" for field, problem in checks if problem):
+        row.email = text.email_address(row.email) or ""
+    return problems
 
 
 def apply_import(session: Session, rows: Sequence[Mapping[str, str]],

@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workflow import text
 from workflow.calling.sync import request_sync
 from workflow.errors import NotFound, RuleViolation
 from workflow.models import Agent, Branch, Department, Employee, is_active
@@ -71,11 +72,8 @@ def save_employee(
 ) -> Employee:
     """Create an employee in a department (no id) or change one."""
     full_name = _required_name(full_name, "full_name")
-    code, email = employee_code.strip(), email.strip()
-    if len(code) > MAX_CODE:
-        raise RuleViolation.single("employee_code", "import_code_too_long", max=MAX_CODE)
-    if email and ("@" not in email or len(email) > MAX_EMAIL):
-        raise RuleViolation.single("email", "email_invalid")
+    code = text.one_line(employee_code, "employee_code", MAX_CODE, required=False)
+    email = text.email_address(email, "email") or ""
     _get(session, Department, department_id)
     employee = _get(session, Employee, employee_id) if employee_id else None
     if employee is None:
@@ -96,11 +94,8 @@ def save_employee(
 
 
 def _required_name(name: str, field: str = "name") -> str:
-    """A trimmed, non-empty name of sane length."""
-    name = name.strip()
-    if not name or len(name) > MAX_NAME:
-        raise RuleViolation.single(field, "import_name_required", max=MAX_NAME)
-    return name
+    """A trimmed, non-empty, one-line name of sane length."""
+    return text.one_line(name, field, MAX_NAME)
 
 
 def _get(session: Session, model: type[Unit], entity_id: int | None) -> Unit:

@@ -32,7 +32,7 @@ def test_twenty_concurrent_approvals_of_one_ticket_give_one_success_and_one_prov
     world = harness.world
     requester = harness.token(world.emails["requester"])
     ticket_id = api.submit_new(requester, world.employee_ids[0], "5101")
-    approvers = [harness.add_user(f"racer{n}@race.test", Role.APPROVER) for n in range(APPROVERS)]
+    approvers = [harness.add_user(f"racer{n}@race.vn", Role.APPROVER) for n in range(APPROVERS)]
 
     # When all of them approve it at the same moment
     results = concurrently([
@@ -71,7 +71,7 @@ def test_two_requests_racing_for_one_extension_get_one_ticket_and_a_clean_refusa
     world = harness.world
     tokens = [
         harness.token(world.emails["requester"]),
-        harness.add_user("requester2@race.test", Role.REQUESTER),
+        harness.add_user("requester2@race.vn", Role.REQUESTER),
     ]
     for round_number in range(ROUNDS):
         # Given an extension nobody holds, and one employee for each requester

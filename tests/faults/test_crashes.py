@@ -96,7 +96,7 @@ def test_approvals_while_redis_is_down_are_all_provisioned_once_redis_returns(
     harness.wait_until_settled([canary_id])
     # And ten submitted tickets
     requester = harness.token(world.emails["requester"])
-    approver = harness.add_user("approver-all@outage.test", Role.APPROVER)
+    approver = harness.add_user("approver-all@outage.vn", Role.APPROVER)
     ticket_ids = [
         api.submit_new(requester, employee_id, f"54{number:02d}")
         for number, employee_id in enumerate(world.employee_ids[:OUTAGE_TICKETS])

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tasks.relay import credentials_once
+from tasks.relay import expire_once
 from tasks.runtime import runtime
 from tasks.vault import FernetCipher
 from tests.conftest import World, make_world
@@ -101,7 +101,7 @@ def test_an_unopened_password_expires_and_is_wiped(app: Flask, world: World) -> 
     with pytest.raises(Conflict):
         credentials.reveal_by_link(db.session, vault(app), token)
 
-    credentials_once(runtime(app))
+    expire_once(runtime(app))
 
     db.session.expire_all()
     expired = db.session.get_one(SipCredential, credential_id)

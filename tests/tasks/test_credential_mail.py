@@ -16,7 +16,7 @@ from tests.mail import Inbox
 from tests.processes import free_port
 from tests.services.test_submit import provision, submit
 from web.extensions import db
-from workflow import credentials
+from workflow import credential_letters, credentials
 from workflow.credentials import CredentialState
 from workflow.errors import NotFound
 from workflow.models import Employee, SipCredential, User
@@ -75,8 +75,8 @@ def test_each_new_password_is_mailed_once_with_a_link_that_works_on_arrival(
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        assert credentials.email_links(db.session, mailer(port)) == 1
-        assert credentials.email_links(db.session, mailer(port)) == 0  # once
+        assert credential_letters.email_links(db.session, mailer(port)) == 1
+        assert credential_letters.email_links(db.session, mailer(port)) == 0  # once
     finally:
         controller.stop()
     letter = inbox.messages[0]
@@ -97,12 +97,12 @@ def test_letters_wait_while_mail_is_down_and_go_on_the_next_pass(
     employee_with_email(world)
     provision(app, world, submit(world, extension="5001"))
     nobody_listens = free_port()
-    assert credentials.email_links(db.session, mailer(nobody_listens)) == 0
+    assert credential_letters.email_links(db.session, mailer(nobody_listens)) == 0
     waiting = db.session.scalars(select(SipCredential)).one()
     db.session.refresh(waiting)
     assert waiting.emailed_at is None and waiting.mailing_until is None
 
-    assert credentials.email_links(db.session, mailer(port)) == 1
+    assert credential_letters.email_links(db.session, mailer(port)) == 1
     assert len(inbox.messages) == 1
     assert credentials.status_by_link(db.session, token_in(inbox.messages[0])).state == "pending"
 
@@ -118,12 +118,12 @@ def test_a_relay_that_died_mid_letter_leaves_it_to_the_next_one_after_its_claim(
     db.session.execute(update(SipCredential).values(
         mailing_until=claimed.created_at + timedelta(hours=1)))
     db.session.commit()
-    assert credentials.email_links(db.session, mailer(port)) == 0
+    assert credential_letters.email_links(db.session, mailer(port)) == 0
     # Once its claim has run out, the letter goes with a new link
     db.session.execute(update(SipCredential).values(
         mailing_until=claimed.created_at - timedelta(seconds=1)))
     db.session.commit()
-    assert credentials.email_links(db.session, mailer(port)) == 1
+    assert credential_letters.email_links(db.session, mailer(port)) == 1
     assert credentials.status_by_link(db.session, token_in(inbox.messages[0])).state == "pending"
 
 
@@ -132,5 +132,5 @@ def test_an_employee_without_an_email_gets_no_letter(
 ) -> None:
     port, inbox = smtp
     provision(app, world, submit(world, extension="5001"))
-    assert credentials.email_links(db.session, mailer(port)) == 0
+    assert credential_letters.email_links(db.session, mailer(port)) == 0
     assert inbox.messages == []

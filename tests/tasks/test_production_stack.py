@@ -8,7 +8,7 @@ from email.header import decode_header, make_header
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tasks.mail import message_id
 from tests.conftest import build_app, fresh_pg_database, make_world, worker_suffix
@@ -58,16 +58,21 @@ def test_a_ticket_goes_through_redis_workers_and_emails_people(
             world = make_world(employees_per_department=1)
             employee = db.session.get_one(Employee, world.employee_ids[0])
             employee.email = "nhanvien@test.vn"
+            # A watcher whose address (saved before addresses were checked) is two lines:
+            # the relay parks their emails and goes on.
+            db.session.execute(update(User).where(User.id == world.admin_id)
+                               .values(email="admin@test.vn\nBcc: victim@evil.vn"))
             db.session.commit()
             requester = actor_of(db.session.get(User, world.requester_id))
             ticket = submit_ticket(
-                db.session, requester, TicketRequest(TicketKind.NEW, world.employee_ids[0], "5001")
+                db.session, requester, TicketRequest(TicketKind.NEW, world.employee_ids[0], "5001",
+                                                     notify_user_ids=(world.admin_id,))
             )
             with (
                 running(
                     ["agentdesk", "worker", "-p", "1", "-t", "2"], env, tmp_path / "worker.log"
                 ),
-                running(["agentdesk", "relay"], env, tmp_path / "relay.log"),
+                running(["agentdesk", "relay"], env, tmp_path / "relay.log") as relay,
             ):
                 # When the approver approves it
                 approver = actor_of(db.session.get(User, world.approver_id))
@@ -82,6 +87,15 @@ def test_a_ticket_goes_through_redis_workers_and_emails_people(
 
                 wait_for(state, "the ticket to be provisioned", timeout=60)
                 wait_for(lambda: len(inbox.messages) >= 4, "four emails", timeout=30)
+
+                def parked() -> list[str | None]:
+                    db.session.rollback()
+                    return list(db.session.scalars(select(Notification.email_error).where(
+                        Notification.user_id == world.admin_id, Notification.email_error
+                        .is_not(None))))
+
+                wait_for(lambda: len(parked()) == 3, "the watcher's three notices parked")
+                assert relay.poll() is None  # the relay process lives on
     with web_app.app_context():
         emailed = db.session.scalars(
             select(Notification).where(Notification.emailed_at.is_not(None))

@@ -29,6 +29,7 @@ PAGES = {
     "/admin/employees": {"admin"},
     "/admin/employees/new": {"admin"},
     "/admin/employees/import": {"admin"},
+    "/admin/emails": {"admin"},
 }
 
 

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from tasks.relay import credentials_once
+from tasks.relay import expire_once
 from tasks.runtime import runtime
 from tests.conftest import PASSWORD_HASH, ApiClient, World
 from tests.services.test_submit import provision, submit
@@ -204,7 +204,7 @@ def test_an_expired_link_says_when_and_shows_nothing(app: Flask, world: World) -
     assert latest(agent).state == "expired"
     # The relay's pass wipes it for good; an admin can no longer hand it over
     assert stored(issued.id).secret is not None
-    credentials_once(runtime(app))
+    expire_once(runtime(app))
     row = stored(issued.id)
     assert (row.state, row.secret) == ("expired", None)
     admin = signed_in_as(app, world.emails["admin"])

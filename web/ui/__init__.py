@@ -19,7 +19,7 @@ from web.messages import render
 from web.ui.credentials import pending_count
 from web.ui.forms import LANGUAGE_NAMES
 from web.ui.labels import label_globals
-from workflow import notifications, queries
+from workflow import notifications, queries, undelivered
 from workflow.errors import Problem
 from workflow.rules import Role
 
@@ -44,6 +44,7 @@ def init_ui(app: Flask) -> None:
         approvals,
         calling,
         credentials,
+        emails,
         notices,
         pages,
         setup,
@@ -69,7 +70,7 @@ def init_ui(app: Flask) -> None:
         referrer_policy="same-origin",
     )
     for module in (pages, sign_in, agents, setup, tickets, approvals, notices, admin, staff,
-                   structure_pages, credentials, calling):
+                   structure_pages, credentials, calling, emails):
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
     app.add_template_filter(local_time)
@@ -97,13 +98,15 @@ def problem_messages(problems: list[Problem]) -> list[str]:
 
 def _page_globals() -> dict[str, Any]:
     """What every page template may use, including the count on the queue's badge."""
-    awaiting = unread = passwords = 0
+    awaiting = unread = passwords = parked = 0
     if has_request_context() and current_user.is_authenticated:
         caller = current_actor()
         unread = notifications.count_unread(db.session(), caller.user_id)
         passwords = pending_count()
         if caller.role in (Role.APPROVER, Role.ADMIN):
             awaiting = queries.count_awaiting_decision(db.session(), caller)
+        if caller.role is Role.ADMIN:
+            parked = undelivered.count_parked(db.session())
     return {"current_language": current_language(), "language_names": LANGUAGE_NAMES,
             "awaiting_decision": awaiting, "unread_notices": unread,
-            "pending_passwords": passwords, **label_globals()}
+            "pending_passwords": passwords, "parked_emails": parked, **label_globals()}

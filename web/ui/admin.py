@@ -14,7 +14,7 @@ from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import signed_in
-from web.ui.forms import AccessForm, NewUserForm, PolicyForm
+from web.ui.forms import AccessForm, FlaskForm, NewUserForm, PolicyForm
 from workflow import queries
 from workflow.accounts import add_user, change_access
 from workflow.errors import RuleViolation
@@ -77,7 +77,7 @@ def new_user() -> Any:
                      form.branch_ids.data or [])
         except RuleViolation as violation:
             session.rollback()
-            _field_errors(form.email.errors, violation)
+            _errors_by_field(form, violation, fallback="email")
         else:
             flash(_("Đã tạo người dùng %(email)s.", email=form.email.data), "success")
             return redirect(url_for("admin.users"))
@@ -107,6 +107,15 @@ def user_access(user_id: int) -> Any:
             flash(_("Đã cập nhật quyền của %(name)s.", name=user.full_name), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user.html", form=form, user=user)
+
+
+def _errors_by_field(form: FlaskForm, violation: RuleViolation, fallback: str) -> None:
+    """Put each message of `violation` on the field it names (else on `fallback`)."""
+    language = current_language()
+    for name, problems in violation.problems.items():
+        target = form._fields.get(name) or form._fields[fallback]
+        target.errors = [*target.errors,
+                         *(render(problem.code, problem.params, language) for problem in problems)]
 
 
 def _field_errors(errors: Any, violation: RuleViolation) -> None:
