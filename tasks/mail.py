@@ -179,7 +179,7 @@ def compose_credential_letter(letter: CredentialLetter, settings: SmtpSettings) 
     set_header(message, "Message-ID", f"<credential-{letter.credential_id}-{tag}@{domain}>")
     message.set_content(CREDENTIAL_BODY[language].format(
         name=folded(letter.full_name), expires=expires.strftime("%H:%M %d/%m/%Y"),
-        link=f"{settings.base_url.rstrip('/')}/credentials/{letter.link_token}"))
+        link=f"{settings.base_url.rstrip('/')}/credentials/open#{letter.link_token}"))
     return message
 
 

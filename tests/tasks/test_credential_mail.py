@@ -40,7 +40,7 @@ def mailer(port: int) -> SmtpMailer:
 def token_in(message: object) -> str:
     """The one-time link's token in a letter."""
     body = message.get_payload(decode=True).decode()  # type: ignore[attr-defined]
-    found = re.search(re.escape(BASE_URL) + r"/credentials/([\w-]+)", body)
+    found = re.search(re.escape(BASE_URL) + r"/credentials/open#([\w-]+)", body)
     assert found, body
     return found.group(1)
 

@@ -21,18 +21,23 @@ from workflow.models import DirectoryEntry, Employee, Notification, Ticket, User
 from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 
 
-def reveal(app: Flask, path: str) -> str:
-    """Open a one-time link as the employee would and press the button; the password."""
+def reveal(app: Flask, link: str) -> str:
+    """Open a one-time link as the employee's browser would (its script posts the token after
+    "#") and press the button; the password."""
+    path, token = link.split("#", 1)
     client = app.test_client()
     page = client.get(path).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert token is not None
-    shown = client.post(path, data={"csrf_token": token.group(1)})
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf is not None
+    fields = {"csrf_token": csrf.group(1), "token": token}
+    assert client.post(path, data=fields).status_code == 200
+    shown = client.post("/credentials/reveal", data=fields)
     assert shown.status_code == 200
     assert shown.headers["Cache-Control"] == "no-store"
     password = re.search(r'id="sip-password">([^<]+)<', shown.get_data(as_text=True))
     assert password is not None
-    assert client.post(path, data={"csrf_token": token.group(1)}).status_code == 409  # once
+    assert client.post("/credentials/reveal", data=fields).status_code == 409  # once
     return password.group(1)
 
 
@@ -102,7 +107,7 @@ def test_a_ticket_goes_through_redis_workers_and_emails_people(
         ).all()
         letters = [message for message in inbox.messages if message["To"] == "nhanvien@test.vn"]
         assert len(letters) == 1
-        link = re.search(r"http://localhost:5000(/credentials/\S+)",
+        link = re.search(r"http://localhost:5000(/credentials/open#\S+)",
                          letters[0].get_payload(decode=True).decode())
         assert link is not None
         password = reveal(web_app, link.group(1))

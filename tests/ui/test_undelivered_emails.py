@@ -87,7 +87,7 @@ def test_admins_see_parked_emails_and_retry_them_once_the_data_is_fixed(
     run()  # type: ignore[operator]
     sent = [message for message in inbox.messages if message["X-RcptTo"] == "NV8@test.vn"]
     assert len(sent) == 1
-    link = re.search(r"/credentials/([\w-]+)", sent[0].get_payload(decode=True).decode())
+    link = re.search(r"/credentials/open#([\w-]+)", sent[0].get_payload(decode=True).decode())
     assert link and credentials.status_by_link(db.session, link.group(1)).state == "pending"
 
     # The user's address is fixed too (it is stored in lower case); "retry all" sends it

@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from tasks.runtime import runtime
 from web.extensions import db
 from web.ui.access import signed_in
+from web.ui.forms import CredentialLinkForm
 from workflow import credentials, queries
 from workflow.credentials import Vault
 from workflow.errors import Conflict, NotFound
@@ -26,26 +27,64 @@ PRIVATE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache",
                    "X-Robots-Tag": "noindex, nofollow"}
 
 
+@bp.route("/credentials/open")
+def open_link() -> Response:
+    """Where one-time links lead: `/credentials/open#<token>`.
+
+    The token is in the fragment, which browsers never send, so it appears in no access log,
+    proxy log or Referer; the page's script posts it. Nothing is used up yet: mail scanners
+    and link previews open links too.
+    """
+    return _private(render_template("credentials/open.html", form=CredentialLinkForm()))
+
+
+@bp.route("/credentials/open", methods=["POST"])
+def look_up_link() -> Response:
+    """The password a posted token leads to, ready to be shown (or why it no longer works)."""
+    form = CredentialLinkForm()
+    if not form.validate_on_submit():
+        return _private(render_template("credentials/open.html", form=form), 400)
+    return _link_page(form.token.data or "", posted=True)
+
+
+@bp.route("/credentials/reveal", methods=["POST"])
+def reveal_posted() -> Response:
+    """Show the password behind a posted token, once."""
+    form = CredentialLinkForm()
+    if not form.validate_on_submit():
+        return _private(render_template("credentials/open.html", form=form), 400)
+    return _reveal(form.token.data or "", posted=True)
+
+
 @bp.route("/credentials/<token>")
 def by_link(token: str) -> Response:
-    """What a one-time link leads to, without showing the password yet.
-
-    Opening the link does not use it up: mail scanners and link previews fetch it too.
-    """
+    """A link of the earlier form (the token in the path), kept working until it expires."""
     return _link_page(token)
 
 
 @bp.route("/credentials/<token>", methods=["POST"])
 def reveal_by_link(token: str) -> Response:
-    """Show the password behind a one-time link, once."""
+    """Show the password behind a link of the earlier form, once."""
     if not FlaskForm().validate_on_submit():
         return _link_page(token)
+    return _reveal(token)
+
+
+def _reveal(token: str, posted: bool = False) -> Response:
+    """The page showing the password behind `token`, once (409 afterwards)."""
     try:
         revealed = credentials.reveal_by_link(db.session(), _vault(), token)
     except Conflict as error:
-        return _link_page(token, status=409, unreadable=_unreadable(error))
+        return _link_page(token, status=409, unreadable=_unreadable(error), posted=posted)
     return _private(render_template("credentials/link.html", revealed=revealed, status=None,
                                     unreadable=False))
+
+
+def link_address(token: str) -> str:
+    """The address of a one-time link as mailed or handed over (BASE_URL, token in the
+    fragment)."""
+    return f"{current_app.config['BASE_URL'].rstrip('/')}{url_for('credential_pages.open_link')}" \
+        f"#{token}"
 
 
 @bp.route("/my/credentials")
@@ -84,22 +123,24 @@ def hand_over(agent_id: int) -> Response:
             token = None
         if token:
             # The address the emails use (BASE_URL), not the one this request came in by.
-            link = (current_app.config["BASE_URL"].rstrip("/")
-                    + url_for("credential_pages.by_link", token=token))
+            link = link_address(token)
     status = 200 if link else 409
     return _private(render_template("credentials/handover.html", agent=agent, link=link,
                                     latest=latest), status)
 
 
-def _link_page(token: str, status: int = 200, unreadable: bool = False) -> Response:
-    """The page of a one-time link: ready to reveal, or why it no longer works."""
+def _link_page(token: str, status: int = 200, unreadable: bool = False,
+               posted: bool = False) -> Response:
+    """The page of a one-time link: ready to reveal, or why it no longer works. A posted
+    token is posted again by the reveal button; a token in the path needs no repeating."""
     try:
         found = credentials.status_by_link(db.session(), token)
     except NotFound:
         return _private(render_template("credentials/link.html", status=None, revealed=None,
                                         unreadable=False), 404)
     return _private(render_template("credentials/link.html", status=found, revealed=None,
-                                    unreadable=unreadable), status)
+                                    unreadable=unreadable, token=token if posted else None),
+                    status)
 
 
 def _mine_page(revealed: credentials.Revealed | None = None, status: int = 200,

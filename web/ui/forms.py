@@ -23,7 +23,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 
 from web.messages import LANGUAGES
 
@@ -138,6 +138,14 @@ class SetupAgentForm(FlaskForm):
     idempotency_key = HiddenField()
     submit_exit = SubmitField(_l("Hoàn thành và thoát"))
     submit_new = SubmitField(_l("Hoàn thành và điền mới"))
+
+
+class CredentialLinkForm(FlaskForm):
+    """The token of a one-time link, posted from the page (never in an address)."""
+
+    token = StringField(_l("Mã trong liên kết"), validators=[
+        DataRequired(), Length(max=100),
+        Regexp(r"^[A-Za-z0-9_-]+$", message=_l("Mã liên kết không hợp lệ."))])
 
 
 class CommentForm(FlaskForm):
