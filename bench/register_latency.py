@@ -7,10 +7,10 @@ PostgreSQL + a private Redis + gunicorn (the Procfile's web command) + `agentdes
 (tests.pbx.launcher). Per sample: a new ticket for a fresh employee is filed and approved over
 HTTP; then the employee, signed in with the employee's email, polls /my/credentials, reveals
 the SIP password and REGISTERs with it (tests.sip.Phone). A second, smaller series goes
-through the emailed one-time link (aiosmtpd in this process, the relay's default 1 s
-interval). In the same run, the limits harness's idle "send -> actor started" latency at the
-worker's Redis poll cap, for context. Prints a markdown summary, kept in
-bench/out/register-<time>/ with results.jsonl and the logs.
+through the emailed one-time link, `/credentials/open#<token>`, opened as its page's script
+does (aiosmtpd in this process, the relay's default 1 s interval). In the same run, the limits
+harness's idle "send -> actor started" latency at the worker's Redis poll cap, for context.
+Prints a markdown summary, kept in bench/out/register-<time>/ with results.jsonl and the logs.
 """
 
 from __future__ import annotations
@@ -148,9 +148,11 @@ class Browser:
                             {"Content-Type": "application/json"})
 
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+#: A form's CSRF token (the attributes of WTForms' field come in another order).
+CSRF = re.compile(r'name="csrf_token"[^>]*? value="([^"]+)"')
 REVEAL_FORM = re.compile(r'action="(/my/credentials/\d+)"')
-LINK = re.compile(r"/credentials/[A-Za-z0-9_-]+")
+#: A mailed one-time link: its token is after "#", which browsers never send to a server.
+LINK = re.compile(r"/credentials/open#([A-Za-z0-9_-]+)")
 
 
 def revealed_fields(page: str) -> tuple[str, str, str] | None:
@@ -178,7 +180,7 @@ class Inbox(MessageHandler):
             self.letters.append((arrived, message))
 
     def link_for(self, address: str) -> tuple[float, str] | None:
-        """(arrival time, path) of the one-time link mailed to `address`, if it came."""
+        """(arrival time, token) of the one-time link mailed to `address`, if it came."""
         with self.lock:
             letters = list(self.letters)
         for arrived, message in letters:
@@ -187,7 +189,7 @@ class Inbox(MessageHandler):
             payload = message.get_payload(decode=True)
             found = LINK.search(payload.decode() if isinstance(payload, bytes) else "")
             if found:
-                return arrived, found.group(0)
+                return arrived, found.group(1)
         return None
 
 
@@ -464,19 +466,26 @@ class Bench:
                                        f"{poller.error})")
                 time.sleep(self.poll_s)
             noticed = now()
-            mailed, path = letter
+            mailed, link_token = letter
             browser = Browser(f"http://127.0.0.1:{self.web_port}")
+            # As the link's page does: GET /credentials/open (the part after "#" stays in the
+            # browser), whose script posts the token; then the button posts it to reveal.
+            status, page, _ = browser.get("/credentials/open")
+            csrf = CSRF.search(page)
+            if status != 200 or csrf is None:
+                raise RuntimeError(f"link page answered {status} for ticket {ticket_id}")
+            form = {"csrf_token": csrf.group(1), "token": link_token}
             # A mailed link works on arrival (the relay saves it before sending); a 404 here
-            # is a bug, counted and reported, and the link opened again every poll interval.
+            # is a bug, counted and reported, and the token posted again every poll interval.
             invalid = 0
-            while (answer := browser.get(path))[0] == 404 and now() < deadline:
+            while (answer := browser.post_form("/credentials/open", form))[0] == 404 \
+                    and now() < deadline:
                 invalid += 1
                 time.sleep(self.poll_s)
             status, page, _ = answer
-            token = CSRF.search(page)
-            if status != 200 or token is None:
-                raise RuntimeError(f"link page answered {status} for ticket {ticket_id}")
-            status, shown, _ = browser.post_form(path, {"csrf_token": token.group(1)})
+            if status != 200 or 'action="/credentials/reveal"' not in page:
+                raise RuntimeError(f"posted link answered {status} for ticket {ticket_id}")
+            status, shown, _ = browser.post_form("/credentials/reveal", form)
             fields = revealed_fields(shown) if status == 200 else None
             if fields is None:
                 raise RuntimeError(f"link reveal answered {status} for ticket {ticket_id}")
@@ -689,8 +698,8 @@ class Bench:
             ("-> password revealed through the link, ms", "revealed_ms"),
             ("**-> first REGISTER 200 (t1 - t0), ms**", "registered_ms"),
             ("segment: provisioned -> letter received, ms", "provisioned_to_mailed_ms"),
-            ("segment: letter -> revealed (GET + POST link), ms", "mailed_to_revealed_ms"),
-            ("link page answered 404 (invalid) before it worked, times", "link_invalid"),
+            ("segment: letter -> revealed (GET + 2 POSTs), ms", "mailed_to_revealed_ms"),
+            ("posted link answered 404 (invalid) before it worked, times", "link_invalid"),
             ("segment: revealed -> REGISTER 200, ms", "revealed_to_registered_ms"),
             ("approve request: send -> approve event written, ms", "event_after_send_ms"),
             ("approve request: approve event -> response (commit, send), ms",
@@ -705,8 +714,9 @@ class Bench:
         if invalid:
             lines.extend([
                 f"**The emailed link answered 404 (\"invalid link\") in {len(invalid)} of "
-                f"{len(self.samples['email'])} samples (opened again every poll interval: "
-                f"at most {max(invalid)} more GET(s) before it worked)**: a mailed link must "
+                f"{len(self.samples['email'])} samples (its token posted again every poll "
+                f"interval: at most {max(invalid)} more POST(s) before it worked)**: a mailed "
+                "link must "
                 "work on arrival (`workflow/credentials.py` `email_links` saves it first); "
                 "this is a bug.", ""])
         lines.extend(self.outlier_lines())
@@ -725,7 +735,10 @@ class Bench:
             "signed in beforehand (`POST /api/v1/session` with the employee's email; its "
             "CSRF token read from the page, reveal = `POST /my/credentials/<id>`), the SMTP "
             "inbox, and REGISTER retries (tests.sip.Phone, digest). Email series: aiosmtpd in "
-            "this process, MAIL_SERVER/MAIL_PORT set for all three processes, "
+            "this process, MAIL_SERVER/MAIL_PORT set for all three processes; the link "
+            "(`/credentials/open#<token>`) opened as its page's script does: `GET "
+            "/credentials/open`, `POST /credentials/open` with the token, then the button's "
+            "`POST /credentials/reveal`; "
             "RELAY_INTERVAL_SECONDS=1 (default): the relay mails links once per pass, so "
             "provisioned -> letter is about uniform over 0-1 s and **dominates** that series. "
             f"{args.warmup} warm-up samples per series are not counted. Percentiles are "

@@ -3,7 +3,8 @@ in English; the setup form offers a new password only on a change ticket.
 
 Each test provisions its own employee's account (the module shares one server and its data):
 the requester files the ticket and the approver approves it through the JSON API, then the
-admin makes a one-time link on the agent's page, as they would to hand it over.
+admin makes a one-time link on the agent's page, as they would to hand it over. The link
+carries its token after "#" (`/credentials/open#<token>`); the page's script posts it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import APIRequestContext, Browser, BrowserContext, Page, expect
+from playwright.sync_api import APIRequestContext, Browser, BrowserContext, Page, Request, expect
 
 from tests.e2e.conftest import ACTION_TIMEOUT_MS, ADMIN, APPROVER, DEMO_PASSWORD, REQUESTER, login
 from tests.processes import wait_for
@@ -114,7 +116,7 @@ class Staff:
         expect(self.page.locator("#credential-state")).to_contain_text("Chờ nhân viên xem")
         self.page.get_by_role("button", name="Tạo liên kết một lần").click()
         link = self.page.locator("#handover-link")
-        expect(link).to_have_text(re.compile(r"^\s*http://\S+/credentials/[\w-]{40,}\s*$"))
+        expect(link).to_have_text(re.compile(r"^\s*http://\S+/credentials/open#[\w-]{40,}\s*$"))
         if screenshot is not None:
             screenshot(self.page, "admin-hand-over")
         return link.inner_text().strip()
@@ -131,6 +133,36 @@ def staff(browser: Browser, live_server: str) -> Iterator[Staff]:
         yield Staff(context)
     finally:
         context.close()
+
+
+def open_link(page: Page, link: str) -> None:
+    """Open a one-time link in this tab and wait for the page its posted token leads to.
+
+    The browser loads /credentials/open (without the part after "#") and its script posts the
+    token; in a tab already at /credentials/open only the part after "#" changes, which loads
+    nothing, and the script posts it then.
+    """
+    # Marks the page shown until now, so that the wait below is for a page loaded since.
+    page.evaluate("document.documentElement.dataset.before = 'yes'")
+    page.goto(link)
+    expect(page.locator("html[data-before]")).to_have_count(0)
+    # Not the form still waiting for its script (pages a posted token leads to hide theirs)
+    expect(page.locator("#credential-link")).to_be_hidden()
+    assert "#" not in page.url and link.split("#", 1)[1] not in page.url, page.url
+
+
+def requests_of(context: BrowserContext) -> list[Request]:
+    """A list that collects every request of the context's pages (tabs) from now on."""
+    requests: list[Request] = []
+    context.on("request", lambda request: requests.append(request))
+    return requests
+
+
+def token_sent_in_the_clear(requests: list[Request], token: str) -> list[str]:
+    """The requests whose address or Referer header holds `token`: what a log would keep."""
+    return [f"{request.method} {request.url} (Referer {request.all_headers().get('referer')})"
+            for request in requests
+            if token in request.url or token in request.all_headers().get("referer", "")]
 
 
 #: What Chromium logs for a page answered 409, as a used link is meant to be: not a script error.
@@ -153,18 +185,26 @@ def test_the_one_time_link_shows_the_password_once(
     # Given an employee whose new account's password the admin hands over as a link
     account = staff.new_account()
     link = staff.hand_over(account, screenshot if language == "vi" else None)
+    token = link.split("#", 1)[1]
     texts = TEXTS[language]
     errors = script_errors(page)
+    requests = requests_of(page.context)
 
-    # When the employee opens it (in English after the language switch)
-    page.goto(link)
+    # When the employee opens it
+    open_link(page, link)
     if language == "en":
+        # The switch loads /credentials/open again, without the token (only ever after "#",
+        # which the script removed), so the employee opens the link again: in English now.
         page.get_by_role("button", name="English").click()
-        expect(page).to_have_url(link)
+        expect(page).to_have_url(re.compile(r"/credentials/open$"))
+        expect(page.locator("h1")).to_have_text(texts["title"])
+        open_link(page, link)
     expect(page.locator("h1")).to_have_text(texts["title"])
     expect(page.get_by_text(texts["ready"].format(name=account.employee_name))).to_be_visible()
-    # Then opening it again (as a mail scanner would) does not use it up
-    page.reload()
+    # Then opening it again (as a mail scanner would) does not use it up: the link opened
+    # again in this tab (reloading a posted page would post it again, behind a browser prompt)
+    open_link(page, link)
+    expect(page.get_by_text(texts["ready"].format(name=account.employee_name))).to_be_visible()
     show = page.get_by_role("button", name=texts["show"])
     expect(show).to_be_visible()
     expect(page.locator("#sip-password")).to_have_count(0)
@@ -173,7 +213,7 @@ def test_the_one_time_link_shows_the_password_once(
     # And a second tab has the same link open, with its button
     second = page.context.new_page()
     second_errors = script_errors(second)
-    second.goto(link)
+    open_link(second, link)
     expect(second.get_by_role("button", name=texts["show"])).to_be_visible()
 
     # When the employee presses the button
@@ -195,12 +235,20 @@ def test_the_one_time_link_shows_the_password_once(
     screenshot(second, f"{language}-posted-again")
 
     # And opening the link again says it was used, without the password
-    page.goto(link)
+    open_link(page, link)
     expect(page.locator(".alert-warning")).to_contain_text(texts["seen"])
     expect(page.get_by_role("button", name=texts["show"])).to_have_count(0)
     assert password not in page.content()
     screenshot(page, f"{language}-link-used")
     assert errors == [] and second_errors == [], errors + second_errors
+
+    # And the token reached the server only in the bodies of the posted forms: no address
+    # the browser asked for, nor any Referer, held it (so no access log or proxy log has it)
+    assert token_sent_in_the_clear(requests, token) == []
+    posted = {urlsplit(request.url).path for request in requests
+              if request.method == "POST" and token in (request.post_data or "")}
+    assert posted == {"/credentials/open", "/credentials/reveal"}, posted
+    assert any(request.all_headers().get("referer") for request in requests)  # checked, sent
 
 
 def test_the_setup_form_offers_a_new_password_only_on_a_change_ticket(
@@ -251,12 +299,12 @@ def test_the_setup_form_offers_a_new_password_only_on_a_change_ticket(
 
     # And once it is approved, the first link says its password was replaced
     staff.approve_and_wait(ticket_id)
-    page.goto(first_link)
+    open_link(page, first_link)
     expect(page.locator(".alert-warning")).to_have_text(
         "Mật khẩu này đã được thay bằng một mật khẩu mới hơn.")
-    # And the new password waits to be handed over
+    # And the new password waits to be handed over (its link opened in the same tab)
     new_link = staff.hand_over(account)
-    page.goto(new_link)
+    open_link(page, new_link)
     page.get_by_role("button", name="Hiện mật khẩu").click()
     expect(page.locator("#sip-password")).to_have_text(PASSWORD)
     screenshot(page, "new-password-shown")

@@ -3,12 +3,18 @@
 // state and a button; nothing is used up until the button is pressed.
 (function () {
   "use strict";
-  const form = document.getElementById("credential-link");
-  const token = window.location.hash.slice(1);
-  if (!form || !/^[A-Za-z0-9_-]+$/.test(token)) {
-    return;
+  function post() {
+    const form = document.getElementById("credential-link");
+    const token = window.location.hash.slice(1);
+    if (!form || !/^[A-Za-z0-9_-]+$/.test(token)) {
+      return;
+    }
+    window.history.replaceState(null, "", window.location.pathname);
+    form.elements.token.value = token;
+    form.submit();
   }
-  window.history.replaceState(null, "", window.location.pathname);
-  form.elements.token.value = token;
-  form.submit();
+  // A link opened again in a tab already at /credentials/open (after the language switch, or
+  // a newer link) changes only the part after "#": the browser loads nothing, so post it here.
+  window.addEventListener("hashchange", post);
+  post();
 })();
