@@ -23,9 +23,17 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
-from web.messages import LANGUAGES
+from web.i18n import current_language
+from web.messages import LANGUAGES, render
 
 #: How each language names itself in the switch.
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
@@ -50,11 +58,26 @@ class _FormLibraryTranslations:
 
 
 class FlaskForm(_FlaskForm):
-    """A Flask-WTF form whose library messages speak the page's language."""
+    """A Flask-WTF form whose library messages speak the page's language, and whose one-line
+    fields (every text field but text areas and hidden fields) refuse line breaks."""
 
     class Meta(_FlaskForm.Meta):
         def get_translations(self, form: Any) -> _FormLibraryTranslations:
             return _FormLibraryTranslations()
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        extra = {name: list(rules) for name, rules in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            multi_line = isinstance(field, TextAreaField | HiddenField)
+            if isinstance(field, StringField) and not multi_line:
+                extra.setdefault(name, []).append(_one_line)
+        return bool(super().validate(extra))
+
+
+def _one_line(form: Any, field: Any) -> None:
+    """Refuse a line break (the message sits next to the field)."""
+    if isinstance(field.data, str) and ("\n" in field.data or "\r" in field.data):
+        raise ValidationError(render("single_line", {}, current_language()))
 
 
 def _optional_id(value: object) -> int | None:
