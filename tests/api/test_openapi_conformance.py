@@ -25,21 +25,22 @@ from workflow.accounts import create_token
 ROLES = ("anonymous", "requester", "approver", "admin")
 
 #: Where a schema-valid request still meets a business rule the document cannot state: a row
-#: that must exist (or must not be taken yet), a phone number phonenumbers must accept, a text
-#: that must not be blank once trimmed. A 422 naming only these fields is a verdict, not a
-#: rejected shape; a 422 naming any other field still fails.
+#: that must exist or be free (employee, extension, people to notify, hotlines, names), a phone
+#: number phonenumbers must accept, a profile that forwards must allow, a text that must not be
+#: blank once trimmed. A 422 naming only these fields is a verdict on the data, not a rejected
+#: shape; a 422 naming any other field still fails.
 RULE_FIELDS: dict[str, frozenset[str]] = {
     "POST /api/v1/tickets": frozenset({
-        "employee_id", "extension", "notify_user_ids", "routing.priority_number",
-        "routing.backup_number", "kind"}),
+        "employee_id", "extension", "notify_user_ids", "routing.type", "routing.priority_number",
+        "routing.backup_number"}),
     "POST /api/v1/tickets/{ticket_id}/reject": frozenset({"reason"}),
     "GET /api/v1/calling/check": frozenset({"extension", "number", "caller_id"}),
     "POST /api/v1/calling/hotlines": frozenset({"number"}),
     "POST /api/v1/calling/profiles": frozenset({
-        "name", "hotline_ids", "default_hotline_id", "external_forwarding", "number_classes"}),
+        "name", "hotline_ids", "default_hotline_id", "profile"}),
     "PUT /api/v1/calling/profiles/{profile_id}": frozenset({
-        "name", "hotline_ids", "default_hotline_id", "external_forwarding", "number_classes"}),
-    "PUT /api/v1/calling/assignments": frozenset({"target_id", "profile_id"}),
+        "name", "hotline_ids", "default_hotline_id", "profile"}),
+    "PUT /api/v1/calling/assignments": frozenset({"profile"}),
 }
 
 
