@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -253,10 +254,6 @@ LIBRARY_MESSAGES_VI = {
     "Unknown field.": "Trường không được hỗ trợ.",
     "Invalid input type.": "Kiểu dữ liệu không hợp lệ.",
     "Invalid value.": "Giá trị không hợp lệ.",
-    "Must be one of: {choices}.": "Phải là một trong: {choices}.",
-    "Length must be between {min} and {max}.": "Độ dài phải từ {min} đến {max}.",
-    "Longer than maximum length {max}.": "Dài hơn tối đa {max} ký tự.",
-    "Must be greater than or equal to {min}.": "Phải lớn hơn hoặc bằng {min}.",
 }
 
 #: Names of states and actions, for messages such as "Can't approve when in rejected."
@@ -302,11 +299,21 @@ def translate_library_message(message: str, language: str) -> str:
         return render(_OUR_ENGLISH[message], {}, language)
     if message in LIBRARY_MESSAGES_VI:
         return LIBRARY_MESSAGES_VI[message]
-    if message.startswith("Must be one of: "):
-        return "Phải là một trong: " + message.removeprefix("Must be one of: ")
-    if message.startswith("Longer than maximum length "):
-        return "Dài hơn tối đa " + message.removeprefix("Longer than maximum length ")
+    for english, vietnamese in _LIBRARY_PATTERNS_VI:
+        if found := english.fullmatch(message):
+            return vietnamese.format(*found.groups())
     return message
+
+
+#: marshmallow's messages that carry values, in Vietnamese.
+_LIBRARY_PATTERNS_VI = [(re.compile(english), vietnamese) for english, vietnamese in (
+    (r"Must be one of: (.*)", "Phải là một trong: {}"),
+    (r"Longer than maximum length (.*)", "Dài hơn tối đa {}"),
+    (r"Length must be between (\S+) and (\S+)\.", "Độ dài phải từ {} đến {}."),
+    (r"Must be greater than or equal to (\S+) and less than or equal to (\S+)\.",
+     "Phải từ {} đến {}."),
+    (r"Must be greater than or equal to (\S+)\.", "Phải lớn hơn hoặc bằng {}."),
+)]
 
 
 #: Our messages without parameters by their English text, for validators that raise them.
