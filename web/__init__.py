@@ -29,6 +29,7 @@ from web.api import init_api
 from web.auth import init_auth
 from web.errors import register_error_handlers
 from web.extensions import db, migrate
+from web.input_limits import install_input_limits
 from web.ui import init_ui
 from workflow.credentials import Vault
 from workflow.ports import PhoneSystem
@@ -70,6 +71,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     config.check_secret_key(app.config)
     app.permanent_session_lifetime = timedelta(hours=app.config["SESSION_HOURS"])
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese stays readable
+    install_input_limits(app)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config)

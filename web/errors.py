@@ -97,7 +97,17 @@ def handle_workflow_error(error: WorkflowError) -> tuple[Response, int]:
 
 
 def handle_http_error(error: HTTPException) -> tuple[Response, int]:
-    """Map HTTP errors (including webargs' 422) to the shared JSON body."""
+    """Map HTTP errors (including webargs' 422) to the shared JSON body, keeping the headers
+    the error carries (Allow on 405, WWW-Authenticate on 401, Retry-After on 429…)."""
+    response, status = _http_error_body(error)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, status
+
+
+def _http_error_body(error: HTTPException) -> tuple[Response, int]:
+    """The shared body of an HTTP error."""
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") or data.get("errors")
@@ -115,10 +125,20 @@ def handle_http_error(error: HTTPException) -> tuple[Response, int]:
         return error_response(422, "invalid", errors=errors)
     if isinstance(error, CSRFError):
         return error_response(status, "csrf_failed")
-    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
-            413: "file_too_large", 429: "too_many_requests"}.get(
+    if status == 413:
+        return _too_large()
+    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+            409: "conflict", 429: "too_many_requests"}.get(
         status, "server_error" if status >= 500 else "invalid")
     return error_response(status, code)
+
+
+def _too_large() -> tuple[Response, int]:
+    """413 naming the limit that applied: an upload's or any other body's."""
+    if not has_request_context() or request.mimetype == "multipart/form-data":
+        return error_response(413, "file_too_large")
+    limit = request.max_content_length or 0
+    return error_response(413, "body_too_large", {"max": f"{limit // (1024 * 1024)} MB"})
 
 
 def handle_integrity_error(error: IntegrityError) -> tuple[Response, int]:
@@ -129,10 +149,12 @@ def handle_integrity_error(error: IntegrityError) -> tuple[Response, int]:
 
 
 def handle_data_error(error: DataError) -> tuple[Response, int]:
-    """A value the database cannot hold (e.g. an id beyond its integer range) is bad input."""
+    """A value the database cannot hold that got past the schemas is bad input, not a crash
+    (which field is not known here, so the message stands for the whole body)."""
     db.session.rollback()
     logger.info("value refused by the database: %s", error.orig)
-    return error_response(422, "invalid")
+    message = render("value_refused_by_database", {}, current_language())
+    return error_response(422, "invalid", errors={"_schema": [message]})
 
 
 def handle_unexpected(error: Exception) -> tuple[Response, int]:

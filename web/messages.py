@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -120,6 +121,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "job_role_taken": "Đã có vai trò tên này.",
         "job_role_not_found": "Không tìm thấy vai trò này.",
         "extension_not_found": "Không có agent đang hoạt động với số máy lẻ {extension}.",
+        "phone_has_extension": "{number} có kèm số nhánh (ext, x, ;ext=); chỉ nhập số điện thoại.",
+        "text_refused": "Có ký tự không được phép (ký tự điều khiển hoặc mã Unicode lỗi).",
+        "single_line": "Chỉ được nhập trên một dòng.",
+        "number_too_long": "Số quá dài (tối đa {max} chữ số).",
+        "malformed_json": "Nội dung gửi lên không phải JSON hợp lệ.",
+        "json_too_deep": "JSON lồng nhau quá sâu (tối đa {max} cấp).",
+        "body_too_large": "Dữ liệu gửi lên quá lớn (tối đa {max}).",
+        "method_not_allowed": "Địa chỉ này không nhận phương thức này.",
+        "value_refused_by_database": "Có giá trị vượt quá giới hạn lưu trữ.",
     },
     "en": {
         "employee_unknown": "No active employee with this id.",
@@ -233,6 +243,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "job_role_taken": "A job role with this name already exists.",
         "job_role_not_found": "This job role does not exist.",
         "extension_not_found": "No active agent has extension {extension}.",
+        "phone_has_extension": "{number} includes an extension (ext, x, ;ext=); "
+                               "give the phone number alone.",
+        "text_refused": "Contains a character that is not allowed (a control character or "
+                        "broken Unicode).",
+        "single_line": "Must be a single line.",
+        "number_too_long": "A number has at most {max} digits.",
+        "malformed_json": "The body is not valid JSON.",
+        "json_too_deep": "The JSON is nested too deeply (at most {max} levels).",
+        "body_too_large": "The request is too large (at most {max}).",
+        "method_not_allowed": "This address does not accept this method.",
+        "value_refused_by_database": "A value is beyond what can be stored.",
     },
 }
 
@@ -247,10 +268,6 @@ LIBRARY_MESSAGES_VI = {
     "Unknown field.": "Trường không được hỗ trợ.",
     "Invalid input type.": "Kiểu dữ liệu không hợp lệ.",
     "Invalid value.": "Giá trị không hợp lệ.",
-    "Must be one of: {choices}.": "Phải là một trong: {choices}.",
-    "Length must be between {min} and {max}.": "Độ dài phải từ {min} đến {max}.",
-    "Longer than maximum length {max}.": "Dài hơn tối đa {max} ký tự.",
-    "Must be greater than or equal to {min}.": "Phải lớn hơn hoặc bằng {min}.",
 }
 
 #: Names of states and actions, for messages such as "Can't approve when in rejected."
@@ -306,10 +323,26 @@ def translate_library_message(message: str, language: str) -> str:
     """A marshmallow/webargs message in `language` (they only ship English)."""
     if language != "vi":
         return message
+    if message in _OUR_ENGLISH:  # raised by our own validators, in English like the library's
+        return render(_OUR_ENGLISH[message], {}, language)
     if message in LIBRARY_MESSAGES_VI:
         return LIBRARY_MESSAGES_VI[message]
-    if message.startswith("Must be one of: "):
-        return "Phải là một trong: " + message.removeprefix("Must be one of: ")
-    if message.startswith("Longer than maximum length "):
-        return "Dài hơn tối đa " + message.removeprefix("Longer than maximum length ")
+    for english, vietnamese in _LIBRARY_PATTERNS_VI:
+        if found := english.fullmatch(message):
+            return vietnamese.format(*found.groups())
     return message
+
+
+#: marshmallow's messages that carry values, in Vietnamese.
+_LIBRARY_PATTERNS_VI = [(re.compile(english), vietnamese) for english, vietnamese in (
+    (r"Must be one of: (.*)", "Phải là một trong: {}"),
+    (r"Longer than maximum length (.*)", "Dài hơn tối đa {}"),
+    (r"Length must be between (\S+) and (\S+)\.", "Độ dài phải từ {} đến {}."),
+    (r"Must be greater than or equal to (\S+) and less than or equal to (\S+)\.",
+     "Phải từ {} đến {}."),
+    (r"Must be greater than or equal to (\S+)\.", "Phải lớn hơn hoặc bằng {}."),
+)]
+
+
+#: Our messages without parameters by their English text, for validators that raise them.
+_OUR_ENGLISH = {text: code for code, text in MESSAGES["en"].items() if "{" not in text}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -11,6 +12,13 @@ from workflow.errors import Problem, RuleViolation
 
 #: Numbers written without a country code are read as Vietnamese numbers.
 DEFAULT_REGION = "VN"
+
+#: What people put between digits, ignored.
+SEPARATORS = re.compile(r"[\s.\-()]")
+#: A number as it can be dialled: ASCII digits, optionally after a +. Anything else (an
+#: extension such as "ext 12", "x12" or ";ext=12", letters, other scripts' digits) is refused,
+#: never dropped.
+DIALLABLE = re.compile(r"\+?[0-9]+")
 
 
 class RoutingType(StrEnum):
@@ -29,10 +37,20 @@ class Routing:
     backup_number: str | None = None
 
 
+def dialled_digits(raw: str) -> str | None:
+    """`raw` without separators when what is left can be dialled, else None."""
+    digits = SEPARATORS.sub("", raw)
+    return digits if DIALLABLE.fullmatch(digits) else None
+
+
 def normalise_number(raw: str, region: str = DEFAULT_REGION) -> str | None:
-    """E.164 form of a possible phone number, or None when it is not one."""
+    """E.164 form of a possible phone number, or None when it is not one (with an extension,
+    it is not: the phone system could only ring the number without it)."""
+    digits = dialled_digits(raw)
+    if digits is None:
+        return None
     try:
-        parsed = phonenumbers.parse(raw, region)
+        parsed = phonenumbers.parse(digits, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(parsed):
@@ -59,7 +77,8 @@ def parse_routing(
         if not raw or not raw.strip():
             problems[f"routing.{name}"] = [Problem("phone_required")]
         elif (number := normalise_number(raw.strip(), region)) is None:
-            problems[f"routing.{name}"] = [Problem("phone_invalid", {"number": raw.strip()})]
+            code = "phone_has_extension" if _has_extension(raw, region) else "phone_invalid"
+            problems[f"routing.{name}"] = [Problem(code, {"number": raw.strip()})]
         else:
             numbers[name] = number
     if not problems and numbers["priority_number"] == numbers["backup_number"]:
@@ -67,3 +86,11 @@ def parse_routing(
     if problems:
         raise RuleViolation(problems)
     return Routing(kind, numbers["priority_number"], numbers["backup_number"])
+
+
+def _has_extension(raw: str, region: str) -> bool:
+    """Whether `raw` reads as a phone number followed by an extension ("ext 12", "x12"…)."""
+    try:
+        return bool(phonenumbers.parse(raw, region).extension)
+    except phonenumbers.NumberParseException:
+        return False

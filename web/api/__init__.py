@@ -10,8 +10,10 @@ from flask_smorest import Api
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
+from web.api.docs import AgentdeskApi, ErrorResponses, id_parameter
 from web.auth import BEARER
 from web.errors import error_response
+from web.input_limits import IdConverter
 from web.ui import csrf
 
 #: Methods that change nothing, which any caller may use without further proof.
@@ -20,7 +22,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 API_SETTINGS = {
     "API_TITLE": "agentdesk",
     "API_VERSION": "v1",
-    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_VERSION": "3.1.0",
     "OPENAPI_URL_PREFIX": "/api",
     "OPENAPI_JSON_PATH": "openapi.json",
     "API_SPEC_OPTIONS": {
@@ -41,7 +43,8 @@ def init_api(app: Flask) -> Api:
 
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
-    api = Api(app)
+    api = AgentdeskApi(app, spec_kwargs={"extra_plugins": [ErrorResponses()]})
+    api.register_converter(IdConverter, id_parameter)
     for module in (session, structure, agents, tickets, notifications, calling):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
         # The form token does not apply; `refuse_cross_site_requests` guards instead.

@@ -17,6 +17,7 @@ from web.api.calling_schemas import (
     ProfileSchema,
     SyncSchema,
 )
+from web.api.docs import refuses
 from web.auth import current_actor
 from web.extensions import db
 from web.i18n import current_language
@@ -45,6 +46,7 @@ def list_profiles() -> Any:
 @blp.route("/calling/profiles", methods=["POST"])
 @blp.arguments(ProfileSchema)
 @blp.response(201, ProfileSchema)
+@refuses(blp, 403, 404, 409)
 def create_profile(data: dict[str, Any]) -> Any:
     """A new calling profile (admins)."""
     return admin.save_profile(db.session(), _admin_id(), _profile_input(data))
@@ -53,6 +55,7 @@ def create_profile(data: dict[str, Any]) -> Any:
 @blp.route("/calling/profiles/<int:profile_id>", methods=["PUT"])
 @blp.arguments(ProfileSchema)
 @blp.response(200, ProfileSchema)
+@refuses(blp, 403, 409)
 def update_profile(data: dict[str, Any], profile_id: int) -> Any:
     """Change a profile (admins); refused when it would put existing forwards outside it."""
     return admin.save_profile(db.session(), _admin_id(), _profile_input(data), profile_id,
@@ -70,6 +73,7 @@ def list_hotlines() -> Any:
 @blp.route("/calling/hotlines", methods=["POST"])
 @blp.arguments(HotlineSchema)
 @blp.response(201, HotlineSchema)
+@refuses(blp, 403, 409)
 def create_hotline(data: dict[str, Any]) -> Any:
     """Add a company number (admins)."""
     return admin.save_hotline(db.session(), _admin_id(), data["number"], data["label"])
@@ -88,6 +92,7 @@ def list_assignments() -> Any:
 @blp.route("/calling/assignments", methods=["PUT"])
 @blp.arguments(AssignmentSchema)
 @blp.response(204)
+@refuses(blp, 403, 404, 409)
 def assign(data: dict[str, Any]) -> None:
     """Assign a profile at one level, or remove it with a null profile (admins)."""
     admin.assign_profile(db.session(), _admin_id(), Level(data["level"]), data["target_id"],

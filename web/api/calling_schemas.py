@@ -6,57 +6,57 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from web.api.schemas import id_field
-from workflow.calling.numbers import CHOOSABLE
+from web.api.fields import Flag, Line, WholeNumber, id_field
+from web.api.schemas import one_of
+from web.input_limits import MAX_ID
+from workflow.calling.numbers import CHOOSABLE, NumberClass
 from workflow.calling.rules import Level
 
 
 def seconds_field() -> fields.Integer:
     """A call limit in seconds; null means no limit."""
-    return fields.Integer(load_default=None, allow_none=True,
-                          validate=validate.Range(min=1, max=86_400))
+    return WholeNumber(load_default=None, allow_none=True,
+                       validate=validate.Range(min=1, max=86_400))
 
 
 class HotlineSchema(Schema):
     id = fields.Integer(dump_only=True)
-    number = fields.String(required=True, validate=validate.Length(min=3, max=30))
-    label = fields.String(load_default="", validate=validate.Length(max=100))
+    number = Line(required=True, validate=validate.Length(min=3, max=30))
+    label = Line(load_default="", validate=validate.Length(max=100))
 
 
 class ProfileSchema(Schema):
     """A calling profile, as read and as written (writes send `version` to update)."""
 
     id = fields.Integer(dump_only=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    outgoing = fields.Boolean(load_default=False)
-    number_classes = fields.List(
-        fields.String(validate=validate.OneOf([each.value for each in CHOOSABLE])),
-        load_default=list)
+    name = Line(required=True, validate=validate.Length(min=1, max=100))
+    outgoing = Flag(load_default=False)
+    number_classes = fields.List(fields.String(validate=one_of(CHOOSABLE)), load_default=list)
     hotline_ids = fields.List(id_field(), load_default=list, load_only=True)
     hotlines = fields.List(fields.Nested(HotlineSchema), dump_only=True)
-    default_hotline_id = fields.Integer(load_default=None, allow_none=True)
+    default_hotline_id = id_field(load_default=None, allow_none=True)
     max_internal_seconds = seconds_field()
     max_outgoing_seconds = seconds_field()
-    after_hours = fields.Boolean(load_default=False)
-    external_forwarding = fields.Boolean(load_default=False)
-    version = fields.Integer(load_default=None, allow_none=True)
+    after_hours = Flag(load_default=False)
+    external_forwarding = Flag(load_default=False)
+    version = WholeNumber(load_default=None, allow_none=True,
+                          validate=validate.Range(min=0, max=MAX_ID))
 
 
 class AssignmentSchema(Schema):
     """A profile assigned at one level (`profile_id` null removes it)."""
 
-    level = fields.String(required=True,
-                          validate=validate.OneOf([each.value for each in Level]))
-    target_id = fields.Integer(load_default=None, allow_none=True)
-    target = fields.String(dump_only=True)
-    profile_id = fields.Integer(required=True, allow_none=True)
+    level = fields.String(required=True, validate=one_of(Level))
+    target_id = id_field(load_default=None, allow_none=True)
+    target = fields.String(dump_only=True, allow_none=True)
+    profile_id = id_field(required=True, allow_none=True)
     profile_name = fields.String(dump_only=True)
 
 
 class CallCheckArgsSchema(Schema):
-    extension = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    number = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    caller_id = fields.String(load_default=None, validate=validate.Length(max=30))
+    extension = Line(required=True, validate=validate.Length(min=1, max=20))
+    number = Line(required=True, validate=validate.Length(min=1, max=40))
+    caller_id = Line(load_default=None, validate=validate.Length(max=30))
 
 
 class SourceSchema(Schema):
@@ -68,7 +68,8 @@ class SourceSchema(Schema):
 
 class RulesSchema(Schema):
     outgoing = fields.Boolean()
-    number_classes = fields.Method("dump_classes")
+    number_classes = fields.Method("dump_classes", metadata={
+        "type": "array", "items": {"type": "string", "enum": [each.value for each in NumberClass]}})
     caller_ids = fields.List(fields.String())
     default_caller_id = fields.String(allow_none=True)
     max_internal_seconds = fields.Integer(allow_none=True)

@@ -6,24 +6,33 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from web.api.fields import (
+    Flag,
+    Line,
+    QueryInteger,
+    Text,
+    id_field,
+    query_flag,
+    query_id,
+)
 from workflow.machine import Status
 from workflow.routing import RoutingType
 from workflow.tickets import MAX_DETAILS_LENGTH, TicketKind, routing_as_dict
 
-#: Ids are 32-bit database integers; anything outside is refused before it reaches SQL.
-ID_RANGE = validate.Range(min=1, max=2**31 - 1)
+#: The furthest page a list goes to (keeps OFFSET far from any integer limit).
+MAX_PAGE = 100_000
 
 
-def id_field(**kwargs: Any) -> fields.Integer:
-    """An integer id field."""
-    return fields.Integer(validate=ID_RANGE, **kwargs)
+def one_of(values: Any) -> validate.OneOf:
+    """The values of an enum (or any iterable of strings) as a choice."""
+    return validate.OneOf([getattr(value, "value", value) for value in values])
 
 
 class PageArgsSchema(Schema):
     """Page number and size."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = QueryInteger(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    per_page = QueryInteger(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class BranchSchema(Schema):
@@ -41,28 +50,41 @@ class DepartmentSchema(Schema):
 class RoutingSchema(Schema):
     """Routing as given by a requester."""
 
-    type = fields.String(
-        required=True, validate=validate.OneOf([kind.value for kind in RoutingType])
-    )
-    priority_number = fields.String(load_default=None, allow_none=True)
-    backup_number = fields.String(load_default=None, allow_none=True)
+    type = fields.String(required=True, validate=one_of(RoutingType))
+    priority_number = Line(load_default=None, allow_none=True, validate=validate.Length(max=30))
+    backup_number = Line(load_default=None, allow_none=True, validate=validate.Length(max=30))
 
 
-class AgentSummarySchema(Schema):
+class RoutingOutSchema(Schema):
+    """Routing as stored: numbers in E.164, only for `phone`."""
+
+    type = fields.String(validate=one_of(RoutingType))
+    priority_number = fields.String(allow_none=True)
+    backup_number = fields.String(allow_none=True)
+
+
+class WithRouting(Schema):
+    """Output with a `routing` object made of the row's three routing columns."""
+
+    routing = fields.Nested(RoutingOutSchema, allow_none=True)
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        if attr == "routing" and not isinstance(obj, dict):
+            return routing_as_dict(obj.routing_type, obj.priority_number, obj.backup_number)
+        return super().get_attribute(obj, attr, default)
+
+
+class AgentSummarySchema(WithRouting):
     id = fields.Integer()
     extension = fields.String()
-    routing = fields.Method("dump_routing")
-    status = fields.String()
-
-    def dump_routing(self, agent: Any) -> dict[str, Any] | None:
-        return routing_as_dict(agent.routing_type, agent.priority_number, agent.backup_number)
+    status = fields.String(validate=one_of(["active", "revoked"]))
 
 
 class EmployeeSchema(Schema):
     id = fields.Integer()
     full_name = fields.String()
-    email = fields.String()
-    employee_code = fields.String()
+    email = fields.String(allow_none=True)
+    employee_code = fields.String(allow_none=True)
     department_id = fields.Integer()
     agent = fields.Nested(AgentSummarySchema, allow_none=True)
 
@@ -81,11 +103,11 @@ class AgentSchema(AgentSummarySchema):
 
 
 class AgentArgsSchema(PageArgsSchema):
-    branch_id = id_field()
-    department_id = id_field()
-    status = fields.String(validate=validate.OneOf(["active", "revoked"]))
-    routing_type = fields.String(validate=validate.OneOf([kind.value for kind in RoutingType]))
-    q = fields.String(validate=validate.Length(max=100))
+    branch_id = query_id()
+    department_id = query_id()
+    status = fields.String(validate=one_of(["active", "revoked"]))
+    routing_type = fields.String(validate=one_of(RoutingType))
+    q = Line(validate=validate.Length(max=100))
 
 
 class PolicySchema(Schema):
@@ -97,37 +119,54 @@ class PolicySchema(Schema):
 class ExtensionCheckSchema(Schema):
     """An extension to check."""
 
-    extension = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    extension = Line(required=True, validate=validate.Length(min=1, max=20))
+
+
+class ExtensionSuggestionSchema(Schema):
+    """The next free extension (null when every number of the policy is used)."""
+
+    extension = fields.String(required=True, allow_none=True)
+
+
+class ExtensionVerdictSchema(Schema):
+    """An extension and everything that stops it being requested now (empty: it may be)."""
+
+    extension = fields.String(required=True)
+    problems = fields.List(fields.String(), required=True)
 
 
 class TicketCreateSchema(Schema):
     """A new ticket, as posted."""
 
-    kind = fields.String(
-        required=True, validate=validate.OneOf([kind.value for kind in TicketKind])
-    )
+    kind = fields.String(required=True, validate=one_of(TicketKind))
     employee_id = id_field(required=True)
-    extension = fields.String(load_default=None, allow_none=True,
-                              validate=validate.Length(max=20))
+    extension = Line(load_default=None, allow_none=True, validate=validate.Length(max=20))
     routing = fields.Nested(RoutingSchema, load_default=None, allow_none=True)
-    reset_password = fields.Boolean(load_default=False)
-    details = fields.String(load_default="", validate=validate.Length(max=MAX_DETAILS_LENGTH))
+    reset_password = Flag(load_default=False)
+    details = Text(load_default="", validate=validate.Length(max=MAX_DETAILS_LENGTH))
     notify_user_ids = fields.List(id_field(), load_default=list, validate=validate.Length(max=50))
 
 
+class IdempotencySchema(Schema):
+    """A key that makes a retried submit the same ticket (at most 100 characters; blank is
+    none)."""
+
+    key = Line(data_key="Idempotency-Key", validate=validate.Length(max=100))
+
+
 class TicketArgsSchema(PageArgsSchema):
-    state = fields.String(validate=validate.OneOf([state.value for state in Status]))
-    kind = fields.String(validate=validate.OneOf([kind.value for kind in TicketKind]))
-    branch_id = id_field()
-    mine = fields.Boolean(load_default=False)
+    state = fields.String(validate=one_of(Status))
+    kind = fields.String(validate=one_of(TicketKind))
+    branch_id = query_id()
+    mine = query_flag(load_default=False)
 
 
 class CommentSchema(Schema):
-    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    comment = Text(load_default="", validate=validate.Length(max=2000))
 
 
 class RejectSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(max=2000))
+    reason = Text(required=True, validate=validate.Length(max=2000))
 
 
 class UserRefSchema(Schema):
@@ -139,25 +178,24 @@ class UserRefSchema(Schema):
 class EventSchema(Schema):
     id = fields.Integer()
     action = fields.String()
-    from_state = fields.String(allow_none=True)
-    to_state = fields.String()
+    from_state = fields.String(allow_none=True, validate=one_of(Status))
+    to_state = fields.String(validate=one_of(Status))
     actor = fields.Nested(UserRefSchema, allow_none=True)
     comment = fields.String()
     changes = fields.Dict()
     created_at = fields.DateTime()
 
 
-class TicketSchema(Schema):
+class TicketSchema(WithRouting):
     id = fields.Integer()
-    kind = fields.String()
-    state = fields.String()
+    kind = fields.String(validate=one_of(TicketKind))
+    state = fields.String(validate=one_of(Status))
     version = fields.Integer()
     employee_id = fields.Integer()
     employee_name = fields.String()
     branch_id = fields.Integer()
     agent_id = fields.Integer(allow_none=True)
     extension = fields.String(allow_none=True)
-    routing = fields.Method("dump_routing")
     reset_password = fields.Boolean()
     details = fields.String()
     requester = fields.Nested(UserRefSchema)
@@ -166,9 +204,6 @@ class TicketSchema(Schema):
     last_error = fields.String(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
-
-    def dump_routing(self, ticket: Any) -> dict[str, Any] | None:
-        return routing_as_dict(ticket.routing_type, ticket.priority_number, ticket.backup_number)
 
 
 class TicketDetailSchema(TicketSchema):
@@ -182,12 +217,13 @@ class NotificationSchema(Schema):
     comment = fields.String(attribute="event.comment")
     created_at = fields.DateTime()
     read_at = fields.DateTime(allow_none=True)
-    read = fields.Function(lambda notification: notification.read_at is not None)
+    read = fields.Function(lambda notification: notification.read_at is not None,
+                           metadata={"type": "boolean"})
 
 
 class LoginSchema(Schema):
-    email = fields.String(required=True)
-    password = fields.String(required=True, load_only=True)
+    email = Line(required=True, validate=validate.Length(max=254))
+    password = Line(required=True, load_only=True, validate=validate.Length(max=200))
 
 
 def page_schema(item: type[Schema]) -> type[Schema]:

@@ -11,6 +11,8 @@ from web.api.schemas import (
     DepartmentSchema,
     EmployeeSchema,
     ExtensionCheckSchema,
+    ExtensionSuggestionSchema,
+    ExtensionVerdictSchema,
     PolicySchema,
 )
 from web.auth import current_actor
@@ -61,6 +63,7 @@ def get_policy() -> Any:
 
 
 @blp.route("/extensions/suggest")
+@blp.response(200, ExtensionSuggestionSchema)
 def suggest() -> Any:
     """The next free valid extension (see `suggest_extension`)."""
     current_actor()
@@ -70,6 +73,7 @@ def suggest() -> Any:
 
 @blp.route("/extensions/check")
 @blp.arguments(ExtensionCheckSchema, location="query")
+@blp.response(200, ExtensionVerdictSchema)
 def check_extension(args: dict[str, Any]) -> Any:
     """Whether an extension may be requested now, and if not why (in the caller's language)."""
     current_actor()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask_smorest import Blueprint
 
+from web.api.docs import refuses
 from web.api.schemas import (
     CommentSchema,
+    IdempotencySchema,
     RejectSchema,
     TicketArgsSchema,
     TicketCreateSchema,
@@ -23,17 +24,16 @@ from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 
 blp = Blueprint("tickets", __name__, description="Setup tickets and their decisions")
 
-#: Longest accepted Idempotency-Key header.
-MAX_IDEMPOTENCY_KEY = 100
-
 
 @blp.route("/tickets", methods=["POST"])
 @blp.arguments(TicketCreateSchema)
+@blp.arguments(IdempotencySchema, location="headers")
 @blp.response(201, TicketSchema)
-def create_ticket(data: dict[str, Any]) -> Any:
+@refuses(blp, 409)
+def create_ticket(data: dict[str, Any], headers: dict[str, Any]) -> Any:
     """File a new, change or revoke ticket; a reused Idempotency-Key gets its first ticket."""
     routing = data["routing"] or {}
-    key = (request.headers.get("Idempotency-Key") or "").strip()[:MAX_IDEMPOTENCY_KEY] or None
+    key = headers.get("key", "").strip() or None
     ticket_request = TicketRequest(
         kind=TicketKind(data["kind"]),
         employee_id=data["employee_id"],
@@ -67,8 +67,9 @@ def get_ticket(ticket_id: int) -> Any:
 
 
 @blp.route("/tickets/<int:ticket_id>/approve", methods=["POST"])
-@blp.arguments(CommentSchema)
+@blp.arguments(CommentSchema, required=False)
 @blp.response(200, TicketSchema)
+@refuses(blp, 403, 409)
 def approve(data: dict[str, Any], ticket_id: int) -> Any:
     """Approve a submitted ticket."""
     return decisions.approve_ticket(db.session(), current_actor(), ticket_id, data["comment"])
@@ -77,22 +78,25 @@ def approve(data: dict[str, Any], ticket_id: int) -> Any:
 @blp.route("/tickets/<int:ticket_id>/reject", methods=["POST"])
 @blp.arguments(RejectSchema)
 @blp.response(200, TicketSchema)
+@refuses(blp, 403, 409)
 def reject(data: dict[str, Any], ticket_id: int) -> Any:
     """Reject a submitted ticket with a reason."""
     return decisions.reject_ticket(db.session(), current_actor(), ticket_id, data["reason"])
 
 
 @blp.route("/tickets/<int:ticket_id>/cancel", methods=["POST"])
-@blp.arguments(CommentSchema)
+@blp.arguments(CommentSchema, required=False)
 @blp.response(200, TicketSchema)
+@refuses(blp, 403, 409)
 def cancel(data: dict[str, Any], ticket_id: int) -> Any:
     """Cancel a ticket that is still waiting (or failed)."""
     return decisions.cancel_ticket(db.session(), current_actor(), ticket_id, data["comment"])
 
 
 @blp.route("/tickets/<int:ticket_id>/retry", methods=["POST"])
-@blp.arguments(CommentSchema)
+@blp.arguments(CommentSchema, required=False)
 @blp.response(200, TicketSchema)
+@refuses(blp, 403, 409)
 def retry(data: dict[str, Any], ticket_id: int) -> Any:
     """Send a failed ticket back to provisioning."""
     return decisions.retry_ticket(db.session(), current_actor(), ticket_id, data["comment"])

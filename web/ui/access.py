@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -15,6 +16,10 @@ from web.auth import current_actor
 from workflow.rules import Actor, Role
 
 View = TypeVar("View", bound=Callable[..., Any])
+
+#: Never in a path to go back to: control characters (a line break would split the Location
+#: header), backslashes (browsers read "/\\evil" as "//evil"), lone surrogates.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\\\\\ud800-\udfff]")
 
 
 def signed_in(*roles: Role) -> Callable[[View], View]:
@@ -40,8 +45,9 @@ def actor() -> Actor:
 
 
 def safe_next(target: str | None, fallback: str) -> str:
-    """`target` if it is a path on this site, else `fallback` (no open redirects)."""
-    if not target:
+    """`target` if it is a path on this site, else `fallback` (no open redirects, no header
+    injection)."""
+    if not target or _UNSAFE.search(target):
         return fallback
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

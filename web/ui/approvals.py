@@ -12,6 +12,7 @@ from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import actor, signed_in
+from web.ui.args import int_arg
 from web.ui.forms import KIND_LABELS, BulkDecisionForm
 from workflow import decisions, queries
 from workflow.errors import WorkflowError
@@ -28,10 +29,9 @@ PER_PAGE = 50
 def queue() -> Any:
     """Tickets waiting for the caller's decision, oldest first; decide the ticked ones."""
     session, caller = db.session(), actor()
-    number, branch = request.args.get("page", "1"), request.args.get("branch_id", "")
     kind = request.args.get("kind") if request.args.get("kind") in KIND_LABELS else None
-    branch_id = int(branch) if branch.isdecimal() and int(branch) < 2**31 else None
-    page = queries.approval_queue(session, caller, int(number) if number.isdecimal() else 1,
+    branch_id = int_arg("branch_id")
+    page = queries.approval_queue(session, caller, min(int_arg("page", 1) or 1, 100_000),
                                   PER_PAGE, kind, branch_id)
     form = BulkDecisionForm()
     form.ticket_ids.choices = [SelectChoice(str(ticket.id), str(ticket.id))

@@ -23,9 +23,19 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
-from web.messages import LANGUAGES
+from web.i18n import current_language
+from web.messages import FIELD_NAMES, LANGUAGES, render
+from workflow import text
 
 #: How each language names itself in the switch.
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
@@ -50,11 +60,29 @@ class _FormLibraryTranslations:
 
 
 class FlaskForm(_FlaskForm):
-    """A Flask-WTF form whose library messages speak the page's language."""
+    """A Flask-WTF form whose library messages speak the page's language, and whose one-line
+    fields (every text field but text areas and hidden fields) refuse line breaks."""
 
     class Meta(_FlaskForm.Meta):
         def get_translations(self, form: Any) -> _FormLibraryTranslations:
             return _FormLibraryTranslations()
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        extra = {name: list(rules) for name, rules in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            multi_line = isinstance(field, TextAreaField | HiddenField)
+            if isinstance(field, StringField) and not multi_line:
+                extra.setdefault(name, []).append(_one_line)
+        return bool(super().validate(extra))
+
+
+def _one_line(form: Any, field: Any) -> None:
+    """Refuse a line break or another unsafe character, by the domain's own rule and with
+    its message (which sits next to the field)."""
+    if isinstance(field.data, str) and (unsafe := text.unsafe_characters(field.data)):
+        name = field.name if field.name in FIELD_NAMES["vi"] else str(field.label.text).lower()
+        raise ValidationError(render("text_unsafe", {"field": name, "characters": ", ".join(
+            unsafe)}, current_language()))
 
 
 def _optional_id(value: object) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from wtforms.fields.choices import SelectChoice
@@ -14,6 +14,7 @@ from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import actor, signed_in
+from web.ui.args import int_arg
 from web.ui.forms import SetupAgentForm
 from workflow import queries
 from workflow.errors import Conflict, NotFound, RuleViolation
@@ -55,16 +56,10 @@ def setup_agent() -> Any:
 
 def _prefill(form: SetupAgentForm) -> None:
     """A fresh form: the branch and department asked for, and a new idempotency key."""
-    form.branch_id.data = _int_arg("branch_id")
-    form.department_id.data = _int_arg("department_id")
-    form.employee_id.data = _int_arg("employee_id")
+    form.branch_id.data = int_arg("branch_id")
+    form.department_id.data = int_arg("department_id")
+    form.employee_id.data = int_arg("employee_id")
     form.idempotency_key.data = uuid.uuid4().hex
-
-
-def _int_arg(name: str) -> int | None:
-    """A positive id from the query string, or None."""
-    value = request.args.get(name, "")
-    return int(value) if value.isdecimal() and 0 < int(value) < 2**31 else None
 
 
 def _fill_choices(session: Session, form: SetupAgentForm) -> Agent | None:

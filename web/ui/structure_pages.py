@@ -14,6 +14,7 @@ from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import actor, signed_in
+from web.ui.args import int_arg
 from web.ui.calling.forms import EmployeeRoleForm
 from web.ui.forms import BranchForm, DepartmentForm, FlaskForm
 from workflow import queries, structure
@@ -63,7 +64,7 @@ def department(department_id: int | None) -> Any:
     form.branch_id.choices = [SelectChoice(str(b.id), b.name)
                               for b, _departments in queries.organisation_structure(db.session())]
     if not form.is_submitted() and found is None:
-        form.branch_id.data = _int_arg("branch_id")
+        form.branch_id.data = int_arg("branch_id")
     if form.validate_on_submit():
         saved = _save(form, lambda: structure.save_department(
             db.session(), department_id, int(form.branch_id.data or 0), form.name.data or "",
@@ -77,9 +78,9 @@ def department(department_id: int | None) -> Any:
 @signed_in(Role.ADMIN)
 def employees() -> Any:
     """Employees of one department (or all), searchable by name or code."""
-    department_id = _int_arg("department_id")
+    department_id = int_arg("department_id")
     page = queries.staff_page(db.session(), department_id, request.args.get("q", "")[:100],
-                              _int_arg("page") or 1, PER_PAGE)
+                              int_arg("page") or 1, PER_PAGE)
     return render_template("admin/employees.html", page=page, department_id=department_id)
 
 
@@ -99,7 +100,7 @@ def employee(employee_id: int | None) -> Any:
         SelectChoice(str(role.id), role.name)
         for role in session.scalars(select(JobRole).order_by(JobRole.name)))]
     if not form.is_submitted() and found is None:
-        form.department_id.data = _int_arg("department_id")
+        form.department_id.data = int_arg("department_id")
 
     def save_with_role() -> None:
         """Save the employee and their role; a refused role (for an existing employee)
@@ -136,7 +137,3 @@ def _save(form: FlaskForm, save: Callable[[], object]) -> bool:
     return True
 
 
-def _int_arg(name: str) -> int | None:
-    """A positive integer from the query string, or None."""
-    value = request.args.get(name, "")
-    return int(value) if value.isdecimal() and 0 < int(value) < 2**31 else None

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import actor, signed_in
+from web.ui.args import int_arg
 from web.ui.forms import CommentForm, RejectForm
 from workflow import decisions, queries
 from workflow.errors import RuleViolation, WorkflowError
@@ -28,10 +29,9 @@ PER_PAGE = 50
 @signed_in()
 def my_tickets() -> Any:
     """The tickets the signed-in user filed, newest first."""
-    page_number = request.args.get("page", "1")
-    number = int(page_number) if page_number.isdecimal() else 1
+    number = int_arg("page", 1) or 1
     page = queries.list_tickets(db.session(), actor(), queries.TicketFilter(mine=True),
-                                max(1, min(number, 100_000)), PER_PAGE)
+                                min(number, 100_000), PER_PAGE)
     return render_template("tickets/list.html", page=page)
 
 

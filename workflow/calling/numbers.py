@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 import phonenumbers
 from phonenumbers import CountryCodeSource, PhoneNumberType, shortnumberinfo
 
-from workflow.routing import DEFAULT_REGION
+from workflow.routing import DEFAULT_REGION, dialled_digits
 from workflow.rules import ExtensionPolicy
 
 
@@ -27,11 +26,6 @@ class NumberClass(StrEnum):
 #: The classes a profile chooses among (emergency numbers are always allowed).
 CHOOSABLE = (NumberClass.INTERNAL, NumberClass.LANDLINE, NumberClass.MOBILE,
              NumberClass.INTERNATIONAL, NumberClass.SPECIAL)
-
-#: What people put between digits, ignored.
-_SEPARATORS = re.compile(r"[\s.\-()]")
-#: A number as it can be dialled: ASCII digits, optionally after a +.
-_DIALLABLE = re.compile(r"\+?[0-9]+")
 
 #: Domestic number types that are services rather than people.
 _SPECIAL_TYPES = {PhoneNumberType.PREMIUM_RATE, PhoneNumberType.TOLL_FREE,
@@ -55,8 +49,8 @@ def _is_extension(policy: ExtensionPolicy, digits: str) -> bool:
 
 def classify(raw: str, policy: ExtensionPolicy, region: str = DEFAULT_REGION) -> Dialled | None:
     """The class of a dialled number, or None when it is no number anyone can reach."""
-    digits = _SEPARATORS.sub("", raw)
-    if not _DIALLABLE.fullmatch(digits):
+    digits = dialled_digits(raw)
+    if digits is None:
         return None
     # Emergency first: an extension plan must never shadow 113, 114 or 115.
     if digits.isdecimal() and shortnumberinfo.is_emergency_number(digits, region):

@@ -16,6 +16,7 @@ from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import actor, signed_in
+from web.ui.args import whole_number
 from web.ui.calling.blueprint import bp
 from web.ui.calling.forms import AssignmentForm, RemoveAssignmentForm
 from web.ui.calling.shared import (
@@ -90,8 +91,7 @@ def remove_assignment() -> Any:
         level = Level(form.level.data or "")
     except ValueError:
         abort(400)
-    raw_target = str(form.target_id.data or "")
-    target_id = int(raw_target) if raw_target.isascii() and raw_target.isdecimal() else None
+    target_id = whole_number(form.target_id.data)
     problems: list[str] = []
     refused: list[Agent] = []
     if form.validate_on_submit():

@@ -16,6 +16,7 @@ from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import actor, signed_in
+from web.ui.args import whole_number
 from web.ui.calling.blueprint import bp
 from web.ui.calling.forms import HotlineForm, ProfileForm
 from web.ui.calling.shared import department_names, put_errors, target_text
@@ -118,8 +119,7 @@ def _profile_input(form: ProfileForm) -> admin.ProfileInput:
 
 def _version(form: ProfileForm) -> int:
     """The version the edited profile was read at (0, which never matches, when missing)."""
-    value = str(form.version.data or "")
-    return int(value) if value.isascii() and value.isdecimal() else 0
+    return whole_number(form.version.data, 0) or 0
 
 
 def _hotline_text(line: Hotline) -> str:

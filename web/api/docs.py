@@ -1,0 +1,79 @@
+"""The OpenAPI document made exact: one error schema for every error body, and the error
+responses of every operation derived once from its shape (not copied per endpoint)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from apispec import BasePlugin
+from flask_smorest import Api, Blueprint
+from marshmallow import Schema, fields
+from werkzeug.routing import Rule
+
+from web.input_limits import MAX_ID, IdConverter
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+#: Operations anyone may call, signed in or not, with the refusals they answer themselves
+#: (signing in: 401 for a wrong email or password).
+PUBLIC_ENDPOINTS: dict[str, tuple[int, ...]] = {"session.sign_in": (401,), "session.sign_out": ()}
+
+
+class ErrorSchema(Schema):
+    """Every error body: the HTTP status, a machine-readable code, a message in the caller's
+    language and, for invalid input, the messages of each field (JSON path)."""
+
+    code = fields.Integer(required=True)
+    error = fields.String(required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class AgentdeskApi(Api):
+    """flask-smorest's Api with our error body and no catch-all "default" response."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
+def response_name(status: int) -> str:
+    """The name of the shared response component of `status` (flask-smorest's names)."""
+    return HTTPStatus(status).name
+
+
+def refuses(blp: Blueprint, *statuses: int) -> Callable[[View], View]:
+    """Document refusals only the operation knows of (403 for a role, 409 for a race…)."""
+    decorate: Callable[[View], View] = blp.doc(
+        responses={status: response_name(status) for status in statuses})
+    return decorate
+
+
+def id_parameter(converter: IdConverter) -> dict[str, Any]:
+    """A path id as the converter takes it."""
+    return {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+
+
+class ErrorResponses(BasePlugin):
+    """The errors every operation may answer, from what it takes: 401 unless public, 404
+    with a path id, 400 and 413 with a body, 422 always (any query argument is checked)."""
+
+    def operation_helper(self, path: str | None = None, operations: dict[str, Any] | None = None,
+                         **kwargs: Any) -> None:
+        rule: Rule | None = kwargs.get("rule")
+        for operation in (operations or {}).values():
+            responses = operation.setdefault("responses", {})
+            needed = [422]
+            if rule is not None and rule.endpoint in PUBLIC_ENDPOINTS:
+                operation["security"] = []
+                needed += PUBLIC_ENDPOINTS[rule.endpoint]
+            else:
+                needed.append(401)
+            if rule is not None and rule.arguments:
+                needed.append(404)
+            if "requestBody" in operation:
+                needed += [400, 413]
+            for status in needed:
+                if status not in responses and str(status) not in responses:
+                    responses[status] = response_name(status)
