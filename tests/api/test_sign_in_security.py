@@ -278,3 +278,31 @@ def test_a_refused_address_keeps_being_refused_in_the_callers_language(
         "X-Forwarded-For": "198.51.100.50", "Authorization": f"Bearer {token}"}).status_code == 429
     assert client.get("/agents", headers={"X-Forwarded-For": "198.51.100.50"}
                       ).status_code == 302  # pages without a password are not refused
+
+
+def test_the_openapi_document_lists_the_refusals_of_signing_in(app: Flask) -> None:
+    document = app.test_client().get("/api/openapi.json").get_json()
+    sign_in = document["paths"]["/api/v1/session"]["post"]["responses"]
+    assert {"401", "429"} <= set(sign_in)
+    approve = document["paths"]["/api/v1/tickets/{ticket_id}/approve"]["post"]["responses"]
+    assert {"401", "403", "415", "429"} <= set(approve)
+    listing = document["paths"]["/api/v1/tickets"]["get"]["responses"]
+    assert "429" in listing and "415" not in listing
+    error = document["components"]["schemas"]["Error"]
+    assert set(error["required"]) == {"code", "error", "message"}
+
+
+def test_every_refusal_of_signing_in_has_the_documented_error_body(
+    app: Flask, world: World
+) -> None:
+    client = app.test_client()
+    bodies = []
+    for n in range(8):  # the 7th is refused by the app, the 8th before it (SignInGate)
+        response = client.post("/api/v1/session", json={"email": f"g{n}@test.vn",
+                                                        "password": "x"},
+                               headers={"X-Forwarded-For": "198.51.100.60"})
+        bodies.append((response.status_code, response.get_json()))
+    for status, body in bodies[6:]:
+        assert status == 429
+        assert set(body) == {"code", "error", "message"} and body["code"] == 429
+        assert body["error"] == "too_many_sign_ins"

@@ -17,8 +17,9 @@ from web.input_limits import MAX_ID, IdConverter
 View = TypeVar("View", bound=Callable[..., Any])
 
 #: Operations anyone may call, signed in or not, with the refusals they answer themselves
-#: (signing in: 401 for a wrong email or password).
-PUBLIC_ENDPOINTS: dict[str, tuple[int, ...]] = {"session.sign_in": (401,), "session.sign_out": ()}
+#: (signing in: 401 for a wrong email or password, 429 after too many failures).
+PUBLIC_ENDPOINTS: dict[str, tuple[int, ...]] = {"session.sign_in": (401, 429),
+                                                "session.sign_out": ()}
 
 
 class ErrorSchema(Schema):
@@ -56,20 +57,24 @@ def id_parameter(converter: IdConverter) -> dict[str, Any]:
 
 
 class ErrorResponses(BasePlugin):
-    """The errors every operation may answer, from what it takes: 401 unless public, 404
-    with a path id, 400 and 413 with a body, 422 always (any query argument is checked)."""
+    """The errors every operation may answer, from what it takes: 401 and 429 (a bearer token
+    from an address refused for failing too often) unless public, 404 with a path id, 400 and
+    413 with a body, 415 and 403 for a write made with the session cookie that is neither JSON
+    nor carries a valid X-CSRFToken, 422 always (any query argument is checked)."""
 
     def operation_helper(self, path: str | None = None, operations: dict[str, Any] | None = None,
                          **kwargs: Any) -> None:
         rule: Rule | None = kwargs.get("rule")
-        for operation in (operations or {}).values():
+        for method, operation in (operations or {}).items():
             responses = operation.setdefault("responses", {})
             needed = [422]
             if rule is not None and rule.endpoint in PUBLIC_ENDPOINTS:
                 operation["security"] = []
                 needed += PUBLIC_ENDPOINTS[rule.endpoint]
             else:
-                needed.append(401)
+                needed += [401, 429]
+            if method.lower() not in ("get", "head", "options"):
+                needed += [403, 415]
             if rule is not None and rule.arguments:
                 needed.append(404)
             if "requestBody" in operation:
