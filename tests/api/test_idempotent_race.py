@@ -3,45 +3,26 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from threading import Barrier
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import World
+from tests.faults.conftest import concurrently
 from tests.ui.test_pages import csrf_token, sign_in
 from tests.ui.test_setup import filing
 from web.extensions import db
 from workflow.accounts import create_token
 from workflow.models import Ticket, TicketEvent
 
-T = TypeVar("T")
-
 #: Requests sent at the same moment with one key (as many as the audit's gunicorn workers).
 AT_ONCE = 12
 #: Rounds of the race, alternating an extension given and one picked by the server.
 ROUNDS = 4
-#: Longest any thread may wait (generous: this is not a timing test).
-DEADLINE = 60.0
 TICKET_PAGE = re.compile(r"/tickets/(\d+)$")
-
-
-def at_once(calls: Sequence[Callable[[], T]]) -> list[T]:
-    """Run each call in its own thread, all released together by a barrier; results in order."""
-    barrier = Barrier(len(calls))
-
-    def released(call: Callable[[], T]) -> T:
-        """Wait for every other thread, then call."""
-        barrier.wait(timeout=DEADLINE)
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        futures = [pool.submit(released, call) for call in calls]
-        return [future.result(timeout=DEADLINE) for future in futures]
 
 
 def tickets_with(key: str) -> tuple[int, int]:
@@ -71,7 +52,7 @@ def test_simultaneous_api_submissions_with_one_key_all_get_the_one_ticket(
             return app.test_client().post("/api/v1/tickets", json=body, headers=headers)
 
         # When the same requester sends it many times at the same moment
-        responses = at_once([post] * AT_ONCE)
+        responses = concurrently([post] * AT_ONCE)
 
         # Then every request is answered 201 with the same ticket
         answers = [(response.status_code, response.json.get("id")) for response in responses]
@@ -99,7 +80,7 @@ def test_simultaneous_posts_of_one_setup_form_all_lead_to_the_one_ticket(
         return lambda: browser.post("/agents/setup", data=form)
 
     # When the form is sent from all of them at the same moment
-    responses = at_once([post(browser, form) for browser, form in zip(browsers, forms,
+    responses = concurrently([post(browser, form) for browser, form in zip(browsers, forms,
                                                                         strict=True)])
 
     # Then every post goes on to the same ticket's page
