@@ -280,8 +280,9 @@ def test_a_signed_in_employee_sees_their_pending_password_once(
     # The navigation bar tells the employee, on every page, and nobody else
     for path in ("/agents", "/tickets", "/notifications"):
         page = employee.get(path).get_data(as_text=True)
-        assert re.search(r'id="pending-passwords">\s*Mật khẩu SIP chờ xem\s*'
-                         r'<span class="badge text-bg-light">1</span>', page), path
+        assert re.search(r'id="pending-passwords">\s*<i class="bi bi-key" aria-hidden="true"></i>'
+                         r'\s*Mật khẩu SIP chờ xem\s*<span class="badge text-bg-light">1</span>',
+                         page), path
     assert 'id="pending-passwords"' not in colleague.get("/agents").get_data(as_text=True)
     mine = employee.get("/my/credentials")
     page = mine.get_data(as_text=True)
