@@ -65,7 +65,8 @@ def test_admins_see_parked_emails_and_retry_them_once_the_data_is_fixed(
 
     page = admin.get("/admin/emails").get_data(as_text=True)
     assert 'id="parked-emails-link"' in page  # the count in the navigation
-    assert re.search(r'id="parked-emails-link">\s*<i [^>]*></i> Email chưa gửi được <span[^>]*>2<', page)
+    assert re.search(r'id="parked-emails-link">\s*<i [^>]*></i> Email chưa gửi được '
+                     r'<span[^>]*>2<', page)
     assert page.count(BROKEN_ADDRESS) == 2
     assert "Liên kết mật khẩu SIP" in page and "Thông báo: Gửi phiếu" in page
     assert "mail\npoison@x.vn" in page and "Người Duyệt Khác" in page
