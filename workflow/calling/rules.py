@@ -43,6 +43,12 @@ class CallingRules:
     external_forwarding: bool = False
 
 
+    @property
+    def calls_out(self) -> bool:
+        """Whether a call out can go at all: allowed, and with a company number to present
+        (without one every call out is refused, see `call_verdict`)."""
+        return self.outgoing and bool(self.caller_ids)
+
     def as_dict(self) -> dict[str, Any]:
         """Plain values (sorted), for storing and comparing."""
         return {"outgoing": self.outgoing, "classes": sorted(each.value for each in self.classes),
