@@ -12,10 +12,9 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 
-import phonenumbers
 from flask import Response, stream_with_context
 
-from workflow.routing import DEFAULT_REGION
+from workflow.routing import display_number
 
 #: First characters that make Excel, LibreOffice or Google Sheets start a formula (or, for
 #: tab and carriage return, hide one behind blank space); the full-width forms are read as
@@ -42,16 +41,7 @@ def phone_cell(e164: str | None) -> str:
     no visible quote. A foreign number keeps its international format, whose leading "+"
     `cell` then neutralises with the quote: the only way Excel keeps the "+".
     """
-    if not e164:
-        return ""
-    try:
-        number = phonenumbers.parse(e164, DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        return e164
-    national = phonenumbers.region_code_for_number(number) == DEFAULT_REGION
-    style = (phonenumbers.PhoneNumberFormat.NATIONAL if national
-             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    return phonenumbers.format_number(number, style)
+    return display_number(e164)
 
 
 def csv_stream(header: Sequence[object], rows: Iterable[Sequence[object]],

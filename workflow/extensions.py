@@ -18,7 +18,7 @@ from workflow.models import (
     on_postgresql,
     table,
 )
-from workflow.rules import ExtensionPolicy, extension_problems
+from workflow.rules import ExtensionPolicy, clean_extension, extension_problems
 
 #: PostgreSQL advisory lock key serialising automatic extension picks ("adsx").
 PICK_LOCK_KEY = 0x61647378
@@ -69,7 +69,7 @@ _WHO_HAS = select(HOLDER_OF_EXTENSION.label("holder"), TICKET_FOR_EXTENSION.labe
 
 def extension_problems_now(session: Session, extension: str) -> list[Problem]:
     """Everything that stops `extension` being requested now: the policy, then who has it."""
-    extension = extension.strip()
+    extension = clean_extension(extension)
     found = extension_problems(current_organisation(session).policy, extension)
     if found:
         return found

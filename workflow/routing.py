@@ -58,6 +58,21 @@ def normalise_number(raw: str, region: str = DEFAULT_REGION) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def display_number(e164: str | None, region: str = DEFAULT_REGION) -> str:
+    """A stored E.164 number as people read it: national format at home ("0912 345 678",
+    "024 3826 1234"), international abroad ("+1 650-253-0000"); anything else as it is."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, region)
+    except phonenumbers.NumberParseException:
+        return e164
+    home = phonenumbers.region_code_for_number(number) == region
+    style = (phonenumbers.PhoneNumberFormat.NATIONAL if home
+             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, style)
+
+
 def parse_routing(
     routing_type: str | None,
     priority_number: str | None = None,

@@ -57,6 +57,12 @@ class ExtensionPolicy:
         return int(self.prefix + "0" * free_digits), int(self.prefix + "9" * free_digits)
 
 
+def clean_extension(raw: str) -> str:
+    """An extension as typed or pasted ("5 012", " 5012 "), without any blank inside or
+    around: digits are what count, as with phone numbers."""
+    return "".join(raw.split())
+
+
 def extension_problems(policy: ExtensionPolicy, extension: str) -> list[Problem]:
     """Every way `extension` breaks `policy` (empty when it is valid)."""
     if not extension.isascii() or not extension.isdecimal():

@@ -21,7 +21,7 @@ from workflow.filing import file_ticket
 from workflow.machine import Status
 from workflow.models import Agent, Ticket, User, table, utcnow
 from workflow.routing import Routing, RoutingType, parse_routing
-from workflow.rules import Actor, extension_problems
+from workflow.rules import Actor, clean_extension, extension_problems
 from workflow.submission_context import SubmissionContext, read_submission_context
 
 logger = logging.getLogger(__name__)
@@ -56,8 +56,8 @@ class TicketRequest:
 
     @property
     def requested_extension(self) -> str | None:
-        """The extension asked for, without surrounding blanks; None to have one picked."""
-        return self.extension.strip() or None if self.extension else None
+        """The extension asked for, without blanks; None to have one picked."""
+        return clean_extension(self.extension) or None if self.extension else None
 
 
 @dataclass

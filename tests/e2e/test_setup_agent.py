@@ -102,7 +102,7 @@ def test_a_requester_sets_up_two_agents_and_both_become_active(
     expect(page.locator("tbody")).to_contain_text(first.split(" — ")[0])
     expect(page.locator("tbody")).to_contain_text(second.split(" — ")[0])
     expect(page.locator("tbody")).to_contain_text(suggested)
-    expect(page.locator("tbody")).to_contain_text("+84912345678")
+    expect(page.locator("tbody")).to_contain_text("0912 345 678")
     screenshot(page, "agent-list")
 
 

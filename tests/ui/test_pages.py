@@ -150,7 +150,7 @@ def test_the_agent_list_searches_filters_and_pages(app: Flask, world: World) -> 
     sign_in(client, world.emails["requester"])
     everyone = client.get("/agents").get_data(as_text=True)
     assert "5001" in everyone and "5002" in everyone and "2 tài khoản agent" in everyone
-    assert "+84912345678" in everyone and "Đã ngừng cấp" in everyone
+    assert "0912 345 678" in everyone and "Đã ngừng cấp" in everyone
     active = client.get("/agents?status=active").get_data(as_text=True)
     assert "5002" in active and "5001" not in active
     found = client.get("/agents?q=5001").get_data(as_text=True)

@@ -25,6 +25,7 @@ from workflow.extensions import (
     extension_problems_now,
     suggest_extension,
 )
+from workflow.rules import clean_extension
 
 blp = Blueprint("structure", __name__, description="Branches, departments, employees, policy")
 
@@ -79,5 +80,5 @@ def check_extension(args: dict[str, Any]) -> Any:
     current_actor()
     problems = extension_problems_now(db.session(), args["extension"])
     language = current_language()
-    return {"extension": args["extension"].strip(),
+    return {"extension": clean_extension(args["extension"]),
             "problems": [render(p.code, p.params, language) for p in problems]}

@@ -21,6 +21,7 @@ from web.ui.forms import LANGUAGE_NAMES
 from web.ui.labels import label_globals
 from workflow import notifications, queries, undelivered
 from workflow.errors import Problem
+from workflow.routing import display_number
 from workflow.rules import Role
 
 csrf = CSRFProtect()
@@ -74,6 +75,7 @@ def init_ui(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
     app.add_template_filter(local_time)
+    app.add_template_filter(display_number, "phone")
     app.add_template_global(problem_messages)
     app.before_request(_forget_per_request_caches)
 
