@@ -3,6 +3,7 @@ pbx."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -14,6 +15,7 @@ from flask_migrate import upgrade
 
 from tasks.runtime import runtime
 from web import create_app
+from web.access_log import ACCESS_LOGGER, AccessLog
 from web.auth import hash_password
 from web.config import ConfigurationError, is_trial
 from web.extensions import db
@@ -53,6 +55,10 @@ def serve(host: str, port: int, threads: int) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     upgrade()
+    # After the migrations, whose logging setup raises the root logger to WARN.
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO)
     embedded = None
     if not app.config["REDIS_URL"]:
         embedded = EmbeddedWorkers(app)
@@ -63,7 +69,7 @@ def serve(host: str, port: int, threads: int) -> None:
         click.echo("This is the embedded default (SQLite, in-process worker), for trials: "
                    "production runs PostgreSQL and Redis with its own SECRET_KEY (see README).")
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="agentdesk")
+        waitress.serve(AccessLog(app), host=host, port=port, threads=threads, ident="agentdesk")
     finally:
         if embedded is not None:
             embedded.stop()
@@ -99,9 +105,11 @@ def relay() -> None:
 @cli.command("seed-demo")
 @with_appcontext
 def seed_demo_command() -> None:
-    """Apply migrations, then create the demo organisation and users (password: demo)."""
+    """Apply migrations, then create the demo organisation, its users (password: demo), its
+    agents and tickets."""
     upgrade()
-    seed_demo(db.session(), hash_password("demo"))
+    deps = runtime(current_app)
+    seed_demo(db.session(), hash_password("demo"), deps.phone_system, deps.provisioning)
     click.echo("demo data ready: requester@demo.vn, approver@demo.vn, admin@demo.vn / demo")
 
 

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 
 from workflow.accounts import save_user
 from workflow.calling.demo import seed_calling
+from workflow.demo_activity import PhoneSystems, seed_activity
 from workflow.models import Branch, Department, Employee, Organisation, User
+from workflow.provisioning import ProvisioningSettings
 from workflow.rules import Role
 
 BRANCHES = (
@@ -34,8 +36,10 @@ def vietnamese_names() -> itertools.cycle[str]:
     )
 
 
-def seed_demo(session: Session, password_hash: str) -> Organisation:
-    """Create the demo organisation and users once; later runs change nothing."""
+def seed_demo(session: Session, password_hash: str, phone_system: PhoneSystems,
+              settings: ProvisioningSettings) -> Organisation:
+    """Create the demo organisation, its users and what they have done, once; later runs
+    change nothing."""
     organisation = session.scalar(select(Organisation).where(Organisation.name == "Công ty Demo"))
     if organisation is None:
         organisation = Organisation(
@@ -63,6 +67,7 @@ def seed_demo(session: Session, password_hash: str) -> Organisation:
     admin_id = session.scalar(select(User.id).where(User.email == "admin@demo.vn"))
     assert admin_id is not None
     seed_calling(session, admin_id)
+    seed_activity(session, phone_system, settings)
     return organisation
 
 
