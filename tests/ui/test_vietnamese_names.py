@@ -46,7 +46,7 @@ def browser(app: Flask, world: World, role: str) -> FlaskClient:
 
 def listed(page: str) -> list[str]:
     """The people of the agent list or the staff page, in the order shown."""
-    return re.findall(r'<a href="/(?:agents|admin/employees)/\d+">([^<]+)</a>', page)
+    return re.findall(r'<a href="/(?:agents|admin/employees|admin/users)/\d+">([^<]+)</a>', page)
 
 
 def test_the_agent_list_finds_people_however_their_name_is_typed(
@@ -94,6 +94,11 @@ def test_the_staff_page_searches_and_sorts_the_same_way(app: Flask, world: World
     client = browser(app, world, "admin")
     page = client.get("/admin/employees?q=NGUYEN").get_data(as_text=True)
     assert listed(page) == ["Nguyễn Văn An", "Nguyễn Thị Bình", "NGUYỄN HỮU CƯỜNG"]
+
+
+def test_users_are_listed_by_given_name(app: Flask, world: World) -> None:
+    page = browser(app, world, "admin").get("/admin/users").get_data(as_text=True)
+    assert listed(page) == ["Người Yêu Cầu", "Người Duyệt", "Người Duyệt Khác", "Quản Trị"]
 
 
 def test_departments_and_branches_are_in_vietnamese_order(
