@@ -139,6 +139,7 @@ def seed_app(app: Flask, libpq: str, args: argparse.Namespace, directory: bool,
               "base": dataset.EXPLICIT_BASE}
     with psycopg.connect(libpq) as connection:
         run_sql(connection, SQL_SEED + (SQL_DIRECTORY if directory else ""), params)
+        dataset.fill_employee_names(connection)
         connection.commit()
     with app.app_context():
         admin_id = save_user(db.session(), "admin@bench.vn", Role.ADMIN, dataset.PASSWORD_HASH,

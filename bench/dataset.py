@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from flask import Flask
@@ -23,6 +24,7 @@ from workflow.models import (
     Organisation,
     Ticket,
 )
+from workflow.names import fold, name_key
 from workflow.rules import Actor, Role
 from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 
@@ -99,7 +101,9 @@ def migrate_and_seed(app: Flask, employees: int) -> Seeded:
         session.commit()
         department_ids = [department.id for department in departments]
         rows = [{"department_id": department_ids[i % len(department_ids)],
-                 "full_name": f"Employee {i:06d}", "employee_code": f"E{i:06d}", "active": True}
+                 "full_name": f"Employee {i:06d}", "search_name": fold(f"Employee {i:06d}"),
+                 "sort_name": name_key(f"Employee {i:06d}"), "employee_code": f"E{i:06d}",
+                 "active": True}
                 for i in range(employees)]
         for start in range(0, len(rows), 10_000):
             session.execute(insert(Employee), rows[start:start + 10_000])
@@ -142,6 +146,18 @@ def vacuum(app: Flask) -> None:
         isolation_level="AUTOCOMMIT"
     ) as connection:
         connection.execute(text("VACUUM ANALYZE"))
+
+
+def fill_employee_names(connection: psycopg.Connection[Any]) -> None:
+    """Give employees inserted by set-based SQL the search and sort names the model keeps."""
+    rows = connection.execute("SELECT id, full_name FROM employee WHERE search_name = ''")
+    connection.execute("CREATE TEMP TABLE employee_names (id integer PRIMARY KEY, "
+                       "search_name text, sort_name text) ON COMMIT DROP")
+    with connection.cursor().copy("COPY employee_names FROM STDIN") as copy:
+        for employee_id, full_name in rows.fetchall():
+            copy.write_row((employee_id, fold(full_name), name_key(full_name)))
+    connection.execute("UPDATE employee SET search_name = n.search_name, sort_name = n.sort_name "
+                       "FROM employee_names AS n WHERE employee.id = n.id")
 
 
 def explicit_extension(employee_id: int) -> str:

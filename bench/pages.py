@@ -272,6 +272,7 @@ def seed(app: Flask, libpq: str, args: argparse.Namespace,
     with psycopg.connect(libpq) as connection:
         step = time.perf_counter()
         run_sql(connection, SQL_STRUCTURE + SQL_EMPLOYEES, params)
+        dataset.fill_employee_names(connection)
         connection.commit()
         timed("structure_employees", time.perf_counter() - step)
     with app.app_context():

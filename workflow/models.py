@@ -31,8 +31,10 @@ from sqlalchemy.orm import (
     Session,
     mapped_column,
     relationship,
+    validates,
 )
 
+from workflow import names
 from workflow.machine import OPEN_STATES, Status
 from workflow.routing import RoutingType
 from workflow.rules import ExtensionPolicy, Role
@@ -71,6 +73,10 @@ class Base(DeclarativeBase):
         }
     )
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+#: A sort key column: compared by code point on both databases.
+SORT_KEY = Text().with_variant(Text(collation="C"), "postgresql")
 
 
 def on_postgresql(session: Session) -> bool:
@@ -139,14 +145,19 @@ class Employee(Base):
 
     __tablename__ = "employee"
     __table_args__ = (
-        # Searching part of a name (ILIKE '%…%'): trigrams on PostgreSQL.
-        Index("ix_employee_full_name_trgm", "full_name", postgresql_using="gin",
-              postgresql_ops={"full_name": "gin_trgm_ops"}),
+        # Searching part of a folded name (LIKE '%…%'): trigrams on PostgreSQL.
+        Index("ix_employee_search_name_trgm", "search_name", postgresql_using="gin",
+              postgresql_ops={"search_name": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
     full_name: Mapped[str] = mapped_column(String(200), index=True)
+    #: `full_name` folded for search (`names.fold`), set with every new full name.
+    search_name: Mapped[str] = mapped_column(String(400), server_default=text("''"))
+    #: `full_name`'s Vietnamese sort key, given name first (`names.name_key`), compared
+    #: byte by byte ("C" on PostgreSQL, SQLite's default BINARY).
+    sort_name: Mapped[str] = mapped_column(SORT_KEY, index=True, server_default=text("''"))
     email: Mapped[str | None] = mapped_column(String(254))
     employee_code: Mapped[str | None] = mapped_column(String(40))
     #: What the employee does, which may decide their calling profile.
@@ -154,6 +165,12 @@ class Employee(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     department: Mapped[Department] = relationship()
+
+    @validates("full_name")
+    def _derive_names(self, _key: str, full_name: str) -> str:
+        """Keep the search and sort forms in step with every full name set (ORM writes)."""
+        self.search_name, self.sort_name = names.fold(full_name), names.name_key(full_name)
+        return full_name
 
 
 approver_branch = Table(

@@ -22,6 +22,7 @@ from workflow.models import (
     is_active,
     ticket_watcher,
 )
+from workflow.names import by_name, name_contains, name_key
 from workflow.rules import Actor, Role, visible_branch_filter
 
 T = TypeVar("T")
@@ -62,13 +63,14 @@ def paginate(
 
 def list_branches(session: Session) -> Sequence[Branch]:
     """Active branches by name."""
-    return session.scalars(select(Branch).where(Branch.active).order_by(Branch.name)).all()
+    return by_name(session.scalars(select(Branch).where(Branch.active)).all(),
+                   lambda branch: branch.name)
 
 
 def organisation_structure(session: Session) -> Sequence[tuple[Branch, list[Department]]]:
     """Every branch with its departments, active or not, by name."""
-    branches = session.scalars(select(Branch).order_by(Branch.name)).all()
-    departments = session.scalars(select(Department).order_by(Department.name)).all()
+    branches = by_name(session.scalars(select(Branch)).all(), lambda branch: branch.name)
+    departments = by_name(session.scalars(select(Department)).all(), lambda d: d.name)
     return [(branch, [d for d in departments if d.branch_id == branch.id]) for branch in branches]
 
 
@@ -79,45 +81,46 @@ def staff_page(session: Session, department_id: int | None, q: str | None, page:
                                      .joinedload(Department.branch))
     if department_id:
         query = query.where(Employee.department_id == department_id)
-    if q:
-        like = f"%{q.strip()}%"
-        query = query.where(or_(Employee.full_name.ilike(like),
-                                Employee.employee_code.ilike(like)))
-    return paginate(session, query.order_by(Employee.full_name, Employee.id), page, per_page)
+    if q and q.strip():
+        query = query.where(or_(name_contains(Employee.search_name, q),
+                                Employee.employee_code.ilike(f"%{q.strip()}%")))
+    return paginate(session, query.order_by(Employee.sort_name, Employee.id), page, per_page)
 
 
 def list_departments(session: Session, branch_id: int) -> Sequence[Department]:
     """Active departments of a branch by name."""
     if session.get(Branch, branch_id) is None:
         raise NotFound("branch_not_found", branch_id=branch_id)
-    return session.scalars(
-        select(Department)
-        .where(Department.branch_id == branch_id, Department.active)
-        .order_by(Department.name)
-    ).all()
+    return by_name(session.scalars(
+        select(Department).where(Department.branch_id == branch_id, Department.active)
+    ).all(), lambda department: department.name)
 
 
 def list_employees(
     session: Session, department_id: int, q: str | None = None
 ) -> Sequence[tuple[Employee, Agent | None]]:
-    """Active employees of a department with their active agent, if any."""
+    """Active employees of a department with their active agent, if any, by given name.
+
+    `q` narrows to names containing it, with or without diacritics, in any case.
+    """
     if session.get(Department, department_id) is None:
         raise NotFound("department_not_found", department_id=department_id)
     query = (
         select(Employee, Agent)
         .outerjoin(Agent, (Agent.employee_id == Employee.id) & is_active(Agent.status))
         .where(Employee.department_id == department_id, Employee.active)
-        .order_by(Employee.full_name)
+        .order_by(Employee.sort_name, Employee.id)
     )
-    if q:
-        query = query.where(Employee.full_name.ilike(f"%{q}%"))
+    if q and q.strip():
+        query = query.where(name_contains(Employee.search_name, q))
     return [(row[0], row[1]) for row in session.execute(query)]
 
 
 def list_users(session: Session, include_inactive: bool = False) -> Sequence[User]:
-    """Users by name: the active ones (people a ticket can notify), or everyone."""
-    query = select(User).options(selectinload(User.branches)).order_by(User.full_name)
-    return session.scalars(query if include_inactive else query.where(User.active)).all()
+    """Users by given name: the active ones (people a ticket can notify), or everyone."""
+    query = select(User).options(selectinload(User.branches))
+    users = session.scalars(query if include_inactive else query.where(User.active)).all()
+    return sorted(users, key=lambda user: name_key(user.full_name))
 
 
 def get_user(session: Session, user_id: int) -> User:
@@ -143,7 +146,7 @@ class AgentFilter:
 #: Orders the agent list offers, by name; ties go to the newest agent.
 AGENT_ORDERS = {
     "updated": (Agent.updated_at.desc(),),
-    "name": (Employee.full_name,),
+    "name": (Employee.sort_name,),
     "extension": (Agent.extension,),
 }
 
@@ -191,7 +194,7 @@ def _filtered(query: AnySelect, filters: AgentFilter) -> AnySelect:
         # Extensions are digits and names never are: searching only the column that can
         # match lets each use its own index (an OR across the two tables can use neither).
         query = query.where(Agent.extension.like(f"%{words}%") if words.isdecimal()
-                            else Employee.full_name.ilike(f"%{words}%"))
+                            else name_contains(Employee.search_name, words))
     return _agent_conditions(query, filters)
 
 

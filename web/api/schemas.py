@@ -89,6 +89,12 @@ class EmployeeSchema(Schema):
     agent = fields.Nested(AgentSummarySchema, allow_none=True)
 
 
+class EmployeeArgsSchema(Schema):
+    """Narrowing a department's employees: part of a name, diacritics and case ignored."""
+
+    q = Line(validate=validate.Length(max=100))
+
+
 class AgentSchema(AgentSummarySchema):
     sip_username = fields.String()
     employee_id = fields.Integer()

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from web.api.schemas import (
     BranchSchema,
     DepartmentSchema,
+    EmployeeArgsSchema,
     EmployeeSchema,
     ExtensionCheckSchema,
     ExtensionSuggestionSchema,
@@ -47,11 +48,15 @@ def list_departments(branch_id: int) -> Any:
 
 
 @blp.route("/departments/<int:department_id>/employees")
+@blp.arguments(EmployeeArgsSchema, location="query")
 @blp.response(200, EmployeeSchema(many=True))
-def list_employees(department_id: int) -> Any:
-    """Active employees of a department, each with their active agent."""
+def list_employees(args: dict[str, Any], department_id: int) -> Any:
+    """Active employees of a department by given name, each with their active agent.
+
+    `q` keeps those whose name contains it, with or without diacritics, in any case.
+    """
     current_actor()
-    rows = queries.list_employees(db.session(), department_id)
+    rows = queries.list_employees(db.session(), department_id, args.get("q"))
     return [{**EmployeeSchema().dump(employee), "agent": agent} for employee, agent in rows]
 
 
