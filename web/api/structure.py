@@ -25,6 +25,7 @@ from workflow.extensions import (
     extension_problems_now,
     suggest_extension,
 )
+from workflow.picker import employees_to_pick
 
 blp = Blueprint("structure", __name__, description="Branches, departments, employees, policy")
 
@@ -48,10 +49,11 @@ def list_departments(branch_id: int) -> Any:
 @blp.route("/departments/<int:department_id>/employees")
 @blp.response(200, EmployeeSchema(many=True))
 def list_employees(department_id: int) -> Any:
-    """Active employees of a department, each with their active agent."""
+    """Active employees of a department, each with their active agent and open ticket."""
     current_actor()
-    rows = queries.list_employees(db.session(), department_id)
-    return [{**EmployeeSchema().dump(employee), "agent": agent} for employee, agent in rows]
+    return [{**EmployeeSchema().dump(row.employee), "agent": row.agent,
+             "open_ticket_id": row.open_ticket_id}
+            for row in employees_to_pick(db.session(), department_id)]
 
 
 @blp.route("/policy")
