@@ -255,3 +255,17 @@ def test_an_extension_is_checked_before_submitting_in_both_languages(
                          headers={"Accept-Language": "en"}).json
     assert english["problems"] == [f"Extension 5001 is requested by ticket #{ticket['id']}."]
     assert client.get("/api/v1/extensions/check").status_code == 422
+
+
+def test_employees_come_with_their_open_ticket(
+    app: Flask, api: Callable[[str], ApiClient], world: World
+) -> None:
+    client = api("requester")
+    filed = client.post("/api/v1/tickets", json={"kind": "new",
+                                                 "employee_id": world.employee_ids[2]})
+    assert filed.status_code == 201, filed.json
+    employees = client.get(f"/api/v1/departments/{world.department_ids[0]}/employees").json
+    open_tickets = {person["id"]: person["open_ticket_id"] for person in employees}
+    assert open_tickets[world.employee_ids[2]] == filed.json["id"]
+    assert [ticket for person, ticket in open_tickets.items()
+            if person != world.employee_ids[2]] == [None, None, None]

@@ -278,7 +278,9 @@ def test_the_setup_form_offers_a_new_password_only_on_a_change_ticket(
     page.get_by_label("Cấp mới TK").check()
     expect(box).to_be_hidden()
 
-    # When they ask only for a new password for the employee
+    # When they ask only for a new password for the employee (a change: only employees with
+    # an account can be picked)
+    page.get_by_label("Đổi tài khoản").check()
     page.locator("#branch_id").select_option(str(account.branch_id))
     departments = page.locator("#department_id")
     expect(departments.locator(f"option[value='{account.department_id}']")).to_have_count(1)
@@ -286,7 +288,6 @@ def test_the_setup_form_offers_a_new_password_only_on_a_change_ticket(
     employees = page.locator("#employee_id")
     expect(employees.locator(f"option[value='{account.employee_id}']")).to_have_count(1)
     employees.select_option(str(account.employee_id))
-    page.get_by_label("Đổi tài khoản").check()
     expect(page.locator("#current-agent")).to_contain_text("Hiện tại: số máy lẻ")
     box.check()
     screenshot(page, "change-with-new-password")

@@ -140,3 +140,34 @@ def test_a_missing_employee_is_a_field_error(requester: FlaskClient, world: Worl
         requester, world, employee_id="")).get_data(as_text=True)
     assert "Bắt buộc nhập trường này." in page
     assert tickets() == 0
+
+
+def option_of(page: str, employee_id: int) -> str:
+    """The picker's option for an employee, as the page renders it."""
+    picker = page[page.index('id="employee_id"'):]
+    picker = picker[:picker.index("</select>")]
+    found = re.search(rf'<option[^>]*value="{employee_id}"[^>]*>[^<]*</option>', picker)
+    assert found, f"no option for employee {employee_id}"
+    return found.group(0)
+
+
+def test_the_picker_marks_agents_and_open_tickets_and_offers_who_fits_the_kind(
+    app: Flask, requester: FlaskClient, world: World
+) -> None:
+    provision(app, world, submit(world, extension="5001"))
+    waiting = submit(world, employee_id=world.employee_ids[1])
+    holder, busy, free = world.employee_ids[0], world.employee_ids[1], world.employee_ids[3]
+    new = setup_page(requester, world, employee=2)
+    assert "(số 5001)" in option_of(new, holder) and "disabled" in option_of(new, holder)
+    assert f"(đang có phiếu #{waiting.id})" in option_of(new, busy)
+    assert "disabled" in option_of(new, busy) and "disabled" not in option_of(new, free)
+    change = requester.get(f"/agents/setup?branch_id={world.branch_ids[0]}"
+                           f"&department_id={world.department_ids[0]}&kind=change"
+                           ).get_data(as_text=True)
+    assert re.search(r'<input checked[^>]*value="change"', change)
+    assert "disabled" not in option_of(change, holder)
+    assert "disabled" in option_of(change, free) and "disabled" in option_of(change, busy)
+    assert "Để trống để giữ số máy lẻ hiện tại." in change
+    # The one already chosen stays offered, so the form keeps it next to its message
+    chosen = setup_page(requester, world, employee=0)
+    assert "disabled" not in option_of(chosen, holder)

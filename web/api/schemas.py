@@ -87,6 +87,8 @@ class EmployeeSchema(Schema):
     employee_code = fields.String(allow_none=True)
     department_id = fields.Integer()
     agent = fields.Nested(AgentSummarySchema, allow_none=True)
+    open_ticket_id = fields.Integer(
+        allow_none=True, metadata={"description": "The employee's ticket still in progress."})
 
 
 class EmployeeArgsSchema(Schema):

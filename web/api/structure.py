@@ -26,6 +26,7 @@ from workflow.extensions import (
     extension_problems_now,
     suggest_extension,
 )
+from workflow.picker import employees_to_pick
 from workflow.rules import clean_extension
 
 blp = Blueprint("structure", __name__, description="Branches, departments, employees, policy")
@@ -51,13 +52,12 @@ def list_departments(branch_id: int) -> Any:
 @blp.arguments(EmployeeArgsSchema, location="query")
 @blp.response(200, EmployeeSchema(many=True))
 def list_employees(args: dict[str, Any], department_id: int) -> Any:
-    """Active employees of a department by given name, each with their active agent.
-
-    `q` keeps those whose name contains it, with or without diacritics, in any case.
-    """
+    """Active employees of a department by given name, each with their active agent and open
+    ticket; `q` keeps those whose name contains it, with or without diacritics, in any case."""
     current_actor()
-    rows = queries.list_employees(db.session(), department_id, args.get("q"))
-    return [{**EmployeeSchema().dump(employee), "agent": agent} for employee, agent in rows]
+    return [{**EmployeeSchema().dump(row.employee), "agent": row.agent,
+             "open_ticket_id": row.open_ticket_id}
+            for row in employees_to_pick(db.session(), department_id, args.get("q"))]
 
 
 @blp.route("/policy")

@@ -31,63 +31,154 @@
     return form.dataset.labelAppWeb;
   }
 
-  function showCurrent() {
-    const agent = agents.get(employee.value);
-    if (agent === undefined) { return; }  // not loaded by this script: keep the server's text
-    current.textContent = agent
-      ? form.dataset.labelCurrent.replace("{extension}", agent.extension) + ", " + routingText(agent)
-      : form.dataset.labelNoAgent;
-    if (agent && kind() === "change") {  // start from today's routing, so only edits count
-      const type = agent.routing ? agent.routing.type : "app_web";
-      form.querySelector(`input[name="routing_type"][value="${type}"]`).checked = true;
-      $("priority_number").value = (agent.routing && agent.routing.priority_number) || "";
-      $("backup_number").value = (agent.routing && agent.routing.backup_number) || "";
-      showFields();
-    }
-  }
-
   function kind() {
     const checked = form.querySelector('input[name="kind"]:checked');
     return checked ? checked.value : "new";
   }
 
+  function showCurrent() {
+    const agent = agents.get(employee.value);
+    if (agent === undefined) {  // nobody chosen, or not loaded by this script
+      if (!employee.value) { current.textContent = ""; }
+      return;
+    }
+    current.textContent = agent
+      ? form.dataset.labelCurrent.replace("{extension}", agent.extension) + ", " + routingText(agent)
+      : form.dataset.labelNoAgent;
+  }
+
+  // Start a change from today's routing, so only edits count. Only when the employee or the
+  // kind is chosen: a routing click or a typed number is the requester's own choice.
+  function startFromCurrentRouting() {
+    const agent = agents.get(employee.value);
+    if (!agent || kind() !== "change") { return; }
+    const type = agent.routing ? agent.routing.type : "app_web";
+    form.querySelector(`input[name="routing_type"][value="${type}"]`).checked = true;
+    $("priority_number").value = (agent.routing && agent.routing.priority_number) || "";
+    $("backup_number").value = (agent.routing && agent.routing.backup_number) || "";
+    showFields();
+  }
+
   function showFields() {
     $("extension-routing").hidden = kind() === "revoke";
     $("reset-password").hidden = kind() !== "change";
+    $("extension-empty-new").hidden = kind() === "change";
+    $("extension-empty-change").hidden = kind() !== "change";
     const routing = form.querySelector('input[name="routing_type"]:checked');
     $("phone-numbers").hidden = !routing || routing.value !== "phone";
   }
 
-  function filterOptions(search, select) {
-    search.addEventListener("input", () => {
-      const words = search.value.trim().toLocaleLowerCase("vi");
-      for (const option of select.options) {
-        option.hidden = option.value !== "" && !option.text.toLocaleLowerCase("vi").includes(words);
-      }
-    });
+  // Employees a ticket of this kind would refuse cannot be picked (their label says why).
+  // The one the server showed chosen stays chosen, next to the server's message.
+  function markPickable(keepChosen) {
+    for (const option of employee.options) {
+      if (option.value === "") { continue; }
+      const refused = option.dataset.openTicket !== undefined ||
+        (kind() === "new") === (option.dataset.extension !== undefined);
+      option.disabled = refused && !(keepChosen && option.selected);
+    }
+    if (employee.selectedOptions.length && employee.selectedOptions[0].disabled) {
+      employee.value = "";
+      showCurrent();
+      remember();
+    }
+  }
+
+  // The messages of the last submission are about another choice once the kind changed.
+  function clearErrors() {
+    for (const input of form.querySelectorAll(".is-invalid")) {
+      input.classList.remove("is-invalid");
+      input.removeAttribute("aria-describedby");
+    }
+    for (const message of form.querySelectorAll(".invalid-feedback")) { message.hidden = true; }
+  }
+
+  // Keep the choices in the address, so Back (or a reload) opens the form as it was left.
+  function remember() {
+    const address = new URL(window.location.href);
+    for (const [name, value] of [["branch_id", branch.value], ["department_id", department.value],
+                                 ["employee_id", employee.value], ["kind", kind()]]) {
+      if (value) { address.searchParams.set(name, value); } else { address.searchParams.delete(name); }
+    }
+    window.history.replaceState(window.history.state, "", address);
+  }
+
+  function employeeLabel(person) {
+    let label = person.full_name;
+    if (person.agent) {
+      label += " " + form.dataset.labelHasAgent.replace("{extension}", person.agent.extension);
+    }
+    if (person.open_ticket_id) {
+      label += " " + form.dataset.labelOpenTicket.replace("{id}", person.open_ticket_id);
+    }
+    return label;
+  }
+
+  // Offer the branch's departments, keeping the one chosen if it is still offered.
+  async function loadDepartments() {
+    const asked = branch.value;
+    const departments = await getJson(url(form.dataset.departmentsUrl, asked));
+    if (branch.value !== asked) { return; }  // chosen again meanwhile
+    const keep = department.value;
+    fill(department, form.dataset.labelChooseDepartment, departments.map((d) => [d.id, d.name]));
+    department.value = keep;
+    if (department.value !== keep) { department.value = ""; }
+  }
+
+  // Learn the department's employees (their agents feed the form); offer them again unless
+  // the server already did, keeping the one chosen.
+  async function loadEmployees(refill, keepChosen) {
+    const asked = department.value;
+    const employees = await getJson(url(form.dataset.employeesUrl, asked));
+    if (department.value !== asked) { return; }  // chosen again meanwhile
+    agents.clear();
+    for (const person of employees) { agents.set(String(person.id), person.agent); }
+    if (!refill) { return; }
+    const keep = employee.value;
+    employee.replaceChildren(new Option(form.dataset.labelChooseEmployee, ""));
+    for (const person of employees) {
+      const option = new Option(employeeLabel(person), person.id);
+      if (person.agent) { option.dataset.extension = person.agent.extension; }
+      if (person.open_ticket_id) { option.dataset.openTicket = person.open_ticket_id; }
+      employee.add(option);
+    }
+    employee.value = keep;
+    if (employee.value !== keep) { employee.value = ""; }
+    markPickable(keepChosen);
   }
 
   branch.addEventListener("change", async () => {
     fill(department, form.dataset.labelChooseDepartment, []);
     fill(employee, form.dataset.labelChooseEmployee, []);
-    if (!branch.value) { return; }
-    const departments = await getJson(url(form.dataset.departmentsUrl, branch.value));
-    fill(department, form.dataset.labelChooseDepartment, departments.map((d) => [d.id, d.name]));
+    showCurrent();
+    remember();
+    if (branch.value) { await loadDepartments(); }
   });
 
   department.addEventListener("change", async () => {
     fill(employee, form.dataset.labelChooseEmployee, []);
-    if (!department.value) { return; }
-    const employees = await getJson(url(form.dataset.employeesUrl, department.value));
-    agents.clear();
-    for (const person of employees) { agents.set(String(person.id), person.agent); }
-    fill(employee, form.dataset.labelChooseEmployee, employees.map((person) => [
-      person.id, person.full_name + (person.agent ? " — " + person.agent.extension : "")]));
+    showCurrent();
+    remember();
+    if (department.value) { await loadEmployees(true, false); }
   });
 
-  employee.addEventListener("change", showCurrent);
-  for (const radio of form.querySelectorAll('input[name="kind"], input[name="routing_type"]')) {
-    radio.addEventListener("change", () => { showFields(); showCurrent(); });
+  employee.addEventListener("change", () => {
+    clearErrors();
+    showCurrent();
+    startFromCurrentRouting();
+    remember();
+  });
+  for (const radio of form.querySelectorAll('input[name="kind"]')) {
+    radio.addEventListener("change", () => {
+      clearErrors();
+      showFields();
+      markPickable(false);
+      startFromCurrentRouting();
+      remember();
+    });
+  }
+  for (const radio of form.querySelectorAll('input[name="routing_type"]')) {
+    radio.addEventListener("change", showFields);
   }
 
   $("suggest-extension").addEventListener("click", async () => {
@@ -105,6 +196,7 @@
   async function checkExtension() {
     const value = extension.value.trim();
     const live = $("extension-live");
+    live.hidden = false;
     const agent = agents.get(employee.value);
     const own = agent ? agent.extension : form.dataset.currentExtension;
     if (!value || value === own) {
@@ -122,11 +214,43 @@
   filterOptions($("employee-search"), employee);
   filterOptions($("notify-search"), $("notify_user_ids"));
 
+  // As workflow/names.fold: without tone marks or letter modifiers, đ as d, lower case,
+  // single spaces, so that "nguyen" finds "Nguyễn" as the agent list does.
+  function fold(text) {
+    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d")
+      .toLocaleLowerCase("vi").replace(/\s+/g, " ").trim();
+  }
+
+  function filterOptions(search, select) {
+    search.addEventListener("input", () => {
+      const words = fold(search.value);
+      for (const option of select.options) {
+        option.hidden = option.value !== "" && !fold(option.text).includes(words);
+      }
+    });
+  }
+
+  // Enter in a one-line box must not file the ticket: only the two buttons send the form.
+  form.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (event.key === "Enter" && target instanceof HTMLInputElement && target.type !== "submit") {
+      event.preventDefault();
+    }
+  });
+
   // A double click sends the form once (the idempotency key also makes a resend harmless).
   let sent = false;
   form.addEventListener("submit", (event) => {
     if (sent) { event.preventDefault(); }
     sent = true;
   });
-  showFields();
+
+  // Opened again (Back, reload): the browser may keep a branch or kind whose lists it lost.
+  async function restore() {
+    showFields();
+    markPickable(true);
+    if (branch.value && department.options.length <= 1) { await loadDepartments(); }
+    if (department.value) { await loadEmployees(employee.options.length <= 1, true); }
+  }
+  restore();
 })();

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from wtforms.fields.choices import SelectChoice
@@ -20,6 +20,7 @@ from workflow import queries
 from workflow.errors import Conflict, NotFound, RuleViolation
 from workflow.extensions import current_organisation
 from workflow.models import Agent
+from workflow.picker import PickableEmployee, employees_to_pick, refused_at_once
 from workflow.tickets import SubmittedTicket, TicketKind, TicketRequest, submit_ticket
 
 bp = Blueprint("setup", __name__)
@@ -59,6 +60,8 @@ def _prefill(form: SetupAgentForm) -> None:
     form.branch_id.data = int_arg("branch_id")
     form.department_id.data = int_arg("department_id")
     form.employee_id.data = int_arg("employee_id")
+    if request.args.get("kind") in {kind.value for kind in TicketKind}:
+        form.kind.data = request.args["kind"]
     form.idempotency_key.data = uuid.uuid4().hex
 
 
@@ -82,14 +85,31 @@ def _fill_choices(session: Session, form: SetupAgentForm) -> Agent | None:
                 for department in queries.list_departments(session, form.branch_id.data)
             ]
         if form.department_id.data:
-            for employee, agent in queries.list_employees(session, form.department_id.data):
-                label = employee.full_name + (f" — {agent.extension}" if agent else "")
-                form.employee_id.choices.append(SelectChoice(str(employee.id), label))
-                if employee.id == form.employee_id.data:
-                    current = agent
+            for row in employees_to_pick(session, form.department_id.data):
+                chosen = row.employee.id == form.employee_id.data
+                form.employee_id.choices.append(_employee_choice(row, form.kind.data, chosen))
+                if chosen:
+                    current = row.agent
     except NotFound:
         pass  # a stale choice: the select then says it is not valid
     return current
+
+
+def _employee_choice(row: PickableEmployee, kind: str | None, chosen: bool) -> SelectChoice:
+    """An employee as the picker offers them: marked with their extension and open ticket,
+    disabled when a ticket of `kind` would be refused (unless already chosen, so the form
+    keeps it and shows why)."""
+    label = row.employee.full_name
+    attributes: dict[str, Any] = {}
+    if row.agent is not None:
+        label += " " + _("(số %(extension)s)", extension=row.agent.extension)
+        attributes["data-extension"] = row.agent.extension
+    if row.open_ticket_id is not None:
+        label += " " + _("(đang có phiếu #%(id)s)", id=row.open_ticket_id)
+        attributes["data-open-ticket"] = str(row.open_ticket_id)
+    if not chosen and refused_at_once(kind or "new", row.agent is not None, row.open_ticket_id):
+        attributes["disabled"] = True
+    return SelectChoice(str(row.employee.id), label, render_kw=attributes)
 
 
 def _ticket_request(form: SetupAgentForm) -> TicketRequest:

@@ -1,0 +1,45 @@
+"""Who may be picked for which kind of ticket: employees with their agent and open ticket."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow import queries
+from workflow.models import Agent, Employee, Ticket, in_open_state
+
+
+@dataclass(frozen=True)
+class PickableEmployee:
+    """An active employee of a department, their active agent and their open ticket, if any."""
+
+    employee: Employee
+    agent: Agent | None
+    open_ticket_id: int | None
+
+
+def employees_to_pick(session: Session, department_id: int, q: str | None = None
+                      ) -> list[PickableEmployee]:
+    """The department's active employees by given name (those whose name contains `q`, with
+    or without diacritics), each with what decides which tickets fit."""
+    rows = queries.list_employees(session, department_id, q)
+    ids = [employee.id for employee, _ in rows]
+    open_tickets: dict[int, int] = {}
+    if ids:
+        found = session.execute(
+            select(Ticket.employee_id, Ticket.id)
+            .where(Ticket.employee_id.in_(ids), in_open_state(Ticket.state))
+        )
+        open_tickets = {employee_id: ticket_id for employee_id, ticket_id in found}
+    return [PickableEmployee(employee, agent, open_tickets.get(employee.id))
+            for employee, agent in rows]
+
+
+def refused_at_once(kind: str, has_agent: bool, open_ticket_id: int | None) -> bool:
+    """Whether a ticket of `kind` for this employee would be refused whatever else it says:
+    an open ticket blocks every kind, a new account needs no agent, the others need one."""
+    if open_ticket_id is not None:
+        return True
+    return has_agent if kind == "new" else not has_agent
