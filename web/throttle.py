@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
-from limits.strategies import SlidingWindowCounterRateLimiter
+from limits.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
@@ -39,7 +39,9 @@ class SignInThrottle:
     """
 
     def __init__(self, storage_uri: str, per_address: str, per_account: str) -> None:
-        self._limiter = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri))
+        # A moving window counts exactly the failures of the last period (a fixed or sliding
+        # counter lets a guesser fit up to twice the limit around a window's edge).
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
         self._per_address = parse(per_address)
         self._per_account = parse(per_account)
         #: Counters this process found refusing, until when (epoch seconds): the next

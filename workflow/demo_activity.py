@@ -24,8 +24,8 @@ from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 #: Domain of the demo staff's email addresses.
 EMAIL_DOMAIN = "demo.vn"
 #: In each department, the staff (in the order the pages list them) who already hold an agent:
-#: the second half, so the first three of every department are free to try the setup form.
-WITH_AGENT = range(3, 6)
+#: the last two, so the first four of every department are free to try the setup form.
+WITH_AGENT = range(4, 6)
 #: Departments whose calling profile lets calls be forwarded to phones: some of their agents
 #: ring a mobile first, then the office line.
 FORWARDING_DEPARTMENTS = frozenset({"Kinh doanh", "Chăm sóc khách hàng"})
@@ -84,7 +84,7 @@ def staff_by_department(session: Session) -> dict[tuple[str, str], list[Employee
         select(Branch.name, Department.name, Employee)
         .join(Department, Employee.department_id == Department.id)
         .join(Branch, Department.branch_id == Branch.id)
-        .where(Employee.active).order_by(Employee.full_name, Employee.id)
+        .where(Employee.active).order_by(Employee.sort_name, Employee.id)
     ).all()
     staff: dict[tuple[str, str], list[Employee]] = {}
     for branch, department, employee in rows:
@@ -106,7 +106,7 @@ def seed_activity(session: Session, phone_system: PhoneSystems,
 
 def _agents(session: Session, people: DemoActors, staff: Staff, phone_system: PhoneSystems,
             settings: ProvisioningSettings) -> None:
-    """Half of every department gets an agent, then one is moved and one stopped."""
+    """A third of every department gets an agent, then one is moved and one stopped."""
     ids = []
     for (_, department), employees in staff.items():
         for position in WITH_AGENT:

@@ -52,12 +52,14 @@ def other_origin() -> Iterator[dict[str, str]]:
 
 
 def submitted_ticket(page: Page, nth: int) -> int:
-    """A new-extension ticket filed by the requester for the `nth` employee of a department in
-    the approver's scope."""
+    """A new-extension ticket filed by the requester for the `nth` employee without an agent or
+    a ticket of a department in the approver's scope."""
     api_login(page, REQUESTER)
     branch = page.request.get("/api/v1/branches").json()[0]["id"]
     department = page.request.get(f"/api/v1/branches/{branch}/departments").json()[0]["id"]
-    employees = page.request.get(f"/api/v1/departments/{department}/employees").json()
+    employees = [employee for employee in
+                 page.request.get(f"/api/v1/departments/{department}/employees").json()
+                 if employee["agent"] is None and employee["open_ticket_id"] is None]
     filed = page.request.post("/api/v1/tickets", data={
         "kind": "new", "employee_id": employees[nth]["id"]})
     assert filed.status == 201, filed.text()

@@ -62,7 +62,9 @@ def test_serve_with_demo_data_provisions_an_approved_ticket(tmp_path: Path) -> N
             requester,
             "POST",
             "/api/v1/tickets",
-            {"kind": "new", "employee_id": employees[0]["id"]},
+            {"kind": "new", "employee_id": next(
+                employee["id"] for employee in employees
+                if employee["agent"] is None and employee["open_ticket_id"] is None)},
         )
         # (the next free extension of the policy, after those of the demo's agents)
         held = {agent["extension"] for agent in call(
