@@ -212,7 +212,8 @@
   }
 
   filterOptions($("employee-search"), employee);
-  filterOptions($("notify-search"), $("notify_user_ids"));
+  filterPeople($("notify-search"), $("notify-list"));
+  showChosen($("notify-list"), $("notify-chosen"));
 
   // As workflow/names.fold: without tone marks or letter modifiers, đ as d, lower case,
   // single spaces, so that "nguyen" finds "Nguyễn" as the agent list does.
@@ -228,6 +229,42 @@
         option.hidden = option.value !== "" && !fold(option.text).includes(words);
       }
     });
+  }
+
+  // The people to notify are checkboxes; the search hides those whose name does not match.
+  function filterPeople(search, list) {
+    search.addEventListener("input", () => {
+      const words = fold(search.value);
+      for (const row of list.querySelectorAll(".form-check")) {
+        row.hidden = !fold(row.textContent).includes(words);
+      }
+    });
+  }
+
+  // The chosen people as chips above the list, each with a button that takes them off.
+  function showChosen(list, chosen) {
+    const draw = () => {
+      chosen.replaceChildren();
+      const checked = list.querySelectorAll("input:checked");
+      if (checked.length === 0) {
+        chosen.append(Object.assign(document.createElement("span"),
+          { className: "text-body-secondary small", textContent: chosen.dataset.none }));
+      }
+      for (const box of checked) {
+        const name = list.querySelector(`label[for="${box.id}"]`).textContent.split(" <")[0].trim();
+        const chip = Object.assign(document.createElement("span"),
+          { className: "badge rounded-pill text-bg-primary d-inline-flex align-items-center gap-1" });
+        const remove = Object.assign(document.createElement("button"), {
+          type: "button", className: "btn-close btn-close-white btn-sm",
+        });
+        remove.setAttribute("aria-label", chosen.dataset.remove.replace("{name}", name));
+        remove.addEventListener("click", () => { box.checked = false; draw(); });
+        chip.append(name, remove);
+        chosen.append(chip);
+      }
+    };
+    list.addEventListener("change", draw);
+    draw();
   }
 
   // Enter in a one-line box must not file the ticket: only the two buttons send the form.

@@ -23,6 +23,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -161,8 +162,11 @@ class SetupAgentForm(FlaskForm):
     backup_number = StringField(_l("Số dự phòng"), validators=[Optional(), Length(max=30)])
     reset_password = BooleanField(_l("Cấp mật khẩu SIP mới"))
     details = TextAreaField(_l("Chi tiết Agent"), validators=[Optional(), Length(max=2000)])
+    #: One checkbox a person (no Ctrl+click: a second click never drops the first person).
     notify_user_ids = SelectMultipleField(_l("Gửi thông báo đến"), coerce=int,
-                                          validators=[Optional()])
+                                          validators=[Optional()],
+                                          widget=ListWidget(prefix_label=False),
+                                          option_widget=CheckboxInput())
     idempotency_key = HiddenField()
     submit_exit = SubmitField(_l("Hoàn thành và thoát"))
     submit_new = SubmitField(_l("Hoàn thành và điền mới"))
