@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -25,16 +26,20 @@ def employees_to_pick(session: Session, department_id: int, q: str | None = None
     """The department's active employees by given name (those whose name contains `q`, with
     or without diacritics), each with what decides which tickets fit."""
     rows = queries.list_employees(session, department_id, q)
-    ids = [employee.id for employee, _ in rows]
-    open_tickets: dict[int, int] = {}
-    if ids:
-        found = session.execute(
-            select(Ticket.employee_id, Ticket.id)
-            .where(Ticket.employee_id.in_(ids), in_open_state(Ticket.state))
-        )
-        open_tickets = {employee_id: ticket_id for employee_id, ticket_id in found}
+    open_tickets = open_tickets_of(session, [employee.id for employee, _ in rows])
     return [PickableEmployee(employee, agent, open_tickets.get(employee.id))
             for employee, agent in rows]
+
+
+def open_tickets_of(session: Session, employee_ids: Collection[int]) -> dict[int, int]:
+    """The open ticket (at most one, by a unique index) of each of these employees that has one."""
+    if not employee_ids:
+        return {}
+    found = session.execute(
+        select(Ticket.employee_id, Ticket.id)
+        .where(Ticket.employee_id.in_(employee_ids), in_open_state(Ticket.state))
+    )
+    return {employee_id: ticket_id for employee_id, ticket_id in found}
 
 
 def refused_at_once(kind: str, has_agent: bool, open_ticket_id: int | None) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, false, func, or_, select
@@ -247,6 +248,9 @@ class TicketFilter:
     kind: str | None = None
     branch_id: int | None = None
     mine: bool = False
+    #: Created at or after this moment, and strictly before `created_before`.
+    created_from: datetime | None = None
+    created_before: datetime | None = None
 
 
 def _visible(query: Select[Ticket], actor: Actor) -> Select[Ticket]:
@@ -266,7 +270,13 @@ def list_tickets(
     session: Session, actor: Actor, filters: TicketFilter, page: int, per_page: int
 ) -> Page[Ticket]:
     """Tickets visible to `actor` matching `filters`, newest first."""
-    query = _visible(select(Ticket), actor).options(*TICKET_OUTPUT)
+    query = ticket_query(actor, filters).options(*TICKET_OUTPUT)
+    return paginate(session, query, page, per_page)
+
+
+def ticket_query(actor: Actor, filters: TicketFilter) -> Select[Ticket]:
+    """The tickets visible to `actor` matching `filters`, newest first, nothing loaded."""
+    query = _visible(select(Ticket), actor)
     if filters.state:
         query = query.where(Ticket.state == filters.state)
     if filters.kind:
@@ -275,7 +285,17 @@ def list_tickets(
         query = query.where(Ticket.branch_id == filters.branch_id)
     if filters.mine:
         query = query.where(Ticket.requester_id == actor.user_id)
-    return paginate(session, query.order_by(Ticket.id.desc()), page, per_page)
+    if filters.created_from:
+        query = query.where(Ticket.created_at >= filters.created_from)
+    if filters.created_before:
+        query = query.where(Ticket.created_at < filters.created_before)
+    return query.order_by(Ticket.id.desc())
+
+
+def count_tickets(session: Session, actor: Actor, filters: TicketFilter) -> int:
+    """How many tickets visible to `actor` match `filters`."""
+    query = ticket_query(actor, filters).order_by(None)
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def _awaiting(actor: Actor) -> Select[Ticket]:

@@ -42,6 +42,7 @@ def init_ui(app: Flask) -> None:
     from web.ui import (
         admin,
         agents,
+        all_tickets,
         approvals,
         calling,
         credentials,
@@ -71,7 +72,7 @@ def init_ui(app: Flask) -> None:
         referrer_policy="same-origin",
     )
     for module in (pages, sign_in, agents, setup, tickets, approvals, notices, admin, staff,
-                   structure_pages, credentials, calling, emails):
+                   structure_pages, credentials, calling, emails, all_tickets):
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
     app.add_template_filter(local_time)

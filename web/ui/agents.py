@@ -16,6 +16,7 @@ from web.ui.calling.shared import hotline_labels
 from web.ui.forms import AgentFilterForm
 from workflow import credentials, queries
 from workflow.calling.effective import Assignments, placement_of_employee
+from workflow.picker import open_tickets_of
 
 bp = Blueprint("agent_pages", __name__)
 
@@ -32,7 +33,9 @@ def agent_list() -> Any:
     form, filters = _filters()
     page = queries.list_agents(db.session(), filters, (form.page.data or 1)
                                if not form.errors else 1, PER_PAGE)
-    return render_template("agents/list.html", form=form, page=page)
+    open_tickets = open_tickets_of(db.session(), [agent.employee_id for agent in page.items
+                                                  if agent.status == "active"])
+    return render_template("agents/list.html", form=form, page=page, open_tickets=open_tickets)
 
 
 @bp.route("/agents/export.csv")
@@ -87,7 +90,8 @@ def agent_page(agent_id: int) -> Any:
     session = db.session()
     agent = queries.get_agent(session, agent_id)
     calling = Assignments(session).effective(placement_of_employee(session, agent.employee_id))
-    return render_template("agents/detail.html", agent=agent,
+    open_ticket = open_tickets_of(session, [agent.employee_id]).get(agent.employee_id)
+    return render_template("agents/detail.html", agent=agent, open_ticket_id=open_ticket,
                            history=queries.agent_history(session, agent_id),
                            credential=credentials.latest_for(session, agent.sip_username),
                            calling=calling, hotline_labels=hotline_labels(session))
