@@ -131,3 +131,17 @@ def test_approvers_learn_once_that_a_ticket_they_were_to_decide_was_cancelled(
                      notify_user_ids=(world.approver_id,))
     decisions.cancel_ticket(db.session, actor(world.requester_id), watched.id)
     assert cancel_notices(watched.id) == [world.approver_id]  # once, though also a watcher
+
+
+def test_a_done_ticket_is_called_hoan_tat_in_messages_as_on_its_badge(
+    app: Flask, browsers: dict[str, FlaskClient], world: World  # noqa: F811
+) -> None:
+    ticket = submit(world, extension="5001")
+    provision(app, world, ticket)
+    approver = browsers["approver"]
+    response = approver.post(f"/tickets/{ticket.id}/approve", data={
+        "comment": "", "csrf_token": csrf_token(approver, f"/tickets/{ticket.id}")},
+        follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Không thể duyệt khi phiếu đang ở trạng thái hoàn tất." in page
+    assert "đã cấu hình" not in page

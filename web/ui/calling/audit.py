@@ -30,8 +30,8 @@ SUBJECT_NAMES = {
     "profile": _l("Hồ sơ gọi"),
     "assignment": _l("Gán hồ sơ gọi"),
     "hotline": _l("Hotline"),
-    "job_role": _l("Vai trò"),
-    "employee_role": _l("Vai trò của nhân viên"),
+    "job_role": _l("Chức danh"),
+    "employee_role": _l("Chức danh của nhân viên"),
     "working_week": _l("Tuần làm việc"),
     "holiday": _l("Ngày nghỉ lễ"),
 }
@@ -50,7 +50,7 @@ FIELD_NAMES = {
     "profile": _l("Hồ sơ gọi"),
     "number": _l("Số"),
     "label": _l("Tên gọi"),
-    "job_role_id": _l("Vai trò"),
+    "job_role_id": _l("Chức danh"),
     "periods": _l("Giờ làm việc"),
     "day": _l("Ngày"),
 }
