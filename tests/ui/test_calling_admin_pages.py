@@ -472,7 +472,7 @@ def test_a_running_sync_shows_its_progress_and_a_failed_one_its_error(
     assert 'data-sync-state="failed">Lỗi: Kamailio không trả lời — sẽ thử lại<' in page
     assert "<progress" not in page
     sync_is(last_error=None, finished_at=utcnow(), superseded=True)
-    assert "Đã gộp vào lần đồng bộ sau" in text_of(client.get("/admin/calling/changes"))
+    assert "Đã gộp vào lần đồng bộ sau" in text_of(client.get("/admin/calling/changes?syncs=all"))
 
     sync_is(finished_at=None, superseded=False, total=3, done=2)
     in_english(client)
