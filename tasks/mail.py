@@ -12,7 +12,7 @@ from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 from workflow.credentials import link_digest
-from workflow.models import Notification, utcnow
+from workflow.models import Notification, Ticket, utcnow
 from workflow.ports import CredentialLetter, EmailRefused
 from workflow.text import folded, unsafe_characters
 
@@ -45,8 +45,10 @@ KINDS = {
 }
 
 BODY = {
-    "vi": "{subject}\n\nNhân viên: {employee}\nGhi chú: {comment}\n\nXem phiếu: {link}\n",
-    "en": "{subject}\n\nEmployee: {employee}\nComment: {comment}\n\nOpen the ticket: {link}\n",
+    "vi": "{subject}\n\nNhân viên: {employee}\nSố máy lẻ: {extension}\nGhi chú: {comment}\n\n"
+          "Xem phiếu: {link}\n",
+    "en": "{subject}\n\nEmployee: {employee}\nExtension: {extension}\nComment: {comment}\n\n"
+          "Open the ticket: {link}\n",
 }
 
 
@@ -146,9 +148,22 @@ def compose(notification: Notification, settings: SmtpSettings) -> EmailMessage:
     set_header(message, "Message-ID", message_id(notification.id, settings.sender))
     message.set_content(BODY[language].format(
         subject=subject, employee=ticket.employee.full_name, comment=event.comment or "-",
+        extension=ticket_extension(ticket),
         link=f"{settings.base_url.rstrip('/')}/tickets/{ticket.id}",
     ))
     return message
+
+
+def ticket_extension(ticket: Ticket) -> str:
+    """The extension a ticket is about: the one it asks for, else the one it acts on."""
+    if ticket.extension:
+        return ticket.extension
+    # A revoke asks for none: its submission recorded the extension it gives back.
+    for event in ticket.events:
+        for value in (event.changes or {}).get("extension") or []:
+            if value:
+                return str(value)
+    return "-"
 
 
 def message_id(notification_id: int, sender: str) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from workflow import outbox
 from workflow.errors import NotFound, PermissionDenied, RuleViolation
-from workflow.machine import Action
+from workflow.machine import Action, Status
 from workflow.models import Ticket
 from workflow.notifications import Audience, notify
 from workflow.rules import Actor, cancel_refusal, decision_refusal, retry_refusal
@@ -51,8 +51,9 @@ def cancel_ticket(session: Session, actor: Actor, ticket_id: int, comment: str =
     """Withdraw a ticket that has not been decided (or that failed)."""
     ticket = get_ticket(session, ticket_id)
     _require(cancel_refusal(actor, ticket.requester_id))
+    undecided = ticket.state == Status.SUBMITTED
     moved = transition(session, ticket, Action.CANCEL, actor.user_id, _comment(comment))
-    return _commit_with_notice(session, ticket, moved)
+    return _commit_with_notice(session, ticket, moved, deciders_too=undecided)
 
 
 def retry_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = "") -> Ticket:
@@ -87,10 +88,11 @@ def _promise_provisioning(session: Session, ticket: Ticket) -> None:
     outbox.enqueue(session, key, outbox.PROVISION_ACTOR, ticket.id)
 
 
-def _commit_with_notice(session: Session, ticket: Ticket, moved: Moved) -> Ticket:
+def _commit_with_notice(session: Session, ticket: Ticket, moved: Moved,
+                        deciders_too: bool = False) -> Ticket:
     """Promise the notifications of the transition, commit, and return the ticket."""
     audience = Audience(ticket.id, ticket.requester_id, ticket.branch_id)
-    notify(session, audience, moved.event_id, moved.action.value, moved.actor_id)
+    notify(session, audience, moved.event_id, moved.action.value, moved.actor_id, deciders_too)
     session.commit()
     logger.info("ticket %s is %s (event %s)", ticket.id, moved.state, moved.event_id)
     return ticket

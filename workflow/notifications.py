@@ -104,6 +104,9 @@ def _notices(wanted: ColumnElement[bool], watchers: Any = _WATCHERS) -> Insert:
 
 _NOTICES_ON_SUBMIT = _notices(DECIDERS)
 _NOTICES_TO_REQUESTER = _notices(_users.id == bindparam("requester_id"))
+#: A ticket withdrawn before its decision: the approvers asked to decide it learn it too.
+_NOTICES_TO_REQUESTER_AND_DECIDERS = _notices(
+    or_(_users.id == bindparam("requester_id", type_=Integer), DECIDERS))
 #: A ticket moved to another branch waits for that branch's deciders (not its requester,
 #: who may approve there but never their own ticket); its watchers learnt of it already.
 _NOTICES_TO_NEW_DECIDERS = _notices(
@@ -111,24 +114,27 @@ _NOTICES_TO_NEW_DECIDERS = _notices(
 
 
 def notify(
-    session: Session, audience: Audience, event_id: int, action: str, actor_id: int | None
+    session: Session, audience: Audience, event_id: int, action: str, actor_id: int | None,
+    deciders_too: bool = False,
 ) -> None:
     """Record the in-app notices of a ticket event in its transaction, never to its actor.
 
     A submission goes to the approvers in scope, any other event to the requester, and
     every event to the ticket's watchers; a move to another branch only to the approvers
-    of the new one. A notice not yet emailed is itself the promise
+    of the new one; with `deciders_too` (a cancelled undecided ticket) also the approvers in
+    scope, each once. A notice not yet emailed is itself the promise
     of its email: `email_pending` sends it when a mail server is configured.
     """
-    notify_all(session, [(audience, event_id)], action, actor_id)
+    notify_all(session, [(audience, event_id)], action, actor_id, deciders_too)
 
 
 def notify_all(
-    session: Session, events: Sequence[tuple[Audience, int]], action: str, actor_id: int | None
+    session: Session, events: Sequence[tuple[Audience, int]], action: str, actor_id: int | None,
+    deciders_too: bool = False,
 ) -> None:
     """`notify` of many events of the same action and actor, in one batch of statements."""
     statement = {SUBMIT: _NOTICES_ON_SUBMIT, MOVE_BRANCH: _NOTICES_TO_NEW_DECIDERS}.get(
-        action, _NOTICES_TO_REQUESTER)
+        action, _NOTICES_TO_REQUESTER_AND_DECIDERS if deciders_too else _NOTICES_TO_REQUESTER)
     now = utcnow()
     session.execute(statement, [
         {"ticket_id": audience.ticket_id, "event_id": event_id, "created_at": now,
@@ -174,15 +180,17 @@ def email_pending(
 
 
 def list_notifications(
-    session: Session, user_id: int, limit: int = 50
+    session: Session, user_id: int, limit: int = 50, unread_only: bool = False
 ) -> Sequence[Notification]:
-    """A user's newest notifications."""
+    """A user's newest notifications (only the unread ones with `unread_only`)."""
     query = (
         select(Notification)
         .where(Notification.user_id == user_id)
         .options(joinedload(Notification.event).joinedload(TicketEvent.ticket)
                  .joinedload(Ticket.employee))
     )
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
     return session.scalars(query.order_by(Notification.id.desc()).limit(limit)).all()
 
 

@@ -368,21 +368,21 @@ def test_job_roles_are_added_renamed_and_set_on_the_employee_edit_page(
     added = client.post("/admin/calling/roles", data={"new-name": "Telesale",
                                                       "new-csrf_token": token},
                         follow_redirects=True)
-    assert "Đã lưu vai trò Telesale." in text_of(added)
+    assert "Đã lưu chức danh Telesale." in text_of(added)
     role = db.session.scalars(select(JobRole)).one()
     client.post(f"/admin/calling/roles/{role.id}", data={
         f"role{role.id}-name": "Telesales", f"role{role.id}-csrf_token": token})
     client.post("/admin/calling/roles", data={"new-name": "CSKH", "new-csrf_token": token})
     taken = text_of(client.post(f"/admin/calling/roles/{role.id}", data={
         f"role{role.id}-name": "CSKH", f"role{role.id}-csrf_token": token}))
-    assert "Đã có vai trò tên này." in taken and 'value="CSKH"' in taken
+    assert "Đã có chức danh tên này." in taken and 'value="CSKH"' in taken
     db.session.expire_all()
     assert db.session.get_one(JobRole, role.id).name == "Telesales"
 
     employee_id = world.employee_ids[0]
     edit = f"/admin/employees/{employee_id}"
     form = text_of(client.get(edit))
-    assert "Vai trò" in form and 'name="job_role_id"' in form
+    assert "Chức danh" in form and "Vai trò" not in form and 'name="job_role_id"' in form
     assert client.post(edit, data={
         "department_id": str(world.department_ids[0]), "full_name": "Nhân viên 0-0",
         "employee_code": "", "email": "", "active": "y", "job_role_id": str(role.id),
@@ -396,10 +396,10 @@ def test_job_roles_are_added_renamed_and_set_on_the_employee_edit_page(
     client.post("/admin/calling/assignments/role", data={
         "role-target_id": str(role.id), "role-profile_id": str(telesales.id),
         "role-assign": "Gán", "role-csrf_token": token})
-    assert "Vai trò Telesales — hồ sơ Telesales" in text_of(
+    assert "Chức danh Telesales — hồ sơ Telesales" in text_of(
         client.get(f"/agents/{agent('5001').id}"))
     trail = text_of(client.get("/admin/calling/changes"))
-    assert "Vai trò của nhân viên: Nhân viên 0-0" in trail and "— → Telesales" in trail
+    assert "Chức danh của nhân viên: Nhân viên 0-0" in trail and "— → Telesales" in trail
 
 
 def test_the_admin_pages_speak_english(app: Flask, world: World) -> None:
@@ -472,7 +472,7 @@ def test_a_running_sync_shows_its_progress_and_a_failed_one_its_error(
     assert 'data-sync-state="failed">Lỗi: Kamailio không trả lời — sẽ thử lại<' in page
     assert "<progress" not in page
     sync_is(last_error=None, finished_at=utcnow(), superseded=True)
-    assert "Đã gộp vào lần đồng bộ sau" in text_of(client.get("/admin/calling/changes"))
+    assert "Đã gộp vào lần đồng bộ sau" in text_of(client.get("/admin/calling/changes?syncs=all"))
 
     sync_is(finished_at=None, superseded=False, total=3, done=2)
     in_english(client)

@@ -138,7 +138,7 @@ def test_change_and_revoke_show_the_current_account(
 def test_a_missing_employee_is_a_field_error(requester: FlaskClient, world: World) -> None:
     page = requester.post("/agents/setup", data=filing(
         requester, world, employee_id="")).get_data(as_text=True)
-    assert "Bắt buộc nhập trường này." in page
+    assert "Vui lòng chọn nhân viên." in page  # a select asks to choose
     assert tickets() == 0
 
 

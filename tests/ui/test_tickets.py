@@ -142,7 +142,7 @@ def test_bulk_approve_and_bulk_reject_with_one_comment(
     token = csrf_token(approver, "/approvals")
     missing_reason = approver.post("/approvals", data={
         "ticket_ids": [str(tickets[2].id)], "reject": "1", "comment": "", "csrf_token": token})
-    assert "Nhập lý do để từ chối." in missing_reason.get_data(as_text=True)
+    assert "Bắt buộc nhập trường này." in missing_reason.get_data(as_text=True)  # as on a ticket
     approver.post("/approvals", data={"ticket_ids": [str(t.id) for t in tickets[:2]],
                                       "approve": "1", "comment": "Đợt 1", "csrf_token": token})
     approver.post("/approvals", data={"ticket_ids": [str(tickets[2].id)], "reject": "1",
@@ -187,4 +187,4 @@ def test_mark_all_notifications_read(browsers: dict[str, FlaskClient], world: Wo
     approver.post("/notifications/read", data={
         "csrf_token": csrf_token(approver, "/notifications")})
     page = page_of(approver, "/notifications")
-    assert 'class="badge text-bg-danger"' not in page and "Chưa đọc" not in page
+    assert 'class="badge text-bg-danger"' not in page and ">Chưa đọc</span>" not in page

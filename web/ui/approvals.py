@@ -18,6 +18,9 @@ from workflow import decisions, queries
 from workflow.errors import WorkflowError
 from workflow.rules import Role
 
+#: WTForms' own message for an empty required field (translated by its catalog, not ours).
+REQUIRED = "This field is required."
+
 bp = Blueprint("approvals", __name__)
 
 #: Tickets per page of the queue.
@@ -39,12 +42,16 @@ def queue() -> Any:
     if form.validate_on_submit():
         rejecting = bool(form.reject.data)
         if rejecting and not (form.comment.data or "").strip():
-            form.comment.errors = [*form.comment.errors, _("Nhập lý do để từ chối.")]
+            # The words the ticket page's reason field uses when it is left empty.
+            form.comment.errors = [*form.comment.errors,
+                                   form.comment.gettext(REQUIRED)]
         else:
             _decide_all(form.ticket_ids.data or [], rejecting, form.comment.data or "")
             return redirect(url_for("approvals.queue"))
+    branches = queries.list_branches(session)
     return render_template("approvals/queue.html", page=page, form=form, kind=kind,
-                           branch_id=branch_id, branches=queries.list_branches(session))
+                           branch_id=branch_id, branches=branches,
+                           branch_names={branch.id: branch.name for branch in branches})
 
 
 def _decide_all(ticket_ids: list[int], rejecting: bool, comment: str) -> None:

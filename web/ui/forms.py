@@ -147,9 +147,11 @@ class SetupAgentForm(FlaskForm):
     """The "Thiết lập agent" form: who, what kind of ticket, extension, routing, notices."""
 
     branch_id = SelectField(_l("Chi nhánh / Văn phòng / Cơ sở"), coerce=_optional_id,
-                            validators=[DataRequired()])
-    department_id = SelectField(_l("Phòng ban"), coerce=_optional_id, validators=[DataRequired()])
-    employee_id = SelectField(_l("Nhân viên"), coerce=_optional_id, validators=[DataRequired()])
+                            validators=[DataRequired(_l("Vui lòng chọn chi nhánh."))])
+    department_id = SelectField(_l("Phòng ban"), coerce=_optional_id,
+                                validators=[DataRequired(_l("Vui lòng chọn phòng ban."))])
+    employee_id = SelectField(_l("Nhân viên"), coerce=_optional_id,
+                              validators=[DataRequired(_l("Vui lòng chọn nhân viên."))])
     kind = RadioField(_l("Loại phiếu"), default="new", choices=[
         SelectChoice(code, label) for code, label in KIND_LABELS.items()
     ])
@@ -189,13 +191,15 @@ class CommentForm(FlaskForm):
 class RejectForm(FlaskForm):
     """Reject, with the reason the requester will read."""
 
+    # The queue says the same (a required field's message) when its comment is missing.
     reason = TextAreaField(_l("Lý do từ chối"), validators=[DataRequired(), Length(max=2000)])
 
 
 class BulkDecisionForm(FlaskForm):
     """Approve or reject the tickets ticked in the queue, with one comment."""
 
-    ticket_ids = SelectMultipleField(_l("Phiếu"), coerce=int, validators=[DataRequired()])
+    ticket_ids = SelectMultipleField(_l("Phiếu"), coerce=int,
+                                     validators=[DataRequired(_l("Vui lòng chọn phiếu."))])
     comment = TextAreaField(_l("Ghi chú (bắt buộc khi từ chối)"),
                             validators=[Optional(), Length(max=2000)])
     approve = SubmitField(_l("Duyệt các phiếu đã chọn"))
@@ -254,7 +258,8 @@ class BranchForm(FlaskForm):
 class DepartmentForm(FlaskForm):
     """A department of a branch."""
 
-    branch_id = SelectField(_l("Chi nhánh"), coerce=_optional_id, validators=[DataRequired()])
+    branch_id = SelectField(_l("Chi nhánh"), coerce=_optional_id,
+                            validators=[DataRequired(_l("Vui lòng chọn chi nhánh."))])
     name = StringField(_l("Tên"), validators=[DataRequired(), Length(max=200)])
     active = BooleanField(_l("Đang hoạt động"), default=True)
 
@@ -263,7 +268,7 @@ class EmployeeForm(FlaskForm):
     """An employee of a department."""
 
     department_id = SelectField(_l("Phòng ban"), coerce=_optional_id,
-                                validators=[DataRequired()])
+                                validators=[DataRequired(_l("Vui lòng chọn phòng ban."))])
     full_name = StringField(_l("Họ tên"), validators=[DataRequired(), Length(max=200)])
     employee_code = StringField(_l("Mã nhân viên"), validators=[Optional(), Length(max=40)])
     email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])

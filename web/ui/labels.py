@@ -40,7 +40,7 @@ LEVEL_NAMES = {
     "organisation": _l("Tổ chức"),
     "branch": _l("Chi nhánh"),
     "department": _l("Phòng ban"),
-    "role": _l("Vai trò"),
+    "role": _l("Chức danh"),
     "agent": _l("Agent"),
 }
 #: Days of the working week (0 = Monday).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from web.extensions import db
@@ -17,9 +17,10 @@ bp = Blueprint("notices", __name__)
 @bp.route("/notifications")
 @signed_in()
 def notification_list() -> Any:
-    """The newest notifications of the signed-in user."""
-    items = notifications.list_notifications(db.session(), actor().user_id)
-    return render_template("notifications.html", items=items)
+    """The newest notifications of the signed-in user (only the unread ones with ?unread=1)."""
+    unread = request.args.get("unread") == "1"
+    items = notifications.list_notifications(db.session(), actor().user_id, unread_only=unread)
+    return render_template("notifications.html", items=items, unread=unread)
 
 
 @bp.route("/notifications/<int:notification_id>/open", methods=["POST"])

@@ -88,7 +88,7 @@ def employees() -> Any:
 @bp.route("/employees/<int:employee_id>", methods=["GET", "POST"])
 @signed_in(Role.ADMIN)
 def employee(employee_id: int | None) -> Any:
-    """Create or edit an employee, with their job role (Vai trò)."""
+    """Create or edit an employee, with their job role (Chức danh)."""
     session = db.session()
     found = session.get(Employee, employee_id) if employee_id else None
     form = EmployeeRoleForm(obj=found)

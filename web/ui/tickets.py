@@ -17,6 +17,7 @@ from web.ui.forms import CommentForm, RejectForm
 from workflow import decisions, queries
 from workflow.errors import RuleViolation, WorkflowError
 from workflow.machine import FINAL_STATES, Status
+from workflow.models import Agent, Branch
 from workflow.rules import cancel_refusal, decision_refusal, retry_refusal
 
 bp = Blueprint("ticket_pages", __name__)
@@ -55,11 +56,23 @@ def _show(ticket_id: int, comment_form: CommentForm, reject_form: RejectForm,
         "retry": ticket.state == Status.FAILED
         and retry_refusal(caller, ticket.branch_id) is None,
     }
+    session = db.session()
+    # A revoke or change names its agent; the summary shows the extension it acts on.
+    agent = session.get(Agent, ticket.agent_id) if ticket.agent_id else None
     page = render_template(
         "tickets/detail.html", ticket=ticket, allowed=allowed, comment_form=comment_form,
+        agent=agent, branch=session.get(Branch, ticket.branch_id),
+        routing=_routing(ticket.routing_type, ticket.priority_number, ticket.backup_number),
         reject_form=reject_form, final=ticket.state in {state.value for state in FINAL_STATES},
     )
     return page, status
+
+
+def _routing(kind: str | None, priority: str | None, backup: str | None) -> dict[str, Any] | None:
+    """The ticket's routing in the shape the shared routing macro reads."""
+    if kind is None:
+        return None
+    return {"type": kind, "priority_number": priority, "backup_number": backup}
 
 
 def _decide(ticket_id: int, decision: Callable[..., Any], form: CommentForm | RejectForm,

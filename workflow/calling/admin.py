@@ -99,6 +99,8 @@ def assign_profile(session: Session, actor_id: int, level: Level, target_id: int
     if row is None and profile is None:
         return None  # nothing assigned there, nothing to remove
     before = row.profile.name if row is not None else None
+    # A new assignment had no level before it: the trail shows "— → level".
+    level_before = level.value if row is not None else None
     broken_before = broken_forwards(session)
     if profile is None:
         if row is not None:
@@ -114,7 +116,7 @@ def assign_profile(session: Session, actor_id: int, level: Level, target_id: int
     session.flush()
     _refuse_new_breakage(session, broken_before)
     audit(session, actor_id, "assignment", target_id,
-           {"level": level.value, "profile": before},
+           {"level": level_before, "profile": before},
            {"level": level.value, "profile": profile.name if profile else None},
            keep=("level",))
     session.commit()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from itertools import islice
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from workflow import outbox
@@ -96,10 +96,22 @@ def stuck_syncs(session: Session, grace: timedelta) -> list[int]:
     ).order_by(CallingSync.id).limit(20)))
 
 
-def recent_syncs(session: Session, limit: int = 10) -> list[CallingSync]:
-    """The newest syncs, for their progress."""
-    return list(session.scalars(select(CallingSync).order_by(CallingSync.id.desc())
-                                .limit(limit)))
+#: A sync merged into a newer one: it did nothing of its own.
+_SUPERSEDED = and_(CallingSync.superseded.is_(True), CallingSync.finished_at.is_not(None))
+
+
+def recent_syncs(session: Session, limit: int = 10,
+                 include_superseded: bool = True) -> list[CallingSync]:
+    """The newest syncs, for their progress (without those merged into a newer one if asked)."""
+    query = select(CallingSync)
+    if not include_superseded:
+        query = query.where(~_SUPERSEDED)
+    return list(session.scalars(query.order_by(CallingSync.id.desc()).limit(limit)))
+
+
+def count_superseded(session: Session) -> int:
+    """How many syncs were merged into a newer one."""
+    return session.scalar(select(func.count()).select_from(CallingSync).where(_SUPERSEDED)) or 0
 
 
 def _progress(session: Session, sync_id: int, lease: timedelta, total: int | None = None,

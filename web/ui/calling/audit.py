@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from flask import render_template
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from web.ui.calling.blueprint import bp
 from web.ui.calling.syncs import latest_syncs
 from web.ui.labels import CLASS_NAMES, LEVEL_NAMES, WEEKDAY_NAMES
 from workflow.calling.models import CallingChange, CallingProfile, Hotline, JobRole
+from workflow.calling.sync import count_superseded
 from workflow.models import Employee, User
 from workflow.rules import Role
 
@@ -30,8 +31,8 @@ SUBJECT_NAMES = {
     "profile": _l("Hồ sơ gọi"),
     "assignment": _l("Gán hồ sơ gọi"),
     "hotline": _l("Hotline"),
-    "job_role": _l("Vai trò"),
-    "employee_role": _l("Vai trò của nhân viên"),
+    "job_role": _l("Chức danh"),
+    "employee_role": _l("Chức danh của nhân viên"),
     "working_week": _l("Tuần làm việc"),
     "holiday": _l("Ngày nghỉ lễ"),
 }
@@ -50,7 +51,7 @@ FIELD_NAMES = {
     "profile": _l("Hồ sơ gọi"),
     "number": _l("Số"),
     "label": _l("Tên gọi"),
-    "job_role_id": _l("Vai trò"),
+    "job_role_id": _l("Chức danh"),
     "periods": _l("Giờ làm việc"),
     "day": _l("Ngày"),
 }
@@ -74,8 +75,11 @@ def changes() -> Any:
                     for name, values in sorted(row.changes.items(), key=_field_order)
                     if isinstance(values, list) and len(values) == 2],
     } for row in rows]
+    # Syncs merged into a newer one did nothing of their own: hidden unless asked for.
+    all_syncs = request.args.get("syncs") == "all"
     return render_template("calling/changes.html", entries=entries, limit=AUDIT_ROWS,
-                           syncs=latest_syncs(session))
+                           syncs=latest_syncs(session, include_superseded=all_syncs),
+                           all_syncs=all_syncs, superseded=count_superseded(session))
 
 
 def _field_order(item: tuple[str, Any]) -> tuple[int, str]:

@@ -78,7 +78,7 @@ class HotlineForm(FlaskForm):
 class JobRoleForm(FlaskForm):
     """A job role's name (new, or renamed)."""
 
-    name = StringField(_l("Tên vai trò"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("Tên chức danh"), validators=[DataRequired(), Length(max=100)])
 
 
 class AssignmentForm(FlaskForm):
@@ -145,4 +145,4 @@ class CallCheckForm(FlaskForm):
 class EmployeeRoleForm(EmployeeForm):
     """An employee, with their job role (which may decide their calling profile)."""
 
-    job_role_id = SelectField(_l("Vai trò"), coerce=optional_id, validators=[Optional()])
+    job_role_id = SelectField(_l("Chức danh"), coerce=optional_id, validators=[Optional()])

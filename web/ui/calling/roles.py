@@ -52,7 +52,7 @@ def _save_role(form: JobRoleForm, job_role_id: int | None) -> bool:
         session.rollback()
         form.name.errors.extend(messages(violation.problems.values()))
         return False
-    flash(_("Đã lưu vai trò %(name)s.", name=(form.name.data or "").strip()), "success")
+    flash(_("Đã lưu chức danh %(name)s.", name=(form.name.data or "").strip()), "success")
     return True
 
 

@@ -45,6 +45,7 @@ def sync_view(row: CallingSync) -> SyncView:
     return SyncView(row.created_at, state, text, row.done, row.total)
 
 
-def latest_syncs(session: Session, limit: int = SYNC_ROWS) -> list[SyncView]:
+def latest_syncs(session: Session, limit: int = SYNC_ROWS,
+                 include_superseded: bool = True) -> list[SyncView]:
     """The newest syncs, newest first, as the pages show them."""
-    return [sync_view(row) for row in recent_syncs(session, limit)]
+    return [sync_view(row) for row in recent_syncs(session, limit, include_superseded)]
