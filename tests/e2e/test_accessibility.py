@@ -31,6 +31,8 @@ PAGES = {
         "/admin/calling/changes", "/admin/emails",
     ],
 }
+#: Free text as people paste it: a link with no place to break.
+LONG_WORD = "https://drive.demo.vn/" + "thongtincauhinhtongdaichinhanhhanoi_" * 8
 #: axe-core impacts that fail the test.
 BLOCKING = {"serious", "critical"}
 
@@ -45,6 +47,19 @@ def first_link(page: Page, listing: str, pattern: str) -> str:
         if match:
             return match.group(1)
     raise AssertionError(f"no link matching {pattern} on {listing}")
+
+
+def ticket_with_long_details(page: Page) -> str:
+    """A ticket the signed-in requester files whose details are one 300-character unbroken word."""
+    branch = page.request.get("/api/v1/branches").json()[0]["id"]
+    department = page.request.get(f"/api/v1/branches/{branch}/departments").json()[0]["id"]
+    free = [employee for employee in
+            page.request.get(f"/api/v1/departments/{department}/employees").json()
+            if employee["agent"] is None and employee["open_ticket_id"] is None]
+    filed = page.request.post("/api/v1/tickets", data={
+        "kind": "new", "employee_id": free[0]["id"], "details": LONG_WORD})
+    assert filed.status == 201, filed.text()
+    return str(filed.json()["id"])
 
 
 def overflow(page: Page) -> int:
@@ -115,7 +130,7 @@ def test_main_pages_fit_and_are_accessible(page: Page, screenshot: Screenshot, e
     paths = PAGES[email]
     if email == REQUESTER:
         agent = first_link(page, "/agents", r"/agents/(\d+)")
-        ticket = first_link(page, "/tickets", r"/tickets/(\d+)")
+        ticket = ticket_with_long_details(page)
         paths = [path.format(agent=agent, ticket=ticket) for path in paths]
     problems: list[str] = []
     for language in ("vi", "en"):
