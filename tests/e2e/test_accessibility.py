@@ -1,0 +1,142 @@
+"""Every main page fits a laptop and a phone; axe-core finds no serious violation in vi or en."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+
+from tests.e2e.conftest import ADMIN, APPROVER, REQUESTER, api_login
+
+Screenshot = Callable[..., Path]
+
+#: Laptop and phone widths (CSS pixels) every main page must fit without scrolling sideways.
+WIDTHS = {"laptop": 1366, "phone": 390}
+HEIGHT = 800
+#: The main pages, by the demo user who sees them; `{agent}` and `{ticket}` are the first listed.
+PAGES = {
+    REQUESTER: [
+        "/agents", "/agents/{agent}", "/agents/setup", "/tickets", "/tickets/{ticket}",
+        "/notifications", "/my/credentials", "/calling/check",
+    ],
+    APPROVER: ["/approvals"],
+    ADMIN: [
+        "/admin/users", "/admin/policy", "/admin/structure", "/admin/employees",
+        "/admin/employees/import", "/admin/calling", "/admin/calling/hotlines",
+        "/admin/calling/assignments", "/admin/calling/roles", "/admin/calling/hours",
+        "/admin/calling/changes", "/admin/emails",
+    ],
+}
+#: Free text as people paste it: a link with no place to break.
+LONG_WORD = "https://drive.demo.vn/" + "thongtincauhinhtongdaichinhanhhanoi_" * 8
+#: axe-core impacts that fail the test.
+BLOCKING = {"serious", "critical"}
+
+_AXE = Axe()
+
+
+def first_link(page: Page, listing: str, pattern: str) -> str:
+    """The id in the first link of `listing` whose href matches `pattern` (one number group)."""
+    page.goto(listing)
+    for href in page.locator("main a[href]").evaluate_all("links => links.map(a => a.pathname)"):
+        match = re.fullmatch(pattern, href)
+        if match:
+            return match.group(1)
+    raise AssertionError(f"no link matching {pattern} on {listing}")
+
+
+def ticket_with_long_details(page: Page) -> str:
+    """A ticket the signed-in requester files whose details are one 300-character unbroken word."""
+    branch = page.request.get("/api/v1/branches").json()[0]["id"]
+    department = page.request.get(f"/api/v1/branches/{branch}/departments").json()[0]["id"]
+    free = [employee for employee in
+            page.request.get(f"/api/v1/departments/{department}/employees").json()
+            if employee["agent"] is None and employee["open_ticket_id"] is None]
+    filed = page.request.post("/api/v1/tickets", data={
+        "kind": "new", "employee_id": free[0]["id"], "details": LONG_WORD})
+    assert filed.status == 201, filed.text()
+    return str(filed.json()["id"])
+
+
+def overflow(page: Page) -> int:
+    """How many CSS pixels the page is wider than its viewport (0 when it fits)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
+#: The innermost elements whose right edge passes the viewport, as tag#id.class (for the report).
+_STICKING_OUT = """() => [...document.querySelectorAll('main *, nav *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+          && ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1))
+  .slice(0, 3)
+  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+             + '.' + [...e.classList].join('.'))"""
+
+
+def blocking_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page, one line each."""
+    results = _AXE.run(page)
+    return [
+        f"{page.url} [{violation['impact']}] {violation['id']}: "
+        + "; ".join(node["target"][0] for node in violation["nodes"][:3])
+        for violation in results.response["violations"]
+        if violation["impact"] in BLOCKING
+    ]
+
+
+def check_pages(page: Page, screenshot: Screenshot, paths: list[str], language: str) -> list[str]:
+    """Open each path at both widths; return the overflow and axe problems found."""
+    problems: list[str] = []
+    for path in paths:
+        page.set_viewport_size({"width": WIDTHS["laptop"], "height": HEIGHT})
+        page.goto(path)
+        problems.extend(blocking_violations(page))
+        for name, width in WIDTHS.items():
+            page.set_viewport_size({"width": width, "height": HEIGHT})
+            extra = overflow(page)
+            if extra > 0:
+                culprits = ", ".join(page.evaluate(_STICKING_OUT))
+                problems.append(
+                    f"{page.url} is {extra}px wider than the {name} ({width}px): {culprits}"
+                )
+            screenshot(page, f"{language}-{name}{path.replace('/', '-')}")
+            if name == "phone":  # tables scroll in their own box there, which must be focusable
+                problems.extend(blocking_violations(page))
+    return problems
+
+
+def switch_language(page: Page, language: str) -> None:
+    """Choose `language` with the switch in the bar, unless it is the current one."""
+    page.set_viewport_size({"width": WIDTHS["laptop"], "height": HEIGHT})
+    if language == "en":
+        page.get_by_role("button", name="English").click()
+        page.wait_for_load_state()
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_sign_in_page_fits_and_is_accessible(
+    page: Page, screenshot: Screenshot, language: str
+) -> None:
+    page.goto("/login")
+    switch_language(page, language)
+    problems = check_pages(page, screenshot, ["/login"], language)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("email", [REQUESTER, APPROVER, ADMIN])
+def test_main_pages_fit_and_are_accessible(page: Page, screenshot: Screenshot, email: str) -> None:
+    api_login(page, email)
+    paths = PAGES[email]
+    if email == REQUESTER:
+        agent = first_link(page, "/agents", r"/agents/(\d+)")
+        ticket = ticket_with_long_details(page)
+        paths = [path.format(agent=agent, ticket=ticket) for path in paths]
+    problems: list[str] = []
+    for language in ("vi", "en"):
+        page.goto(paths[0])
+        switch_language(page, language)
+        problems.extend(check_pages(page, screenshot, paths, language))
+    assert not problems, "\n".join(problems)
