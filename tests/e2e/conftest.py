@@ -287,6 +287,16 @@ def api_login(page: Page, email: str, password: str = DEMO_PASSWORD) -> APIRespo
     return response
 
 
+def free_employee(page: Page) -> int:
+    """An employee of the first department of the first branch with neither an agent nor an
+    open ticket (the demo has both), as the signed-in user of `page` sees it."""
+    branch = page.request.get("/api/v1/branches").json()[0]["id"]
+    department = page.request.get(f"/api/v1/branches/{branch}/departments").json()[0]["id"]
+    return next(employee["id"] for employee in
+                page.request.get(f"/api/v1/departments/{department}/employees").json()
+                if employee["agent"] is None and employee["open_ticket_id"] is None)
+
+
 @pytest.fixture(name="login")
 def login_fixture() -> Callable[[Page, str, str], None]:
     """`login(page, email, password)`: sign in through the /login form."""

@@ -10,7 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import ADMIN, APPROVER, REQUESTER, api_login
+from tests.e2e.conftest import ADMIN, APPROVER, REQUESTER, api_login, free_employee
 
 Screenshot = Callable[..., Path]
 
@@ -51,13 +51,8 @@ def first_link(page: Page, listing: str, pattern: str) -> str:
 
 def ticket_with_long_details(page: Page) -> str:
     """A ticket the signed-in requester files whose details are one 300-character unbroken word."""
-    branch = page.request.get("/api/v1/branches").json()[0]["id"]
-    department = page.request.get(f"/api/v1/branches/{branch}/departments").json()[0]["id"]
-    free = [employee for employee in
-            page.request.get(f"/api/v1/departments/{department}/employees").json()
-            if employee["agent"] is None and employee["open_ticket_id"] is None]
     filed = page.request.post("/api/v1/tickets", data={
-        "kind": "new", "employee_id": free[0]["id"], "details": LONG_WORD})
+        "kind": "new", "employee_id": free_employee(page), "details": LONG_WORD})
     assert filed.status == 201, filed.text()
     return str(filed.json()["id"])
 

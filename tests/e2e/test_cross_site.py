@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import APPROVER, REQUESTER, api_login
+from tests.e2e.conftest import APPROVER, REQUESTER, api_login, free_employee
 
 #: Three ways another origin can make a browser write with its cookie, without a preflight.
 ATTACKS = {
@@ -55,13 +55,8 @@ def submitted_ticket(page: Page) -> int:
     """A new-extension ticket filed by the requester for an employee without an agent or a
     ticket, in a department in the approver's scope."""
     api_login(page, REQUESTER)
-    branch = page.request.get("/api/v1/branches").json()[0]["id"]
-    department = page.request.get(f"/api/v1/branches/{branch}/departments").json()[0]["id"]
-    employees = [employee for employee in
-                 page.request.get(f"/api/v1/departments/{department}/employees").json()
-                 if employee["agent"] is None and employee["open_ticket_id"] is None]
     filed = page.request.post("/api/v1/tickets", data={
-        "kind": "new", "employee_id": employees[0]["id"]})
+        "kind": "new", "employee_id": free_employee(page)})
     assert filed.status == 201, filed.text()
     return int(filed.json()["id"])
 
