@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
@@ -24,43 +24,20 @@ from workflow.models import (
     ticket_watcher,
 )
 from workflow.names import by_name, name_contains, name_key
+from workflow.paging import (
+    Page,
+    Position,
+    SortKey,
+    browse,
+    number_key,
+    paginate,
+    text_key,
+    time_key,
+)
 from workflow.rules import Actor, Role, visible_branch_filter
 
-T = TypeVar("T")
 #: A select of any columns, narrowed or ordered without changing what it selects.
 AnySelect = TypeVar("AnySelect", bound=Select)
-
-#: Largest page a caller may ask for.
-MAX_PER_PAGE = 200
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of results with the total count."""
-
-    items: Sequence[T]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        """How many pages there are in all."""
-        return max(1, -(-self.total // self.per_page))
-
-
-def paginate(
-    session: Session, query: Select[T], page: int, per_page: int,
-    count: Select[Any] | None = None,
-) -> Page[T]:
-    """Run `query` for one page and count all its rows (with `count`, when it is cheaper)."""
-    page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
-    if count is None:
-        count = select(func.count()).select_from(query.order_by(None).subquery())
-    total = session.scalar(count) or 0
-    items = session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items, total, page, per_page)
-
 
 def list_branches(session: Session) -> Sequence[Branch]:
     """Active branches by name."""
@@ -75,8 +52,15 @@ def organisation_structure(session: Session) -> Sequence[tuple[Branch, list[Depa
     return [(branch, [d for d in departments if d.branch_id == branch.id]) for branch in branches]
 
 
-def staff_page(session: Session, department_id: int | None, q: str | None, page: int,
-               per_page: int) -> Page[Employee]:
+#: The order of people in lists: by given name, then family name; ties by id.
+BY_EMPLOYEE_NAME: tuple[SortKey[Employee], ...] = (
+    text_key(Employee.sort_name, lambda employee: employee.sort_name),
+    number_key(Employee.id, lambda employee: employee.id),
+)
+
+
+def staff_page(session: Session, department_id: int | None, q: str | None,
+               position: Position, per_page: int) -> Page[Employee]:
     """Employees (active or not) for administration, by name, with their department."""
     query = select(Employee).options(joinedload(Employee.department)
                                      .joinedload(Department.branch))
@@ -85,7 +69,7 @@ def staff_page(session: Session, department_id: int | None, q: str | None, page:
     if q and q.strip():
         query = query.where(or_(name_contains(Employee.search_name, q),
                                 Employee.employee_code.ilike(f"%{q.strip()}%")))
-    return paginate(session, query.order_by(Employee.sort_name, Employee.id), page, per_page)
+    return browse(session, query, BY_EMPLOYEE_NAME, position, per_page)
 
 
 def list_departments(session: Session, branch_id: int) -> Sequence[Department]:
@@ -144,25 +128,44 @@ class AgentFilter:
     sort: str = "updated"
 
 
+_NEWEST_AGENT: SortKey[Agent] = number_key(Agent.id, lambda agent: agent.id, descending=True)
 #: Orders the agent list offers, by name; ties go to the newest agent.
-AGENT_ORDERS = {
-    "updated": (Agent.updated_at.desc(),),
-    "name": (Employee.sort_name,),
-    "extension": (Agent.extension,),
+AGENT_ORDERS: dict[str, tuple[SortKey[Agent], ...]] = {
+    "updated": (time_key(Agent.updated_at, lambda agent: agent.updated_at, descending=True),
+                _NEWEST_AGENT),
+    "name": (text_key(Employee.sort_name, lambda agent: agent.employee.sort_name),
+             _NEWEST_AGENT),
+    "extension": (text_key(Agent.extension, lambda agent: agent.extension), _NEWEST_AGENT),
 }
 
 
 def list_agents(session: Session, filters: AgentFilter, page: int, per_page: int) -> Page[Agent]:
-    """Agents matching `filters`, in the order asked for (newest change first by default)."""
-    query = _ordered(_filtered(select(Agent), filters), filters).options(
-        contains_eager(Agent.employee).contains_eager(Employee.department)
-        .joinedload(Department.branch))
+    """Agents matching `filters` by page number, counted exactly (for the API)."""
+    query = _ordered(_filtered(select(Agent), filters), filters).options(_AGENT_ROW)
+    return paginate(session, query, page, per_page, select(func.count()).select_from(
+        _agent_countable(filters).subquery()))
+
+
+def browse_agents(session: Session, filters: AgentFilter, position: Position,
+                  per_page: int) -> Page[Agent]:
+    """The page of agents matching `filters` at `position`, in the order asked for."""
+    query = _filtered(select(Agent), filters).options(_AGENT_ROW)
+    return browse(session, query, _agent_order(filters), position, per_page,
+                  _agent_countable(filters))
+
+
+#: What a row of the agent list shows besides the agent: its employee, department, branch.
+_AGENT_ROW = contains_eager(Agent.employee).contains_eager(Employee.department).joinedload(
+    Department.branch)
+
+
+def _agent_countable(filters: AgentFilter) -> Select[Any]:
+    """The agents of `filters`, as cheaply as they can be counted."""
     # Without a filter on the employee side, the joins change nothing to the count (they
     # follow required foreign keys), and counting agents alone skips joining all of them.
-    needs_joins = filters.branch_id or filters.department_id or filters.q
-    count = None if needs_joins else _agent_conditions(
-        select(func.count()).select_from(Agent), filters)
-    return paginate(session, query, page, per_page, count)
+    if filters.branch_id or filters.department_id or filters.q:
+        return _filtered(select(Agent.id), filters)
+    return _agent_conditions(select(Agent.id), filters)
 
 
 #: The columns of the agent list's CSV export, in order.
@@ -208,10 +211,14 @@ def _agent_conditions(query: AnySelect, filters: AgentFilter) -> AnySelect:
     return query
 
 
+def _agent_order(filters: AgentFilter) -> tuple[SortKey[Agent], ...]:
+    """The order the list asks for (newest change first unless told otherwise)."""
+    return AGENT_ORDERS.get(filters.sort, AGENT_ORDERS["updated"])
+
+
 def _ordered(query: AnySelect, filters: AgentFilter) -> AnySelect:
-    """The order the list asks for; ties go to the newest agent."""
-    order = AGENT_ORDERS.get(filters.sort, AGENT_ORDERS["updated"])
-    return query.order_by(*order, Agent.id.desc())
+    """`query` in the order the list asks for."""
+    return query.order_by(*(key.ordered() for key in _agent_order(filters)))
 
 
 def agent_history(session: Session, agent_id: int) -> Sequence[Ticket]:
@@ -274,6 +281,18 @@ def list_tickets(
     return paginate(session, query, page, per_page)
 
 
+#: Newest ticket first (ids follow filing time).
+NEWEST_TICKET_FIRST: tuple[SortKey[Ticket], ...] = (
+    number_key(Ticket.id, lambda ticket: ticket.id, descending=True),)
+
+
+def browse_tickets(session: Session, actor: Actor, filters: TicketFilter, position: Position,
+                   per_page: int) -> Page[Ticket]:
+    """The page at `position` of the tickets visible to `actor` matching `filters`."""
+    query = ticket_query(actor, filters).options(*TICKET_OUTPUT)
+    return browse(session, query, NEWEST_TICKET_FIRST, position, per_page)
+
+
 def ticket_query(actor: Actor, filters: TicketFilter) -> Select[Ticket]:
     """The tickets visible to `actor` matching `filters`, newest first, nothing loaded."""
     query = _visible(select(Ticket), actor)
@@ -308,8 +327,14 @@ def _awaiting(actor: Actor) -> Select[Ticket]:
     return query if branches is None else query.where(Ticket.branch_id.in_(branches))
 
 
+#: The queue's order: the longest waiting first.
+OLDEST_TICKET_FIRST: tuple[SortKey[Ticket], ...] = (
+    time_key(Ticket.created_at, lambda ticket: ticket.created_at),
+    number_key(Ticket.id, lambda ticket: ticket.id))
+
+
 def approval_queue(
-    session: Session, actor: Actor, page: int, per_page: int,
+    session: Session, actor: Actor, position: Position, per_page: int,
     kind: str | None = None, branch_id: int | None = None,
 ) -> Page[Ticket]:
     """The tickets waiting for `actor`'s decision, oldest first, with their submit event."""
@@ -318,7 +343,7 @@ def approval_queue(
         query = query.where(Ticket.kind == kind)
     if branch_id:
         query = query.where(Ticket.branch_id == branch_id)
-    return paginate(session, query.order_by(Ticket.created_at, Ticket.id), page, per_page)
+    return browse(session, query, OLDEST_TICKET_FIRST, position, per_page)
 
 
 def count_awaiting_decision(session: Session, actor: Actor) -> int:

@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from web.extensions import db
 from web.spreadsheet import csv_response, phone_cell
 from web.ui.access import signed_in
+from web.ui.args import position_args
 from web.ui.calling.shared import hotline_labels
 from web.ui.forms import AgentFilterForm
 from workflow import credentials, queries
@@ -31,8 +32,8 @@ EXPORT_CHUNK = 1000
 def agent_list() -> Any:
     """Agent accounts, searchable, filtered and sorted, one page at a time."""
     form, filters = _filters()
-    page = queries.list_agents(db.session(), filters, (form.page.data or 1)
-                               if not form.errors else 1, PER_PAGE)
+    page = queries.browse_agents(db.session(), filters, position_args(
+        (form.page.data or 1) if not form.errors else 1), PER_PAGE)
     open_tickets = open_tickets_of(db.session(), [agent.employee_id for agent in page.items
                                                   if agent.status == "active"])
     return render_template("agents/list.html", form=form, page=page, open_tickets=open_tickets)

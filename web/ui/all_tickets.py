@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from web.extensions import db
 from web.spreadsheet import csv_response
 from web.ui.access import actor, signed_in
-from web.ui.args import int_arg
+from web.ui.args import int_arg, position_args
 from web.ui.forms import KIND_LABELS
 from web.ui.labels import STATE_NAMES
 from workflow import queries
@@ -36,8 +36,7 @@ def all_tickets() -> Any:
     """Tickets in the caller's scope matching the filters, newest first."""
     session, caller = db.session(), actor()
     filters, chosen = _filters()
-    page = queries.list_tickets(session, caller, filters,
-                                min(int_arg("page", 1) or 1, 100_000), PER_PAGE)
+    page = queries.browse_tickets(session, caller, filters, position_args(), PER_PAGE)
     # The quick filter counts failed tickets under every other filter, whatever state is shown.
     failed = queries.count_tickets(session, caller, _with_state(filters, Status.FAILED.value))
     return render_template("tickets/all.html", page=page, chosen=chosen, failed=failed,

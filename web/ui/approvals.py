@@ -12,7 +12,7 @@ from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import actor, signed_in
-from web.ui.args import int_arg
+from web.ui.args import int_arg, position_args
 from web.ui.forms import KIND_LABELS, BulkDecisionForm
 from workflow import decisions, queries
 from workflow.errors import WorkflowError
@@ -34,8 +34,7 @@ def queue() -> Any:
     session, caller = db.session(), actor()
     kind = request.args.get("kind") if request.args.get("kind") in KIND_LABELS else None
     branch_id = int_arg("branch_id")
-    page = queries.approval_queue(session, caller, min(int_arg("page", 1) or 1, 100_000),
-                                  PER_PAGE, kind, branch_id)
+    page = queries.approval_queue(session, caller, position_args(), PER_PAGE, kind, branch_id)
     form = BulkDecisionForm()
     form.ticket_ids.choices = [SelectChoice(str(ticket.id), str(ticket.id))
                                for ticket in page.items]

@@ -6,6 +6,10 @@ from __future__ import annotations
 from flask import request
 
 from web.input_limits import MAX_ID
+from workflow.paging import Position
+
+#: The furthest page a list goes to by number.
+MAX_PAGE = 100_000
 
 
 def whole_number(text: object, default: int | None = None) -> int | None:
@@ -20,3 +24,10 @@ def whole_number(text: object, default: int | None = None) -> int | None:
 def int_arg(name: str, default: int | None = None) -> int | None:
     """The query argument `name` as a whole number, or `default`."""
     return whole_number(request.args.get(name), default)
+
+
+def position_args(page: int | None = None) -> Position:
+    """Where the list page asked for starts: `page` (else the query's) and its link's cursor."""
+    number = page if page is not None else int_arg("page", 1) or 1
+    return Position(min(number, MAX_PAGE), request.args.get("after") or None,
+                    request.args.get("before") or None)

@@ -14,7 +14,7 @@ from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import actor, signed_in
-from web.ui.args import int_arg
+from web.ui.args import int_arg, position_args
 from web.ui.calling.forms import EmployeeRoleForm
 from web.ui.forms import BranchForm, DepartmentForm, FlaskForm
 from workflow import queries, structure
@@ -80,7 +80,7 @@ def employees() -> Any:
     """Employees of one department (or all), searchable by name or code."""
     department_id = int_arg("department_id")
     page = queries.staff_page(db.session(), department_id, request.args.get("q", "")[:100],
-                              int_arg("page") or 1, PER_PAGE)
+                              position_args(), PER_PAGE)
     return render_template("admin/employees.html", page=page, department_id=department_id)
 
 

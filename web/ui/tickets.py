@@ -12,7 +12,7 @@ from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import actor, signed_in
-from web.ui.args import int_arg
+from web.ui.args import position_args
 from web.ui.forms import CommentForm, RejectForm
 from workflow import decisions, queries
 from workflow.errors import RuleViolation, WorkflowError
@@ -30,9 +30,8 @@ PER_PAGE = 50
 @signed_in()
 def my_tickets() -> Any:
     """The tickets the signed-in user filed, newest first."""
-    number = int_arg("page", 1) or 1
-    page = queries.list_tickets(db.session(), actor(), queries.TicketFilter(mine=True),
-                                min(number, 100_000), PER_PAGE)
+    page = queries.browse_tickets(db.session(), actor(), queries.TicketFilter(mine=True),
+                                  position_args(), PER_PAGE)
     return render_template("tickets/list.html", page=page)
 
 
