@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import html
 import json
 import math
 import os
@@ -285,6 +286,8 @@ def seed(app: Flask, libpq: str, args: argparse.Namespace,
                                   dataset.PASSWORD_HASH, "Lê Văn Duyệt").id,
             "scoped": save_user(session, "scoped@bench.vn", Role.APPROVER,
                                 dataset.PASSWORD_HASH, "Phạm Chi Nhánh", [branch_id]).id,
+            "admin": save_user(session, "admin@bench.vn", Role.ADMIN,
+                               dataset.PASSWORD_HASH, "Đỗ Quản Trị").id,
         }
         db.session.remove()
     params.update(requester=users["requester"], approver=users["approver"],
@@ -306,7 +309,7 @@ def seed(app: Flask, libpq: str, args: argparse.Namespace,
     dataset.vacuum(app)
     timed("vacuum_analyze", time.perf_counter() - step)
     emails = {"requester": "requester@bench.vn", "approver": "approver@bench.vn",
-              "scoped": "scoped@bench.vn"}
+              "scoped": "scoped@bench.vn", "admin": "admin@bench.vn"}
     return World(emails, branch_id, counts)
 
 
@@ -328,22 +331,47 @@ def sign_in(app: Flask, email: str) -> FlaskClient:
 
 @dataclass(frozen=True)
 class PageSpec:
-    """One page to time: a label, who asks for it, its path, how often."""
+    """One page to time: a label, who asks for it, its path, how often.
+
+    With `follow`, the page timed is the one reached from `path` by clicking "next page"
+    `follow` times, as a person gets there (its address carries the keyset cursor).
+    """
 
     label: str
     user: str
     path: str
     repeat: int
+    follow: int = 0
+
+
+#: The pager's "next page" link (Vietnamese pages), unless disabled.
+NEXT_LINK = re.compile(r'<li class="page-item">\s*<a class="page-link" href="([^"]+)"[^>]*>'
+                       r"Trang sau<")
+
+
+def reach(client: FlaskClient, spec: PageSpec) -> str:
+    """The address of the page `spec` times: its path, or where following "next" leads."""
+    address = spec.path
+    for _ in range(spec.follow):
+        found = NEXT_LINK.search(client.get(address).get_data(as_text=True))
+        if found is None:
+            raise RuntimeError(f"no next page after {address}")
+        address = html.unescape(found.group(1))
+    return address
 
 
 def pages(args: argparse.Namespace, world: World) -> list[PageSpec]:
     """The pages of the brief (and the agent list as an approver, for the badge's cost)."""
     deep = max(1, min(500, -(-args.agents // PER_PAGE)))
+    deep_tickets = max(1, min(500, -(-args.tickets // PER_PAGE)))
     extension = str(dataset.EXPLICIT_BASE + max(1, args.agents // 2))
     n, e = args.repeat, max(1, args.export_repeat)
     return [
         PageSpec("agents p1", "requester", "/agents", n),
-        PageSpec(f"agents p{deep} (deep)", "requester", f"/agents?page={deep}", n),
+        PageSpec(f"agents p{deep} (next-page links)", "requester", "/agents", n, deep - 1),
+        PageSpec(f"agents p{deep} (typed ?page=)", "requester", f"/agents?page={deep}", n),
+        PageSpec(f"agents p{deep} sort=name (links)", "requester", "/agents?sort=name", n,
+                 deep - 1),
         PageSpec(f"agents q={SEARCH_NAME} (given name)", "requester",
                  f"/agents?q={quote(SEARCH_NAME)}", n),
         PageSpec(f"agents q={SEARCH_FAMILY} (family name)", "requester",
@@ -358,6 +386,15 @@ def pages(args: argparse.Namespace, world: World) -> list[PageSpec]:
         PageSpec("approvals (all branches)", "approver", "/approvals", n),
         PageSpec("approvals (1 branch)", "scoped", "/approvals", n),
         PageSpec("tickets p1 (requester)", "requester", "/tickets", n),
+        PageSpec(f"tickets p{deep_tickets} (links)", "requester", "/tickets", n,
+                 deep_tickets - 1),
+        PageSpec("all tickets p1", "approver", "/tickets/all", n),
+        PageSpec(f"all tickets p{deep_tickets} (links)", "approver", "/tickets/all", n,
+                 deep_tickets - 1),
+        PageSpec("all tickets state=rejected", "approver", "/tickets/all?state=rejected", n),
+        PageSpec("all tickets 1 branch", "scoped", "/tickets/all", n),
+        PageSpec("staff p1", "admin", "/admin/employees", n),
+        PageSpec(f"staff p{deep} (links)", "admin", "/admin/employees", n, deep - 1),
     ]
 
 
@@ -443,10 +480,11 @@ class Result:
 
 def measure(app: Flask, client: FlaskClient, spec: PageSpec, args: argparse.Namespace) -> Result:
     """Warm up, then time `spec.repeat` renders (bounded by --page-seconds); then one traced."""
+    path = reach(client, spec)
     for _ in range(args.warmup):
-        status, _size = fetch(client, spec.path)
+        status, _size = fetch(client, path)
         if status != 200:
-            raise RuntimeError(f"{spec.path} as {spec.user} answered {status}")
+            raise RuntimeError(f"{path} as {spec.user} answered {status}")
     wall, cpu = [], []
     size = 0
     pg = CpuMeter(lambda: pg_backends(args.database))
@@ -454,18 +492,18 @@ def measure(app: Flask, client: FlaskClient, spec: PageSpec, args: argparse.Name
     started = time.perf_counter()
     for _ in range(spec.repeat):
         t0, c0 = time.perf_counter(), time.process_time()
-        status, size = fetch(client, spec.path)
+        status, size = fetch(client, path)
         wall.append(1000 * (time.perf_counter() - t0))
         cpu.append(1000 * (time.process_time() - c0))
         if status != 200:
-            raise RuntimeError(f"{spec.path} as {spec.user} answered {status}")
+            raise RuntimeError(f"{path} as {spec.user} answered {status}")
         if time.perf_counter() - started > args.page_seconds and len(wall) >= 5:
             break
     pg_ms = 1000 * pg.stop() / len(wall)
     with app.app_context():
         engine = db.engine
     with sql_trace(engine) as statements:
-        fetch(client, spec.path)
+        fetch(client, path)
     return Result(spec, wall, cpu, pg_ms, size, statements)
 
 
@@ -493,6 +531,30 @@ def table(results: list[Result]) -> str:
             f"| {fmt(f['p95_ms'])} | {fmt(f['max_ms'])} | {fmt(f['web_cpu_p50_ms'])} "
             f"| {fmt(f['pg_cpu_ms_per_req'])} | {f['statements']:.0f} | {fmt(f['sql_ms'])} "
             f"| {fmt(f['top_sql_ms'])} | {fmt(f['bytes'] / 1024)} |")
+    return "\n".join(lines)
+
+
+#: The targets: deep pages within this ratio of the first; list pages' p50 within this many ms.
+DEEP_RATIO, LIST_P50_MS = 1.3, 30.0
+
+
+def targets(results: list[Result]) -> str:
+    """Deep pages against their first page, and every list page's p50 against the target."""
+    first = {r.spec.path: r.figures()["p50_ms"] for r in results if not r.spec.follow}
+    lines = []
+    for result in results:
+        if result.spec.follow or "?page=" in result.spec.path:
+            base = first.get(result.spec.path.split("?page=")[0]
+                             if "?page=" in result.spec.path else result.spec.path)
+            if base:
+                ratio = result.figures()["p50_ms"] / base
+                lines.append(f"- {result.spec.label}: {ratio:.2f}x its first page "
+                             f"({'within' if ratio <= DEEP_RATIO else 'OVER'} {DEEP_RATIO}x)")
+    pages = [r for r in results if "export" not in r.spec.path]
+    worst = max(pages, key=lambda r: r.figures()["p50_ms"])
+    over = [r.spec.label for r in pages if r.figures()["p50_ms"] > LIST_P50_MS]
+    lines.append(f"- slowest list page p50: {fmt(worst.figures()['p50_ms'])} ms "
+                 f"({worst.spec.label}); over {LIST_P50_MS:g} ms: {', '.join(over) or 'none'}")
     return "\n".join(lines)
 
 
@@ -560,6 +622,9 @@ def summary(args: argparse.Namespace, world: World, seed_s: dict[str, float],
         "psycopg's client work); PG CPU: the database's backends over the timed renders "
         "(/proc, 10 ms ticks) per render; SQL stmts / SQL ms / top stmt ms: one extra traced "
         "render (execute time of each statement, server-side cursor fetches not included).",
+        "",
+        "### Against the targets",
+        targets(results),
         "",
         "### Slowest statement per page (traced render)",
         dominant(results),

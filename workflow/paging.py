@@ -15,10 +15,10 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 T = TypeVar("T")
@@ -158,7 +158,10 @@ def _beyond(keys: Sequence[SortKey[Any]], values: Sequence[Any],
     columns = [key.column for key in keys]
     if all(descending) or not any(descending):
         # One direction: a row comparison, which an index on the columns serves directly.
-        row, bound = tuple_(*columns), tuple_(*values)
+        # Each value is bound as its column's type (a timestamp's as the column stores it).
+        row = tuple_(*columns)
+        bound = tuple_(*(bindparam(None, value, type_=column.type)
+                         for column, value in zip(columns, values, strict=True)))
         return row < bound if descending[0] else row > bound
     later = [column < value if down else column > value
              for column, value, down in zip(columns, values, descending, strict=True)]
@@ -198,11 +201,9 @@ def _text(value: Any) -> str:
 
 
 def _timestamp(value: Any) -> datetime:
-    """A timestamp cursor value, naive UTC as the columns hold them."""
+    """A timestamp cursor value, in UTC as the columns read back (naive taken as UTC)."""
     moment = datetime.fromisoformat(_text(value))
-    if moment.tzinfo is not None:
-        raise ValueError("not a naive timestamp")
-    return moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _integer(value: Any) -> int:
