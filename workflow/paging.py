@@ -27,8 +27,9 @@ Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 
 #: Largest page a caller may ask for.
 MAX_PER_PAGE = 200
-#: Lists count their rows up to this many; past it they say "more than".
-COUNT_CAP = 10_000
+#: Lists count their rows up to this many; past it they say "more than". Small enough that
+#: the database counts the first matches it meets rather than gathering them all.
+COUNT_CAP = 1_000
 #: Longest cursor accepted (a sort key holds at most a few hundred characters).
 MAX_CURSOR_LENGTH = 2_000
 
@@ -115,18 +116,26 @@ def paginate(session: Session, query: Select[Any], page: int, per_page: int,
 
 
 def browse(session: Session, query: Select[Any], keys: Sequence[SortKey[Any]],
-           position: Position, per_page: int, countable: Select[Any] | None = None) -> Page[Any]:
+           position: Position, per_page: int, countable: Select[Any] | None = None,
+           positions: Select[Any] | None = None) -> Page[Any]:
     """The page of `query` at `position`, ordered by `keys`; rows counted up to the cap.
 
-    `countable` selects the same rows as `query` (more cheaply, if it can); its rows are
-    counted, not its values.
+    The last key is the rows' identity. `countable` selects the same rows as `query` more
+    cheaply, if it can (its rows are counted, not its values); `positions` selects their
+    identities alone and can be ordered by `keys`: a page asked for by number skips rows
+    there, before the full rows of that page are read.
     """
     page, per_page = max(1, position.page), min(max(1, per_page), MAX_PER_PAGE)
     after, before = _decode(position.after, keys), _decode(position.before, keys)
     backwards = after is None and before is not None
     cursor = after if after is not None else before
     ordered = query.order_by(None).order_by(*(key.ordered(backwards) for key in keys))
-    if cursor is None:
+    if cursor is None and page > 1 and positions is not None:
+        identity = keys[-1].column
+        window = positions.order_by(None).order_by(*(key.ordered() for key in keys)).offset(
+            (page - 1) * per_page).limit(per_page + 1).subquery()
+        ordered = ordered.where(identity.in_(select(window.c[0])))
+    elif cursor is None:
         ordered = ordered.offset((page - 1) * per_page)
     else:
         ordered = ordered.where(_beyond(keys, cursor, backwards))

@@ -62,14 +62,15 @@ BY_EMPLOYEE_NAME: tuple[SortKey[Employee], ...] = (
 def staff_page(session: Session, department_id: int | None, q: str | None,
                position: Position, per_page: int) -> Page[Employee]:
     """Employees (active or not) for administration, by name, with their department."""
-    query = select(Employee).options(joinedload(Employee.department)
-                                     .joinedload(Department.branch))
+    query = select(Employee)
     if department_id:
         query = query.where(Employee.department_id == department_id)
     if q and q.strip():
         query = query.where(or_(name_contains(Employee.search_name, q),
                                 Employee.employee_code.ilike(f"%{q.strip()}%")))
-    return browse(session, query, BY_EMPLOYEE_NAME, position, per_page)
+    shown = query.options(joinedload(Employee.department).joinedload(Department.branch))
+    return browse(session, shown, BY_EMPLOYEE_NAME, position, per_page, query,
+                  query.with_only_columns(Employee.id))
 
 
 def list_departments(session: Session, branch_id: int) -> Sequence[Department]:
@@ -150,8 +151,11 @@ def browse_agents(session: Session, filters: AgentFilter, position: Position,
                   per_page: int) -> Page[Agent]:
     """The page of agents matching `filters` at `position`, in the order asked for."""
     query = _filtered(select(Agent), filters).options(_AGENT_ROW)
+    # Sorted by name, positions need the employees; otherwise the agents' own columns do.
+    positions = (_filtered(select(Agent.id), filters) if filters.sort == "name"
+                 else _agent_countable(filters))
     return browse(session, query, _agent_order(filters), position, per_page,
-                  _agent_countable(filters))
+                  _agent_countable(filters), positions)
 
 
 #: What a row of the agent list shows besides the agent: its employee, department, branch.
@@ -289,8 +293,9 @@ NEWEST_TICKET_FIRST: tuple[SortKey[Ticket], ...] = (
 def browse_tickets(session: Session, actor: Actor, filters: TicketFilter, position: Position,
                    per_page: int) -> Page[Ticket]:
     """The page at `position` of the tickets visible to `actor` matching `filters`."""
-    query = ticket_query(actor, filters).options(*TICKET_OUTPUT)
-    return browse(session, query, NEWEST_TICKET_FIRST, position, per_page)
+    plain = ticket_query(actor, filters)
+    return browse(session, plain.options(*TICKET_OUTPUT), NEWEST_TICKET_FIRST, position,
+                  per_page, plain, plain.with_only_columns(Ticket.id))
 
 
 def ticket_query(actor: Actor, filters: TicketFilter) -> Select[Ticket]:

@@ -42,7 +42,8 @@ def staff_with_agents(world: World) -> list[int]:
 
 def rows_of(page: str) -> list[int]:
     """The agent or ticket ids the page lists, in order."""
-    return [int(n) for n in re.findall(r'href="/(?:agents|tickets)/(\d+)"', page)]
+    return [int(n) for n in re.findall(r'href="/(?:agents|tickets|admin/employees)/(\d+)"',
+                                       page)]
 
 
 def link(page: str, label: str) -> str | None:
@@ -169,6 +170,18 @@ def test_my_tickets_all_tickets_and_the_queue_walk_by_cursor(app: Flask, world: 
     assert [row for rows in everything for row in dict.fromkeys(rows)] == newest_first
     queue, _labels, _back = walk(signed_in_as(app, world, "approver"), "/approvals")
     assert [row for rows in queue for row in dict.fromkeys(rows)] == ticket_ids
+
+
+def test_the_staff_page_walks_everyone_by_given_name(app: Flask, world: World) -> None:
+    staff_with_agents(world)
+    client = signed_in_as(app, world, "admin")
+    pages, _labels, _back = walk(client, "/admin/employees")
+    walked = [row for rows in pages for row in dict.fromkeys(rows)]
+    with app.app_context():
+        expected = [e.id for e in db.session.query(Employee).order_by(Employee.sort_name,
+                                                                      Employee.id)]
+    assert walked == expected
+    assert walked != sorted(walked)
 
 
 def test_past_the_count_cap_a_list_says_more_than_and_still_pages(
