@@ -300,17 +300,45 @@ def seed(app: Flask, libpq: str, args: argparse.Namespace,
             run_sql(connection, sql, params)
             timed(name, time.perf_counter() - step)
         connection.commit()
-        counts = {name: count(connection, f"SELECT count(*) FROM {name}")
-                  for name in ("branch", "department", "employee", "agent", "ticket",
-                               "ticket_event", "notification")}
-        counts["ticket_submitted"] = count(
-            connection, "SELECT count(*) FROM ticket WHERE state = 'submitted'")
+        counts = row_counts(connection)
     step = time.perf_counter()
     dataset.vacuum(app)
     timed("vacuum_analyze", time.perf_counter() - step)
-    emails = {"requester": "requester@bench.vn", "approver": "approver@bench.vn",
-              "scoped": "scoped@bench.vn", "admin": "admin@bench.vn"}
-    return World(emails, branch_id, counts)
+    return World(EMAILS, branch_id, counts)
+
+
+EMAILS = {"requester": "requester@bench.vn", "approver": "approver@bench.vn",
+          "scoped": "scoped@bench.vn", "admin": "admin@bench.vn"}
+
+
+def seeded_before(args: argparse.Namespace) -> bool:
+    """Whether the bench database exists with the agents and tickets asked for."""
+    try:
+        with psycopg.connect(dataset.libpq_url(dataset.database_url(
+                args.pg_admin_url, args.database))) as connection:
+            return (count(connection, "SELECT count(*) FROM agent") == args.agents
+                    and count(connection, "SELECT count(*) FROM ticket") == args.tickets
+                    and count(connection, "SELECT count(*) FROM user_account "
+                                          "WHERE email = 'admin@bench.vn'") == 1)
+    except psycopg.Error:
+        return False
+
+
+def seeded_world(libpq: str) -> World:
+    """The world of a database seeded by an earlier run."""
+    with psycopg.connect(libpq) as connection:
+        return World(EMAILS, count(connection, "SELECT min(id) FROM branch"),
+                     row_counts(connection))
+
+
+def row_counts(connection: psycopg.Connection[Any]) -> dict[str, int]:
+    """The rows of each table the pages read, and the tickets waiting."""
+    counts = {name: count(connection, f"SELECT count(*) FROM {name}")
+              for name in ("branch", "department", "employee", "agent", "ticket",
+                           "ticket_event", "notification")}
+    counts["ticket_submitted"] = count(
+        connection, "SELECT count(*) FROM ticket WHERE state = 'submitted'")
+    return counts
 
 
 # -- measuring ------------------------------------------------------------------------------
@@ -668,12 +696,18 @@ def run(args: argparse.Namespace) -> tuple[str, Path]:
         record("seed", name, seconds=seconds)
         print(f"  seed {name:22s} {seconds:7.1f} s", flush=True)
 
-    url = dataset.recreate_database(args.pg_admin_url, args.database)
+    reused = args.reuse_db and seeded_before(args)
+    url = (dataset.database_url(args.pg_admin_url, args.database) if reused
+           else dataset.recreate_database(args.pg_admin_url, args.database))
     app = dataset.bench_app(url, None)  # no Redis: pages never touch it (memory rate limits)
     try:
-        print(f"== seeding {args.database}: {args.agents} agents, {args.tickets} tickets",
-              flush=True)
-        world = seed(app, dataset.libpq_url(url), args, timed)
+        if reused:
+            print(f"== reusing {args.database} as a previous run seeded it", flush=True)
+            world = seeded_world(dataset.libpq_url(url))
+        else:
+            print(f"== seeding {args.database}: {args.agents} agents, {args.tickets} tickets",
+                  flush=True)
+            world = seed(app, dataset.libpq_url(url), args, timed)
         record("env", "rows", **world.counts)
         clients = {user: sign_in(app, email) for user, email in world.emails.items()}
         results = []
@@ -699,7 +733,7 @@ def run(args: argparse.Namespace) -> tuple[str, Path]:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        if not args.keep_db:
+        if not (args.keep_db or args.reuse_db):
             with contextlib.suppress(Exception):
                 dataset.drop_database(args.pg_admin_url, args.database)
 
@@ -729,6 +763,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         default=os.environ.get("BENCH_PG_ADMIN_URL",
                                                "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--keep-db", action="store_true", help="leave the database behind")
+    parser.add_argument("--reuse-db", action="store_true",
+                        help="measure the database a --keep-db run left (seed it if missing); "
+                             "keep it")
     args = parser.parse_args(argv)
     if args.agents < 1 or args.tickets < 1 or args.branches < 1 or args.departments < 1:
         parser.error("--agents, --tickets, --branches and --departments must be positive")
