@@ -12,6 +12,11 @@ Fixtures for test modules under tests/e2e:
   returns its path (full_page=False for very long pages: it is much faster).
 - `login(page, email, password)`: signs in through the form at /login.
 - `api_login(page, email, password)`: signs in through the JSON API; the page's cookies follow.
+- `viewport`: a laptop's and a phone's size (`VIEWPORTS`), one test each; `signed_in_page(browser,
+  base_url, email, viewport)` another user's page in a context of its own; `expect_fits(page)`
+  fails when the page is wider than its viewport; `employees_to_pick(page, with_agent=...)` the
+  employees free of open tickets, with or without an agent; `wait_for_ticket(api, id, state)`.
+- A test module may set `SERVER_ENV` (a dict) to add to or override its server's environment.
 
 On failure a screenshot of the page, its console errors and the server log path are attached to
 the report. Output folders live under pytest's base temporary directory:
@@ -28,11 +33,14 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Generator, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import (
+    APIRequestContext,
     APIResponse,
     Browser,
     ConsoleMessage,
@@ -155,7 +163,8 @@ def live_server(
     base_url = f"http://127.0.0.1:{port}"
     log = folder / "server.log"
     command = [AGENTDESK, "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with running(command, server_env(database, base_url), log) as process:
+    env = {**server_env(database, base_url), **getattr(request.module, "SERVER_ENV", {})}
+    with running(command, env, log) as process:
 
         def ready() -> bool:
             """Whether the server answers; fail at once if it has exited."""
@@ -307,6 +316,102 @@ def login_fixture() -> Callable[[Page, str, str], None]:
 def api_login_fixture() -> Callable[[Page, str, str], APIResponse]:
     """`api_login(page, email, password)`: sign in through the JSON API."""
     return api_login
+
+
+# --- sizes, other users, the demo's staff ------------------------------------------------------
+
+#: The sizes pages are tested at: an office laptop and a phone (CSS pixels).
+VIEWPORTS = {"1366x768": {"width": 1366, "height": 768}, "390x844": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(params=list(VIEWPORTS.values()), ids=list(VIEWPORTS))
+def viewport(page: Page, request: pytest.FixtureRequest) -> dict[str, int]:
+    """Each size of `VIEWPORTS` in turn, already set on the test's page."""
+    size: dict[str, int] = request.param
+    page.set_viewport_size({"width": size["width"], "height": size["height"]})
+    return size
+
+
+@contextmanager
+def signed_in_page(browser: Browser, base_url: str, email: str,
+                   viewport: dict[str, int] | None = None) -> Iterator[Page]:
+    """A page of a new browser context (vi-VN) signed in as `email` through the form."""
+    context = browser.new_context(
+        base_url=base_url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
+        viewport=viewport or {"width": 1280, "height": 800})
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    try:
+        other = context.new_page()
+        login(other, email)
+        yield other
+    finally:
+        context.close()
+
+
+#: The innermost elements whose right edge passes the viewport, as tag#id.class (for the report).
+_STICKING_OUT = """() => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+          && ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1))
+  .slice(0, 3)
+  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+             + '.' + [...e.classList].join('.'))"""
+
+
+def expect_fits(page: Page) -> None:
+    """Fail when the page is wider than its viewport (it would scroll sideways), naming the
+    elements that stick out."""
+    page.wait_for_load_state()
+    width, inner = page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= inner, (
+        f"{page.url} is {width - inner}px wider than its {inner}px viewport: "
+        + ", ".join(page.evaluate(_STICKING_OUT)))
+
+
+@dataclass(frozen=True)
+class Person:
+    """An employee as the setup form's pickers find them."""
+
+    id: int
+    full_name: str
+    branch_id: int
+    department_id: int
+    department: str
+    agent: dict[str, Any] | None
+
+
+def employees_to_pick(page: Page, with_agent: bool,
+                      departments: frozenset[str] | None = None) -> list[Person]:
+    """The employees without an open ticket that have (or have not) an active agent, in the
+    departments named (all when None), branch by branch, as the signed-in user of `page` sees
+    them."""
+    found = []
+    for branch in page.request.get("/api/v1/branches").json():
+        for department in page.request.get(
+                f"/api/v1/branches/{branch['id']}/departments").json():
+            if departments is not None and department["name"] not in departments:
+                continue
+            for person in page.request.get(
+                    f"/api/v1/departments/{department['id']}/employees").json():
+                agent = person["agent"]
+                active = agent is not None and agent["status"] == "active"
+                if person["open_ticket_id"] is None and active == with_agent:
+                    found.append(Person(person["id"], person["full_name"], branch["id"],
+                                        department["id"], department["name"], agent))
+    return found
+
+
+def wait_for_ticket(api: APIRequestContext, ticket_id: int, state: str,
+                    timeout: float = 20.0) -> dict[str, Any]:
+    """The ticket once the workers have brought it to `state` (fails on another final state)."""
+    final = {"provisioned", "failed", "rejected", "cancelled"} - {state}
+
+    def reached() -> dict[str, Any] | None:
+        ticket: dict[str, Any] = api.get(f"/api/v1/tickets/{ticket_id}").json()
+        assert ticket["state"] not in final, ticket
+        return ticket if ticket["state"] == state else None
+
+    return wait_for(reached, f"ticket #{ticket_id} to be {state}", timeout=timeout)
 
 
 # --- reporting -----------------------------------------------------------------------------------
