@@ -398,6 +398,7 @@ def pages(args: argparse.Namespace, world: World) -> list[PageSpec]:
         PageSpec("agents p1", "requester", "/agents", n),
         PageSpec(f"agents p{deep} (next-page links)", "requester", "/agents", n, deep - 1),
         PageSpec(f"agents p{deep} (typed ?page=)", "requester", f"/agents?page={deep}", n),
+        PageSpec("agents p1 sort=name", "requester", "/agents?sort=name", n),
         PageSpec(f"agents p{deep} sort=name (links)", "requester", "/agents?sort=name", n,
                  deep - 1),
         PageSpec(f"agents q={SEARCH_NAME} (given name)", "requester",
@@ -740,8 +741,18 @@ def run(args: argparse.Namespace) -> tuple[str, Path]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m bench.pages",
-                                     description=(__doc__ or "").splitlines()[0])
+    parser = argument_parser("python -m bench.pages", (__doc__ or "").splitlines()[0])
+    args = parser.parse_args(argv)
+    if args.agents < 1 or args.tickets < 1 or args.branches < 1 or args.departments < 1:
+        parser.error("--agents, --tickets, --branches and --departments must be positive")
+    if args.repeat < 1:
+        parser.error("--repeat must be positive")
+    return args
+
+
+def argument_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The options of the pages benches: sizes, renders, database."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--agents", type=int, default=50_000,
                         help="employees, each with one active agent")
     parser.add_argument("--tickets", type=int, default=100_000)
@@ -766,12 +777,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reuse-db", action="store_true",
                         help="measure the database a --keep-db run left (seed it if missing); "
                              "keep it")
-    args = parser.parse_args(argv)
-    if args.agents < 1 or args.tickets < 1 or args.branches < 1 or args.departments < 1:
-        parser.error("--agents, --tickets, --branches and --departments must be positive")
-    if args.repeat < 1:
-        parser.error("--repeat must be positive")
-    return args
+    return parser
 
 
 def main() -> None:
