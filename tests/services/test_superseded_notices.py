@@ -7,12 +7,16 @@ the earlier one to the same user: it is read, its email never goes, and the row 
 
 from __future__ import annotations
 
+import threading
+from datetime import UTC, datetime
+
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import Connection, select, text
 
 from tasks.mail import SmtpMailer, SmtpSettings
-from tests.conftest import World, drain
+from tests.conftest import World, drain, make_world
 from tests.mail import Inbox
+from tests.processes import wait_for
 from tests.services.test_submit import actor, submit
 from tests.ui.test_agent_pages import signed_in_as
 from web.extensions import db
@@ -142,3 +146,38 @@ def test_each_ticket_of_a_batch_retires_only_its_own_notices(app: Flask, world: 
     assert notifications.count_unread(db.session(), world.requester_id) == 3
     unread = notifications.list_notifications(db.session(), world.requester_id, unread_only=True)
     assert sorted(each.ticket_id for each in unread) == sorted(ticket.id for ticket in tickets)
+
+
+def waiting_for_a_lock(watcher: Connection) -> bool:
+    """Whether some transaction of this database waits for a row lock right now."""
+    return bool(watcher.scalar(text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'")))
+
+
+def test_a_notice_the_relay_is_emailing_is_superseded_once_its_email_went(
+    pg_only_app: Flask,
+) -> None:
+    world = make_world()
+    ticket = submit(world, extension="5001")
+    decisions.approve_ticket(db.session, actor(world.approver_id), ticket.id)
+    approved = notice(world.requester_id, ticket.id, "approve").id
+    db.session.commit()
+    with db.engine.connect() as relay, \
+            db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
+        # The relay's pass holds the "approved" notice while its email goes (FOR UPDATE)
+        relay.execute(text("SELECT id FROM notification WHERE id = :id FOR UPDATE"),
+                      {"id": approved})
+        worker = threading.Thread(target=drain, args=(pg_only_app,))
+        worker.start()
+        # The worker's "provisioned" waits for that email rather than skipping the notice
+        wait_for(lambda: waiting_for_a_lock(watcher), "the worker to wait for the relay")
+        relay.execute(text("UPDATE notification SET emailed_at = :now WHERE id = :id"),
+                      {"id": approved, "now": datetime.now(UTC).replace(tzinfo=None)})
+        relay.commit()
+        worker.join(timeout=60)
+    assert not worker.is_alive()
+    # Then the emailed "approved" is read and superseded, "provisioned" the one unread notice
+    assert notices_of(world.requester_id, ticket.id) == [
+        ("approve", False, True), ("complete", True, False)]
+    assert notice(world.requester_id, ticket.id, "approve").emailed_at is not None
