@@ -11,9 +11,10 @@ from flask_babel import gettext as _
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
+from web.ui import forms
 from web.ui.access import actor, signed_in
 from web.ui.args import int_arg
-from web.ui.forms import CancelForm, CommentForm, RejectForm
+from web.ui.forms import CommentForm, RejectForm
 from workflow import decisions, queries
 from workflow.errors import RuleViolation, WorkflowError
 from workflow.machine import FINAL_STATES, Status
@@ -123,7 +124,7 @@ def reject(ticket_id: int) -> Any:
 @signed_in()
 def cancel(ticket_id: int) -> Any:
     """Withdraw a ticket, once the user said yes (else the ticket page asks first)."""
-    form = CancelForm()
+    form = forms.CancelForm()
     if form.validate_on_submit() and not form.confirmed.data:
         return redirect(url_for("ticket_pages.ticket_page", ticket_id=ticket_id,
                                 confirm="cancel", _anchor="cancel-ticket"))
