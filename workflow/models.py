@@ -384,6 +384,8 @@ class Notification(Base):
             postgresql_where=text("read_at IS NULL"),
             sqlite_where=text("read_at IS NULL"),
         ),
+        # A new notice retires the earlier ones of its ticket to the same user.
+        Index("ix_notification_ticket_user", "ticket_id", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -398,6 +400,9 @@ class Notification(Base):
     #: Why its email could not be built or sent: the notice is parked until an admin
     #: releases it, and the relay goes on with the others.
     email_error: Mapped[str | None] = mapped_column(String(500))
+    #: When a later notice of the same ticket to the same user took its place while it was
+    #: unread or not emailed: it is then read and its email never goes (the row stays).
+    superseded_at: Mapped[datetime | None]
 
     event: Mapped[TicketEvent] = relationship()
     user: Mapped[User] = relationship()

@@ -113,6 +113,44 @@ _NOTICES_TO_NEW_DECIDERS = _notices(
     and_(DECIDERS, _users.id != bindparam("requester_id", type_=Integer)), watchers=None)
 
 
+_notes = table(Notification)
+_newer = table(Notification).alias("newer")
+#: A saved event's notices retire the earlier notices of its ticket to the same users that
+#: are still unread or not emailed (e.g. "approved", then "provisioned" a second later):
+#: they are marked read and superseded, and their email never goes; the rows stay, so the
+#: list and the audit keep them. Idempotent (only rows not superseded yet), and the newer
+#: notice must have a higher id, so a redelivered event never retires a later one.
+_SUPERSEDE = (
+    update(_notes)
+    .where(
+        _notes.c.ticket_id == bindparam("b_ticket", type_=Integer),
+        _notes.c.event_id != bindparam("b_event", type_=Integer),
+        _notes.c.superseded_at.is_(None),
+        or_(_notes.c.read_at.is_(None), _notes.c.emailed_at.is_(None)),
+        exists().where(_newer.c.event_id == bindparam("b_event", type_=Integer),
+                       _newer.c.user_id == _notes.c.user_id, _newer.c.id > _notes.c.id),
+    )
+    .values(read_at=func.coalesce(_notes.c.read_at, bindparam("b_now", type_=UTCDateTime)),
+            superseded_at=bindparam("b_now", type_=UTCDateTime))
+)
+
+
+def supersede_earlier(session: Session, events: Sequence[tuple[int, int]]) -> None:
+    """Retire the earlier unread or unsent notices that the notices of these events replace.
+
+    `events` holds (ticket id, event id) pairs whose notices are written. Runs in the
+    event's transaction, which holds its ticket (every event is a compare-and-set on it), so
+    events of one ticket retire each other in their order. A notice the relay is emailing at
+    that moment is locked by it: this waits for that email, then marks the notice read.
+    """
+    if events:
+        now = utcnow()
+        session.execute(_SUPERSEDE, [
+            {"b_ticket": ticket_id, "b_event": event_id, "b_now": now}
+            for ticket_id, event_id in events
+        ])
+
+
 def notify(
     session: Session, audience: Audience, event_id: int, action: str, actor_id: int | None,
     deciders_too: bool = False,
@@ -123,7 +161,8 @@ def notify(
     every event to the ticket's watchers; a move to another branch only to the approvers
     of the new one; with `deciders_too` (a cancelled undecided ticket) also the approvers in
     scope, each once. A notice not yet emailed is itself the promise
-    of its email: `email_pending` sends it when a mail server is configured.
+    of its email: `email_pending` sends it when a mail server is configured. The new
+    notices supersede the earlier unread or unsent ones of the ticket to the same users.
     """
     notify_all(session, [(audience, event_id)], action, actor_id, deciders_too)
 
@@ -142,6 +181,7 @@ def notify_all(
          "requester_id": audience.requester_id}
         for audience, event_id in events
     ])
+    supersede_earlier(session, [(audience.ticket_id, event_id) for audience, event_id in events])
 
 
 def email_pending(
@@ -156,6 +196,7 @@ def email_pending(
     pending = session.scalars(
         select(Notification)
         .where(Notification.emailed_at.is_(None), Notification.email_error.is_(None),
+               Notification.superseded_at.is_(None),
                Notification.created_at > utcnow() - max_age)
         .order_by(Notification.id)
         .limit(limit)

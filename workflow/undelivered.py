@@ -46,6 +46,7 @@ class ParkedEmail:
 def _parked_notice() -> ColumnElement[bool]:
     """A notice parked while its email may still go (the relay mails recent notices only)."""
     return (Notification.email_error.is_not(None) & Notification.emailed_at.is_(None)
+            & Notification.superseded_at.is_(None)
             & (Notification.created_at > utcnow() - EMAIL_MAX_AGE))
 
 

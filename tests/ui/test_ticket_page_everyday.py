@@ -59,7 +59,8 @@ def test_the_queue_has_a_branch_column_and_a_select_all_box(
 ) -> None:
     submit(world, extension="5001")
     queue = page_of(browsers["approver"], "/approvals")
-    assert '<td class="ticket-branch">Hà Nội</td>' in queue
+    # Each cell names its column for the card a phone shows (data-label)
+    assert '<td class="ticket-branch" data-label="Chi nhánh">Hà Nội</td>' in queue
     assert 'data-select-all="ticket_ids"' in queue and "Chọn tất cả" in queue
     assert 'src="/static/select_all.js"' in queue and "<script>" not in queue
     script = browsers["approver"].get("/static/select_all.js")

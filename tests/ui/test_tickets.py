@@ -128,7 +128,7 @@ def test_the_requester_cancels_while_it_waits(
     ticket = submit(world, extension="5001")
     requester = browsers["requester"]
     requester.post(f"/tickets/{ticket.id}/cancel", data={
-        "csrf_token": csrf_token(requester, f"/tickets/{ticket.id}")})
+        "confirmed": "y", "csrf_token": csrf_token(requester, f"/tickets/{ticket.id}")})
     assert state_of(ticket.id) == "cancelled"
     assert f"#{ticket.id}" in page_of(requester, "/tickets")
 

@@ -99,7 +99,7 @@ def test_admins_see_parked_emails_and_retry_them_once_the_data_is_fixed(
     run()  # type: ignore[operator]
     assert [message["X-RcptTo"] for message in inbox.messages].count("approver2@test.vn") == 1
     assert db.session.scalars(select(Notification).where(
-        Notification.emailed_at.is_(None))).all() == []
+        Notification.emailed_at.is_(None), Notification.superseded_at.is_(None))).all() == []
 
 
 def test_a_retry_of_still_broken_data_parks_it_again(

@@ -26,7 +26,8 @@ from workflow import queries
 from workflow.calling import admin, sync
 from workflow.calling.check import check_call
 from workflow.calling.effective import Assignments, placement_of_employee
-from workflow.calling.models import CallingProfile, Hotline
+from workflow.calling.listing import profiles_by_name
+from workflow.calling.models import Hotline
 from workflow.calling.rules import Level
 from workflow.errors import PermissionDenied
 from workflow.models import utcnow
@@ -40,7 +41,7 @@ blp = Blueprint("calling", __name__, description="Calling functions (class of se
 def list_profiles() -> Any:
     """Every calling profile."""
     current_actor()
-    return db.session.scalars(select(CallingProfile).order_by(CallingProfile.name)).all()
+    return profiles_by_name(db.session())
 
 
 @blp.route("/calling/profiles", methods=["POST"])

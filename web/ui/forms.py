@@ -188,6 +188,12 @@ class CommentForm(FlaskForm):
     comment = TextAreaField(_l("Ghi chú"), validators=[Optional(), Length(max=2000)])
 
 
+class CancelForm(CommentForm):
+    """Cancel, once the user has said yes to the question (in a dialog, or on the page)."""
+
+    confirmed = BooleanField()
+
+
 class RejectForm(FlaskForm):
     """Reject, with the reason the requester will read."""
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from web.extensions import db
@@ -19,7 +18,7 @@ from web.ui.calling.forms import EmployeeRoleForm
 from web.ui.forms import BranchForm, DepartmentForm, FlaskForm
 from workflow import queries, structure
 from workflow.calling.admin import set_job_role
-from workflow.calling.models import JobRole
+from workflow.calling.listing import job_roles_by_name
 from workflow.errors import RuleViolation
 from workflow.models import Branch, Department, Employee
 from workflow.rules import Role
@@ -98,7 +97,7 @@ def employee(employee_id: int | None) -> Any:
     ]
     form.job_role_id.choices = [SelectChoice("", _("— Không có —")), *(
         SelectChoice(str(role.id), role.name)
-        for role in session.scalars(select(JobRole).order_by(JobRole.name)))]
+        for role in job_roles_by_name(session))]
     if not form.is_submitted() and found is None:
         form.department_id.data = int_arg("department_id")
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
+from web.ui import forms
 from web.ui.access import actor, signed_in
 from web.ui.args import position_args
 from web.ui.forms import CommentForm, RejectForm
@@ -121,8 +122,11 @@ def reject(ticket_id: int) -> Any:
 @bp.route("/tickets/<int:ticket_id>/cancel", methods=["POST"])
 @signed_in()
 def cancel(ticket_id: int) -> Any:
-    """Withdraw a ticket."""
-    form = CommentForm()
+    """Withdraw a ticket, once the user said yes (else the ticket page asks first)."""
+    form = forms.CancelForm()
+    if form.validate_on_submit() and not form.confirmed.data:
+        return redirect(url_for("ticket_pages.ticket_page", ticket_id=ticket_id,
+                                confirm="cancel", _anchor="cancel-ticket"))
     return _decide(ticket_id, decisions.cancel_ticket, form, form.comment.data,
                    _("Đã huỷ phiếu #%(id)s.", id=ticket_id))
 

@@ -27,6 +27,7 @@ from workflow.calling.rules import (
     resolve,
 )
 from workflow.models import Agent, Branch, Department, Employee, is_active
+from workflow.names import sort_key
 from workflow.routing import RoutingType
 
 
@@ -81,7 +82,7 @@ class Assignments:
         """Every assignment with its target's id, most general first."""
         order = {level: rank for rank, level in enumerate(reversed(PRECEDENCE))}
         return sorted(((target, assigned) for (_, target), assigned in self._by_target.items()),
-                      key=lambda each: (order[each[1].level], each[1].target))
+                      key=lambda each: (order[each[1].level], sort_key(each[1].target)))
 
     def effective(self, placement: Placement) -> Effective:
         """The profile that applies at `placement`, and where it comes from."""

@@ -29,7 +29,8 @@ from web.ui.calling.shared import (
 from workflow import queries
 from workflow.calling import admin
 from workflow.calling.effective import Assignments
-from workflow.calling.models import CallingAssignment, CallingProfile, JobRole
+from workflow.calling.listing import job_roles_by_name, profiles_by_name
+from workflow.calling.models import CallingAssignment
 from workflow.calling.rules import Level
 from workflow.errors import NotFound, RuleViolation
 from workflow.models import Agent, is_active
@@ -114,8 +115,7 @@ def remove_assignment() -> Any:
 def _assignment_forms(posted: Level | None) -> dict[Level, AssignmentForm]:
     """One form per level with only its fields; `posted` reads the request, others show now."""
     session = db.session()
-    profile_choices = [SelectChoice(str(row.id), row.name) for row in session.scalars(
-        select(CallingProfile).order_by(CallingProfile.name))]
+    profile_choices = [SelectChoice(str(row.id), row.name) for row in profiles_by_name(session)]
     targets = _target_choices(session)
     current = {assigned.level: assigned for _target, assigned in Assignments(session).listed()
                if assigned.level is Level.ORGANISATION}
@@ -144,8 +144,7 @@ def _target_choices(session: Session) -> dict[Level, list[SelectChoice]]:
         Level.BRANCH: [SelectChoice(str(branch.id), branch.name) for branch, _ in structure],
         Level.DEPARTMENT: [SelectChoice(str(department.id), f"{branch.name} — {department.name}")
                            for branch, departments in structure for department in departments],
-        Level.ROLE: [SelectChoice(str(role.id), role.name) for role in session.scalars(
-            select(JobRole).order_by(JobRole.name))],
+        Level.ROLE: [SelectChoice(str(role.id), role.name) for role in job_roles_by_name(session)],
     }
 
 

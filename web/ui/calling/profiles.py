@@ -24,6 +24,7 @@ from web.ui.calling.syncs import latest_syncs
 from web.ui.labels import LEVEL_NAMES
 from workflow.calling import admin
 from workflow.calling.effective import Assignments
+from workflow.calling.listing import profiles_by_name
 from workflow.calling.models import CallingProfile, Hotline
 from workflow.calling.rules import Assigned
 from workflow.errors import Conflict, NotFound, RuleViolation
@@ -36,9 +37,8 @@ from workflow.rules import Role
 def profiles() -> Any:
     """Every calling profile with its settings and where it is assigned; the latest sync."""
     session = db.session()
-    rows = session.scalars(select(CallingProfile).options(
-        selectinload(CallingProfile.hotlines), selectinload(CallingProfile.default_hotline),
-    ).order_by(CallingProfile.name)).all()
+    rows = profiles_by_name(session, selectinload(CallingProfile.hotlines),
+                            selectinload(CallingProfile.default_hotline))
     assigned: dict[int, list[str]] = defaultdict(list)
     departments = department_names(session)
     for target, each in Assignments(session).listed():
@@ -144,8 +144,7 @@ def hotlines() -> Any:
             flash(_("Đã thêm hotline %(number)s.", number=saved.number), "success")
             return redirect(url_for("calling_pages.hotlines"))
     used_by: dict[int, list[str]] = defaultdict(list)
-    for row in session.scalars(select(CallingProfile).options(
-            selectinload(CallingProfile.hotlines)).order_by(CallingProfile.name)):
+    for row in profiles_by_name(session, selectinload(CallingProfile.hotlines)):
         for line in row.hotlines:
             used_by[line.id].append(row.name)
     lines = session.scalars(select(Hotline).order_by(Hotline.number)).all()

@@ -15,6 +15,7 @@ from web.ui.calling.blueprint import bp
 from web.ui.calling.forms import JobRoleForm
 from web.ui.calling.shared import messages
 from workflow.calling import admin
+from workflow.calling.listing import job_roles_by_name
 from workflow.calling.models import JobRole
 from workflow.errors import NotFound, RuleViolation
 from workflow.models import Employee
@@ -59,7 +60,7 @@ def _save_role(form: JobRoleForm, job_role_id: int | None) -> bool:
 def _roles_page(new: JobRoleForm, renaming: Mapping[int, JobRoleForm]) -> Any:
     """The job roles page, keeping what was typed in a refused form."""
     session = db.session()
-    roles = session.scalars(select(JobRole).order_by(JobRole.name)).all()
+    roles = job_roles_by_name(session)
     counts = dict(session.execute(select(Employee.job_role_id, func.count()).where(
         Employee.job_role_id.is_not(None), Employee.active).group_by(Employee.job_role_id)
     ).all())
