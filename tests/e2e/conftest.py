@@ -357,15 +357,22 @@ _STICKING_OUT = """() => [...document.querySelectorAll('body *')]
              + '.' + [...e.classList].join('.'))"""
 
 
-def expect_fits(page: Page) -> None:
-    """Fail when the page is wider than its viewport (it would scroll sideways), naming the
-    elements that stick out."""
-    page.wait_for_load_state()
+def overflow_problem(page: Page) -> str | None:
+    """Why the page is wider than its viewport (it would scroll sideways), naming the
+    elements that stick out; None when it fits."""
     width, inner = page.evaluate(
         "[document.documentElement.scrollWidth, window.innerWidth]")
-    assert width <= inner, (
-        f"{page.url} is {width - inner}px wider than its {inner}px viewport: "
-        + ", ".join(page.evaluate(_STICKING_OUT)))
+    if width <= inner:
+        return None
+    return (f"{page.url} is {width - inner}px wider than its {inner}px viewport: "
+            + ", ".join(page.evaluate(_STICKING_OUT)))
+
+
+def expect_fits(page: Page) -> None:
+    """Fail when the page is wider than its viewport."""
+    page.wait_for_load_state()
+    problem = overflow_problem(page)
+    assert problem is None, problem
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,14 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import ADMIN, APPROVER, REQUESTER, api_login, free_employee
+from tests.e2e.conftest import (
+    ADMIN,
+    APPROVER,
+    REQUESTER,
+    api_login,
+    free_employee,
+    overflow_problem,
+)
 
 Screenshot = Callable[..., Path]
 
@@ -57,20 +64,6 @@ def ticket_with_long_details(page: Page) -> str:
     return str(filed.json()["id"])
 
 
-def overflow(page: Page) -> int:
-    """How many CSS pixels the page is wider than its viewport (0 when it fits)."""
-    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
-
-
-#: The innermost elements whose right edge passes the viewport, as tag#id.class (for the report).
-_STICKING_OUT = """() => [...document.querySelectorAll('main *, nav *')]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
-          && ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1))
-  .slice(0, 3)
-  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
-             + '.' + [...e.classList].join('.'))"""
-
-
 def blocking_violations(page: Page) -> list[str]:
     """axe-core's serious and critical violations on the page, one line each."""
     results = _AXE.run(page)
@@ -91,12 +84,9 @@ def check_pages(page: Page, screenshot: Screenshot, paths: list[str], language: 
         problems.extend(blocking_violations(page))
         for name, width in WIDTHS.items():
             page.set_viewport_size({"width": width, "height": HEIGHT})
-            extra = overflow(page)
-            if extra > 0:
-                culprits = ", ".join(page.evaluate(_STICKING_OUT))
-                problems.append(
-                    f"{page.url} is {extra}px wider than the {name} ({width}px): {culprits}"
-                )
+            wide = overflow_problem(page)
+            if wide:
+                problems.append(f"{name}: {wide}")
             screenshot(page, f"{language}-{name}{path.replace('/', '-')}")
             if name == "phone":  # tables scroll in their own box there, which must be focusable
                 problems.extend(blocking_violations(page))

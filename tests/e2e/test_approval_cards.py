@@ -14,6 +14,7 @@ from tests.e2e.conftest import (
     APPROVER,
     REQUESTER,
     api_login,
+    expect_fits,
     free_employee,
     login,
 )
@@ -51,11 +52,6 @@ def queue(browser: Browser, live_server: str, request: pytest.FixtureRequest) ->
     context.close()
 
 
-def overflow(page: Page) -> int:
-    """How many CSS pixels the document is wider than its viewport (0 when it fits)."""
-    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
-
-
 def labels_of_first_card(page: Page) -> list[str]:
     """The labels the first waiting ticket's cells show before their values."""
     return page.locator("#approval-queue tbody tr").first.locator("td").evaluate_all(
@@ -70,7 +66,7 @@ def test_the_queue_is_cards_on_a_phone_and_a_table_on_a_laptop(
     width = page.viewport_size["width"] if page.viewport_size else 0
     rows = page.locator("#approval-queue tbody tr")
     expect(rows.first).to_be_visible()
-    assert overflow(page) <= 0
+    expect_fits(page)
     region = page.locator("#approval-queue")
     display = rows.first.evaluate("row => getComputedStyle(row).display")
     if width == PHONE:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ACTION_TIMEOUT_MS, APPROVER, REQUESTER, login
+from tests.e2e.conftest import APPROVER, REQUESTER, login, signed_in_page
 
 Screenshot = Callable[..., Path]
 
@@ -27,19 +27,8 @@ TICKET_URL = re.compile(r"/tickets/(\d+)$")
 @pytest.fixture
 def approver(browser: Browser, live_server: str) -> Iterator[Page]:
     """The approver, signed in on a page of a second browser context."""
-    context = browser.new_context(
-        base_url=live_server,
-        locale="vi-VN",
-        timezone_id="Asia/Ho_Chi_Minh",
-        viewport={"width": 1280, "height": 800},
-    )
-    context.set_default_timeout(ACTION_TIMEOUT_MS)
-    try:
-        approver_page = context.new_page()
-        login(approver_page, APPROVER)
+    with signed_in_page(browser, live_server, APPROVER) as approver_page:
         yield approver_page
-    finally:
-        context.close()
 
 
 def open_setup_form(page: Page) -> None:
