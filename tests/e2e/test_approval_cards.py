@@ -88,6 +88,25 @@ def test_the_queue_is_cards_on_a_phone_and_a_table_on_a_laptop(
     screenshot(page, f"queue-{width}", full_page=False)
 
 
+def test_on_a_phone_the_decision_stays_in_view_while_the_first_card_is_ticked(
+    queue: Page
+) -> None:
+    page = queue
+    if (page.viewport_size or {}).get("width") != PHONE:
+        expect(page.locator(".queue-decision")).to_have_css("position", "static")
+        return
+    first = page.locator("#approval-queue input[name=ticket_ids]").first
+    first.tap()
+    expect(first).to_be_checked()
+    # The queue is longer than the screen: without the sticky bar the buttons are below it.
+    assert page.evaluate("document.documentElement.scrollHeight > 2 * window.innerHeight")
+    approve = page.get_by_role("button", name="Duyệt các phiếu đã chọn")
+    top, bottom = approve.evaluate("b => [b.getBoundingClientRect().top, "
+                                   "b.getBoundingClientRect().bottom]")
+    assert 0 <= top and bottom <= page.evaluate("window.innerHeight"), (top, bottom)
+    assert page.evaluate("window.scrollY") < 100
+
+
 def test_a_ticket_is_approved_by_tapping_on_a_phone_or_clicking_on_a_laptop(
     queue: Page, screenshot: Screenshot
 ) -> None:
