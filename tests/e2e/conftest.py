@@ -297,13 +297,16 @@ def api_login(page: Page, email: str, password: str = DEMO_PASSWORD) -> APIRespo
 
 
 def free_employee(page: Page) -> int:
-    """An employee of the first department of the first branch with neither an agent nor an
-    open ticket (the demo has both), as the signed-in user of `page` sees it."""
-    branch = page.request.get("/api/v1/branches").json()[0]["id"]
-    department = page.request.get(f"/api/v1/branches/{branch}/departments").json()[0]["id"]
-    return next(employee["id"] for employee in
-                page.request.get(f"/api/v1/departments/{department}/employees").json()
-                if employee["agent"] is None and employee["open_ticket_id"] is None)
+    """An employee with neither an agent nor an open ticket (the demo has both), first in the
+    first branch and department that has one, as the signed-in user of `page` sees it."""
+    for branch in page.request.get("/api/v1/branches").json():
+        for department in page.request.get(
+                f"/api/v1/branches/{branch['id']}/departments").json():
+            for employee in page.request.get(
+                    f"/api/v1/departments/{department['id']}/employees").json():
+                if employee["agent"] is None and employee["open_ticket_id"] is None:
+                    return int(employee["id"])
+    raise AssertionError("every demo employee has an agent or an open ticket")
 
 
 @pytest.fixture(name="login")

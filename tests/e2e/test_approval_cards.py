@@ -103,7 +103,7 @@ def test_on_a_phone_the_decision_stays_in_view_while_the_first_card_is_ticked(
     approve = page.get_by_role("button", name="Duyệt các phiếu đã chọn")
     top, bottom = approve.evaluate("b => [b.getBoundingClientRect().top, "
                                    "b.getBoundingClientRect().bottom]")
-    assert 0 <= top and bottom <= page.evaluate("window.innerHeight"), (top, bottom)
+    assert top >= 0 and bottom <= page.evaluate("window.innerHeight"), (top, bottom)
     assert page.evaluate("window.scrollY") < 100
 
 
