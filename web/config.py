@@ -69,7 +69,7 @@ def from_env() -> dict[str, Any]:
         "PHONE_SYSTEM": env("PHONE_SYSTEM", "directory"),
         "KAMAILIO_DATABASE_URL": database_url(env("KAMAILIO_DATABASE_URL"))
         if env("KAMAILIO_DATABASE_URL") else None,
-        "KAMAILIO_RPC_URL": env("KAMAILIO_RPC_URL", "http://127.0.0.1:5061/RPC"),
+        "KAMAILIO_RPC_URL": env("KAMAILIO_RPC_URL", "http://127.0.0.1:5081/RPC"),
         "SIP_DOMAIN": env("SIP_DOMAIN", "agentdesk.local"),
         "CREDENTIAL_KEYS": env("CREDENTIAL_KEYS") or None,
         "CREDENTIAL_LINK_HOURS": float(env("CREDENTIAL_LINK_HOURS", "72")),

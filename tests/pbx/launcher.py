@@ -34,6 +34,8 @@ class Kamailio:
     rpc_url: str
     database_url: str
     domain: str
+    #: The operators' control socket (kamcmd -s).
+    control: str = ""
 
     def rpc(self, method: str, *params: Any) -> Any:
         """Call a JSON-RPC method; returns its result (PhoneSystemError on an error)."""
@@ -63,8 +65,11 @@ def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000
         connection.execute(SCHEMA.read_text())
     sip_port, rpc_port = free_port(), free_port()
     database = libpq.replace("postgresql://", "postgres://")
+    control = log.with_name(log.stem + ".ctl")
     command = [KAMAILIO, "-f", str(CONFIG), "-DD", "-E",
-               "-l", f"udp:127.0.0.1:{sip_port}", "-l", f"tcp:127.0.0.1:{rpc_port}",
+               "-A", "SIP_ADDR=127.0.0.1", "-A", f"SIP_PORT={sip_port}",
+               "-A", "RPC_ADDR=127.0.0.1", "-A", f"RPC_PORT={rpc_port}",
+               "-A", f'CTL_SOCKET="unix:{control}"',
                "-A", f'DBURL="{database}"', "-A", f'SIP_DOMAIN="{DOMAIN}"',
                "-A", f"NO_ANSWER_MS={no_answer_ms}"]
     # kamailio.cfg requires TZ=UTC: tmrec reads agentdesk's working time (UTC) in local time.
@@ -75,7 +80,7 @@ def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000
     try:
         wait_for(lambda: _answers(rpc_url), f"Kamailio to answer JSON-RPC (log: {log})",
                  timeout=20)
-        yield Kamailio(("127.0.0.1", sip_port), rpc_url, libpq, DOMAIN)
+        yield Kamailio(("127.0.0.1", sip_port), rpc_url, libpq, DOMAIN, f"unix:{control}")
     finally:
         # Its whole process group: the main process forks its workers.
         with contextlib.suppress(ProcessLookupError):
