@@ -42,6 +42,9 @@ def approve_from_the_queue(
         approver.get_by_role("link", name=re.compile("Phiếu chờ duyệt")).click()
         rows = approver.locator("tbody tr").filter(
             has_text=re.compile("|".join(re.escape(name) for name in names)))
+        # count() does not wait: let the queue replace the page the link was clicked on.
+        expect(approver.get_by_role("heading", name="Phiếu chờ duyệt")).to_be_visible()
+        expect(rows).to_have_count(len(names))
         boxes = rows.locator("input[name='ticket_ids']")
         waiting = boxes.count()
         for box in boxes.all():
