@@ -95,3 +95,27 @@ def test_replies_name_no_product_or_version(kamailio: Kamailio) -> None:
         assert "kamailio" not in (challenge.first_line + str(challenge.headers)).lower()
     finally:
         phone.close()
+
+
+def options(phone: Phone, domain: str, user_agent: str, call_id: str) -> None:
+    """Send an OPTIONS to the proxy as a device with this User-Agent."""
+    phone.send(
+        f"OPTIONS sip:{domain} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {phone.address};branch=z9hG4bK{call_id};rport\r\n"
+        f"Max-Forwards: 70\r\nFrom: <sip:100@{domain}>;tag=1\r\n"
+        f"To: <sip:100@{domain}>\r\nCall-ID: {call_id}\r\nCSeq: 1 OPTIONS\r\n"
+        f"User-Agent: {user_agent}\r\nContent-Length: 0\r\n\r\n")
+
+
+@pytest.mark.parametrize("scanner", ["friendly-scanner", "Friendly-Scanner 1.0",
+                                     "sipvicious", "VaxSIPUserAgent/3.1", "sipcli/v1.8"])
+def test_known_scanners_get_no_answer_while_phones_do(kamailio: Kamailio, scanner: str) -> None:
+    phone = Phone("100", "x", kamailio.domain, kamailio.sip)
+    try:
+        options(phone, kamailio.domain, scanner, "scan1")
+        assert phone.receive(timeout=1.5) is None
+        options(phone, kamailio.domain, "Linphone/5.2 (belle-sip/5.2)", "phone1")
+        answer = phone.receive()
+        assert answer is not None and answer.status == 200
+    finally:
+        phone.close()
