@@ -105,7 +105,7 @@ class Phone:
         return parse(data)
 
     def _request(self, method: str, uri: str, to: str, call_id: str,
-                 extra: str = "", body: str = "") -> str:
+                 extra: str = "", body: str = "", contact: str | None = None) -> str:
         """A request from this device."""
         self.cseq += 1
         branch = "z9hG4bK" + secrets.token_hex(6)
@@ -117,17 +117,19 @@ class Phone:
             f"To: <{to}>\r\n"
             f"Call-ID: {call_id}\r\n"
             f"CSeq: {self.cseq} {method}\r\n"
-            f"Contact: <sip:{self.username}@{self.address}>\r\n"
+            f"Contact: <{contact or f'sip:{self.username}@{self.address}'}>\r\n"
             f"{extra}"
             f"Content-Length: {len(body)}\r\n\r\n{body}"
         )
 
-    def register(self, expires: int = 300) -> int:
-        """REGISTER, answering the digest challenge; returns the final status code."""
+    def register(self, expires: int = 300, contact: str | None = None) -> int:
+        """REGISTER (this device's address as Contact, unless `contact` names another),
+        answering the digest challenge; returns the final status code."""
         call_id = secrets.token_hex(8)
         aor = f"sip:{self.username}@{self.domain}"
         uri = f"sip:{self.domain}"
-        self.send(self._request("REGISTER", uri, aor, call_id, f"Expires: {expires}\r\n"))
+        self.send(self._request("REGISTER", uri, aor, call_id, f"Expires: {expires}\r\n",
+                                contact=contact))
         answer = self._final()
         if answer.status != 401:
             return answer.status
@@ -139,7 +141,7 @@ class Phone:
         auth = (f'Authorization: Digest username="{self.username}", realm="{realm}", '
                 f'nonce="{nonce}", uri="{uri}", response="{response}", algorithm=MD5\r\n')
         self.send(self._request("REGISTER", uri, aor, call_id,
-                                f"Expires: {expires}\r\n{auth}"))
+                                f"Expires: {expires}\r\n{auth}", contact=contact))
         return self._final().status
 
     def dial(self, number: str, headers: str = "") -> None:

@@ -186,3 +186,22 @@ def test_a_call_from_the_domain_without_the_right_password_rings_nobody(
     intruder.dial("5601")
     assert intruder.outcome() == 407  # challenged again: the proxy never forwards it
     assert agent.ring(timeout=0.5) is None
+
+
+def test_a_contact_naming_another_host_still_rings_the_device_that_registered(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
+) -> None:
+    # A device registers with a Contact naming a "gateway" and an international number, to
+    # turn calls to its extension into calls there.
+    pbx.ensure_account(PhoneAccount("aghij1", "5901", Routing(), SECRET), 1)
+    gateway = device(kamailio, devices, "gateway")
+    agent = device(kamailio, devices, "aghij1")
+    assert agent.register(contact=f"sip:+88216000111@{gateway.address}") == 200
+    colleague = caller(kamailio, devices, "caller9")
+    colleague.dial("5901")
+    # The call reaches the device the REGISTER came from, never the host its Contact named.
+    invite = agent.ring()
+    assert invite is not None and invite.method == "INVITE"
+    assert gateway.receive(timeout=1.0) is None
+    agent.answer(invite, 486, "Busy Here")
+    assert colleague.outcome() == 486
