@@ -226,6 +226,7 @@ def test_the_error_of_another_kind_goes_away_when_the_kind_changes(
     page.get_by_role("button", name="Hoàn thành và thoát").click()
     errors = page.locator("#employee_id-errors")
     expect(errors).to_contain_text("Nhân viên này đã có số máy lẻ")
+    page.wait_for_load_state("load")  # the form's script listens once the page has loaded
 
     # When the requester makes it a change, the old complaint goes
     page.get_by_label("Đổi tài khoản").check()
