@@ -97,6 +97,7 @@ class KamailioPhoneSystem:
         except SQLAlchemyError as error:
             raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
         self._drop_registrations(sip_username)
+        self._end_calls(sip_username)
         logger.info("kamailio: %s removed (ticket %s)", sip_username, ticket_id)
         return bool(removed)
 
@@ -224,6 +225,23 @@ class KamailioPhoneSystem:
             changed |= _ensure_attributes(connection, account.sip_username, CALLING,
                                           calling_preferences(account.calling))
         return changed
+
+    def _end_calls(self, username: str) -> None:
+        """End the calls in progress that involve `username` (a BYE to each side).
+
+        The proxy names the agents of each call on its dialog (`caller`, `callee`
+        variables); dlg.list is read whole, which is cheap next to how rarely accounts go.
+        """
+        for dialog in json_rpc(self.rpc_url, "dlg.list") or []:
+            names = {value for variable in dialog.get("variables") or []
+                     for key, value in variable.items() if key in ("caller", "callee")}
+            if username in names:
+                try:
+                    json_rpc(self.rpc_url, "dlg.end_dlg", dialog["h_entry"], dialog["h_id"])
+                except PhoneSystemError as error:
+                    # Ended meanwhile by one of its sides: nothing left to do.
+                    if "not found" not in str(error).lower():
+                        raise
 
     def _drop_registrations(self, username: str) -> None:
         """ul.rm over JSON-RPC: registered phones stop ringing now, not when they expire."""

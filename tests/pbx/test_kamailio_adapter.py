@@ -205,3 +205,26 @@ def test_a_contact_naming_another_host_still_rings_the_device_that_registered(
     assert gateway.receive(timeout=1.0) is None
     agent.answer(invite, 486, "Busy Here")
     assert colleague.outcome() == 486
+
+
+def test_revoking_ends_the_agents_calls_in_progress(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
+) -> None:
+    pbx.ensure_account(PhoneAccount("agend1", "5951", Routing(), SECRET), 1)
+    agent = device(kamailio, devices, "agend1")
+    assert agent.register() == 200
+    colleague = caller(kamailio, devices, "caller10")
+    colleague.dial("5951")
+    invite = agent.ring()
+    assert invite is not None
+    agent.accept(invite)
+    assert colleague.outcome() == 200
+    colleague.ack()
+    assert pbx.remove_account("agend1", 2) is True
+    # Both sides are hung up by the proxy: the call does not go on after the revoke. (The
+    # caller answers its BYE only once the agent has had its own: see kamailio/kamailio#4169
+    # in test_calling_enforcement.)
+    bye_to_caller = colleague.hung_up(timeout=10.0, confirm=False)
+    assert bye_to_caller is not None, "the caller's side went on"
+    assert agent.hung_up(timeout=10.0) is not None, "the agent's side went on"
+    colleague.confirm_bye(bye_to_caller)
