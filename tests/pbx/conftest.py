@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import create_engine
 
+from tasks.pbx.kamailio import KamailioPhoneSystem
 from tests.conftest import worker_suffix
 from tests.pbx.launcher import DOMAIN, Kamailio, running_kamailio
 
-__all__ = ["DOMAIN", "Kamailio", "kamailio"]
+__all__ = ["DOMAIN", "Kamailio", "kamailio", "pbx"]
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +24,12 @@ def kamailio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kamailio]:
             yield running
     except RuntimeError as error:
         pytest.fail(str(error))
+
+
+@pytest.fixture
+def pbx(kamailio: Kamailio) -> Iterator[KamailioPhoneSystem]:
+    """The adapter over the test Kamailio's database."""
+    engine = create_engine(kamailio.database_url.replace("postgresql://",
+                                                         "postgresql+psycopg://"))
+    yield KamailioPhoneSystem(engine, kamailio.domain, kamailio.rpc_url)
+    engine.dispose()

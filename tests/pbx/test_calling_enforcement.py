@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine
 
 from tasks.pbx.calendar import calendar_rows
 from tasks.pbx.dialplan import dialplan_rules
@@ -43,15 +42,6 @@ _mobiles = itertools.count(1)
 def new_mobile() -> str:
     """A Vietnamese mobile number (+84 913…) no other test uses."""
     return f"+84913{next(_mobiles):06d}"
-
-
-@pytest.fixture
-def pbx(kamailio: Kamailio) -> Iterator[KamailioPhoneSystem]:
-    """The adapter over the test Kamailio's database."""
-    engine = create_engine(kamailio.database_url.replace("postgresql://",
-                                                         "postgresql+psycopg://"))
-    yield KamailioPhoneSystem(engine, kamailio.domain, kamailio.rpc_url)
-    engine.dispose()
 
 
 @pytest.fixture

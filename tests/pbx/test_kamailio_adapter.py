@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine
 
 from tasks.pbx.kamailio import KamailioPhoneSystem, digest_hashes
 from tests.pbx.conftest import Kamailio
@@ -15,15 +14,6 @@ from workflow.ports import AccountMissing, PhoneAccount
 from workflow.routing import Routing, RoutingType
 
 SECRET = "mat-khau-sip-thu"
-
-
-@pytest.fixture
-def pbx(kamailio: Kamailio) -> Iterator[KamailioPhoneSystem]:
-    """The adapter over the test Kamailio's database."""
-    engine = create_engine(kamailio.database_url.replace("postgresql://",
-                                                         "postgresql+psycopg://"))
-    yield KamailioPhoneSystem(engine, kamailio.domain, kamailio.rpc_url)
-    engine.dispose()
 
 
 @pytest.fixture
