@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from tasks.pbx.kamailio import json_rpc
-from tests.conftest import fresh_pg_database
+from tests.conftest import PG_ADMIN_URL, fresh_pg_database
 from tests.processes import free_port, wait_for
 from workflow.ports import PhoneSystemError
 
@@ -52,18 +52,22 @@ def _answers(rpc_url: str) -> bool | None:
 
 
 @contextlib.contextmanager
-def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000
+def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
+                     sip_port: int | None = None, keep_database: bool = False
                      ) -> Iterator[Kamailio]:
-    """Kamailio on 127.0.0.1 (free ports) against a fresh database; its process group is
-    stopped on exit."""
+    """Kamailio on 127.0.0.1 (free ports, or `sip_port`) against a fresh database (or, with
+    `keep_database`, the one an earlier run left); its process group is stopped on exit."""
     if not os.path.exists(KAMAILIO):
         raise RuntimeError("kamailio is missing: run .ci/run (it installs the Debian packages "
                            "kamailio, kamailio-postgres-modules, kamailio-json-modules)")
-    url = fresh_pg_database(database_name)
-    libpq = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(libpq, autocommit=True) as connection:
-        connection.execute(SCHEMA.read_text())
-    sip_port, rpc_port = free_port(), free_port()
+    if keep_database:
+        libpq = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{database_name}"
+    else:
+        url = fresh_pg_database(database_name)
+        libpq = url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(libpq, autocommit=True) as connection:
+            connection.execute(SCHEMA.read_text())
+    sip_port, rpc_port = sip_port or free_port(), free_port()
     database = libpq.replace("postgresql://", "postgres://")
     control = log.with_name(log.stem + ".ctl")
     command = [KAMAILIO, "-f", str(CONFIG), "-DD", "-E",
