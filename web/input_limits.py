@@ -153,5 +153,5 @@ def _check_text(name: str, value: str, problems: dict[str, list[tuple[str, dict[
 
 
 def _visible(name: str) -> str:
-    """A field name fit to be echoed: refused characters written as \\uXXXX."""
+    """A field name fit to be echoed: each refused character as a \\u escape (\\u0007)."""
     return REFUSED.sub(lambda found: f"\\u{ord(found.group()):04x}", name)

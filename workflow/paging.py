@@ -139,14 +139,15 @@ def browse(session: Session, query: Select[Any], keys: Sequence[SortKey[Any]],
         ordered = ordered.offset((page - 1) * per_page)
     else:
         ordered = ordered.where(_beyond(keys, cursor, backwards))
-    rows = list(session.scalars(ordered.limit(per_page + 1)).unique().all())
+    rows = list(session.scalars(ordered.limit(per_page + 1)).all())
     more = len(rows) > per_page
     rows = rows[:per_page]
     if backwards:
         rows.reverse()
         # Walking back from a cursor there is always the page it came from after this one.
         more = True
-        page = max(1, page) if rows else 1
+        if not rows:
+            page = 1
     counted = _count(session, countable if countable is not None else query)
     exact = counted <= COUNT_CAP
     return Page(rows, min(counted, COUNT_CAP), page, per_page, exact, more,

@@ -30,7 +30,7 @@ def is_unsafe(char: str) -> bool:
 
 
 def unsafe_characters(value: str) -> list[str]:
-    """The distinct unsafe characters of `value`, as U+XXXX, in order of appearance."""
+    """The distinct unsafe characters of `value` as code points ("U+200B"), first seen first."""
     found = dict.fromkeys(f"U+{ord(char):04X}" for char in value if is_unsafe(char))
     return list(found)
 

@@ -44,6 +44,7 @@ from playwright.sync_api import (
     APIResponse,
     Browser,
     ConsoleMessage,
+    Dialog,
     Page,
     expect,
     sync_playwright,
@@ -307,6 +308,22 @@ def free_employee(page: Page) -> int:
                 if employee["agent"] is None and employee["open_ticket_id"] is None:
                     return int(employee["id"])
     raise AssertionError("every demo employee has an agent or an open ticket")
+
+
+def answer_next_dialog(page: Page, accept: bool) -> list[str]:
+    """Answer the page's next dialog (yes or no); the list returned receives its question."""
+    asked: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        """Note the question, then answer it."""
+        asked.append(dialog.message)
+        if accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.once("dialog", answer)
+    return asked
 
 
 @pytest.fixture(name="login")

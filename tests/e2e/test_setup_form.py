@@ -14,9 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import APIRequestContext, Browser, Dialog, Locator, Page, expect
+from playwright.sync_api import APIRequestContext, Browser, Locator, Page, expect
 
-from tests.e2e.conftest import ACTION_TIMEOUT_MS, APPROVER, REQUESTER, api_login, login
+from tests.e2e.conftest import (
+    ACTION_TIMEOUT_MS,
+    APPROVER,
+    REQUESTER,
+    answer_next_dialog,
+    api_login,
+    login,
+)
 
 Screenshot = Callable[..., Path]
 
@@ -268,22 +275,16 @@ def test_cancelling_a_ticket_asks_first(
     assert filed.status == 201, filed.text()
     ticket = int(filed.json()["id"])
     page.goto(f"/tickets/{ticket}")
-    asked: list[str] = []
-
-    def say_no(dialog: Dialog) -> None:
-        """Note the question and answer no."""
-        asked.append(dialog.message)
-        dialog.dismiss()
 
     # Saying no keeps the ticket
-    page.once("dialog", say_no)
+    asked = answer_next_dialog(page, accept=False)
     page.get_by_role("button", name="Huỷ phiếu").click()
     expect(page.locator("h1")).to_contain_text("Chờ duyệt")
     assert asked == [f"Huỷ phiếu #{ticket}? Phiếu đã huỷ không mở lại được."]
     assert page.request.get(f"/api/v1/tickets/{ticket}").json()["state"] == "submitted"
 
     # Saying yes cancels it
-    page.once("dialog", lambda dialog: dialog.accept())
+    answer_next_dialog(page, accept=True)
     page.get_by_role("button", name="Huỷ phiếu").click()
     expect(page.locator("h1")).to_contain_text("Đã huỷ", timeout=ACTION_TIMEOUT_MS)
     screenshot(page, "cancelled")

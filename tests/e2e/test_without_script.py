@@ -8,9 +8,16 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ACTION_TIMEOUT_MS, REQUESTER, api_login, free_employee, login
+from tests.e2e.conftest import (
+    ACTION_TIMEOUT_MS,
+    REQUESTER,
+    answer_next_dialog,
+    api_login,
+    free_employee,
+    login,
+)
 
 QUESTION = "Huỷ phiếu #{id}? Phiếu đã huỷ không mở lại được."
 
@@ -73,20 +80,13 @@ def test_with_script_cancelling_asks_in_a_dialog_and_sends_the_answer(page: Page
     login(page, REQUESTER)
     ticket = file_ticket(page)
     page.goto(f"/tickets/{ticket}")
-    asked: list[str] = []
-
-    def say_no(dialog: Dialog) -> None:
-        """Note the question and answer no."""
-        asked.append(dialog.message)
-        dialog.dismiss()
-
-    page.once("dialog", say_no)
+    asked = answer_next_dialog(page, accept=False)
     page.get_by_role("button", name="Huỷ phiếu").click()
     assert asked == [QUESTION.format(id=ticket)]
     expect(page).to_have_url(re.compile(rf"/tickets/{ticket}$"))
     assert state(page, ticket) == "submitted"
     # Yes in the dialog is the answer the server needs: cancelled at once, not asked again
-    page.once("dialog", lambda dialog: dialog.accept())
+    answer_next_dialog(page, accept=True)
     page.get_by_role("button", name="Huỷ phiếu").click()
     expect(page.locator("h1")).to_contain_text("Đã huỷ")
     expect(page.locator("#cancel-ticket")).to_have_count(0)

@@ -9,7 +9,7 @@ import pytest
 
 from tasks.pbx.kamailio import KamailioPhoneSystem, digest_hashes
 from tests.pbx.conftest import Kamailio
-from tests.sip import Phone
+from tests.sip import Message, Phone
 from workflow.ports import AccountMissing, PhoneAccount
 from workflow.routing import Routing, RoutingType
 
@@ -42,6 +42,14 @@ def caller(kamailio: Kamailio, made: list[Phone], username: str,
     return device(kamailio, made, username, password)
 
 
+def rings(colleague: Phone, extension: str, callee: Phone) -> Message:
+    """Dial `extension` from `colleague`; the INVITE `callee` receives (it says 180)."""
+    colleague.dial(extension)
+    invite = callee.ring()
+    assert invite is not None and invite.method == "INVITE", f"{extension} did not ring"
+    return invite
+
+
 def test_a_new_account_registers_and_its_extension_reaches_it(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
@@ -51,9 +59,7 @@ def test_a_new_account_registers_and_its_extension_reaches_it(
     assert agent.register() == 200
     assert device(kamailio, devices, "agnew1", "wrong").register() == 401
     colleague = caller(kamailio, devices, "caller1")
-    colleague.dial("5101")
-    invite = agent.ring()
-    assert invite is not None and invite.method == "INVITE"
+    invite = rings(colleague, "5101", agent)
     agent.answer(invite, 486, "Busy Here")
     assert colleague.outcome() == 486
 
@@ -188,10 +194,8 @@ def test_a_contact_naming_another_host_still_rings_the_device_that_registered(
     agent = device(kamailio, devices, "aghij1")
     assert agent.register(contact=f"sip:+88216000111@{gateway.address}") == 200
     colleague = caller(kamailio, devices, "caller9")
-    colleague.dial("5901")
     # The call reaches the device the REGISTER came from, never the host its Contact named.
-    invite = agent.ring()
-    assert invite is not None and invite.method == "INVITE"
+    invite = rings(colleague, "5901", agent)
     assert gateway.receive(timeout=1.0) is None
     agent.answer(invite, 486, "Busy Here")
     assert colleague.outcome() == 486
@@ -204,9 +208,7 @@ def test_revoking_ends_the_agents_calls_in_progress(
     agent = device(kamailio, devices, "agend1")
     assert agent.register() == 200
     colleague = caller(kamailio, devices, "caller10")
-    colleague.dial("5951")
-    invite = agent.ring()
-    assert invite is not None
+    invite = rings(colleague, "5951", agent)
     agent.accept(invite)
     assert colleague.outcome() == 200
     colleague.ack()
