@@ -6,7 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,10 +53,14 @@ def _answers(rpc_url: str) -> bool | None:
 
 @contextlib.contextmanager
 def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
-                     sip_port: int | None = None, keep_database: bool = False
+                     sip_port: int | None = None, keep_database: bool = False,
+                     defines: Mapping[str, str] | None = None, config: Path = CONFIG
                      ) -> Iterator[Kamailio]:
     """Kamailio on 127.0.0.1 (free ports, or `sip_port`) against a fresh database (or, with
-    `keep_database`, the one an earlier run left); its process group is stopped on exit."""
+    `keep_database`, the one an earlier run left); its process group is stopped on exit.
+
+    `defines` adds `-A NAME=value` switches (a value of "" defines NAME alone, as WITH_TLS).
+    """
     if not os.path.exists(KAMAILIO):
         raise RuntimeError("kamailio is missing: run .ci/run (it installs the Debian packages "
                            "kamailio, kamailio-postgres-modules, kamailio-json-modules)")
@@ -70,12 +74,14 @@ def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
     sip_port, rpc_port = sip_port or free_port(), free_port()
     database = libpq.replace("postgresql://", "postgres://")
     control = log.with_name(log.stem + ".ctl")
-    command = [KAMAILIO, "-f", str(CONFIG), "-DD", "-E",
+    command = [KAMAILIO, "-f", str(config), "-DD", "-E",
                "-A", "SIP_ADDR=127.0.0.1", "-A", f"SIP_PORT={sip_port}",
                "-A", "RPC_ADDR=127.0.0.1", "-A", f"RPC_PORT={rpc_port}",
                "-A", f'CTL_SOCKET="unix:{control}"',
                "-A", f'DBURL="{database}"', "-A", f'SIP_DOMAIN="{DOMAIN}"',
                "-A", f"NO_ANSWER_MS={no_answer_ms}"]
+    for name, value in (defines or {}).items():
+        command += ["-A", f"{name}={value}" if value else name]
     # kamailio.cfg requires TZ=UTC: tmrec reads agentdesk's working time (UTC) in local time.
     with open(log, "w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
