@@ -65,6 +65,8 @@ class Phone:
     password: str
     domain: str
     proxy: tuple[str, int]
+    #: The address it sends from (a carrier's gateway is not where agents' phones are).
+    host: str = field(default="127.0.0.1", kw_only=True)
     sock: socket.socket = field(init=False)
     tag: str = field(default_factory=lambda: secrets.token_hex(4))
     cseq: int = 1
@@ -73,7 +75,7 @@ class Phone:
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((self.host, 0))
         self.sock.settimeout(3.0)
 
     @property
@@ -223,21 +225,31 @@ class Phone:
 
     def ack(self) -> None:
         """ACK the 200 OK the last call got (see `outcome`), along its Record-Route."""
+        self._in_dialog("ACK", int(self._last.header("cseq").split()[0]))
+
+    def hang_up(self) -> int:
+        """End the call last answered with a BYE; the status of its answer."""
+        self.cseq += 1
+        self._in_dialog("BYE", self.cseq)
+        answer = self._final()
+        return answer.status
+
+    def _in_dialog(self, method: str, number: int) -> None:
+        """Send `method` within the call the last 200 OK set up, along its Record-Route."""
         answer = self._last
         assert answer.status == 200, answer.first_line
         target = _uri(answer.header("contact"))
         recorded = [uri for header in answer.headers.get("record-route", [])
                     for uri in re.findall(r"<[^>]+>", header)]
         routes = "".join(f"Route: {uri}\r\n" for uri in reversed(recorded))
-        number = answer.header("cseq").split()[0]
         branch = "z9hG4bK" + secrets.token_hex(6)
         self.send(
-            f"ACK {target} SIP/2.0\r\n"
+            f"{method} {target} SIP/2.0\r\n"
             f"Via: SIP/2.0/UDP {self.address};branch={branch};rport\r\n{routes}"
             f"Max-Forwards: 70\r\n"
             f"From: <sip:{self.username}@{self.domain}>;tag={self.tag}\r\n"
             f"To: {answer.header('to')}\r\nCall-ID: {answer.header('call-id')}\r\n"
-            f"CSeq: {number} ACK\r\nContent-Length: 0\r\n\r\n")
+            f"CSeq: {number} {method}\r\nContent-Length: 0\r\n\r\n")
 
     def hung_up(self, timeout: float = 10.0, confirm: bool = True) -> Message | None:
         """Wait up to `timeout` seconds for a BYE; None if none came. It is confirmed at once

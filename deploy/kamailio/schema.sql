@@ -1,7 +1,8 @@
 -- The tables Kamailio's modules read (from Debian's kamailio-postgres-modules, 5.6):
 -- version (module table versions), subscriber (auth_db), dbaliases (alias_db),
--- usr_preferences (avpops), dialplan (dialplan), location (usrloc); and agentdesk_calendar, agentdesk's own
--- table of working time that kamailio.cfg reads with sqlops. Apply it to Kamailio's own
+-- usr_preferences (avpops), dialplan (dialplan), location (usrloc), dispatcher, address
+-- (permissions); and agentdesk's own tables that kamailio.cfg reads with sqlops:
+-- agentdesk_calendar (working time) and agentdesk_did (hotlines to extensions). Apply it to Kamailio's own
 -- PostgreSQL database.
 
 CREATE TABLE version (
@@ -119,3 +120,33 @@ CREATE INDEX location_account_contact_idx ON location (username, domain, contact
 CREATE INDEX location_expires_idx ON location (expires);
 CREATE INDEX location_connection_idx ON location (server_id, connection_id);
 INSERT INTO version (table_name, table_version) values ('location','9');
+
+-- dispatcher: the carriers' gateways agentdesk writes (set 1); attrs widened from 128 so a
+-- trunk's percent-encoded details (format, number, credentials) fit.
+CREATE TABLE dispatcher (
+    id SERIAL PRIMARY KEY NOT NULL,
+    setid INTEGER DEFAULT 0 NOT NULL,
+    destination VARCHAR(192) DEFAULT '' NOT NULL,
+    flags INTEGER DEFAULT 0 NOT NULL,
+    priority INTEGER DEFAULT 0 NOT NULL,
+    attrs VARCHAR(1024) DEFAULT '' NOT NULL,
+    description VARCHAR(64) DEFAULT '' NOT NULL
+);
+INSERT INTO version (table_name, table_version) values ('dispatcher','4');
+
+-- address (permissions): the carriers' signalling addresses, group 1.
+CREATE TABLE address (
+    id SERIAL PRIMARY KEY NOT NULL,
+    grp INTEGER DEFAULT 1 NOT NULL,
+    ip_addr VARCHAR(50) NOT NULL,
+    mask INTEGER DEFAULT 32 NOT NULL,
+    port SMALLINT DEFAULT 0 NOT NULL,
+    tag VARCHAR(64)
+);
+INSERT INTO version (table_name, table_version) values ('address','6');
+
+-- agentdesk_did: the extension each hotline number (E.164) rings when a carrier calls it.
+CREATE TABLE agentdesk_did (
+    number VARCHAR(32) PRIMARY KEY NOT NULL,
+    extension VARCHAR(32) NOT NULL
+);

@@ -3,13 +3,12 @@
 An agent's own INVITE is checked by Kamailio before it is relayed: the `cos_*` preferences
 agentdesk writes for the agent, the number classes of the dialplan agentdesk writes from
 phonenumbers' metadata, and the working time of `agentdesk_calendar` (matched by tmrec, in
-UTC: the launcher starts Kamailio with TZ=UTC). Outside numbers are phones registered with
-their E.164 number as username, as a trunk's numbers would be reached.
+UTC: the launcher starts Kamailio with TZ=UTC). Outside numbers are reached through a carrier's
+trunk: a test phone plays its gateway (tests/pbx/carrier.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import time
 from collections.abc import Iterator
@@ -21,18 +20,19 @@ import psycopg
 import pytest
 
 from tasks.pbx.calendar import calendar_rows
-from tasks.pbx.dialplan import dialplan_rules
-from tasks.pbx.kamailio import KamailioPhoneSystem, digest_hashes
+from tasks.pbx.kamailio import KamailioPhoneSystem
+from tests.pbx.carrier import (
+    CARRIER_HOST,
+    TRUNK_NUMBER,
+    gateway_of,
+    map_hotline,
+    use_gateways,
+)
 from tests.pbx.conftest import Kamailio
-from tests.processes import wait_for
+from tests.pbx.profiles import HOTLINE, SALES, agent, load_dialplan, outgoing, set_profile
 from tests.sip import Message, Phone
 from workflow.calling.rules import WorkingHours
-from workflow.ports import PhoneAccount, PhoneSystemError
-from workflow.routing import Routing
 
-SECRET = "mat-khau-sip-thu"
-#: The company's numbers an agent may present (Ho Chi Minh City and Hanoi landlines).
-HOTLINE, SALES = "+842838123456", "+842437654321"
 #: Seconds in a day, as tmrec counts a daily window.
 DAY = 86400
 
@@ -53,27 +53,10 @@ def devices() -> Iterator[list[Phone]]:
         device.close()
 
 
-def _dialplan_reloaded(kamailio: Kamailio) -> bool | None:
-    """Ask Kamailio to reload the dialplan; None while it refuses (one reload per 5 s)."""
-    try:
-        kamailio.rpc("dialplan.reload")
-    except PhoneSystemError:
-        return None
-    return True
-
-
 @pytest.fixture(scope="module", autouse=True)
 def dialplan(kamailio: Kamailio) -> None:
     """agentdesk's dialplan rules in Kamailio's `dialplan` table, loaded by Kamailio."""
-    rows = [(rule.dpid, rule.pr, rule.match_exp, rule.subst_exp, rule.repl_exp, rule.attrs)
-            for rule in dialplan_rules()]
-    with psycopg.connect(kamailio.database_url, autocommit=True) as connection:
-        connection.execute("DELETE FROM dialplan")
-        connection.cursor().executemany(
-            "INSERT INTO dialplan (dpid, pr, match_op, match_exp, match_len, subst_exp, "
-            "repl_exp, attrs) VALUES (%s, %s, 1, %s, 0, %s, %s, %s)", rows)
-    wait_for(lambda: _dialplan_reloaded(kamailio), "dialplan.reload", timeout=10)
-    assert "mobile" in str(kamailio.rpc("dialplan.translate", 2, "+84912345678"))
+    load_dialplan(kamailio)
 
 
 @pytest.fixture(autouse=True)
@@ -92,43 +75,11 @@ def set_calendar(kamailio: Kamailio, *rows: tuple[str, str]) -> None:
             "INSERT INTO agentdesk_calendar (kind, rec) VALUES (%s, %s)", rows)
 
 
-def set_profile(kamailio: Kamailio, username: str, **prefs: str) -> None:
-    """The agent's `cos_*` preferences, as agentdesk writes them (none: no profile at all)."""
-    with psycopg.connect(kamailio.database_url, autocommit=True) as connection:
-        connection.execute("DELETE FROM usr_preferences WHERE username = %s "
-                           "AND attribute LIKE 'cos\\_%%'", (username,))
-        connection.cursor().executemany(
-            "INSERT INTO usr_preferences (uuid, username, domain, attribute, type, value) "
-            "VALUES ('', %s, '', %s, 0, %s)",
-            [(username, attribute, value) for attribute, value in prefs.items()])
-
-
-def outgoing(**overrides: str) -> dict[str, str]:
-    """A profile that may call mobiles and landlines at any hour, as the hotline by default."""
-    return {"cos_out": "1", "cos_classes": "internal,landline,mobile",
-            "cos_callerids": f"{HOTLINE},{SALES}", "cos_callerid": HOTLINE,
-            "cos_after_hours": "1", **overrides}
-
-
-def agent(kamailio: Kamailio, pbx: KamailioPhoneSystem, made: list[Phone], username: str,
-          extension: str) -> Phone:
-    """An agent account (subscriber and extension, app_web routing) and a phone of it."""
-    pbx.ensure_account(PhoneAccount(username, extension, Routing(), SECRET), 1)
-    made.append(Phone(username, SECRET, kamailio.domain, kamailio.sip))
-    return made[-1]
-
-
 def number(kamailio: Kamailio, made: list[Phone], e164: str) -> Phone:
-    """A phone registered as the number `e164` (or a short code such as 113)."""
-    ha1, ha1b = digest_hashes(e164, kamailio.domain, SECRET)
-    with psycopg.connect(kamailio.database_url, autocommit=True) as connection:
-        connection.execute(
-            "INSERT INTO subscriber (username, domain, ha1, ha1b) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT DO NOTHING", (e164, kamailio.domain, ha1, ha1b))
-    with contextlib.suppress(PhoneSystemError):  # a phone of an earlier test, now closed
-        kamailio.rpc("ul.rm", "location", e164)
-    made.append(Phone(e164, SECRET, kamailio.domain, kamailio.sip))
-    assert made[-1].register() == 200
+    """The carrier's gateway, the trunk's only one, standing for the number `e164` (or a
+    short code such as 113): what the proxy sends to that number reaches it."""
+    made.append(Phone(e164, "", "carrier.example", kamailio.sip, host=CARRIER_HOST))
+    use_gateways(kamailio, gateway_of(made[-1]))
     return made[-1]
 
 
@@ -147,9 +98,9 @@ def rings(callee: Phone, caller: Phone) -> Message:
     return invite
 
 
-def identity(kamailio: Kamailio, e164: str) -> list[str]:
-    """The P-Asserted-Identity the proxy should relay for `e164`."""
-    return [f"<sip:{e164}@{kamailio.domain}>"]
+def identity(e164: str) -> list[str]:
+    """The P-Asserted-Identity the proxy should send the carrier for `e164`."""
+    return [f"<sip:{e164}@{CARRIER_HOST}>"]
 
 
 def _hms(seconds: int) -> str:
@@ -202,7 +153,7 @@ def test_an_allowed_mobile_call_rings_the_number_as_the_default_hotline(
                 f"P-Asserted-Identity: <sip:+84999999999@{kamailio.domain}>\r\n")
     invite = rings(phone, caller)
     assert invite.first_line.startswith(f"INVITE sip:{mobile}@")  # dialled 09…, sent in E.164
-    assert invite.headers.get("p-asserted-identity") == identity(kamailio, HOTLINE)
+    assert invite.headers.get("p-asserted-identity") == identity(HOTLINE)
 
 
 def test_a_requested_hotline_is_shown_instead_of_the_default(
@@ -214,7 +165,7 @@ def test_a_requested_hotline_is_shown_instead_of_the_default(
     phone = number(kamailio, devices, mobile)
     caller.dial(mobile, f"P-Preferred-Identity: <sip:{SALES}@{kamailio.domain}>\r\n")
     invite = rings(phone, caller)
-    assert invite.headers.get("p-asserted-identity") == identity(kamailio, SALES)
+    assert invite.headers.get("p-asserted-identity") == identity(SALES)
     assert "p-preferred-identity" not in invite.headers
 
 
@@ -286,17 +237,19 @@ def test_an_emergency_number_rings_whatever_the_profile(
     caller.dial("+84113")  # the bare code, however written; no working time applies either
     invite = rings(police, caller)
     assert invite.first_line.startswith("INVITE sip:113@")
-    expected = identity(kamailio, HOTLINE) if profile == "outgoing off" else None
+    # Without a hotline of the caller's, the trunk's own number is shown
+    expected = identity(HOTLINE if profile == "outgoing off" else TRUNK_NUMBER)
     assert invite.headers.get("p-asserted-identity") == expected
 
 
-def test_an_allowed_number_with_no_phone_behind_it_is_unavailable(
+def test_without_a_trunk_an_allowed_number_is_unavailable(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
     caller = agent(kamailio, pbx, devices, "agcos9", "5919")
     set_profile(kamailio, "agcos9", **outgoing())
+    use_gateways(kamailio)
     caller.dial(new_mobile())
-    assert caller.outcome() == 480
+    assert refused(caller) == (503, "No Trunk Available")
 
 
 # ---- working hours ------------------------------------------------------------------------
@@ -378,18 +331,19 @@ def test_without_internal_calls_an_extension_is_refused(
     assert colleague.ring(timeout=0.5) is None
 
 
-def test_a_call_from_outside_the_domain_still_reaches_the_agent_unchecked(
+def test_a_carriers_call_to_a_hotline_reaches_its_agent_unchecked(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
     agent(kamailio, pbx, devices, "agcos18", "5944")
     set_profile(kamailio, "agcos18", cos_out="0", cos_classes="")
     callee = devices[-1]
     assert callee.register() == 200
-    # An operator's trunk: not one of ours, so neither challenged nor held to a profile
-    trunk = Phone("+84912000001", "", "operator.example", kamailio.sip)
-    devices.append(trunk)
-    trunk.send_invite("5944")
-    rings(callee, trunk)
+    map_hotline(kamailio, HOTLINE, "5944")
+    # The carrier's trunk: trusted by its address, so neither challenged nor held to a profile
+    trunk = number(kamailio, devices, "+84912000001")
+    trunk.send_invite("02838123456")  # the hotline, as the carrier writes it
+    invite = rings(callee, trunk)
+    assert invite.first_line.startswith("INVITE sip:agcos18@")
 
 
 # ---- the longest call ---------------------------------------------------------------------

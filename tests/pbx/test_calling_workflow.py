@@ -65,7 +65,7 @@ def test_a_profile_set_in_agentdesk_decides_the_agents_next_calls(
         # Then a mobile rings, dialled the Vietnamese way, showing the hotline
         phone.dial("0" + mobile.username.removeprefix("+84"))
         invite = rings(mobile, phone)
-        assert invite.headers["p-asserted-identity"] == identity(kamailio, HOTLINE)
+        assert invite.headers["p-asserted-identity"] == identity(HOTLINE)
         # and an international number is refused by the switchboard itself
         phone.dial("+14155552671")
         assert refused(phone) == (403, "Number Class Not Allowed")

@@ -134,44 +134,6 @@ def test_an_account_is_never_created_without_a_password(pbx: KamailioPhoneSystem
     assert "agnone1" not in pbx.accounts()
 
 
-@pytest.mark.parametrize("priority_does", ["busy", "not answer", "not register",
-                                           "not respond"])
-def test_phone_routing_calls_the_priority_number_then_the_backup(
-    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone], priority_does: str
-) -> None:
-    # The two numbers stand for mobiles reached through a trunk: here they register too.
-    # Numbers, account and extension of their own: the other case's phones stay registered.
-    case = ["busy", "not answer", "not register", "not respond"].index(priority_does) + 1
-    priority, backup = f"+8491234567{case}", f"+8498765432{case}"
-    with psycopg.connect(kamailio.database_url, autocommit=True) as connection:
-        for number in (priority, backup):
-            ha1, ha1b = digest_hashes(number, kamailio.domain, SECRET)
-            connection.execute(
-                "INSERT INTO subscriber (username, domain, ha1, ha1b) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT DO NOTHING", (number, kamailio.domain, ha1, ha1b))
-    mobile, fallback = device(kamailio, devices, priority), device(kamailio, devices, backup)
-    assert fallback.register() == 200
-    if priority_does != "not register":
-        assert mobile.register() == 200
-    pbx.ensure_account(PhoneAccount(
-        f"agfwd{case}", f"550{case}", Routing(RoutingType.PHONE, priority, backup), SECRET), 1)
-    colleague = caller(kamailio, devices, "caller5")
-    if priority_does == "not respond":
-        mobile.close()  # registered, then gone: nothing answers the INVITE, not even 100
-    colleague.dial(f"550{case}")
-    if priority_does in ("busy", "not answer"):
-        first = mobile.ring()
-        assert first is not None
-        if priority_does == "busy":
-            mobile.answer(first, 486, "Busy Here")
-    # Unanswered, the proxy gives up after NO_ANSWER_MS (3 s in the tests), not after the
-    # 30 s transaction timer; not registered, the backup rings at once.
-    second = fallback.ring(timeout=15.0)
-    assert second is not None  # the backup rings once the priority number is busy or silent
-    fallback.answer(second, 486, "Busy Here")
-    assert colleague.outcome() == 486
-
-
 def test_a_call_from_the_domain_without_the_right_password_rings_nobody(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:

@@ -20,10 +20,11 @@ def answer_to_outsider(kamailio: Kamailio, extension: str) -> tuple[int, str]:
         outsider.close()
 
 
-def test_an_unknown_extension_answers_outsiders_as_one_whose_phones_are_away(
+def test_outsiders_get_the_same_refusal_for_every_extension(
     kamailio: Kamailio, pbx: KamailioPhoneSystem
 ) -> None:
     pbx.ensure_account(PhoneAccount("agenum1", "5961", Routing(), "mat-khau-enum"), 1)
     held_but_away = answer_to_outsider(kamailio, "5961")  # no phone registered
     nobody_holds = answer_to_outsider(kamailio, "5969")
-    assert held_but_away == nobody_holds == (480, "Temporarily Unavailable")
+    # Not a carrier's address, not one of ours: refused before anything is looked up
+    assert held_but_away == nobody_holds == (403, "Forbidden")

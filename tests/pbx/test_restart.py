@@ -24,8 +24,9 @@ def test_a_phone_registered_before_a_restart_rings_after_it(tmp_path: Path) -> N
         with running_kamailio(name, tmp_path / "before.log") as before:
             engine = create_engine(before.database_url.replace("postgresql://",
                                                                "postgresql+psycopg://"))
-            KamailioPhoneSystem(engine, before.domain, before.rpc_url).ensure_account(
-                PhoneAccount("agkeep1", "5971", Routing(), SECRET), 1)
+            adapter = KamailioPhoneSystem(engine, before.domain, before.rpc_url)
+            for username, extension in (("agkeep1", "5971"), ("agkeep2", "5972")):
+                adapter.ensure_account(PhoneAccount(username, extension, Routing(), SECRET), 1)
             engine.dispose()
             phone = Phone("agkeep1", SECRET, before.domain, before.sip)
             assert phone.register() == 200
@@ -34,15 +35,15 @@ def test_a_phone_registered_before_a_restart_rings_after_it(tmp_path: Path) -> N
         with running_kamailio(name, tmp_path / "after.log", sip_port=port,
                               keep_database=True) as after:
             assert "agkeep1" in str(after.rpc("ul.dump"))
-            outsider = Phone("+84912000010", "", "elsewhere.example", after.sip)
+            colleague = Phone("agkeep2", SECRET, after.domain, after.sip)
             try:
-                outsider.send_invite("5971")
+                colleague.dial("5971")
                 invite = phone.ring()
                 assert invite is not None, "the registration did not survive the restart"
                 phone.answer(invite, 486, "Busy Here")
-                assert outsider.outcome() == 486
+                assert colleague.outcome() == 486
             finally:
-                outsider.close()
+                colleague.close()
             assert domain == after.domain
     finally:
         if phone is not None:
