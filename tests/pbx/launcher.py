@@ -24,6 +24,10 @@ SCHEMA = ROOT / "deploy" / "kamailio" / "schema.sql"
 KAMAILIO = "/usr/sbin/kamailio"
 #: The SIP domain phones register with (the digest realm).
 DOMAIN = "pbx.agentdesk.test"
+#: kamailio.cfg's ban and flood limits, raised: tests sign in wrongly and send bursts from
+#: 127.0.0.1 on purpose (the real limits are tested in test_attacks.py). A caller's
+#: `defines` override them.
+GENEROUS_LIMITS = {"AUTH_FAILURES": "1000", "PIKE_REQS": "100000"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,8 @@ def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
     """Kamailio on 127.0.0.1 (free ports, or `sip_port`) against a fresh database (or, with
     `keep_database`, the one an earlier run left); its process group is stopped on exit.
 
-    `defines` adds `-A NAME=value` switches (a value of "" defines NAME alone, as WITH_TLS).
+    `defines` adds `-A NAME=value` switches (a value of "" defines NAME alone, as WITH_TLS),
+    after GENEROUS_LIMITS.
     """
     if not os.path.exists(KAMAILIO):
         raise RuntimeError("kamailio is missing: run .ci/run (it installs the Debian packages "
@@ -80,7 +85,7 @@ def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
                "-A", f'CTL_SOCKET="unix:{control}"',
                "-A", f'DBURL="{database}"', "-A", f'SIP_DOMAIN="{DOMAIN}"',
                "-A", f"NO_ANSWER_MS={no_answer_ms}"]
-    for name, value in (defines or {}).items():
+    for name, value in {**GENEROUS_LIMITS, **(defines or {})}.items():
         command += ["-A", f"{name}={value}" if value else name]
     # kamailio.cfg requires TZ=UTC: tmrec reads agentdesk's working time (UTC) in local time.
     with open(log, "w") as output:
