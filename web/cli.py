@@ -7,12 +7,14 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
+from tasks.pbx import certificate as tls_certificate
 from tasks.runtime import runtime
 from web import create_app
 from web.access_log import ACCESS_LOGGER, AccessLog
@@ -183,6 +185,35 @@ def reconcile_command(repair: bool) -> None:
     if found:
         raise SystemExit(1)
     click.echo("the phone system matches the agent list")
+
+
+@pbx.command("certificate")
+@click.option("--host", default=None,
+              help="The name phones reach the proxy by (default: SIP_DOMAIN, if set).")
+@click.option("--ip", "addresses", multiple=True,
+              help="An IP address phones may use instead of the name (repeatable).")
+@click.option("--days", default=365, show_default=True, type=int, help="Days it is valid.")
+@click.option("--certificate", "certificate_path", type=click.Path(path_type=Path),
+              default=tls_certificate.DEFAULT_CERTIFICATE, show_default=True)
+@click.option("--private-key", "key_path", type=click.Path(path_type=Path),
+              default=tls_certificate.DEFAULT_PRIVATE_KEY, show_default=True)
+@click.option("--force", is_flag=True, help="Replace existing files.")
+def certificate_command(host: str | None, addresses: tuple[str, ...], days: int,
+                        certificate_path: Path, key_path: Path, force: bool) -> None:
+    """Make a self-signed certificate and key for Kamailio's SIP-over-TLS listener."""
+    # SIP_DOMAIN as the app reads it (environment or .env); without it the name is required.
+    host = host or os.environ.get("SIP_DOMAIN") or None
+    if not host:
+        raise click.UsageError("--host is required when SIP_DOMAIN is not set")
+    try:
+        written = tls_certificate.write_certificate(host, addresses, days, certificate_path,
+                                                    key_path, force)
+    except tls_certificate.CertificateError as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(f"certificate: {written.certificate}")
+    click.echo(f"private key: {written.private_key} (mode 0600: make it readable by the "
+               "user Kamailio runs as, e.g. chown kamailio)")
+    click.echo("start Kamailio with: " + " ".join(written.kamailio_defines()))
 
 
 def _describe(account: PhoneAccount | None) -> str:
