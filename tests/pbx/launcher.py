@@ -145,7 +145,9 @@ def running_rtpengine(interface: str, log: Path) -> Iterator[Rtpengine]:
     port_min, port_max = rtp_ports_of_this_worker()
     command = [RTPENGINE, "--config-file=none", "--table=-1", "--foreground", "--log-stderr",
                f"--interface={interface}", f"--listen-ng=127.0.0.1:{ng_port}",
-               f"--port-min={port_min}", f"--port-max={port_max}", "--log-level=6"]
+               f"--port-min={port_min}", f"--port-max={port_max}", "--log-level=6",
+               # A deleted call is gone at once, so a test sees the BYE end it.
+               "--delete-delay=0"]
     with open(log, "w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
                                    start_new_session=True)

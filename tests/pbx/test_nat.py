@@ -40,6 +40,8 @@ PHONE_ADDR = f"{LAN_PREFIX}.2"
 CLONE_NEWNET = 0x40000000
 #: A whole number of 20 ms PCMU frames of silence, as each test RTP packet carries.
 SILENCE = b"\xff" * 160
+#: The synchronisation source of the outside phone's RTP, as baresip reports its senders.
+SSRC = 0x0A6E7D51
 
 
 @dataclass(frozen=True)
@@ -201,7 +203,9 @@ def running_baresip(network: Network, kamailio: Kamailio, username: str, passwor
         "module g711.so", "module ausine.so", "module aubridge.so",
         "module_app account.so", "module_app menu.so", "module_app ctrl_tcp.so",
         f"ctrl_tcp_listen {PHONE_ADDR}:{control_port}",
-        "audio_source ausine,440", "audio_player aubridge,nat", "audio_alert aubridge,nat",
+        # ausine makes 48 kHz stereo only; baresip resamples it for PCMU.
+        "audio_source ausine,440", "ausrc_srate 48000", "ausrc_channels 2",
+        "audio_player aubridge,nat", "audio_alert aubridge,nat",
         "rtp_stats yes", "",
     ]))
     log = home / "baresip.log"
@@ -311,7 +315,7 @@ def media_address(sdp: str) -> tuple[str, int]:
 def rtp_packet(sequence: int) -> bytes:
     """One RTP packet of PCMU silence."""
     return (bytes([0x80, 0]) + sequence.to_bytes(2, "big") + (sequence * 160).to_bytes(4, "big")
-            + b"\x12\x34\x56\x78" + SILENCE)
+            + SSRC.to_bytes(4, "big") + SILENCE)
 
 
 def exchange_media(outside: OutsidePhone, relay: tuple[str, int]) -> int:
@@ -331,11 +335,11 @@ def exchange_media(outside: OutsidePhone, relay: tuple[str, int]) -> int:
 
 
 def rtp_received_by_phone(phone: Baresip) -> int:
-    """RTP packets baresip's audio stream has received (its `audio_debug` report)."""
+    """RTP packets baresip has received from the outside phone's media socket (its
+    `audio_debug` report counts them per sender: our SSRC)."""
     report = str(phone.command("audio_debug").get("data", ""))
-    found = re.search(r"packets:\s+(\d+)\s+(\d+)", report)
-    assert found, report
-    return int(found.group(2))
+    found = re.search(rf"member 0x{SSRC:08x}:.*?rcvd=(\d+)", report, re.S)
+    return int(found.group(1)) if found else 0
 
 
 def sessions(engine: Rtpengine) -> list[str]:
@@ -448,3 +452,51 @@ def test_the_natted_registration_is_reached_at_its_mapping_and_kept_alive(
              f"a keepalive OPTIONS at the phone (log: {phone.log})", timeout=10)
     keepalive = phone.trace().split("OPTIONS sip:", 1)[1][:800]
     assert "keepalive@" in keepalive, keepalive
+
+
+def test_a_call_from_outside_reaches_the_natted_phone_and_media_flows_both_ways(
+    natted: tuple[Agent, Baresip], outside: OutsidePhone, network: Network,
+    rtpengine: Rtpengine
+) -> None:
+    agent, phone = natted
+    # The INVITE reaches baresip through the router's mapping (nothing here routes to the
+    # LAN), and it answers by itself.
+    answer = outside.invite(agent.extension)
+    assert answer.status == 200, answer.first_line
+    call_id = answer.header("call-id")
+    relay = media_address(answer.body)
+    assert relay[0] == rtpengine.interface, answer.body  # never the phone's 10.77.0.2
+    assert f"@{network.router_public}:" in answer.header("contact")  # its mapping
+    outside.ack()
+    assert call_id in sessions(rtpengine)
+    # The phone's audio (a sine) reaches the outside phone; ours reaches the phone.
+    assert exchange_media(outside, relay) >= 10
+    wait_for(lambda: rtp_received_by_phone(phone) > 0, f"RTP at baresip (log: {phone.log})",
+             timeout=10)
+    outside.in_dialog("BYE", answer, outgoing=True)
+    assert outside.outcome() == 200  # baresip got the BYE, through the mapping again
+    assert call_id not in sessions(rtpengine)
+
+
+def test_the_natted_phone_calls_out_and_media_flows_both_ways(
+    natted: tuple[Agent, Baresip], outside: OutsidePhone, network: Network,
+    rtpengine: Rtpengine, nat_kamailio: Kamailio
+) -> None:
+    _, phone = natted
+    extension = outside.extension  # type: ignore[attr-defined]
+    phone.command("dial", f"sip:{extension}@{nat_kamailio.domain}")
+    invite = outside.ring(timeout=10)
+    assert invite is not None, phone.trace()[-3000:]
+    call_id = invite.header("call-id")
+    relay = media_address(invite.body)
+    assert relay[0] == rtpengine.interface, invite.body  # never the phone's 10.77.0.2
+    # Requests in the call go to where the phone sends from, not to its private address.
+    assert f"@{network.router_public}:" in invite.header("contact"), invite.header("contact")
+    outside.accept_with_media(invite)
+    wait_for(lambda: call_id in sessions(rtpengine), "the media session", timeout=5)
+    assert exchange_media(outside, relay) >= 10
+    wait_for(lambda: rtp_received_by_phone(phone) > 0, f"RTP at baresip (log: {phone.log})",
+             timeout=10)
+    outside.in_dialog("BYE", invite, outgoing=False)
+    assert outside.outcome() == 200  # the BYE crossed the router to the phone
+    assert call_id not in sessions(rtpengine)
