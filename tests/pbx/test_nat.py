@@ -500,3 +500,32 @@ def test_the_natted_phone_calls_out_and_media_flows_both_ways(
     outside.in_dialog("BYE", invite, outgoing=False)
     assert outside.outcome() == 200  # the BYE crossed the router to the phone
     assert call_id not in sessions(rtpengine)
+
+
+def test_a_call_between_phones_in_the_open_keeps_its_media_direct(
+    outside: OutsidePhone, network: Network, nat_kamailio: Kamailio, rtpengine: Rtpengine
+) -> None:
+    callee_agent = provision(nat_kamailio, "5103" + secrets.token_hex(2))
+    callee = OutsidePhone(callee_agent.username, callee_agent.password, nat_kamailio.domain,
+                          nat_kamailio.sip, host=network.kamailio_addr)
+    answers: list[Message] = []
+    caller = threading.Thread(target=lambda: answers.append(outside.invite(callee_agent.extension)))
+    try:
+        assert callee.register() == 200
+        caller.start()
+        invite = callee.ring(timeout=10)
+        assert invite is not None
+        # Nobody is behind NAT: each side gets the other's own media address.
+        assert media_address(invite.body) == outside.media.getsockname()
+        assert "media=anchor" not in invite.header("record-route")
+        callee.accept_with_media(invite)
+        caller.join(10)
+        assert answers and answers[0].status == 200
+        assert media_address(answers[0].body) == callee.media.getsockname()
+        assert invite.header("call-id") not in sessions(rtpengine)
+        outside.ack()
+        outside.in_dialog("BYE", answers[0], outgoing=True)
+        assert callee.hung_up() is not None
+    finally:
+        caller.join(10)
+        callee.close()
