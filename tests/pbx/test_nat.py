@@ -220,6 +220,7 @@ class OutsidePhone(Phone):
     of its own for media."""
 
     host: str = "127.0.0.1"
+    extension: str = ""
     media: socket.socket = field(init=False)
 
     def __post_init__(self) -> None:
@@ -428,8 +429,8 @@ def outside(network: Network, nat_kamailio: Kamailio) -> Iterator[OutsidePhone]:
     """Extension 5102 on a phone in the open, registered."""
     agent = provision(nat_kamailio, "5102" + secrets.token_hex(2))
     phone = OutsidePhone(agent.username, agent.password, nat_kamailio.domain,
-                         nat_kamailio.sip, host=network.kamailio_addr)
-    phone.extension = agent.extension  # type: ignore[attr-defined]
+                         nat_kamailio.sip, host=network.kamailio_addr,
+                         extension=agent.extension)
     try:
         assert phone.register() == 200
         yield phone
@@ -483,8 +484,7 @@ def test_the_natted_phone_calls_out_and_media_flows_both_ways(
     rtpengine: Rtpengine, nat_kamailio: Kamailio
 ) -> None:
     _, phone = natted
-    extension = outside.extension  # type: ignore[attr-defined]
-    phone.command("dial", f"sip:{extension}@{nat_kamailio.domain}")
+    phone.command("dial", f"sip:{outside.extension}@{nat_kamailio.domain}")
     invite = outside.ring(timeout=10)
     assert invite is not None, phone.trace()[-3000:]
     call_id = invite.header("call-id")
