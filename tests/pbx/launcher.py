@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy" / "kamailio" / "kamailio.cfg"
 SCHEMA = ROOT / "deploy" / "kamailio" / "schema.sql"
 KAMAILIO = "/usr/sbin/kamailio"
+RTPENGINE = "/usr/bin/rtpengine"
 #: The SIP domain phones register with (the digest realm).
 DOMAIN = "pbx.agentdesk.test"
 #: kamailio.cfg's ban and flood limits, raised: tests sign in wrongly and send bursts from
@@ -58,10 +61,11 @@ def _answers(rpc_url: str) -> bool | None:
 @contextlib.contextmanager
 def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
                      sip_port: int | None = None, keep_database: bool = False,
-                     defines: Mapping[str, str] | None = None, config: Path = CONFIG
-                     ) -> Iterator[Kamailio]:
-    """Kamailio on 127.0.0.1 (free ports, or `sip_port`) against a fresh database (or, with
-    `keep_database`, the one an earlier run left); its process group is stopped on exit.
+                     defines: Mapping[str, str] | None = None, config: Path = CONFIG,
+                     sip_addr: str = "127.0.0.1") -> Iterator[Kamailio]:
+    """Kamailio with SIP on `sip_addr` (free ports, or `sip_port`) against a fresh database
+    (or, with `keep_database`, the one an earlier run left); its process group is stopped
+    on exit. JSON-RPC stays on 127.0.0.1.
 
     `defines` adds `-A NAME=value` switches (a value of "" defines NAME alone, as WITH_TLS),
     after GENEROUS_LIMITS.
@@ -80,7 +84,7 @@ def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
     database = libpq.replace("postgresql://", "postgres://")
     control = log.with_name(log.stem + ".ctl")
     command = [KAMAILIO, "-f", str(config), "-DD", "-E",
-               "-A", "SIP_ADDR=127.0.0.1", "-A", f"SIP_PORT={sip_port}",
+               "-A", f"SIP_ADDR={sip_addr}", "-A", f"SIP_PORT={sip_port}",
                "-A", "RPC_ADDR=127.0.0.1", "-A", f"RPC_PORT={rpc_port}",
                "-A", f'CTL_SOCKET="unix:{control}"',
                "-A", f'DBURL="{database}"', "-A", f'SIP_DOMAIN="{DOMAIN}"',
@@ -95,7 +99,7 @@ def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
     try:
         wait_for(lambda: _answers(rpc_url), f"Kamailio to answer JSON-RPC (log: {log})",
                  timeout=20)
-        yield Kamailio(("127.0.0.1", sip_port), rpc_url, libpq, DOMAIN, f"unix:{control}")
+        yield Kamailio((sip_addr, sip_port), rpc_url, libpq, DOMAIN, f"unix:{control}")
     finally:
         # Its whole process group: the main process forks its workers.
         with contextlib.suppress(ProcessLookupError):
@@ -105,3 +109,107 @@ def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(5)
+
+
+@dataclass(frozen=True)
+class Rtpengine:
+    """A running rtpengine: where it relays media, and its control (ng) socket."""
+
+    interface: str
+    ng: tuple[str, int]
+
+    def command(self, name: str, **arguments: Any) -> dict[str, Any]:
+        """Send an ng command (e.g. "list", "query" with call-id=...); its decoded answer."""
+        cookie = secrets.token_hex(4)
+        message = cookie.encode() + b" " + bencode({"command": name, **arguments})
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as control:
+            control.settimeout(3.0)
+            control.sendto(message, self.ng)
+            data, _ = control.recvfrom(65535)
+        answer_cookie, _, body = data.partition(b" ")
+        assert answer_cookie == cookie.encode(), data
+        decoded, _ = bdecode(body)
+        assert isinstance(decoded, dict), decoded
+        return decoded
+
+
+def rtp_ports_of_this_worker() -> tuple[int, int]:
+    """A media port range of this pytest-xdist worker's own (gw0, gw1...; 500 ports each)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = 30000 + 500 * (int(worker) % 40 if worker.isdigit() else 0)
+    return first, first + 499
+
+
+@contextlib.contextmanager
+def running_rtpengine(interface: str, log: Path) -> Iterator[Rtpengine]:
+    """rtpengine in userspace relaying media on `interface` (ports of this worker's own),
+    controlled on a free 127.0.0.1 port; stopped on exit."""
+    if not os.path.exists(RTPENGINE):
+        raise RuntimeError("rtpengine is missing: run .ci/run (it installs rtpengine-daemon)")
+    ng_port = free_port()
+    port_min, port_max = rtp_ports_of_this_worker()
+    command = [RTPENGINE, "--config-file=none", "--table=-1", "--foreground", "--log-stderr",
+               f"--interface={interface}", f"--listen-ng=127.0.0.1:{ng_port}",
+               f"--port-min={port_min}", f"--port-max={port_max}", "--log-level=6",
+               # A deleted call is gone at once, so a test sees the BYE end it.
+               "--delete-delay=0"]
+    with open(log, "w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    engine = Rtpengine(interface, ("127.0.0.1", ng_port))
+
+    def answers() -> bool:
+        """Whether rtpengine answers a ping yet."""
+        try:
+            return engine.command("ping").get("result") == "pong"
+        except OSError:
+            return False
+
+    try:
+        wait_for(answers, f"rtpengine to answer on its ng port (log: {log})", timeout=10)
+        yield engine
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+def bencode(value: Any) -> bytes:
+    """Bencode a str, bytes, int, list or dict (rtpengine's ng protocol)."""
+    if isinstance(value, str):
+        value = value.encode()
+    if isinstance(value, bytes):
+        return str(len(value)).encode() + b":" + value
+    if isinstance(value, int):
+        return b"i%de" % value
+    if isinstance(value, list):
+        return b"l" + b"".join(bencode(item) for item in value) + b"e"
+    if isinstance(value, dict):
+        return b"d" + b"".join(bencode(str(key)) + bencode(item)
+                               for key, item in sorted(value.items())) + b"e"
+    raise TypeError(f"cannot bencode {type(value).__name__}")
+
+
+def bdecode(data: bytes, at: int = 0) -> tuple[Any, int]:
+    """Decode one bencoded value at `at`; the value (strings as str) and where it ends."""
+    kind = data[at:at + 1]
+    if kind == b"i":
+        end = data.index(b"e", at)
+        return int(data[at + 1:end]), end + 1
+    if kind in (b"l", b"d"):
+        items: list[Any] = []
+        at += 1
+        while data[at:at + 1] != b"e":
+            item, at = bdecode(data, at)
+            items.append(item)
+        if kind == b"l":
+            return items, at + 1
+        return dict(zip(items[::2], items[1::2], strict=True)), at + 1
+    colon = data.index(b":", at)
+    length = int(data[at:colon])
+    raw = data[colon + 1:colon + 1 + length]
+    return raw.decode(errors="replace"), colon + 1 + length
