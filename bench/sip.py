@@ -333,7 +333,7 @@ class SipBench:
         defines: dict[str, str] = {}
         config = MINIMAL_CONFIG
         if name == "shipped":
-            config, defines = CONFIG, dict(UNBANNED)
+            config, defines = Path(self.args.shipped_config), dict(UNBANNED)
             if rtpengine_port is not None:
                 defines |= {"WITH_RTPENGINE": "",
                             "RTPENGINE_SOCK": f'"udp:127.0.0.1:{rtpengine_port}"'}
@@ -415,6 +415,7 @@ class SipBench:
             "agents": len(self.agents), "seconds": self.args.seconds,
             "concurrency": self.args.concurrency, "register_rate": self.args.register_rate,
             "call_rate": self.args.call_rate, "rtpengine": bool(self.args.rtpengine),
+            "shipped_config": os.path.relpath(self.args.shipped_config, PROJECT),
             "shipped_defines": UNBANNED})
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         (self.out / "summary.md").write_text(render(summary))
@@ -494,6 +495,7 @@ def render(summary: dict[str, Any]) -> str:
         "the cost of each request, not of bans.",
         f"{env['agents']} agents (half register, a quarter call the other quarter); "
         f"{env['seconds']} s per phase; at most {env['concurrency']} calls in flight; "
+        f"shipped config: `{env['shipped_config']}`; "
         f"REGISTER rate {env['register_rate'] or 'max'}/s, call rate {env['call_rate'] or 'max'}"
         f"/s; rtpengine {'on' if env['rtpengine'] else 'off'}.",
         "rss_mb: VmRSS summed over every Kamailio process (counts shared memory in each); "
@@ -524,6 +526,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="calls per second (0: as fast as --concurrency allows)")
     parser.add_argument("--sipp-port", type=int, default=5770,
                         help="first local port tried for SIPp")
+    parser.add_argument("--shipped-config", default=str(CONFIG),
+                        help="the config measured as `shipped` (for experiments on a variant; "
+                             "say so when reporting figures)")
     parser.add_argument("--rtpengine", action="store_true",
                         help="start a userspace rtpengine and pass WITH_RTPENGINE and "
                              "RTPENGINE_SOCK to the shipped config")
