@@ -125,8 +125,8 @@ INSERT INTO version (table_name, table_version) values ('location','9');
 -- Call records (acc), read by agentdesk (tasks/pbx/records.py). Kamailio's tables with the
 -- extra columns of kamailio.cfg's db_extra / cdr_extra: caller (the caller's SIP username or
 -- number), callee (the number or extension as dialled), caller_agent and callee_agent (the
--- agents the call's dialog names), src_ip (where the request came from). `time` is UTC
--- (Kamailio runs with TZ=UTC).
+-- agents the call's dialog names), src_ip (where the request came from); time_exact (seconds
+-- since 1970, to the millisecond: acc's time_mode 2). `time` is UTC (Kamailio runs with TZ=UTC).
 -- acc: each INVITE the proxy relayed, answered (2xx) or not, and each BYE.
 CREATE TABLE acc (
     id SERIAL PRIMARY KEY NOT NULL,
@@ -137,6 +137,7 @@ CREATE TABLE acc (
     sip_code VARCHAR(3) DEFAULT '' NOT NULL,
     sip_reason VARCHAR(128) DEFAULT '' NOT NULL,
     time TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+    time_exact DOUBLE PRECISION DEFAULT 0 NOT NULL,
     caller VARCHAR(64) DEFAULT '' NOT NULL,
     callee VARCHAR(64) DEFAULT '' NOT NULL,
     caller_agent VARCHAR(64) DEFAULT '' NOT NULL,
@@ -145,8 +146,8 @@ CREATE TABLE acc (
 );
 
 CREATE INDEX acc_callid_idx ON acc (callid);
-CREATE INDEX acc_caller_agent_idx ON acc (caller_agent, time);
-CREATE INDEX acc_callee_agent_idx ON acc (callee_agent, time);
+CREATE INDEX acc_caller_agent_idx ON acc (caller_agent, time_exact);
+CREATE INDEX acc_callee_agent_idx ON acc (callee_agent, time_exact);
 
 INSERT INTO version (table_name, table_version) values ('acc','5');
 
@@ -161,6 +162,7 @@ CREATE TABLE missed_calls (
     sip_code VARCHAR(3) DEFAULT '' NOT NULL,
     sip_reason VARCHAR(128) DEFAULT '' NOT NULL,
     time TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+    time_exact DOUBLE PRECISION DEFAULT 0 NOT NULL,
     caller VARCHAR(64) DEFAULT '' NOT NULL,
     callee VARCHAR(64) DEFAULT '' NOT NULL,
     caller_agent VARCHAR(64) DEFAULT '' NOT NULL,
@@ -169,8 +171,8 @@ CREATE TABLE missed_calls (
 );
 
 CREATE INDEX missed_calls_callid_idx ON missed_calls (callid);
-CREATE INDEX missed_calls_caller_agent_idx ON missed_calls (caller_agent, time);
-CREATE INDEX missed_calls_callee_agent_idx ON missed_calls (callee_agent, time);
+CREATE INDEX missed_calls_caller_agent_idx ON missed_calls (caller_agent, time_exact);
+CREATE INDEX missed_calls_callee_agent_idx ON missed_calls (callee_agent, time_exact);
 
 INSERT INTO version (table_name, table_version) values ('missed_calls','4');
 
