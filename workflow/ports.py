@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from workflow.calling.rules import CallingRules, WorkingHours
@@ -31,6 +32,40 @@ class PhoneAccount:
     secret: str | None = field(default=None, repr=False, compare=False)
     #: The calling rules to enforce; None leaves them as they are.
     calling: CallingRules | None = None
+
+
+class CallDirection(StrEnum):
+    """Whether the agent made the call or received it."""
+
+    OUT = "out"
+    IN = "in"
+
+
+class CallOutcome(StrEnum):
+    """How a call attempt ended."""
+
+    ANSWERED = "answered"
+    #: The switchboard refused it itself (class of service, unknown extension): nothing rang.
+    REFUSED = "refused"
+    #: It rang or was sent on, and nobody took it (busy, unavailable, no answer, cancelled).
+    MISSED = "missed"
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One call attempt that involved an agent, as the phone system recorded it."""
+
+    #: When it was answered, refused or given up (UTC).
+    at: datetime
+    direction: CallDirection
+    #: The number or extension dialled (out), or who called (in).
+    other_party: str
+    outcome: CallOutcome
+    #: The SIP status that settled it (200 when answered) and its reason phrase.
+    sip_code: int
+    reason: str
+    #: Seconds from the answer to the hang-up; None until an answered call has ended.
+    duration: float | None = None
 
 
 class PhoneSystem(Protocol):
@@ -62,6 +97,13 @@ class PhoneSystem(Protocol):
 
     def ensure_calling_plan(self, hours: WorkingHours) -> bool:
         """Make the organisation-wide calling plan (working time, number classes) current."""
+        ...
+
+    def recent_calls(self, sip_username: str, limit: int) -> list[CallRecord]:
+        """The account's last `limit` call attempts, made or received, newest first.
+
+        Raises PhoneSystemError when the records cannot be read now.
+        """
         ...
 
 

@@ -1,8 +1,9 @@
 -- The tables Kamailio's modules read (from Debian's kamailio-postgres-modules, 5.6):
 -- version (module table versions), subscriber (auth_db), dbaliases (alias_db),
 -- usr_preferences (avpops), dialplan (dialplan), location (usrloc), dispatcher, address
--- (permissions); and agentdesk's own tables that kamailio.cfg reads with sqlops:
--- agentdesk_calendar (working time) and agentdesk_did (hotlines to extensions). Apply it to Kamailio's own
+-- (permissions), acc, missed_calls and acc_cdrs (acc: call records); and agentdesk's own
+-- tables that kamailio.cfg reads with sqlops: agentdesk_calendar (working time) and
+-- agentdesk_did (hotlines to extensions). Apply it to Kamailio's own
 -- PostgreSQL database.
 
 CREATE TABLE version (
@@ -150,3 +151,74 @@ CREATE TABLE agentdesk_did (
     number VARCHAR(32) PRIMARY KEY NOT NULL,
     extension VARCHAR(32) NOT NULL
 );
+
+-- Call records (acc), read by agentdesk (tasks/pbx/records.py). Kamailio's tables with the
+-- extra columns of kamailio.cfg's db_extra / cdr_extra: caller (the caller's SIP username or
+-- number), callee (the number or extension as dialled), caller_agent and callee_agent (the
+-- agents the call's dialog names), src_ip (where the request came from); time_exact (seconds
+-- since 1970, to the millisecond: acc's time_mode 2). `time` is UTC (Kamailio runs with TZ=UTC).
+-- acc: each INVITE the proxy relayed, answered (2xx) or not, and each BYE.
+CREATE TABLE acc (
+    id SERIAL PRIMARY KEY NOT NULL,
+    method VARCHAR(16) DEFAULT '' NOT NULL,
+    from_tag VARCHAR(128) DEFAULT '' NOT NULL,
+    to_tag VARCHAR(128) DEFAULT '' NOT NULL,
+    callid VARCHAR(255) DEFAULT '' NOT NULL,
+    sip_code VARCHAR(3) DEFAULT '' NOT NULL,
+    sip_reason VARCHAR(128) DEFAULT '' NOT NULL,
+    time TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+    time_exact DOUBLE PRECISION DEFAULT 0 NOT NULL,
+    caller VARCHAR(64) DEFAULT '' NOT NULL,
+    callee VARCHAR(64) DEFAULT '' NOT NULL,
+    caller_agent VARCHAR(64) DEFAULT '' NOT NULL,
+    callee_agent VARCHAR(64) DEFAULT '' NOT NULL,
+    src_ip VARCHAR(64) DEFAULT '' NOT NULL
+);
+
+CREATE INDEX acc_callid_idx ON acc (callid);
+CREATE INDEX acc_caller_agent_idx ON acc (caller_agent, time_exact);
+CREATE INDEX acc_callee_agent_idx ON acc (callee_agent, time_exact);
+
+INSERT INTO version (table_name, table_version) values ('acc','5');
+
+-- missed_calls: the calls the proxy refused itself, never relayed (route[REFUSE]: class of
+-- service, unknown extension), with the code and reason it replied.
+CREATE TABLE missed_calls (
+    id SERIAL PRIMARY KEY NOT NULL,
+    method VARCHAR(16) DEFAULT '' NOT NULL,
+    from_tag VARCHAR(128) DEFAULT '' NOT NULL,
+    to_tag VARCHAR(128) DEFAULT '' NOT NULL,
+    callid VARCHAR(255) DEFAULT '' NOT NULL,
+    sip_code VARCHAR(3) DEFAULT '' NOT NULL,
+    sip_reason VARCHAR(128) DEFAULT '' NOT NULL,
+    time TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+    time_exact DOUBLE PRECISION DEFAULT 0 NOT NULL,
+    caller VARCHAR(64) DEFAULT '' NOT NULL,
+    callee VARCHAR(64) DEFAULT '' NOT NULL,
+    caller_agent VARCHAR(64) DEFAULT '' NOT NULL,
+    callee_agent VARCHAR(64) DEFAULT '' NOT NULL,
+    src_ip VARCHAR(64) DEFAULT '' NOT NULL
+);
+
+CREATE INDEX missed_calls_callid_idx ON missed_calls (callid);
+CREATE INDEX missed_calls_caller_agent_idx ON missed_calls (caller_agent, time_exact);
+CREATE INDEX missed_calls_callee_agent_idx ON missed_calls (callee_agent, time_exact);
+
+INSERT INTO version (table_name, table_version) values ('missed_calls','4');
+
+-- acc_cdrs: one row per answered call when its dialog ends (start: the answer), with its
+-- duration in seconds; callid joins it to `acc`.
+CREATE TABLE acc_cdrs (
+    id SERIAL PRIMARY KEY NOT NULL,
+    start_time TIMESTAMP WITHOUT TIME ZONE DEFAULT '2000-01-01 00:00:00' NOT NULL,
+    end_time TIMESTAMP WITHOUT TIME ZONE DEFAULT '2000-01-01 00:00:00' NOT NULL,
+    duration REAL DEFAULT 0 NOT NULL,
+    callid VARCHAR(255) DEFAULT '' NOT NULL,
+    caller_agent VARCHAR(64) DEFAULT '' NOT NULL,
+    callee_agent VARCHAR(64) DEFAULT '' NOT NULL
+);
+
+CREATE INDEX acc_cdrs_start_time_idx ON acc_cdrs (start_time);
+CREATE INDEX acc_cdrs_callid_idx ON acc_cdrs (callid);
+
+INSERT INTO version (table_name, table_version) values ('acc_cdrs','2');

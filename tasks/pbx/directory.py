@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from workflow.calling.rules import CallingRules, WorkingHours
 from workflow.models import DirectoryEntry, DirectoryWrite, UTCDateTime, table, utcnow
-from workflow.ports import AccountMissing, PhoneAccount
+from workflow.ports import AccountMissing, CallRecord, PhoneAccount
 from workflow.routing import Routing, RoutingType
 
 logger = logging.getLogger(__name__)
@@ -112,6 +112,10 @@ class DirectoryPhoneSystem:
     def ensure_calling_plan(self, hours: WorkingHours) -> bool:
         """Nothing to hold: the directory enforces nothing by itself."""
         return False
+
+    def recent_calls(self, sip_username: str, limit: int) -> list[CallRecord]:
+        """None: the directory carries no calls, so it records none."""
+        return []
 
     def remove_account(self, sip_username: str, ticket_id: int) -> bool:
         """Delete the entry if it is there."""

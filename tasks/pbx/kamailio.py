@@ -31,8 +31,9 @@ from tasks.pbx.preferences import (
     routing_of,
     routing_preferences,
 )
+from tasks.pbx.records import recent_calls
 from workflow.calling.rules import CallingRules, WorkingHours
-from workflow.ports import AccountMissing, PhoneAccount, PhoneSystemError
+from workflow.ports import AccountMissing, CallRecord, PhoneAccount, PhoneSystemError
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +165,14 @@ class KamailioPhoneSystem:
         if reload:
             json_rpc(self.rpc_url, "dialplan.reload")  # the calendar is read at each call
         return new_plan or reload or held_calendar != calendar
+
+    def recent_calls(self, sip_username: str, limit: int) -> list[CallRecord]:
+        """The account's last call attempts from Kamailio's call records (acc), newest first."""
+        try:
+            with self.engine.connect() as connection:
+                return recent_calls(connection, sip_username, limit)
+        except SQLAlchemyError as error:
+            raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
 
     def _loaded_plan(self) -> set[tuple[int, int, str, str]]:
         """(dpid, priority, match, attrs) of the dialplan rules Kamailio has in memory."""

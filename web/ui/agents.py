@@ -13,6 +13,7 @@ from web.extensions import db
 from web.spreadsheet import csv_response, phone_cell
 from web.ui.access import signed_in
 from web.ui.args import position_args
+from web.ui.call_records import recent_calls
 from web.ui.calling.shared import hotline_labels
 from web.ui.forms import AgentFilterForm
 from workflow import credentials, queries
@@ -87,7 +88,7 @@ def _filters() -> tuple[AgentFilterForm, queries.AgentFilter]:
 @signed_in()
 def agent_page(agent_id: int) -> Any:
     """One agent account: its settings now, its calling functions and where they come from,
-    and the tickets that shaped it."""
+    its last call, and the tickets that shaped it."""
     session = db.session()
     agent = queries.get_agent(session, agent_id)
     calling = Assignments(session).effective(placement_of_employee(session, agent.employee_id))
@@ -95,4 +96,5 @@ def agent_page(agent_id: int) -> Any:
     return render_template("agents/detail.html", agent=agent, open_ticket_id=open_ticket,
                            history=queries.agent_history(session, agent_id),
                            credential=credentials.latest_for(session, agent.sip_username),
-                           calling=calling, hotline_labels=hotline_labels(session))
+                           calling=calling, hotline_labels=hotline_labels(session),
+                           last_calls=recent_calls(agent.sip_username, 1))

@@ -5,17 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, render_template, request
+from sqlalchemy import select
 
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import signed_in
+from web.ui.call_records import RecentCalls, recent_refusals
 from web.ui.calling.blueprint import bp
 from web.ui.calling.forms import CallCheckForm
 from web.ui.calling.shared import hotline_labels, put_errors
 from workflow.calling.check import CallCheck, check_call
 from workflow.errors import RuleViolation
-from workflow.models import utcnow
+from workflow.models import Agent, is_active, utcnow
+
+#: How many of the extension's recent refused calls the answer cites.
+REFUSALS_SHOWN = 5
 
 
 @bp.route("/calling/check")
@@ -36,5 +41,14 @@ def check() -> Any:
             put_errors(form, violation)
     message = (render(f"call_{result.verdict.reason}", {}, current_language())
                if result is not None else "")
+    refusals = _refusals(result.extension) if result is not None else None
     return render_template("calling/check.html", form=form, result=result, message=message,
-                           moment=moment, hotline_labels=hotline_labels(db.session()))
+                           moment=moment, hotline_labels=hotline_labels(db.session()),
+                           refusals=refusals)
+
+
+def _refusals(extension: str) -> RecentCalls | None:
+    """The calls the switchboard refused the extension's agent lately, with its reasons."""
+    sip_username = db.session.scalar(select(Agent.sip_username).where(
+        Agent.extension == extension, is_active(Agent.status)))
+    return recent_refusals(sip_username, REFUSALS_SHOWN) if sip_username else None

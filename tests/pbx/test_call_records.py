@@ -1,0 +1,196 @@
+"""Call records: the shipped kamailio.cfg records every call attempt (acc), and the adapter
+reads an agent's recent calls from them, made or received, newest first.
+
+Real calls between test phones through the shared Kamailio: an answered call hung up with a
+BYE, calls the class of service refuses, calls nobody takes.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from tasks.pbx.kamailio import KamailioPhoneSystem
+from tests.pbx.carrier import CARRIER_HOST, gateway_of, map_hotline, use_gateways
+from tests.pbx.conftest import Kamailio
+from tests.pbx.profiles import SECRET, set_profile
+from tests.processes import wait_for
+from tests.sip import Message, Phone
+from workflow.ports import CallDirection, CallOutcome, CallRecord, PhoneAccount
+from workflow.routing import Routing
+
+#: An operator's number calling in through a trunk (not one of ours: never challenged).
+OUTSIDER = "+84912000077"
+
+
+@pytest.fixture
+def devices() -> Iterator[list[Phone]]:
+    """Phones made during a test, closed after it."""
+    made: list[Phone] = []
+    yield made
+    for device in made:
+        device.close()
+
+
+def agent(kamailio: Kamailio, pbx: KamailioPhoneSystem, made: list[Phone], username: str,
+          extension: str) -> Phone:
+    """An agent that may call colleagues only, with one registered phone."""
+    pbx.ensure_account(PhoneAccount(username, extension, Routing(), SECRET), 1)
+    set_profile(kamailio, username, cos_out="0", cos_classes="internal")
+    made.append(Phone(username, SECRET, kamailio.domain, kamailio.sip))
+    assert made[-1].register() == 200
+    return made[-1]
+
+
+def hang_up(phone: Phone) -> None:
+    """Send a BYE for the call the phone last made and answered, along its Record-Route."""
+    answer = phone.last_answer
+    recorded = [uri for header in answer.headers.get("record-route", [])
+                for uri in re.findall(r"<[^>]+>", header)]
+    routes = "".join(f"Route: {uri}\r\n" for uri in reversed(recorded))
+    target = re.findall(r"<([^>]*)>", answer.header("contact"))[0]
+    phone.cseq += 1
+    phone.send(
+        f"BYE {target} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {phone.address};branch=z9hG4bK{secrets.token_hex(6)};rport\r\n"
+        f"{routes}Max-Forwards: 70\r\n"
+        f"From: <sip:{phone.username}@{phone.domain}>;tag={phone.tag}\r\n"
+        f"To: {answer.header('to')}\r\nCall-ID: {answer.header('call-id')}\r\n"
+        f"CSeq: {phone.cseq} BYE\r\nContent-Length: 0\r\n\r\n")
+
+
+def talk(caller: Phone, callee: Phone, extension: str) -> str:
+    """A call from `caller` to `extension` that `callee` picks up and `caller` hangs up;
+    its Call-ID."""
+    caller.dial(extension)
+    invite = callee.ring()
+    assert invite is not None, "the call never rang"
+    callee.accept(invite)
+    assert caller.outcome() == 200
+    caller.ack()
+    hang_up(caller)
+    assert callee.hung_up(timeout=3.0) is not None, "the BYE never reached the callee"
+    ended = caller.receive()
+    assert ended is not None and ended.status == 200, ended
+    return caller.last_answer.header("call-id")
+
+
+def not_taken(caller: Phone, callee: Phone, extension: str) -> Message:
+    """A call from `caller` to `extension` that `callee` declines as unavailable (480)."""
+    caller.dial(extension)
+    invite = callee.ring()
+    assert invite is not None, "the call never rang"
+    callee.answer(invite, 480, "Temporarily Unavailable")
+    assert caller.outcome() == 480
+    return invite
+
+
+def calls(pbx: KamailioPhoneSystem, username: str, count: int,
+          limit: int = 10) -> list[CallRecord]:
+    """The agent's recent calls, once `count` of them are recorded (acc writes a relayed
+    call's record as its final answer goes out, so a moment after the caller has it)."""
+    return wait_for(lambda: (found := pbx.recent_calls(username, limit)) and
+                    len(found) >= count and found, f"{count} call records of {username}",
+                    timeout=5)
+
+
+def cdr_written(kamailio: Kamailio, call_id: str) -> bool:
+    """Whether Kamailio has written the call's CDR (when its dialog ended)."""
+    with psycopg.connect(kamailio.database_url) as connection:
+        return connection.execute("SELECT 1 FROM acc_cdrs WHERE callid = %s",
+                                  (call_id,)).fetchone() is not None
+
+
+def test_an_answered_call_hung_up_is_one_record_with_its_duration_for_each_agent(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
+) -> None:
+    caller = agent(kamailio, pbx, devices, "agrec1", "5701")
+    callee = agent(kamailio, pbx, devices, "agrec2", "5702")
+    call_id = talk(caller, callee, "5702")
+    # The duration comes with the end of the call's dialog (acc_cdrs): wait for it
+    wait_for(lambda: cdr_written(kamailio, call_id), "the call's CDR", timeout=5)
+    made = pbx.recent_calls("agrec1", 10)
+    assert len(made) == 1  # the answer and the BYE are one call
+    record = made[0]
+    assert (record.direction, record.other_party, record.outcome, record.sip_code,
+            record.reason) == (CallDirection.OUT, "5702", CallOutcome.ANSWERED, 200, "OK")
+    assert record.duration is not None and record.duration >= 0
+    received = pbx.recent_calls("agrec2", 10)
+    assert [(call.direction, call.other_party, call.outcome, call.duration)
+            for call in received] == [(CallDirection.IN, "5701", CallOutcome.ANSWERED,
+                                       record.duration)]
+    # Recorded in Kamailio's tables with the extra columns agentdesk and operators read
+    with psycopg.connect(kamailio.database_url) as connection:
+        rows = connection.execute(
+            "SELECT method, caller, callee, caller_agent, callee_agent, src_ip FROM acc "
+            "WHERE callid = %s ORDER BY id", (call_id,)).fetchall()
+    assert rows == [("INVITE", "agrec1", "5702", "agrec1", "agrec2", "127.0.0.1"),
+                    ("BYE", "agrec1", "", "agrec1", "agrec2", "127.0.0.1")]
+
+
+def test_refused_calls_are_recorded_with_the_reason_given(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
+) -> None:
+    caller = agent(kamailio, pbx, devices, "agrec3", "5703")
+    set_profile(kamailio, "agrec3", cos_out="0", cos_classes="mobile")
+    agent(kamailio, pbx, devices, "agrec4", "5704")
+    caller.dial("5704")  # a colleague, but internal calls are not allowed
+    assert (caller.outcome(), caller.last_answer.reason) == (403, "Number Class Not Allowed")
+    caller.dial("0113")  # no number at all
+    assert (caller.outcome(), caller.last_answer.reason) == (404, "Number Not Valid")
+    found = pbx.recent_calls("agrec3", 10)
+    assert [(call.direction, call.other_party, call.outcome, call.sip_code, call.reason,
+             call.duration) for call in found] == [
+        (CallDirection.OUT, "0113", CallOutcome.REFUSED, 404, "Number Not Valid", None),
+        (CallDirection.OUT, "5704", CallOutcome.REFUSED, 403, "Number Class Not Allowed",
+         None)]
+    assert found[0].at >= found[1].at
+
+
+def test_a_call_nobody_takes_is_recorded_as_missed_on_both_sides(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
+) -> None:
+    caller = agent(kamailio, pbx, devices, "agrec5", "5705")
+    callee = agent(kamailio, pbx, devices, "agrec6", "5706")
+    not_taken(caller, callee, "5706")
+    made = calls(pbx, "agrec5", 1)
+    assert [(call.direction, call.other_party, call.outcome, call.sip_code, call.reason)
+            for call in made] == [(CallDirection.OUT, "5706", CallOutcome.MISSED, 480,
+                                   "Temporarily Unavailable")]
+    # A caller from outside, through the carrier's trunk to a hotline, finds the agent busy
+    trunk = Phone(OUTSIDER, "", "operator.example", kamailio.sip, host=CARRIER_HOST)
+    devices.append(trunk)
+    use_gateways(kamailio, gateway_of(trunk))
+    map_hotline(kamailio, "+842838000706", "5706")
+    trunk.send_invite("+842838000706")
+    invite = callee.ring()
+    assert invite is not None
+    callee.answer(invite, 486, "Busy Here")
+    assert trunk.outcome() == 486
+    received = calls(pbx, "agrec6", 2)
+    assert [(call.direction, call.other_party, call.outcome, call.sip_code)
+            for call in received] == [(CallDirection.IN, OUTSIDER, CallOutcome.MISSED, 486),
+                                      (CallDirection.IN, "5705", CallOutcome.MISSED, 480)]
+
+
+def test_an_agents_calls_made_and_received_come_newest_first(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
+) -> None:
+    first = agent(kamailio, pbx, devices, "agrec7", "5707")
+    second = agent(kamailio, pbx, devices, "agrec8", "5708")
+    talk(second, first, "5707")  # received, answered
+    not_taken(first, second, "5708")  # made, missed
+    first.dial("0113")  # made, refused
+    assert first.outcome() == 404
+    assert [(call.direction, call.outcome) for call in calls(pbx, "agrec7", 3)] == [
+        (CallDirection.OUT, CallOutcome.REFUSED), (CallDirection.OUT, CallOutcome.MISSED),
+        (CallDirection.IN, CallOutcome.ANSWERED)]
+    assert [(call.direction, call.outcome) for call in pbx.recent_calls("agrec7", 2)] == [
+        (CallDirection.OUT, CallOutcome.REFUSED), (CallDirection.OUT, CallOutcome.MISSED)]
+    # Another agent's calls are not among them
+    assert [(call.direction, call.outcome) for call in calls(pbx, "agrec8", 2)] == [
+        (CallDirection.IN, CallOutcome.MISSED), (CallDirection.OUT, CallOutcome.ANSWERED)]
