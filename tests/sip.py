@@ -227,12 +227,27 @@ class Phone:
         """ACK the 200 OK the last call got (see `outcome`), along its Record-Route."""
         self._in_dialog("ACK", int(self._last.header("cseq").split()[0]))
 
-    def hang_up(self) -> int:
-        """End the call last answered with a BYE; the status of its answer."""
+    def hang_up(self) -> None:
+        """End the call last answered with a BYE; `outcome` then waits for its answer."""
         self.cseq += 1
         self._in_dialog("BYE", self.cseq)
-        answer = self._final()
-        return answer.status
+
+    def hang_up_answered(self, invite: Message) -> None:
+        """End a call this phone answered (`accept`) with a BYE; `outcome` then waits for
+        its answer."""
+        routes = "".join(f"Route: {uri}\r\n" for header in invite.headers.get("record-route", [])
+                         for uri in re.findall(r"<[^>]+>", header))
+        to = invite.header("to")
+        if ";tag=" not in to:
+            to += f";tag={self.tag}"
+        self.cseq += 1
+        branch = "z9hG4bK" + secrets.token_hex(6)
+        self.send(
+            f"BYE {_uri(invite.header('contact'))} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {self.address};branch={branch};rport\r\n{routes}"
+            f"Max-Forwards: 70\r\nFrom: {to}\r\nTo: {invite.header('from')}\r\n"
+            f"Call-ID: {invite.header('call-id')}\r\nCSeq: {self.cseq} BYE\r\n"
+            f"Content-Length: 0\r\n\r\n")
 
     def _in_dialog(self, method: str, number: int) -> None:
         """Send `method` within the call the last 200 OK set up, along its Record-Route."""

@@ -142,11 +142,48 @@ def test_a_carrier_that_authenticates_the_trunk_gets_its_credentials(
         caller.dial("0913000123")
         assert caller.outcome(timeout=10.0) == 200  # SIPp answers only a valid digest
         caller.ack()
-        assert caller.hang_up() == 200
+        caller.hang_up()
+        assert caller.outcome() == 200
         assert carrier.wait(20) == 0, sorted(tmp_path.iterdir())
     finally:
         if carrier.poll() is None:
             carrier.kill()
+
+
+@pytest.mark.parametrize("who_hangs_up", ["agent", "carrier"])
+def test_the_carrier_never_sees_the_agents_device_yet_the_call_works_both_ways(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone], who_hangs_up: str
+) -> None:
+    username = f"agtop{who_hangs_up[0]}"
+    caller = agent(kamailio, pbx, devices, username, "5711" if who_hangs_up == "agent"
+                   else "5712")
+    set_profile(kamailio, username, **outgoing())
+    gateway = gateway_phone(kamailio, devices)
+    use_gateways(kamailio, gateway_of(gateway))
+    caller.dial("0913000111", "User-Agent: Zoiper 5.6.1\r\n")
+    invite = invite_for(gateway, "+84913000111")
+    assert invite is not None
+    device_port = caller.address.rsplit(":", 1)[1]
+    routing = {name: invite.headers.get(name, []) for name in ("via", "contact",
+                                                              "record-route", "from")}
+    # The proxy's Via; the device's only masked (at the documentation address the masked
+    # headers name); no device port or SIP username in any routing header
+    assert all(via.startswith("SIP/2.0/UDP 192.0.2.1;") for via in routing["via"][1:])
+    assert device_port not in str(routing) and username not in str(routing)
+    assert "user-agent" not in invite.headers
+    gateway.accept(invite)
+    assert caller.outcome() == 200
+    caller.ack()
+    if who_hangs_up == "agent":
+        caller.hang_up()
+        bye = gateway.hung_up(timeout=5.0)
+        assert bye is not None
+        assert device_port not in str(bye.headers.get("via"))
+        assert caller.outcome() == 200
+    else:
+        gateway.hang_up_answered(invite)  # along the masked route, back to the device
+        assert caller.hung_up(timeout=5.0) is not None
+        assert gateway.outcome() == 200
 
 
 # ---- phone routing: the priority number, then the backup ----------------------------------
