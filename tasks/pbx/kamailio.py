@@ -13,10 +13,11 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import BindParameter, Connection, Engine, bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,7 +33,7 @@ from tasks.pbx.preferences import (
     routing_preferences,
 )
 from workflow.calling.rules import CallingRules, WorkingHours
-from workflow.ports import AccountMissing, PhoneAccount, PhoneSystemError
+from workflow.ports import AccountMissing, PhoneAccount, PhoneSystemError, TrunkGateway
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +166,33 @@ class KamailioPhoneSystem:
             json_rpc(self.rpc_url, "dialplan.reload")  # the calendar is read at each call
         return new_plan or reload or held_calendar != calendar
 
+    def ensure_trunks(self, trunks: Sequence[TrunkGateway], dids: Mapping[str, str]) -> bool:
+        """The enabled trunks as dispatcher destinations and trusted addresses; the DIDs.
+
+        Only rows that differ are written, in one transaction; then Kamailio reloads the
+        tables that changed (a Kamailio without the module answers "method not found",
+        which is fine until its config loads it).
+        """
+        enabled = [trunk for trunk in trunks if trunk.enabled]
+        destinations = {dispatcher_row(trunk) for trunk in enabled}
+        addresses = {address_row(trunk) for trunk in enabled}
+        numbers = {(number, extension) for number, extension in dids.items()}
+        try:
+            with self.engine.begin() as connection:
+                new_destinations = _ensure_rows(connection, "dispatcher", DISPATCHER_COLUMNS,
+                                                destinations)
+                new_addresses = _ensure_rows(connection, "address", ADDRESS_COLUMNS, addresses)
+                new_dids = _ensure_rows(connection, "agentdesk_did", DID_COLUMNS, numbers)
+        except SQLAlchemyError as error:
+            raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
+        if new_destinations:
+            _reload(self.rpc_url, "dispatcher.reload")
+        if new_addresses:
+            _reload(self.rpc_url, "permissions.addressReload")
+        if new_destinations or new_addresses or new_dids:
+            logger.info("kamailio: %s trunks, %s DIDs", len(enabled), len(numbers))
+        return new_destinations or new_addresses or new_dids
+
     def _loaded_plan(self) -> set[tuple[int, int, str, str]]:
         """(dpid, priority, match, attrs) of the dialplan rules Kamailio has in memory."""
         loaded = set()
@@ -250,6 +278,68 @@ class KamailioPhoneSystem:
         except PhoneSystemError as error:
             if "not found" not in str(error).lower():
                 raise
+
+#: The dispatcher set agentdesk's trunks form.
+TRUNK_SET = 1
+#: The permissions address group of the carriers' signalling addresses.
+TRUNK_GROUP = 1
+#: The first trunk (position 1) gets the highest priority: dispatcher tries high first.
+TOP_PRIORITY = 1000
+DISPATCHER_COLUMNS = ("setid", "destination", "flags", "priority", "attrs", "description")
+ADDRESS_COLUMNS = ("grp", "ip_addr", "mask", "port", "tag")
+DID_COLUMNS = ("number", "extension")
+
+
+def dispatcher_row(trunk: TrunkGateway) -> tuple[Any, ...]:
+    """A trunk as a `dispatcher` row (see DISPATCHER_COLUMNS)."""
+    host = f"[{trunk.address}]" if ":" in trunk.address else trunk.address
+    destination = f"sip:{host}:{trunk.port};transport={trunk.transport}"
+    attrs = {"name": trunk.name, "fmt": trunk.number_format, "number": trunk.number}
+    if trunk.auth_username and trunk.auth_password:
+        attrs |= {"user": trunk.auth_username, "pass": trunk.auth_password,
+                  "realm": trunk.auth_realm or ""}
+    # Every value percent-encoded: ';', '=', '%', spaces and Vietnamese survive the parsing.
+    encoded = ";".join(f"{key}={quote(value, safe='')}" for key, value in attrs.items())
+    return (TRUNK_SET, destination, 0, TOP_PRIORITY - trunk.position, encoded, trunk.name)
+
+
+def address_row(trunk: TrunkGateway) -> tuple[Any, ...]:
+    """A trunk's signalling address as a trusted `address` row, any source port."""
+    mask = 128 if ":" in trunk.address else 32
+    return (TRUNK_GROUP, trunk.address, mask, 0, trunk.name)
+
+
+def _ensure_rows(connection: Connection, table: str, columns: tuple[str, ...],
+                 wanted: set[tuple[Any, ...]]) -> bool:
+    """Make `table` hold exactly `wanted` (rows of `columns`), deleting and adding only the
+    rows that differ; True when it changed."""
+    listed = ", ".join(columns)
+    held: dict[tuple[Any, ...], list[Any]] = {}
+    for row in connection.execute(text(f"SELECT ctid, {listed} FROM {table}")):
+        held.setdefault(tuple(row[1:]), []).append(row[0])
+    # Duplicates of a wanted row go too: each row must be there exactly once.
+    stale = [ctid for values, ctids in held.items()
+             for ctid in (ctids if values not in wanted else ctids[1:])]
+    missing = [values for values in wanted if values not in held]
+    if stale:
+        connection.execute(text(f"DELETE FROM {table} WHERE ctid = ANY(CAST(:ids AS tid[]))"),
+                           {"ids": [str(each) for each in stale]})
+    if missing:
+        names = ", ".join(f":{name}" for name in columns)
+        connection.execute(text(f"INSERT INTO {table} ({listed}) VALUES ({names})"),
+                           [dict(zip(columns, values, strict=True)) for values in missing])
+    return bool(stale or missing)
+
+
+def _reload(url: str, method: str) -> None:
+    """Ask Kamailio to reload a table; a Kamailio without the module may not know how."""
+    try:
+        json_rpc(url, method)
+    except PhoneSystemError as error:
+        if "method not found" not in str(error).lower():
+            raise
+        logger.info("kamailio: %s not available (module not loaded)", method)
+
 
 def _preferences(connection: Connection, names: list[str] | None
                  ) -> dict[str, dict[str, str]]:
