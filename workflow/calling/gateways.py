@@ -44,5 +44,5 @@ def gateways(session: Session, cipher: Cipher) -> list[TrunkGateway]:
 def dids(session: Session) -> dict[str, str]:
     """The extension each hotline number (E.164) rings, for hotlines that ring one."""
     rows = session.execute(select(Hotline.number, Hotline.extension)
-                           .where(Hotline.extension.is_not(None))).tuples()
+                           .where(Hotline.extension.is_not(None))).all()
     return {number: extension for number, extension in rows if extension}
