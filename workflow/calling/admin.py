@@ -254,7 +254,7 @@ def _profile_snapshot(row: CallingProfile) -> dict[str, Any]:
             "after_hours": row.after_hours, "external_forwarding": row.external_forwarding}
 
 
-def audit(session: Session, actor_id: int, subject: str, subject_id: int | None,
+def audit(session: Session, actor_id: int | None, subject: str, subject_id: int | None,
            before: dict[str, Any] | None, after: dict[str, Any],
            keep: tuple[str, ...] = ()) -> None:
     """Record each changed field (and those in `keep`) as [old, new]; ask for a sync."""

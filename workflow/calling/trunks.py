@@ -78,7 +78,7 @@ def input_of(row: Trunk) -> TrunkInput:
                       auth_realm=row.auth_realm or "", enabled=row.enabled)
 
 
-def save_trunk(session: Session, actor_id: int, cipher: Cipher, data: TrunkInput,
+def save_trunk(session: Session, actor_id: int | None, cipher: Cipher, data: TrunkInput,
                trunk_id: int | None = None) -> Trunk:
     """Add a trunk (no id) or change one; every problem of the input at once; audited."""
     row = get_trunk(session, trunk_id) if trunk_id else Trunk()
@@ -107,7 +107,7 @@ def save_trunk(session: Session, actor_id: int, cipher: Cipher, data: TrunkInput
     return row
 
 
-def move_trunk(session: Session, actor_id: int, trunk_id: int, position: int) -> Trunk:
+def move_trunk(session: Session, actor_id: int | None, trunk_id: int, position: int) -> Trunk:
     """Put a trunk at `position` in the order (the others shift); audited."""
     row = get_trunk(session, trunk_id)
     if not 1 <= position <= MAX_POSITION:
@@ -123,7 +123,7 @@ def move_trunk(session: Session, actor_id: int, trunk_id: int, position: int) ->
     return row
 
 
-def set_enabled(session: Session, actor_id: int, trunk_id: int, enabled: bool) -> Trunk:
+def set_enabled(session: Session, actor_id: int | None, trunk_id: int, enabled: bool) -> Trunk:
     """Enable or disable a trunk (a disabled one is neither tried nor trusted); audited."""
     row = get_trunk(session, trunk_id)
     if row.enabled == enabled:
@@ -135,7 +135,7 @@ def set_enabled(session: Session, actor_id: int, trunk_id: int, enabled: bool) -
     return row
 
 
-def delete_trunk(session: Session, actor_id: int, trunk_id: int) -> None:
+def delete_trunk(session: Session, actor_id: int | None, trunk_id: int) -> None:
     """Remove a trunk; the others close up the order; audited."""
     row = get_trunk(session, trunk_id)
     before = snapshot(row)
