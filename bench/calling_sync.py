@@ -29,7 +29,7 @@ import resource
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ from workflow.accounts import save_user
 from workflow.calling import admin, sync
 from workflow.calling.models import CallingProfile, CallingSync
 from workflow.calling.rules import CallingRules, Level, WorkingHours
-from workflow.ports import PhoneSystem
+from workflow.ports import PhoneSystem, TrunkGateway
 from workflow.rules import Role
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -221,6 +221,9 @@ class _Timed:
         finally:
             self._probe.plan_s += time.perf_counter() - started
 
+    def ensure_trunks(self, trunks: Sequence[TrunkGateway], dids: Mapping[str, str]) -> bool:
+        return self._inner.ensure_trunks(trunks, dids)
+
     def ensure_calling(self, rules: Mapping[str, CallingRules]) -> int:
         started = time.perf_counter()
         changed = self._inner.ensure_calling(rules)
@@ -361,7 +364,8 @@ def run_one(app: Flask, system: str, label: str, sync_id: int, libpq: str,
                     profiler.enable()
                 try:
                     ran = sync.run_sync(session, sync_id, probe.factory(deps.phone_system),
-                                        deps.provisioning.lease, deps.timezone)
+                                        deps.provisioning.lease, deps.timezone,
+                                        deps.provisioning.vault.cipher)
                 finally:
                     if profiler is not None:
                         profiler.disable()

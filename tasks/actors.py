@@ -30,7 +30,7 @@ def sync_calling(sync_id: int) -> None:
     """Bring every agent's calling rules on the phone system up to date."""
     deps = runtime(current_app)
     sync.run_sync(deps.session(), sync_id, deps.phone_system, deps.provisioning.lease,
-                  deps.timezone)
+                  deps.timezone, deps.provisioning.vault.cipher)
 
 
 #: Every actor: its name (shared with the outbox), function and queue.

@@ -7,7 +7,9 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -21,10 +23,12 @@ from web.access_log import ACCESS_LOGGER, AccessLog
 from web.auth import hash_password
 from web.config import ConfigurationError, is_trial
 from web.extensions import db
+from web.messages import render
 from workflow import reconcile
 from workflow.accounts import create_token, save_user
+from workflow.calling import gateways, trunks
 from workflow.demo import seed_demo
-from workflow.errors import WorkflowError
+from workflow.errors import RuleViolation, WorkflowError
 from workflow.ports import PhoneAccount
 from workflow.routing import RoutingType
 from workflow.rules import Role
@@ -214,6 +218,98 @@ def certificate_command(host: str | None, addresses: tuple[str, ...], days: int,
     click.echo(f"private key: {written.private_key} (mode 0600: make it readable by the "
                "user Kamailio runs as, e.g. chown kamailio)")
     click.echo("start Kamailio with: " + " ".join(written.kamailio_defines()))
+
+@pbx.group("trunks")
+def trunks_group() -> None:
+    """Carrier trunks (the same rules and audit as the admin pages; the actor is "system")."""
+
+
+def _trunk_options(function: Callable[..., None]) -> Callable[..., None]:
+    """The settings `add` and `set` take (a password only from standard input)."""
+    options = [
+        click.option("--name"), click.option("--address", help="The carrier's IP address."),
+        click.option("--number", help="The trunk's main number."),
+        click.option("--port", type=int), click.option("--transport", type=click.Choice(
+            trunks.TRANSPORTS)),
+        click.option("--format", "number_format", type=click.Choice(trunks.NUMBER_FORMATS)),
+        click.option("--position", type=int, help="Order tried in: 1 first."),
+        click.option("--username", help="Digest username towards the carrier ('' removes)."),
+        click.option("--realm"),
+        click.option("--password-stdin", is_flag=True, help="Read the password from stdin."),
+        click.option("--enabled/--disabled", default=None),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@trunks_group.command("list")
+@with_appcontext
+def list_trunks_command() -> None:
+    """Every trunk in the order tried (passwords only as set / not set)."""
+    for row in gateways.list_trunks(runtime(current_app).session()):
+        click.echo(f"{row.position:3} {row.name}: {row.address}:{row.port}/{row.transport}, "
+                   f"{row.number} ({row.number_format}), "
+                   f"{'user ' + row.auth_username if row.auth_username else 'no credentials'}"
+                   f"{', password set' if row.auth_password_sealed else ''}, "
+                   f"{'enabled' if row.enabled else 'disabled'}")
+
+
+@trunks_group.command("add")
+@_trunk_options
+@with_appcontext
+def add_trunk(**given: Any) -> None:
+    """Add a trunk (--name, --address and --number are needed)."""
+    _save_trunk(None, given)
+
+
+@trunks_group.command("set")
+@click.argument("trunk")
+@_trunk_options
+@with_appcontext
+def set_trunk(trunk: str, **given: Any) -> None:
+    """Change the settings given of TRUNK (its name or id)."""
+    _save_trunk(trunk, given)
+
+
+@trunks_group.command("remove")
+@click.argument("trunk")
+@with_appcontext
+def remove_trunk(trunk: str) -> None:
+    """Remove TRUNK (its name or id)."""
+    session = runtime(current_app).session()
+    try:
+        trunks.delete_trunk(session, None, trunks.find_trunk(session, trunk).id)
+    except WorkflowError as error:
+        raise click.ClickException(_refusal(error)) from None
+    click.echo(f"trunk {trunk} removed")
+
+
+def _save_trunk(name_or_id: str | None, given: dict[str, Any]) -> None:
+    """Add (no name) or change a trunk with the options given; refusals by field."""
+    deps = runtime(current_app)
+    session = deps.session()
+    password = sys.stdin.readline().rstrip("\n") if given.pop("password_stdin") else ""
+    renamed = {"username": "auth_username", "realm": "auth_realm"}
+    values = {renamed.get(key, key): value for key, value in given.items() if value is not None}
+    try:
+        row = trunks.find_trunk(session, name_or_id) if name_or_id else None
+        base = trunks.input_of(row).__dict__ if row else {"name": "", "address": "",
+                                                          "number": ""}
+        data = trunks.TrunkInput(**{**base, **values, "auth_password": password})
+        saved = trunks.save_trunk(session, None, deps.provisioning.vault.cipher, data,
+                                  row.id if row else None)
+    except WorkflowError as error:
+        raise click.ClickException(_refusal(error)) from None
+    click.echo(f"trunk {saved.id} {saved.name} at position {saved.position}")
+
+
+def _refusal(error: WorkflowError) -> str:
+    """A refusal in English, field by field."""
+    if isinstance(error, RuleViolation):
+        return "; ".join(f"{name}: {render(problem.code, problem.params, 'en')}"
+                         for name, problems in error.problems.items() for problem in problems)
+    return render(error.code, error.params, "en")
 
 
 def _describe(account: PhoneAccount | None) -> str:

@@ -100,6 +100,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "seconds_range": "Thời lượng phải từ 1 đến {max} giây.",
         "hotline_not_found": "Có số hotline không tồn tại.",
         "hotline_taken": "Số hotline này đã có.",
+        "trunk_not_found": "Không tìm thấy trunk này.",
+        "trunk_name_taken": "Đã có trunk tên này.",
+        "trunk_address_invalid": "Địa chỉ phải là một địa chỉ IP (IPv4 hoặc IPv6) của nhà mạng.",
+        "trunk_port_range": "Cổng phải từ 1 đến 65535.",
+        "trunk_transport_unknown": "Giao thức phải là UDP, TCP hoặc TLS.",
+        "trunk_format_unknown": "Định dạng số phải là E.164 hoặc quốc gia.",
+        "trunk_position_range": "Thứ tự phải từ 1 đến {max}.",
+        "trunk_password_unsafe": "Mật khẩu không được chứa ký tự điều khiển ({characters}).",
+        "trunk_password_length": "Mật khẩu tối đa {max} ký tự.",
+        "trunk_credential_ascii": "Chỉ dùng chữ không dấu, chữ số và ký hiệu ASCII "
+                                  "(nhà mạng không nhận ký tự khác).",
+        "trunk_username_required": "Có mật khẩu thì phải có tên đăng nhập.",
+        "trunk_password_required": "Vui lòng nhập mật khẩu cho tên đăng nhập này.",
         "default_hotline_not_listed": "Hotline mặc định phải nằm trong các hotline được dùng.",
         "profile_name_taken": "Đã có hồ sơ gọi tên này.",
         "profile_not_found": "Không tìm thấy hồ sơ gọi này.",
@@ -221,6 +234,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "seconds_range": "A duration must be 1 to {max} seconds.",
         "hotline_not_found": "A hotline does not exist.",
         "hotline_taken": "This hotline already exists.",
+        "trunk_not_found": "This trunk was not found.",
+        "trunk_name_taken": "A trunk with this name already exists.",
+        "trunk_address_invalid": "The address must be the carrier's IP address (IPv4 or IPv6).",
+        "trunk_port_range": "The port must be between 1 and 65535.",
+        "trunk_transport_unknown": "The transport must be UDP, TCP or TLS.",
+        "trunk_format_unknown": "The number format must be E.164 or national.",
+        "trunk_position_range": "The position must be between 1 and {max}.",
+        "trunk_password_unsafe": "The password may not contain control characters ({characters}).",
+        "trunk_password_length": "The password may have at most {max} characters.",
+        "trunk_credential_ascii": "Use only unaccented letters, digits and ASCII symbols "
+                                  "(carriers accept no others).",
+        "trunk_username_required": "A password needs a username.",
+        "trunk_password_required": "Please enter the password for this username.",
         "default_hotline_not_listed": "The default hotline must be one of the hotlines used.",
         "profile_name_taken": "A calling profile with this name already exists.",
         "profile_not_found": "This calling profile does not exist.",
@@ -291,9 +317,11 @@ WORDS = {
 #: The fields a message may name (the `field` parameter of text problems).
 FIELD_NAMES = {
     "vi": {"full_name": "họ tên", "name": "tên", "employee_code": "mã nhân viên",
-           "email": "email", "department": "phòng ban", "branch": "chi nhánh"},
+           "email": "email", "department": "phòng ban", "branch": "chi nhánh",
+           "auth_username": "tên đăng nhập", "auth_realm": "realm"},
     "en": {"full_name": "full name", "name": "name", "employee_code": "employee code",
-           "email": "email", "department": "department", "branch": "branch"},
+           "email": "email", "department": "department", "branch": "branch",
+           "auth_username": "username", "auth_realm": "realm"},
 }
 
 

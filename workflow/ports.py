@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -67,6 +67,28 @@ class CallRecord:
     #: Seconds from the answer to the hang-up; None until an answered call has ended.
     duration: float | None = None
 
+@dataclass(frozen=True)
+class TrunkGateway:
+    """The desired state of one carrier trunk on the phone system."""
+
+    name: str
+    #: The carrier's signalling IP address (v4 or v6, without brackets).
+    address: str
+    port: int
+    #: udp, tcp or tls.
+    transport: str
+    #: The order trunks are tried in: 1 first.
+    position: int
+    #: e164 or national: how the carrier wants numbers.
+    number_format: str
+    #: The trunk's main number (E.164).
+    number: str
+    enabled: bool = True
+    auth_username: str | None = None
+    #: The digest password in plain text: only ever in memory, never logged.
+    auth_password: str | None = field(default=None, repr=False)
+    auth_realm: str | None = None
+
 
 class PhoneSystem(Protocol):
     """Applies agent accounts to a switchboard with ensure semantics."""
@@ -104,6 +126,10 @@ class PhoneSystem(Protocol):
 
         Raises PhoneSystemError when the records cannot be read now.
         """
+
+    def ensure_trunks(self, trunks: Sequence[TrunkGateway], dids: Mapping[str, str]) -> bool:
+        """Make the carrier trunks (enabled ones) and the DIDs (E.164 number -> extension)
+        exactly these; True when something changed."""
         ...
 
 

@@ -1,10 +1,9 @@
 -- The tables Kamailio's modules read (from Debian's kamailio-postgres-modules, 5.6):
 -- version (module table versions), subscriber (auth_db), dbaliases (alias_db),
--- usr_preferences (avpops), dialplan (dialplan), location (usrloc), dispatcher, address
--- (permissions), acc, missed_calls and acc_cdrs (acc: call records); and agentdesk's own
--- tables that kamailio.cfg reads with sqlops: agentdesk_calendar (working time) and
--- agentdesk_did (hotlines to extensions). Apply it to Kamailio's own
--- PostgreSQL database.
+-- usr_preferences (avpops), dialplan (dialplan), location (usrloc), dispatcher (dispatcher),
+-- address (permissions), acc, missed_calls and acc_cdrs (acc: call records); and agentdesk's
+-- own tables that kamailio.cfg reads with sqlops: agentdesk_calendar (working time) and
+-- agentdesk_did (incoming numbers). Apply it to Kamailio's own PostgreSQL database.
 
 CREATE TABLE version (
     id SERIAL PRIMARY KEY NOT NULL,
@@ -122,33 +121,39 @@ CREATE INDEX location_expires_idx ON location (expires);
 CREATE INDEX location_connection_idx ON location (server_id, connection_id);
 INSERT INTO version (table_name, table_version) values ('location','9');
 
--- dispatcher: the carriers' gateways agentdesk writes (set 1); attrs widened from 128 so a
--- trunk's percent-encoded details (format, number, credentials) fit.
+-- The carriers' trunks (dispatcher set 1), written by agentdesk (tasks/pbx/kamailio.py):
+-- Kamailio's dispatcher table, but for the widths of attrs and description: attrs holds the
+-- trunk's name, number and credentials percent-encoded (a Vietnamese name triples in
+-- length), description its name (up to 100 characters). Kamailio reads them as strings.
 CREATE TABLE dispatcher (
     id SERIAL PRIMARY KEY NOT NULL,
     setid INTEGER DEFAULT 0 NOT NULL,
     destination VARCHAR(192) DEFAULT '' NOT NULL,
     flags INTEGER DEFAULT 0 NOT NULL,
     priority INTEGER DEFAULT 0 NOT NULL,
-    attrs VARCHAR(1024) DEFAULT '' NOT NULL,
-    description VARCHAR(64) DEFAULT '' NOT NULL
+    attrs VARCHAR(4096) DEFAULT '' NOT NULL,
+    description VARCHAR(128) DEFAULT '' NOT NULL
 );
+
 INSERT INTO version (table_name, table_version) values ('dispatcher','4');
 
--- address (permissions): the carriers' signalling addresses, group 1.
+-- The carriers' signalling addresses (group 1), trusted for incoming calls (permissions);
+-- Kamailio's address table, but for the width of tag (the trunk's name).
 CREATE TABLE address (
     id SERIAL PRIMARY KEY NOT NULL,
     grp INTEGER DEFAULT 1 NOT NULL,
     ip_addr VARCHAR(50) NOT NULL,
     mask INTEGER DEFAULT 32 NOT NULL,
     port SMALLINT DEFAULT 0 NOT NULL,
-    tag VARCHAR(64)
+    tag VARCHAR(128)
 );
+
 INSERT INTO version (table_name, table_version) values ('address','6');
 
--- agentdesk_did: the extension each hotline number (E.164) rings when a carrier calls it.
+-- Incoming numbers (DIDs), written by agentdesk: a call from a carrier to `number` (E.164)
+-- rings `extension`.
 CREATE TABLE agentdesk_did (
-    number VARCHAR(32) PRIMARY KEY NOT NULL,
+    number VARCHAR(32) PRIMARY KEY,
     extension VARCHAR(32) NOT NULL
 );
 

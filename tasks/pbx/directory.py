@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from workflow.calling.rules import CallingRules, WorkingHours
 from workflow.models import DirectoryEntry, DirectoryWrite, UTCDateTime, table, utcnow
-from workflow.ports import AccountMissing, CallRecord, PhoneAccount
+from workflow.ports import AccountMissing, CallRecord, PhoneAccount, TrunkGateway
 from workflow.routing import Routing, RoutingType
 
 logger = logging.getLogger(__name__)
@@ -116,6 +116,10 @@ class DirectoryPhoneSystem:
     def recent_calls(self, sip_username: str, limit: int) -> list[CallRecord]:
         """None: the directory carries no calls, so it records none."""
         return []
+
+    def ensure_trunks(self, trunks: Sequence[TrunkGateway], dids: Mapping[str, str]) -> bool:
+        """Nothing to hold: the directory places no calls (trunks and DIDs stay in agentdesk)."""
+        return False
 
     def remove_account(self, sip_username: str, ticket_id: int) -> bool:
         """Delete the entry if it is there."""

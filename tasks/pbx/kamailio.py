@@ -13,10 +13,11 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import BindParameter, Connection, Engine, bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,7 +34,7 @@ from tasks.pbx.preferences import (
 )
 from tasks.pbx.records import recent_calls
 from workflow.calling.rules import CallingRules, WorkingHours
-from workflow.ports import AccountMissing, CallRecord, PhoneAccount, PhoneSystemError
+from workflow.ports import AccountMissing, CallRecord, PhoneAccount, PhoneSystemError, TrunkGateway
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +175,55 @@ class KamailioPhoneSystem:
         except SQLAlchemyError as error:
             raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
 
+    def ensure_trunks(self, trunks: Sequence[TrunkGateway], dids: Mapping[str, str]) -> bool:
+        """The enabled trunks as dispatcher destinations and trusted addresses; the DIDs.
+
+        Only rows that differ are written, in one transaction; then Kamailio reloads the
+        tables that changed (a Kamailio without the module answers "method not found",
+        which is fine until its config loads it).
+        """
+        enabled = [trunk for trunk in trunks if trunk.enabled]
+        destinations = {dispatcher_row(trunk) for trunk in enabled}
+        addresses = {address_row(trunk) for trunk in enabled}
+        numbers = {(number, extension) for number, extension in dids.items()}
+        try:
+            with self.engine.begin() as connection:
+                new_destinations = _ensure_rows(connection, "dispatcher", DISPATCHER_COLUMNS,
+                                                destinations)
+                new_addresses = _ensure_rows(connection, "address", ADDRESS_COLUMNS, addresses)
+                new_dids = _ensure_rows(connection, "agentdesk_did", DID_COLUMNS, numbers)
+        except SQLAlchemyError as error:
+            raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
+        # Reloaded whenever what Kamailio holds in memory differs from the tables, not only
+        # after a write: a reload that failed once is made again by the next sync.
+        if new_destinations or self._loaded_gateways() != {
+                (row[1], row[3], row[4]) for row in destinations}:
+            json_rpc(self.rpc_url, "dispatcher.reload")
+        if new_addresses or self._loaded_addresses() != {row[1] for row in addresses}:
+            json_rpc(self.rpc_url, "permissions.addressReload")
+        if new_destinations or new_addresses or new_dids:
+            logger.info("kamailio: %s trunks, %s DIDs", len(enabled), len(numbers))
+        return new_destinations or new_addresses or new_dids
+
+    def _loaded_gateways(self) -> set[tuple[str, int, str]]:
+        """(destination, priority, attrs) of the trunk gateways Kamailio has in memory."""
+        try:
+            listing = json_rpc(self.rpc_url, "dispatcher.list") or {}
+        except PhoneSystemError as error:
+            if "no destination sets" not in str(error).lower():
+                raise
+            listing = {}  # none loaded
+        return {(target["DEST"]["URI"], target["DEST"]["PRIORITY"],
+                 target["DEST"]["ATTRS"]["BODY"] or "")
+                for record in listing.get("RECORDS") or []
+                if record["SET"]["ID"] == TRUNK_SET
+                for target in record["SET"]["TARGETS"] or []}
+
+    def _loaded_addresses(self) -> set[str]:
+        """The trunk addresses Kamailio trusts in memory."""
+        return {entry["item"]["ip"] for entry in json_rpc(
+            self.rpc_url, "permissions.addressDump") or [] if entry["group"] == TRUNK_GROUP}
+
     def _loaded_plan(self) -> set[tuple[int, int, str, str]]:
         """(dpid, priority, match, attrs) of the dialplan rules Kamailio has in memory."""
         loaded = set()
@@ -259,6 +309,58 @@ class KamailioPhoneSystem:
         except PhoneSystemError as error:
             if "not found" not in str(error).lower():
                 raise
+
+#: The dispatcher set agentdesk's trunks form.
+TRUNK_SET = 1
+#: The permissions address group of the carriers' signalling addresses.
+TRUNK_GROUP = 1
+#: The first trunk (position 1) gets the highest priority: dispatcher tries high first.
+TOP_PRIORITY = 1000
+DISPATCHER_COLUMNS = ("setid", "destination", "flags", "priority", "attrs", "description")
+ADDRESS_COLUMNS = ("grp", "ip_addr", "mask", "port", "tag")
+DID_COLUMNS = ("number", "extension")
+
+
+def dispatcher_row(trunk: TrunkGateway) -> tuple[Any, ...]:
+    """A trunk as a `dispatcher` row (see DISPATCHER_COLUMNS)."""
+    host = f"[{trunk.address}]" if ":" in trunk.address else trunk.address
+    destination = f"sip:{host}:{trunk.port};transport={trunk.transport}"
+    attrs = {"name": trunk.name, "fmt": trunk.number_format, "number": trunk.number}
+    if trunk.auth_username and trunk.auth_password:
+        attrs |= {"user": trunk.auth_username, "pass": trunk.auth_password,
+                  "realm": trunk.auth_realm or ""}
+    # Every value percent-encoded: ';', '=', '%', spaces and Vietnamese survive the parsing.
+    encoded = ";".join(f"{key}={quote(value, safe='')}" for key, value in attrs.items())
+    return (TRUNK_SET, destination, 0, TOP_PRIORITY - trunk.position, encoded, trunk.name)
+
+
+def address_row(trunk: TrunkGateway) -> tuple[Any, ...]:
+    """A trunk's signalling address as a trusted `address` row, any source port."""
+    mask = 128 if ":" in trunk.address else 32
+    return (TRUNK_GROUP, trunk.address, mask, 0, trunk.name)
+
+
+def _ensure_rows(connection: Connection, table: str, columns: tuple[str, ...],
+                 wanted: set[tuple[Any, ...]]) -> bool:
+    """Make `table` hold exactly `wanted` (rows of `columns`), deleting and adding only the
+    rows that differ; True when it changed."""
+    listed = ", ".join(columns)
+    held: dict[tuple[Any, ...], list[Any]] = {}
+    for row in connection.execute(text(f"SELECT ctid, {listed} FROM {table}")):
+        held.setdefault(tuple(row[1:]), []).append(row[0])
+    # Duplicates of a wanted row go too: each row must be there exactly once.
+    stale = [ctid for values, ctids in held.items()
+             for ctid in (ctids if values not in wanted else ctids[1:])]
+    missing = [values for values in wanted if values not in held]
+    if stale:
+        connection.execute(text(f"DELETE FROM {table} WHERE ctid = ANY(CAST(:ids AS tid[]))"),
+                           {"ids": [str(each) for each in stale]})
+    if missing:
+        names = ", ".join(f":{name}" for name in columns)
+        connection.execute(text(f"INSERT INTO {table} ({listed}) VALUES ({names})"),
+                           [dict(zip(columns, values, strict=True)) for values in missing])
+    return bool(stale or missing)
+
 
 def _preferences(connection: Connection, names: list[str] | None
                  ) -> dict[str, dict[str, str]]:

@@ -29,13 +29,21 @@ ROLES = ("anonymous", "requester", "approver", "admin")
 #: number phonenumbers must accept, a profile that forwards must allow, a text that must not be
 #: blank once trimmed. A 422 naming only these fields is a verdict on the data, not a rejected
 #: shape; a 422 naming any other field still fails.
+#: A trunk: an IP address, a phone number, texts without control characters, a password
+#: with its username.
+TRUNK_RULES = frozenset({"name", "address", "number", "auth_username", "auth_password",
+                         "auth_realm"})
 RULE_FIELDS: dict[str, frozenset[str]] = {
     "POST /api/v1/tickets": frozenset({
         "employee_id", "extension", "notify_user_ids", "routing.type", "routing.priority_number",
         "routing.backup_number"}),
     "POST /api/v1/tickets/{ticket_id}/reject": frozenset({"reason"}),
     "GET /api/v1/calling/check": frozenset({"extension", "number", "caller_id"}),
-    "POST /api/v1/calling/hotlines": frozenset({"number"}),
+    "POST /api/v1/calling/hotlines": frozenset({"number", "extension"}),
+    "PUT /api/v1/calling/hotlines/{hotline_id}": frozenset({"number", "extension"}),
+    "POST /api/v1/calling/trunks": TRUNK_RULES,
+    "PUT /api/v1/calling/trunks/{trunk_id}": TRUNK_RULES,
+    "PATCH /api/v1/calling/trunks/{trunk_id}": TRUNK_RULES,
     "POST /api/v1/calling/profiles": frozenset({
         "name", "hotline_ids", "default_hotline_id", "profile"}),
     "PUT /api/v1/calling/profiles/{profile_id}": frozenset({

@@ -1,4 +1,4 @@
-"""A carrier's SIP trunk for the PBX tests: its gateways, as agentdesk writes them for Kamailio.
+"""A carrier's SIP trunk for the PBX tests: its gateways, written by agentdesk's adapter.
 
 Gateways send from 127.0.0.2, never from 127.0.0.1 where the agents' phones are: Kamailio
 trusts a trunk by its address.
@@ -6,38 +6,18 @@ trusts a trunk by its address.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import quote
-
 import psycopg
+from sqlalchemy import create_engine
 
+from tasks.pbx.kamailio import KamailioPhoneSystem
 from tests.pbx.launcher import Kamailio
 from tests.sip import Phone
+from workflow.ports import TrunkGateway
 
 #: Where the test carriers' gateways live.
 CARRIER_HOST = "127.0.0.2"
 #: The trunk's own number, shown for forwards when the forwarding agent has no hotline.
 TRUNK_NUMBER = "+842873000000"
-
-
-@dataclass(frozen=True)
-class Gateway:
-    """One gateway of the carrier: where it listens and what the trunk's attributes say."""
-
-    port: int
-    fmt: str = "e164"
-    number: str = TRUNK_NUMBER
-    user: str = ""
-    password: str = ""
-    host: str = CARRIER_HOST
-
-    @property
-    def attrs(self) -> str:
-        """The dispatcher attrs, every value percent-encoded."""
-        pairs = {"fmt": self.fmt, "number": self.number}
-        if self.user:
-            pairs |= {"user": self.user, "pass": self.password}
-        return ";".join(f"{name}={quote(value, safe='')}" for name, value in pairs.items())
 
 
 def gateway_phone(kamailio: Kamailio, made: list[Phone]) -> Phone:
@@ -46,27 +26,37 @@ def gateway_phone(kamailio: Kamailio, made: list[Phone]) -> Phone:
     return made[-1]
 
 
-def gateway_of(phone: Phone, **attributes: str) -> Gateway:
-    """The gateway a test phone plays."""
-    return Gateway(int(phone.address.rsplit(":", 1)[1]), **attributes)
+def gateway_of(phone: Phone, number_format: str = "e164") -> TrunkGateway:
+    """A trunk whose gateway is this test phone."""
+    return gateway_at(int(phone.address.rsplit(":", 1)[1]), number_format)
 
 
-def use_gateways(kamailio: Kamailio, *gateways: Gateway) -> None:
-    """Make these (in this order) the trunk's gateways, and their hosts its addresses."""
-    with psycopg.connect(kamailio.database_url, autocommit=True) as connection:
-        connection.execute("DELETE FROM dispatcher")
-        connection.execute("DELETE FROM address")
-        connection.cursor().executemany(
-            "INSERT INTO dispatcher (setid, destination, priority, attrs, description) "
-            "VALUES (1, %s, %s, %s, %s)",
-            [(f"sip:{gateway.host}:{gateway.port};transport=udp", 1000 - position,
-              gateway.attrs, f"gateway {position}")
-             for position, gateway in enumerate(gateways, start=1)])
-        connection.cursor().executemany(
-            "INSERT INTO address (grp, ip_addr, mask, port, tag) VALUES (1, %s, 32, 0, %s)",
-            [(host, "carrier") for host in sorted({gateway.host for gateway in gateways})])
-    kamailio.rpc("dispatcher.reload")
-    kamailio.rpc("permissions.addressReload")
+def gateway_at(port: int, number_format: str = "e164", username: str | None = None,
+               password: str | None = None) -> TrunkGateway:
+    """A trunk whose gateway listens on CARRIER_HOST:`port`."""
+    return TrunkGateway(name=f"Carrier {port}", address=CARRIER_HOST, port=port,
+                        transport="udp", position=1, number_format=number_format,
+                        number=TRUNK_NUMBER, auth_username=username, auth_password=password)
+
+
+def use_gateways(kamailio: Kamailio, *gateways: TrunkGateway) -> None:
+    """Make these (in this order) the trunk's gateways, as agentdesk's sync writes them; the
+    hotline numbers mapped so far stay."""
+    ordered = [TrunkGateway(**{**gateway.__dict__, "position": position})
+               for position, gateway in enumerate(gateways, start=1)]
+    engine = create_engine(kamailio.database_url.replace("postgresql://",
+                                                         "postgresql+psycopg://"))
+    try:
+        KamailioPhoneSystem(engine, kamailio.domain, kamailio.rpc_url).ensure_trunks(
+            ordered, _hotlines(kamailio))
+    finally:
+        engine.dispose()
+
+
+def _hotlines(kamailio: Kamailio) -> dict[str, str]:
+    """The hotline numbers mapped to extensions now."""
+    with psycopg.connect(kamailio.database_url) as connection:
+        return dict(connection.execute("SELECT number, extension FROM agentdesk_did").fetchall())
 
 
 def map_hotline(kamailio: Kamailio, number: str, extension: str) -> None:

@@ -108,37 +108,37 @@ def cdr_written(kamailio: Kamailio, call_id: str) -> bool:
 def test_an_answered_call_hung_up_is_one_record_with_its_duration_for_each_agent(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    caller = agent(kamailio, pbx, devices, "agrec1", "5701")
-    callee = agent(kamailio, pbx, devices, "agrec2", "5702")
-    call_id = talk(caller, callee, "5702")
+    caller = agent(kamailio, pbx, devices, "agrec1", "6701")
+    callee = agent(kamailio, pbx, devices, "agrec2", "6702")
+    call_id = talk(caller, callee, "6702")
     # The duration comes with the end of the call's dialog (acc_cdrs): wait for it
     wait_for(lambda: cdr_written(kamailio, call_id), "the call's CDR", timeout=5)
     made = pbx.recent_calls("agrec1", 10)
     assert len(made) == 1  # the answer and the BYE are one call
     record = made[0]
     assert (record.direction, record.other_party, record.outcome, record.sip_code,
-            record.reason) == (CallDirection.OUT, "5702", CallOutcome.ANSWERED, 200, "OK")
+            record.reason) == (CallDirection.OUT, "6702", CallOutcome.ANSWERED, 200, "OK")
     assert record.duration is not None and record.duration >= 0
     received = pbx.recent_calls("agrec2", 10)
     assert [(call.direction, call.other_party, call.outcome, call.duration)
-            for call in received] == [(CallDirection.IN, "5701", CallOutcome.ANSWERED,
+            for call in received] == [(CallDirection.IN, "6701", CallOutcome.ANSWERED,
                                        record.duration)]
     # Recorded in Kamailio's tables with the extra columns agentdesk and operators read
     with psycopg.connect(kamailio.database_url) as connection:
         rows = connection.execute(
             "SELECT method, caller, callee, caller_agent, callee_agent, src_ip FROM acc "
             "WHERE callid = %s ORDER BY id", (call_id,)).fetchall()
-    assert rows == [("INVITE", "agrec1", "5702", "agrec1", "agrec2", "127.0.0.1"),
+    assert rows == [("INVITE", "agrec1", "6702", "agrec1", "agrec2", "127.0.0.1"),
                     ("BYE", "agrec1", "", "agrec1", "agrec2", "127.0.0.1")]
 
 
 def test_refused_calls_are_recorded_with_the_reason_given(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    caller = agent(kamailio, pbx, devices, "agrec3", "5703")
+    caller = agent(kamailio, pbx, devices, "agrec3", "6703")
     set_profile(kamailio, "agrec3", cos_out="0", cos_classes="mobile")
-    agent(kamailio, pbx, devices, "agrec4", "5704")
-    caller.dial("5704")  # a colleague, but internal calls are not allowed
+    agent(kamailio, pbx, devices, "agrec4", "6704")
+    caller.dial("6704")  # a colleague, but internal calls are not allowed
     assert (caller.outcome(), caller.last_answer.reason) == (403, "Number Class Not Allowed")
     caller.dial("0113")  # no number at all
     assert (caller.outcome(), caller.last_answer.reason) == (404, "Number Not Valid")
@@ -146,7 +146,7 @@ def test_refused_calls_are_recorded_with_the_reason_given(
     assert [(call.direction, call.other_party, call.outcome, call.sip_code, call.reason,
              call.duration) for call in found] == [
         (CallDirection.OUT, "0113", CallOutcome.REFUSED, 404, "Number Not Valid", None),
-        (CallDirection.OUT, "5704", CallOutcome.REFUSED, 403, "Number Class Not Allowed",
+        (CallDirection.OUT, "6704", CallOutcome.REFUSED, 403, "Number Class Not Allowed",
          None)]
     assert found[0].at >= found[1].at
 
@@ -154,18 +154,18 @@ def test_refused_calls_are_recorded_with_the_reason_given(
 def test_a_call_nobody_takes_is_recorded_as_missed_on_both_sides(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    caller = agent(kamailio, pbx, devices, "agrec5", "5705")
-    callee = agent(kamailio, pbx, devices, "agrec6", "5706")
-    not_taken(caller, callee, "5706")
+    caller = agent(kamailio, pbx, devices, "agrec5", "6705")
+    callee = agent(kamailio, pbx, devices, "agrec6", "6706")
+    not_taken(caller, callee, "6706")
     made = calls(pbx, "agrec5", 1)
     assert [(call.direction, call.other_party, call.outcome, call.sip_code, call.reason)
-            for call in made] == [(CallDirection.OUT, "5706", CallOutcome.MISSED, 480,
+            for call in made] == [(CallDirection.OUT, "6706", CallOutcome.MISSED, 480,
                                    "Temporarily Unavailable")]
     # A caller from outside, through the carrier's trunk to a hotline, finds the agent busy
     trunk = Phone(OUTSIDER, "", "operator.example", kamailio.sip, host=CARRIER_HOST)
     devices.append(trunk)
     use_gateways(kamailio, gateway_of(trunk))
-    map_hotline(kamailio, "+842838000706", "5706")
+    map_hotline(kamailio, "+842838000706", "6706")
     trunk.send_invite("+842838000706")
     invite = callee.ring()
     assert invite is not None
@@ -174,16 +174,16 @@ def test_a_call_nobody_takes_is_recorded_as_missed_on_both_sides(
     received = calls(pbx, "agrec6", 2)
     assert [(call.direction, call.other_party, call.outcome, call.sip_code)
             for call in received] == [(CallDirection.IN, OUTSIDER, CallOutcome.MISSED, 486),
-                                      (CallDirection.IN, "5705", CallOutcome.MISSED, 480)]
+                                      (CallDirection.IN, "6705", CallOutcome.MISSED, 480)]
 
 
 def test_an_agents_calls_made_and_received_come_newest_first(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    first = agent(kamailio, pbx, devices, "agrec7", "5707")
-    second = agent(kamailio, pbx, devices, "agrec8", "5708")
-    talk(second, first, "5707")  # received, answered
-    not_taken(first, second, "5708")  # made, missed
+    first = agent(kamailio, pbx, devices, "agrec7", "6707")
+    second = agent(kamailio, pbx, devices, "agrec8", "6708")
+    talk(second, first, "6707")  # received, answered
+    not_taken(first, second, "6708")  # made, missed
     first.dial("0113")  # made, refused
     assert first.outcome() == 404
     assert [(call.direction, call.outcome) for call in calls(pbx, "agrec7", 3)] == [

@@ -7,18 +7,21 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from tasks.runtime import runtime
 from tests.conftest import drain, make_world
+from tests.pbx.carrier import CARRIER_HOST, TRUNK_NUMBER
 from tests.pbx.conftest import Kamailio
-from tests.pbx.test_calling_enforcement import identity, new_mobile, number, refused, rings
+from tests.pbx.test_calling_enforcement import identity, new_mobile, refused, rings
 from tests.pbx.test_kamailio_workflow import kamailio_app, revealed_password
 from tests.services.test_submit import actor
 from tests.sip import Phone
 from web.extensions import db
 from workflow import decisions
-from workflow.calling import admin
+from workflow.calling import admin, trunks
 from workflow.calling.admin import ProfileInput
 from workflow.calling.models import CallingSync
 from workflow.calling.rules import Level
+from workflow.calling.trunks import TrunkInput
 from workflow.models import Agent
 from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 
@@ -49,7 +52,12 @@ def test_a_profile_set_in_agentdesk_decides_the_agents_next_calls(
         phone = Phone(name, revealed_password(app, name), kamailio.domain, kamailio.sip)
         devices.append(phone)
         assert phone.register() == 200
-        mobile = number(kamailio, devices, new_mobile())
+        # The carrier's gateway, added as a trunk in agentdesk
+        mobile = Phone(new_mobile(), "", "carrier.example", kamailio.sip, host=CARRIER_HOST)
+        devices.append(mobile)
+        trunks.save_trunk(db.session, world.admin_id, runtime(app).provisioning.vault.cipher,
+                          TrunkInput("Nhà mạng", CARRIER_HOST, TRUNK_NUMBER,
+                                     port=int(mobile.address.rsplit(":", 1)[1])))
 
         # When an admin lets its department call mobiles as the hotline, and the workers sync
         line = admin.save_hotline(db.session, world.admin_id, "028 3812 3456", "CSKH")

@@ -17,7 +17,7 @@ from tasks.pbx.kamailio import KamailioPhoneSystem
 from tests.pbx.carrier import (
     CARRIER_HOST,
     TRUNK_NUMBER,
-    Gateway,
+    gateway_at,
     gateway_of,
     gateway_phone,
     map_hotline,
@@ -68,7 +68,7 @@ def forwarding_agent(kamailio: Kamailio, pbx: KamailioPhoneSystem, username: str
 def test_a_call_out_shows_the_carrier_only_the_number_it_may_show(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    caller = agent(kamailio, pbx, devices, "agtrk1", "5701")
+    caller = agent(kamailio, pbx, devices, "agtrk1", "4701")
     set_profile(kamailio, "agtrk1", **outgoing())
     gateway = gateway_phone(kamailio, devices)
     use_gateways(kamailio, gateway_of(gateway))
@@ -88,10 +88,10 @@ def test_a_call_out_shows_the_carrier_only_the_number_it_may_show(
 def test_a_national_trunk_gets_national_numbers(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    caller = agent(kamailio, pbx, devices, "agtrk2", "5702")
+    caller = agent(kamailio, pbx, devices, "agtrk2", "4702")
     set_profile(kamailio, "agtrk2", **outgoing(cos_classes="mobile,international"))
     gateway = gateway_phone(kamailio, devices)
-    use_gateways(kamailio, gateway_of(gateway, fmt="national"))
+    use_gateways(kamailio, gateway_of(gateway, "national"))
     caller.dial("+84913000102")
     invite = invite_for(gateway, "0913000102")
     assert invite is not None
@@ -108,10 +108,10 @@ def test_a_national_trunk_gets_national_numbers(
 def test_a_failing_gateway_hands_the_call_to_the_next(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    caller = agent(kamailio, pbx, devices, "agtrk3", "5703")
+    caller = agent(kamailio, pbx, devices, "agtrk3", "4703")
     set_profile(kamailio, "agtrk3", **outgoing())
     first, second = gateway_phone(kamailio, devices), gateway_phone(kamailio, devices)
-    use_gateways(kamailio, gateway_of(first), gateway_of(second, fmt="national"))
+    use_gateways(kamailio, gateway_of(first), gateway_of(second, "national"))
     caller.dial("0913000103")
     refused = invite_for(first, "+84913000103")
     assert refused is not None
@@ -126,12 +126,12 @@ def test_a_failing_gateway_hands_the_call_to_the_next(
 def test_a_carrier_that_authenticates_the_trunk_gets_its_credentials(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone], tmp_path: Path
 ) -> None:
-    caller = agent(kamailio, pbx, devices, "agtrk4", "5704")
+    caller = agent(kamailio, pbx, devices, "agtrk4", "4704")
     set_profile(kamailio, "agtrk4", **outgoing())
     port = free_port()
     # Separators in the credentials survive the trip through dispatcher attrs
     user, password = "trunk;user=1", "p4ss w;rd=%x"
-    use_gateways(kamailio, Gateway(port, fmt="national", user=user, password=password))
+    use_gateways(kamailio, gateway_at(port, "national", user, password))
     carrier = subprocess.Popen(
         ["sipp", "-sf", str(SIPP_SCENARIOS / "carrier_with_digest.xml"), "-i", CARRIER_HOST,
          "-p", str(port), "-m", "1", "-timeout", "20s", "-timeout_error",
@@ -155,8 +155,8 @@ def test_the_carrier_never_sees_the_agents_device_yet_the_call_works_both_ways(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone], who_hangs_up: str
 ) -> None:
     username = f"agtop{who_hangs_up[0]}"
-    caller = agent(kamailio, pbx, devices, username, "5711" if who_hangs_up == "agent"
-                   else "5712")
+    caller = agent(kamailio, pbx, devices, username, "4711" if who_hangs_up == "agent"
+                   else "4712")
     set_profile(kamailio, username, **outgoing())
     gateway = gateway_phone(kamailio, devices)
     use_gateways(kamailio, gateway_of(gateway))
@@ -195,15 +195,15 @@ def test_phone_routing_calls_the_priority_number_then_the_backup(
 ) -> None:
     case = ["busy", "not answer", "unreachable", "gateway silent"].index(priority_does) + 1
     priority, backup = f"+8491234567{case}", f"+8498765432{case}"
-    forwarding_agent(kamailio, pbx, f"agfwd{case}", f"550{case}", priority, backup)
-    colleague = agent(kamailio, pbx, devices, f"agcol{case}", f"560{case}")
+    forwarding_agent(kamailio, pbx, f"agfwd{case}", f"450{case}", priority, backup)
+    colleague = agent(kamailio, pbx, devices, f"agcol{case}", f"460{case}")
     set_profile(kamailio, colleague.username, **outgoing())
     silent, gateway = gateway_phone(kamailio, devices), gateway_phone(kamailio, devices)
     if priority_does == "gateway silent":
         use_gateways(kamailio, gateway_of(silent), gateway_of(gateway))
     else:
         use_gateways(kamailio, gateway_of(gateway))
-    colleague.dial(f"550{case}")
+    colleague.dial(f"450{case}")
     if priority_does == "gateway silent":
         # Not even 100 Trying: after NO_ANSWER_MS (3 s here) the next gateway is tried
         assert invite_for(silent, priority) is not None
@@ -226,12 +226,12 @@ def test_phone_routing_calls_the_priority_number_then_the_backup(
 def test_a_caller_refused_outside_calls_is_not_forwarded_outside_by_a_colleague(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    forwarding_agent(kamailio, pbx, "agfwd11", "5511", "+84913000111")
-    caller = agent(kamailio, pbx, devices, "agin11", "5611")
+    forwarding_agent(kamailio, pbx, "agfwd11", "4511", "+84913000111")
+    caller = agent(kamailio, pbx, devices, "agin11", "4611")
     set_profile(kamailio, "agin11", cos_out="0", cos_classes="internal")
     gateway = gateway_phone(kamailio, devices)
     use_gateways(kamailio, gateway_of(gateway))
-    caller.dial("5511")
+    caller.dial("4511")
     assert caller.outcome() == 403
     assert caller.last_answer.reason == "Forward Not Allowed For Caller"
     assert gateway.receive(timeout=0.5) is None
@@ -241,13 +241,13 @@ def test_a_forward_skips_the_number_the_caller_may_not_call_and_shows_the_agents
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
     # The priority number abroad, which the caller may not call; the backup a mobile it may
-    forwarding_agent(kamailio, pbx, "agfwd12", "5512", "+14155552671", "+84913000112")
+    forwarding_agent(kamailio, pbx, "agfwd12", "4512", "+14155552671", "+84913000112")
     set_profile(kamailio, "agfwd12", cos_callerid=HOTLINE)
-    caller = agent(kamailio, pbx, devices, "agin12", "5612")
+    caller = agent(kamailio, pbx, devices, "agin12", "4612")
     set_profile(kamailio, "agin12", **outgoing(cos_classes="internal,mobile"))
     gateway = gateway_phone(kamailio, devices)
     use_gateways(kamailio, gateway_of(gateway))
-    caller.dial("5512")
+    caller.dial("4512")
     invite = invite_for(gateway, "+84913000112")
     assert invite is not None
     assert invite.headers["p-asserted-identity"] == [f"<sip:{HOTLINE}@{CARRIER_HOST}>"]
@@ -258,8 +258,8 @@ def test_a_forward_skips_the_number_the_caller_may_not_call_and_shows_the_agents
 def test_a_carriers_caller_follows_the_agents_forward_showing_the_trunks_number(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    forwarding_agent(kamailio, pbx, "agfwd13", "5513", "+84913000113")
-    map_hotline(kamailio, "+842838000013", "5513")
+    forwarding_agent(kamailio, pbx, "agfwd13", "4513", "+84913000113")
+    map_hotline(kamailio, "+842838000013", "4513")
     gateway = gateway_phone(kamailio, devices)
     use_gateways(kamailio, gateway_of(gateway))
     gateway.send_invite("+842838000013")  # someone outside calls the hotline
@@ -275,13 +275,13 @@ def test_a_carriers_caller_follows_the_agents_forward_showing_the_trunks_number(
 def test_only_the_trunks_addresses_may_call_in_unauthenticated(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
-    callee = agent(kamailio, pbx, devices, "agtrk21", "5721")
+    callee = agent(kamailio, pbx, devices, "agtrk21", "4721")
     assert callee.register() == 200
-    map_hotline(kamailio, "+842838000021", "5721")
+    map_hotline(kamailio, "+842838000021", "4721")
     gateway = gateway_phone(kamailio, devices)
     use_gateways(kamailio, gateway_of(gateway))
     # Anyone else, whatever it names and claims, is refused before anything is looked up
-    for target in ("+842838000021", "5721", "5799"):
+    for target in ("+842838000021", "4721", "4799"):
         stranger = Phone("+84912000009", "", "elsewhere.example", kamailio.sip,
                          host="127.0.0.3")
         devices.append(stranger)
@@ -289,7 +289,7 @@ def test_only_the_trunks_addresses_may_call_in_unauthenticated(
         assert stranger.outcome() == 403
     assert callee.ring(timeout=0.5) is None
     # The carrier reaches the agent through the hotline, and nothing else
-    gateway.send_invite("5799")
+    gateway.send_invite("4799")
     assert gateway.outcome() == 404
     gateway.send_invite("02838000021")
     invite = callee.ring()

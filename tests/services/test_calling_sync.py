@@ -77,7 +77,7 @@ def test_running_a_sync_again_changes_nothing(app: Flask, world: World) -> None:
     db.session.commit()
     deps = runtime(app)
     assert sync.run_sync(db.session(), sync_id, deps.phone_system, deps.provisioning.lease,
-                         deps.timezone) is True
+                         deps.timezone, deps.provisioning.vault.cipher) is True
     done = db.session.get_one(CallingSync, sync_id)
     assert (done.total, done.done, done.changed) == (2, 2, 0)
     assert db.session.scalar(select(func.count()).select_from(DirectoryWrite)) == writes
@@ -90,10 +90,10 @@ def test_an_older_sync_leaves_the_work_to_a_newer_one(app: Flask, world: World) 
     db.session.commit()
     deps = runtime(app)
     assert sync.run_sync(db.session(), older, deps.phone_system, deps.provisioning.lease,
-                         deps.timezone) is False
+                         deps.timezone, deps.provisioning.vault.cipher) is False
     assert db.session.get_one(CallingSync, older).superseded is True
     assert sync.run_sync(db.session(), newer, deps.phone_system, deps.provisioning.lease,
-                         deps.timezone) is True
+                         deps.timezone, deps.provisioning.vault.cipher) is True
 
 
 def test_a_sync_whose_worker_died_is_sent_again_by_the_sweeper(app: Flask, world: World) -> None:

@@ -1,13 +1,15 @@
-"""Calling functions: profiles, hotlines, assignments, and "may X call Y now?"."""
+"""Calling functions: profiles, hotlines, trunks, assignments, and "may X call Y now?"."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import current_app
+from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from tasks.runtime import runtime
 from web.api.calling_schemas import (
     AssignmentSchema,
     CallCheckArgsSchema,
@@ -16,6 +18,8 @@ from web.api.calling_schemas import (
     HotlineSchema,
     ProfileSchema,
     SyncSchema,
+    TrunkChangesSchema,
+    TrunkSchema,
 )
 from web.api.docs import refuses
 from web.auth import current_actor
@@ -23,7 +27,7 @@ from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from workflow import queries
-from workflow.calling import admin, sync
+from workflow.calling import admin, gateways, sync, trunks
 from workflow.calling.check import check_call
 from workflow.calling.effective import Assignments, placement_of_employee
 from workflow.calling.listing import profiles_by_name
@@ -31,6 +35,7 @@ from workflow.calling.models import Hotline
 from workflow.calling.rules import Level
 from workflow.errors import PermissionDenied
 from workflow.models import utcnow
+from workflow.ports import Cipher
 from workflow.rules import Role
 
 blp = Blueprint("calling", __name__, description="Calling functions (class of service)")
@@ -77,7 +82,75 @@ def list_hotlines() -> Any:
 @refuses(blp, 403, 409)
 def create_hotline(data: dict[str, Any]) -> Any:
     """Add a company number (admins)."""
-    return admin.save_hotline(db.session(), _admin_id(), data["number"], data["label"])
+    return admin.save_hotline(db.session(), _admin_id(), data["number"], data["label"],
+                              extension=data["extension"])
+
+
+@blp.route("/calling/hotlines/<int:hotline_id>", methods=["PUT"])
+@blp.arguments(HotlineSchema)
+@blp.response(200, HotlineSchema)
+@refuses(blp, 403, 409)
+def update_hotline(data: dict[str, Any], hotline_id: int) -> Any:
+    """Change a company number, its label and the extension it rings (admins)."""
+    return admin.save_hotline(db.session(), _admin_id(), data["number"], data["label"],
+                              hotline_id, data["extension"])
+
+
+@blp.route("/calling/trunks")
+@blp.response(200, TrunkSchema(many=True))
+@refuses(blp, 403)
+def list_trunks() -> Any:
+    """The carrier trunks, in the order they are tried (admins)."""
+    _admin_id()
+    return gateways.list_trunks(db.session())
+
+
+@blp.route("/calling/trunks", methods=["POST"])
+@blp.arguments(TrunkSchema)
+@blp.response(201, TrunkSchema)
+@refuses(blp, 403, 409)
+def create_trunk(data: dict[str, Any]) -> Any:
+    """Add a carrier trunk (admins)."""
+    return trunks.save_trunk(db.session(), _admin_id(), _cipher(), _trunk_input(data))
+
+
+@blp.route("/calling/trunks/<int:trunk_id>")
+class TrunkResource(MethodView):
+    """One carrier trunk (admins); one route for every method, so a too-large id is 404."""
+
+    @blp.response(200, TrunkSchema)
+    @refuses(blp, 403)
+    def get(self, trunk_id: int) -> Any:
+        """One carrier trunk (admins)."""
+        _admin_id()
+        return trunks.get_trunk(db.session(), trunk_id)
+
+    @blp.arguments(TrunkSchema)
+    @blp.response(200, TrunkSchema)
+    @refuses(blp, 403, 409)
+    def put(self, data: dict[str, Any], trunk_id: int) -> Any:
+        """Change every setting of a trunk (admins); an empty password keeps the stored one."""
+        actor_id = _admin_id()
+        trunks.get_trunk(db.session(), trunk_id)
+        return trunks.save_trunk(db.session(), actor_id, _cipher(), _trunk_input(data),
+                                 trunk_id)
+
+    @blp.arguments(TrunkChangesSchema(partial=True))
+    @blp.response(200, TrunkSchema)
+    @refuses(blp, 403, 409)
+    def patch(self, data: dict[str, Any], trunk_id: int) -> Any:
+        """Change some settings of a trunk (admins), e.g. `{"enabled": false}`."""
+        actor_id = _admin_id()
+        stored = trunks.input_of(trunks.get_trunk(db.session(), trunk_id))
+        merged = {**stored.__dict__, **data}
+        return trunks.save_trunk(db.session(), actor_id, _cipher(), _trunk_input(merged),
+                                 trunk_id)
+
+    @blp.response(204)
+    @refuses(blp, 403)
+    def delete(self, trunk_id: int) -> None:
+        """Remove a trunk (admins); the others close up the order."""
+        trunks.delete_trunk(db.session(), _admin_id(), trunk_id)
 
 
 @blp.route("/calling/assignments")
@@ -136,6 +209,21 @@ def _admin_id() -> int:
     if actor.role is not Role.ADMIN:
         raise PermissionDenied("admin_only")
     return actor.user_id
+
+
+def _cipher() -> Cipher:
+    """The app's cipher, which seals the trunks' passwords."""
+    return runtime(current_app).provisioning.vault.cipher
+
+
+def _trunk_input(data: dict[str, Any]) -> trunks.TrunkInput:
+    """The service's input from a posted trunk (null texts are empty)."""
+    return trunks.TrunkInput(
+        name=data["name"], address=data["address"], number=data["number"], port=data["port"],
+        transport=data["transport"], number_format=data["number_format"],
+        position=data["position"], auth_username=data["auth_username"] or "",
+        auth_password=data["auth_password"] or "", auth_realm=data["auth_realm"] or "",
+        enabled=data["enabled"])
 
 
 def _profile_input(data: dict[str, Any]) -> admin.ProfileInput:

@@ -11,6 +11,15 @@ from web.api.schemas import one_of
 from web.input_limits import MAX_ID
 from workflow.calling.numbers import CHOOSABLE, NumberClass
 from workflow.calling.rules import Level
+from workflow.calling.trunks import (
+    DEFAULT_PORT,
+    MAX_PASSWORD,
+    MAX_POSITION,
+    MAX_REALM,
+    MAX_USERNAME,
+    NUMBER_FORMATS,
+    TRANSPORTS,
+)
 
 
 def seconds_field() -> fields.Integer:
@@ -23,6 +32,40 @@ class HotlineSchema(Schema):
     id = fields.Integer(dump_only=True)
     number = Line(required=True, validate=validate.Length(min=3, max=30))
     label = Line(load_default="", validate=validate.Length(max=100))
+    extension = Line(load_default=None, allow_none=True, validate=validate.Length(max=20),
+                     metadata={"description": "The extension an incoming call to this number "
+                                              "rings (a DID); null: none."})
+
+
+class TrunkSchema(Schema):
+    """A carrier trunk; the password is write-only (an empty or missing one keeps it)."""
+
+    id = fields.Integer(dump_only=True)
+    name = Line(required=True, validate=validate.Length(max=100))
+    address = Line(required=True, validate=validate.Length(max=100), metadata={
+        "description": "The carrier's signalling IP address (IPv4 or IPv6)."})
+    port = WholeNumber(load_default=DEFAULT_PORT, validate=validate.Range(min=1, max=65_535))
+    transport = fields.String(load_default="udp", validate=one_of(TRANSPORTS))
+    position = WholeNumber(load_default=None, allow_none=True,
+                           validate=validate.Range(min=1, max=MAX_POSITION), metadata={
+                               "description": "The order trunks are tried in, 1 first; null: "
+                                              "last when new, unchanged when updated."})
+    number_format = fields.String(load_default="e164", validate=one_of(NUMBER_FORMATS))
+    number = Line(required=True, validate=validate.Length(max=30), metadata={
+        "description": "The trunk's main number (stored E.164)."})
+    auth_username = Line(load_default="", allow_none=True,
+                         validate=validate.Length(max=MAX_USERNAME))
+    auth_password = fields.String(load_only=True, load_default="", allow_none=True,
+                                  validate=validate.Length(max=MAX_PASSWORD))
+    auth_password_set = fields.Function(lambda row: bool(row.auth_password_sealed),
+                                        dump_only=True)
+    auth_realm = Line(load_default="", allow_none=True, validate=validate.Length(max=MAX_REALM))
+    enabled = Flag(load_default=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class TrunkChangesSchema(TrunkSchema):
+    """Some settings of a trunk (PATCH): what is left out stays as it is."""
 
 
 class ProfileSchema(Schema):

@@ -28,6 +28,7 @@ from workflow.errors import Conflict, NotFound, Problem, RuleViolation
 from workflow.extensions import current_organisation
 from workflow.models import Agent, Branch, Department, Employee, utcnow
 from workflow.routing import normalise_number
+from workflow.rules import MAX_EXTENSION_LENGTH, clean_extension, extension_problems
 
 #: The longest call limit a profile may set (a day), in seconds.
 MAX_CALL_SECONDS = 86_400
@@ -124,19 +125,32 @@ def assign_profile(session: Session, actor_id: int, level: Level, target_id: int
 
 
 def save_hotline(session: Session, actor_id: int, number: str, label: str = "",
-                 hotline_id: int | None = None) -> Hotline:
-    """Add a company number, or change one (E.164)."""
-    e164 = normalise_number(number)
+                 hotline_id: int | None = None, extension: str | None = None) -> Hotline:
+    """Add a company number, or change one (E.164); `extension`: what a call to it rings."""
+    e164 = normalise_number(number) if len(number) <= 30 else None
+    problems: dict[str, list[Problem]] = {}
     if e164 is None:
-        raise RuleViolation.single("number", "phone_invalid", number=number)
+        problems["number"] = [Problem("phone_invalid", {"number": number[:30]})]
+    wanted = clean_extension(extension or "") or None
+    if wanted is not None:
+        policy = current_organisation(session).policy
+        if found := extension_problems(policy, wanted[:MAX_EXTENSION_LENGTH + 1]):
+            problems["extension"] = found
+    if problems:
+        raise RuleViolation(problems)
     row = session.get(Hotline, hotline_id) if hotline_id else Hotline()
     if row is None:
         raise NotFound("hotline_not_found", hotline_id=hotline_id)
-    before = {"number": row.number, "label": row.label} if hotline_id else None
-    row.number, row.label = e164, label.strip()[:100]
+    before = ({"number": row.number, "label": row.label, "extension": row.extension}
+              if hotline_id else None)
+    assert e164 is not None  # refused above
+    row.number, row.label, row.extension = e164, label.strip()[:100], wanted
     session.add(row)
     _flush_unique(session, "number", "hotline_taken")
-    audit(session, actor_id, "hotline", row.id, before, {"number": e164, "label": row.label})
+    after: dict[str, Any] = {"number": e164, "label": row.label}
+    if wanted is not None or (before or {}).get("extension") is not None:
+        after["extension"] = wanted  # hotlines that ring nothing keep their trail as it was
+    audit(session, actor_id, "hotline", row.id, before, after)
     session.commit()
     return row
 
@@ -240,7 +254,7 @@ def _profile_snapshot(row: CallingProfile) -> dict[str, Any]:
             "after_hours": row.after_hours, "external_forwarding": row.external_forwarding}
 
 
-def audit(session: Session, actor_id: int, subject: str, subject_id: int | None,
+def audit(session: Session, actor_id: int | None, subject: str, subject_id: int | None,
            before: dict[str, Any] | None, after: dict[str, Any],
            keep: tuple[str, ...] = ()) -> None:
     """Record each changed field (and those in `keep`) as [old, new]; ask for a sync."""

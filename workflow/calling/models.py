@@ -1,4 +1,4 @@
-"""Tables of calling functions: profiles, hotlines, assignments, working time, their audit."""
+"""Tables of calling functions: profiles, hotlines, trunks, assignments, working time, audit."""
 
 from __future__ import annotations
 
@@ -29,6 +29,34 @@ class Hotline(Base):
     #: E.164.
     number: Mapped[str] = mapped_column(String(20), unique=True)
     label: Mapped[str] = mapped_column(String(100), default="")
+    #: The extension an incoming call to this number rings (a DID); None: none.
+    extension: Mapped[str | None] = mapped_column(String(8))
+
+
+class Trunk(Base):
+    """A carrier's SIP trunk: where outgoing calls leave and incoming calls come from."""
+
+    __tablename__ = "trunk"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    #: The carrier's signalling IP address (v4 or v6, compressed form).
+    address: Mapped[str] = mapped_column(String(45))
+    port: Mapped[int] = mapped_column(Integer, default=5060)
+    #: udp, tcp or tls.
+    transport: Mapped[str] = mapped_column(String(3), default="udp")
+    #: The order trunks are tried in: 1 first.
+    position: Mapped[int] = mapped_column(Integer)
+    #: How the carrier wants numbers: e164 ("+84912345678") or national ("0912345678").
+    number_format: Mapped[str] = mapped_column(String(8), default="e164")
+    #: The trunk's main number (E.164).
+    number: Mapped[str] = mapped_column(String(20))
+    auth_username: Mapped[str | None] = mapped_column(String(64))
+    #: The digest password towards the carrier, encrypted with the app's cipher.
+    auth_password_sealed: Mapped[str | None] = mapped_column(String(500))
+    auth_realm: Mapped[str | None] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 profile_hotline = Table(

@@ -17,10 +17,11 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from workflow import outbox
+from workflow.calling import gateways
 from workflow.calling.effective import Assignments, active_placements, working_hours
 from workflow.calling.models import CallingSync
 from workflow.models import utcnow
-from workflow.ports import PhoneSystem, PhoneSystemError
+from workflow.ports import Cipher, PhoneSystem, PhoneSystemError
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +46,11 @@ def request_sync(session: Session, change_id: int | None) -> int:
 
 
 def run_sync(session: Session, sync_id: int, phone_system: Callable[[Session], PhoneSystem],
-             lease: timedelta, timezone: str) -> bool:
-    """Take the sync and apply it; False when there was nothing to do or it must be retried."""
+             lease: timedelta, timezone: str, cipher: Cipher) -> bool:
+    """Take the sync and apply it; False when there was nothing to do or it must be retried.
+
+    `cipher` opens the trunks' stored passwords, which the phone system needs in clear.
+    """
     now = utcnow()
     taken = session.execute(
         update(CallingSync)
@@ -66,6 +70,7 @@ def run_sync(session: Session, sync_id: int, phone_system: Callable[[Session], P
     phone = phone_system(session)
     try:
         phone.ensure_calling_plan(working_hours(session, timezone))
+        phone.ensure_trunks(gateways.gateways(session, cipher), gateways.dids(session))
         index = Assignments(session)
         wanted = {agent.sip_username: index.effective(placement).rules
                   for placement, agent in active_placements(session)}

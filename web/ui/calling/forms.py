@@ -1,4 +1,5 @@
-"""Forms of the calling-function pages (profiles, hotlines, assignments, working time, check)."""
+"""Forms of the calling-function pages (profiles, hotlines, trunks, assignments, working time,
+check)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from wtforms import (
     DateField,
     HiddenField,
     IntegerField,
+    PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -69,10 +71,36 @@ class ProfileForm(FlaskForm):
 
 
 class HotlineForm(FlaskForm):
-    """A company number to add."""
+    """A company number to add or change, and the extension a call to it rings."""
 
     number = StringField(_l("Số hotline"), validators=[DataRequired(), Length(max=30)])
     label = StringField(_l("Tên gọi"), validators=[Optional(), Length(max=100)])
+    extension = StringField(_l("Cuộc gọi đến đổ về số máy lẻ (không bắt buộc)"),
+                            validators=[Optional(), Length(max=20)])
+
+
+class TrunkForm(FlaskForm):
+    """A carrier trunk; the password field is never filled back (empty keeps it)."""
+
+    name = StringField(_l("Tên trunk"), validators=[DataRequired(), Length(max=100)])
+    address = StringField(_l("Địa chỉ IP của nhà mạng"), validators=[DataRequired(),
+                                                                    Length(max=100)])
+    port = IntegerField(_l("Cổng"), default=5060, validators=[Optional()])
+    transport = SelectField(_l("Giao thức"), choices=[
+        SelectChoice("udp", "UDP"), SelectChoice("tcp", "TCP"), SelectChoice("tls", "TLS")])
+    number_format = SelectField(_l("Định dạng số gửi nhà mạng"), choices=[
+        SelectChoice("e164", _l("E.164 (+84912345678)")),
+        SelectChoice("national", _l("Quốc gia (0912345678)"))])
+    number = StringField(_l("Số chính của trunk"), validators=[DataRequired(), Length(max=30)])
+    position = IntegerField(_l("Thứ tự thử (1 trước tiên; để trống: cuối cùng)"),
+                            validators=[Optional()])
+    auth_username = StringField(_l("Tên đăng nhập với nhà mạng (không bắt buộc)"),
+                                validators=[Optional(), Length(max=64)])
+    auth_password = PasswordField(_l("Mật khẩu (để trống: giữ mật khẩu đã lưu)"),
+                                  validators=[Optional(), Length(max=128)])
+    auth_realm = StringField(_l("Realm (không bắt buộc)"), validators=[Optional(),
+                                                                       Length(max=100)])
+    enabled = BooleanField(_l("Đang dùng"), default=True)
 
 
 class JobRoleForm(FlaskForm):

@@ -136,7 +136,8 @@ def hotlines() -> Any:
     if form.validate_on_submit():
         try:
             saved = admin.save_hotline(session, actor().user_id, form.number.data or "",
-                                       form.label.data or "")
+                                       form.label.data or "",
+                                       extension=form.extension.data or None)
         except RuleViolation as violation:
             session.rollback()
             put_errors(form, violation)
