@@ -78,7 +78,6 @@ class Baresip:
                  transport: str = "tls") -> None:
         """Write its configuration (a tone file as the microphone) into `folder`."""
         self.folder, self.control_port = folder, free_port()
-        self.sip_port = free_port()  # where it listens (and what its Contact names)
         self.log = folder / "baresip.log"
         tone = folder / "tone.wav"
         with wave.open(str(tone), "wb") as output:  # 8 kHz mono: what PCMU sends as is
@@ -89,7 +88,9 @@ class Baresip:
                 struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000)))
                 for i in range(8000 * 30)))
         (folder / "config").write_text(
-            f"sip_listen 127.0.0.1:{self.sip_port}\n"
+            # Ports of the system's choosing: it binds one for each transport (a free port
+            # picked here may have a taken neighbour).
+            "sip_listen 127.0.0.1:0\n"
             f"sip_cafile {pbx.certificate}\n"  # it trusts the proxy's self-signed certificate
             "module_path /usr/lib/baresip/modules\n"
             "module g711.so\nmodule aufile.so\nmodule aubridge.so\n"
@@ -276,9 +277,6 @@ def test_the_other_side_hangs_up_a_call_the_phone_over_a_connection_answered(
             assert str(contact["Received"]).endswith(f";transport={transport}")
             caller.dial(TLS_AGENT[1])
             assert caller.outcome(timeout=10) == 200, phone.output()
-            # Its Contact names its listening port, which accepts no connection: the ACK
-            # and the BYE reach it only over the connection it registered over.
-            # assert f":{baresip.sip_port}" in caller.last_answer.header("contact")
             caller.ack()
             wait_for(lambda: "Call established" in phone.output(), "the call to be confirmed")
             assert caller.hang_up() == 200, phone.output()
@@ -301,7 +299,6 @@ def test_the_other_side_hangs_up_a_call_the_phone_over_a_connection_made(
             phone.command("dial", f"sip:{UDP_AGENT[1]}@{DOMAIN}")
             invite = callee.ring(timeout=10)
             assert invite is not None, phone.output()
-            # assert f":{baresip.sip_port}" in invite.header("contact")
             callee.accept(invite)
             ack = callee.receive()
             assert ack is not None and ack.method == "ACK"
