@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import bencode
 import psycopg
 
 from tasks.pbx.kamailio import json_rpc
@@ -121,16 +122,16 @@ class Rtpengine:
     def command(self, name: str, **arguments: Any) -> dict[str, Any]:
         """Send an ng command (e.g. "list", "query" with call-id=...); its decoded answer."""
         cookie = secrets.token_hex(4)
-        message = cookie.encode() + b" " + bencode({"command": name, **arguments})
+        message = cookie.encode() + b" " + bencode.bencode({"command": name, **arguments})
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as control:
             control.settimeout(3.0)
             control.sendto(message, self.ng)
             data, _ = control.recvfrom(65535)
         answer_cookie, _, body = data.partition(b" ")
         assert answer_cookie == cookie.encode(), data
-        decoded, _ = bdecode(body)
+        decoded = bencode.bdecode(body)  # strings as str (rtpengine's are ASCII)
         assert isinstance(decoded, dict), decoded
-        return decoded
+        return dict(decoded)
 
 
 def rtp_ports_of_this_worker() -> tuple[int, int]:
@@ -177,39 +178,3 @@ def running_rtpengine(interface: str, log: Path) -> Iterator[Rtpengine]:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(5)
 
-
-def bencode(value: Any) -> bytes:
-    """Bencode a str, bytes, int, list or dict (rtpengine's ng protocol)."""
-    if isinstance(value, str):
-        value = value.encode()
-    if isinstance(value, bytes):
-        return str(len(value)).encode() + b":" + value
-    if isinstance(value, int):
-        return b"i%de" % value
-    if isinstance(value, list):
-        return b"l" + b"".join(bencode(item) for item in value) + b"e"
-    if isinstance(value, dict):
-        return b"d" + b"".join(bencode(str(key)) + bencode(item)
-                               for key, item in sorted(value.items())) + b"e"
-    raise TypeError(f"cannot bencode {type(value).__name__}")
-
-
-def bdecode(data: bytes, at: int = 0) -> tuple[Any, int]:
-    """Decode one bencoded value at `at`; the value (strings as str) and where it ends."""
-    kind = data[at:at + 1]
-    if kind == b"i":
-        end = data.index(b"e", at)
-        return int(data[at + 1:end]), end + 1
-    if kind in (b"l", b"d"):
-        items: list[Any] = []
-        at += 1
-        while data[at:at + 1] != b"e":
-            item, at = bdecode(data, at)
-            items.append(item)
-        if kind == b"l":
-            return items, at + 1
-        return dict(zip(items[::2], items[1::2], strict=True)), at + 1
-    colon = data.index(b":", at)
-    length = int(data[at:colon])
-    raw = data[colon + 1:colon + 1 + length]
-    return raw.decode(errors="replace"), colon + 1 + length

@@ -1,5 +1,7 @@
 """SIP over TLS (WITH_TLS): a phone registers and calls over TLS, media flows both ways; the
-plain ports keep working and the TLS port speaks no plaintext SIP."""
+plain ports keep working and the TLS port speaks no plaintext SIP. Requests inside a call
+reach a phone over TLS or TCP through the connection it opened, even when its Contact names a
+port that accepts none (baresip names its connection's port; a SIPp desk phone another)."""
 
 from __future__ import annotations
 
@@ -23,8 +25,8 @@ from sqlalchemy import create_engine
 from tasks.pbx.kamailio import KamailioPhoneSystem
 from tests.conftest import worker_suffix
 from tests.pbx.launcher import DOMAIN, Kamailio, running_kamailio
-from tests.processes import free_port, wait_for
-from tests.sip import Message, Phone
+from tests.processes import free_port, running, wait_for
+from tests.sip import Message, Phone, _uri
 from web.cli import cli
 from workflow.ports import PhoneAccount
 from workflow.routing import Routing
@@ -32,6 +34,7 @@ from workflow.routing import Routing
 #: The TLS phone (baresip) and the UDP phone it calls: SIP username, extension, password.
 TLS_AGENT = ("agtls", "5801", "mat-khau-tls-1")
 UDP_AGENT = ("agudp", "5802", "mat-khau-udp-2")
+SCENARIOS = Path(__file__).with_name("sipp")
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,11 @@ def tls_pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsPbx]:
 
 
 class Baresip:
-    """A baresip softphone with one account over TLS, driven through its ctrl_tcp socket."""
+    """A baresip softphone with one account over TLS (or `transport` tcp), driven through its
+    ctrl_tcp socket."""
 
-    def __init__(self, folder: Path, pbx: TlsPbx, answer: str = "manual") -> None:
+    def __init__(self, folder: Path, pbx: TlsPbx, answer: str = "manual",
+                 transport: str = "tls") -> None:
         """Write its configuration (a tone file as the microphone) into `folder`."""
         self.folder, self.control_port = folder, free_port()
         self.log = folder / "baresip.log"
@@ -83,7 +88,9 @@ class Baresip:
                 struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000)))
                 for i in range(8000 * 30)))
         (folder / "config").write_text(
-            f"sip_listen 127.0.0.1:{free_port()}\n"
+            # Ports of the system's choosing: it binds one for each transport (a free port
+            # picked here may have a taken neighbour).
+            "sip_listen 127.0.0.1:0\n"
             f"sip_cafile {pbx.certificate}\n"  # it trusts the proxy's self-signed certificate
             "module_path /usr/lib/baresip/modules\n"
             "module g711.so\nmodule aufile.so\nmodule aubridge.so\n"
@@ -92,9 +99,10 @@ class Baresip:
             f"audio_source aufile,{tone}\n"
             "audio_player aubridge,nowhere\naudio_alert aubridge,nowhere\n")
         username, _, password = TLS_AGENT
+        port = pbx.tls_port if transport == "tls" else pbx.kamailio.sip[1]
         (folder / "accounts").write_text(
-            f"<sip:{username}@{DOMAIN};transport=tls>;auth_pass={password};"
-            f'outbound="sip:127.0.0.1:{pbx.tls_port};transport=tls";regint=600;'
+            f"<sip:{username}@{DOMAIN};transport={transport}>;auth_pass={password};"
+            f'outbound="sip:127.0.0.1:{port};transport={transport}";regint=600;'
             f"answermode={answer}\n")
 
     @contextlib.contextmanager
@@ -229,10 +237,139 @@ def test_a_call_reaches_a_phone_registered_over_tls_through_its_connection(
             caller.dial(TLS_AGENT[1])
             assert caller.outcome(timeout=10) == 200, phone.output()
             assert "m=audio" in caller.last_answer.body
-            # (The ACK, like any request inside the call, follows baresip's Contact, which
-            # names its listening port: without a connection alias it is not delivered.)
     finally:
         caller.close()
+
+
+def hang_up_answered_call(phone: Phone, invite: Message) -> int:
+    """End the call `phone` answered (`invite`) with a BYE of its own, along the call's
+    Record-Route; the status of the answer it gets."""
+    routes = "".join(f"Route: {uri}\r\n" for header in invite.headers.get("record-route", [])
+                     for uri in re.findall(r"<[^>]+>", header))
+    phone.send(
+        f"BYE {_uri(invite.header('contact'))} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {phone.address};branch=z9hG4bK{secrets.token_hex(6)};rport\r\n"
+        f"{routes}Max-Forwards: 70\r\nFrom: {invite.header('to')};tag={phone.tag}\r\n"
+        f"To: {invite.header('from')}\r\nCall-ID: {invite.header('call-id')}\r\n"
+        "CSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n")
+    while (answer := phone.receive()) is not None:
+        if answer.status >= 200:
+            return answer.status
+    raise TimeoutError("the BYE got no final answer")
+
+
+def closed_by_remote(phone: Baresip) -> bool:
+    """Whether baresip reports its call ended by the other side (a BYE it received)."""
+    return "Connection reset by peer" in phone.output()
+
+
+@pytest.mark.parametrize("transport", ["tls", "tcp"])
+def test_the_other_side_hangs_up_a_call_the_phone_over_a_connection_answered(
+    tls_pbx: TlsPbx, tmp_path: Path, transport: str
+) -> None:
+    kamailio = tls_pbx.kamailio
+    caller = Phone(UDP_AGENT[0], UDP_AGENT[2], DOMAIN, kamailio.sip)
+    baresip = Baresip(tmp_path, tls_pbx, answer="auto", transport=transport)
+    try:
+        with baresip.running() as phone:
+            contact = wait_for(lambda: registered_contact(kamailio, TLS_AGENT[0]),
+                               "the phone to register")
+            assert str(contact["Received"]).endswith(f";transport={transport}")
+            caller.dial(TLS_AGENT[1])
+            assert caller.outcome(timeout=10) == 200, phone.output()
+            caller.ack()
+            wait_for(lambda: "Call established" in phone.output(), "the call to be confirmed")
+            assert caller.hang_up() == 200, phone.output()
+            wait_for(lambda: closed_by_remote(phone), "baresip to see the call ended")
+    finally:
+        caller.close()
+
+
+@pytest.mark.parametrize("transport", ["tls", "tcp"])
+def test_the_other_side_hangs_up_a_call_the_phone_over_a_connection_made(
+    tls_pbx: TlsPbx, tmp_path: Path, transport: str
+) -> None:
+    kamailio = tls_pbx.kamailio
+    callee = Phone(UDP_AGENT[0], UDP_AGENT[2], DOMAIN, kamailio.sip)
+    baresip = Baresip(tmp_path, tls_pbx, transport=transport)
+    try:
+        assert callee.register() == 200
+        with baresip.running() as phone:
+            wait_for(lambda: registered_contact(kamailio, TLS_AGENT[0]), "the phone to register")
+            phone.command("dial", f"sip:{UDP_AGENT[1]}@{DOMAIN}")
+            invite = callee.ring(timeout=10)
+            assert invite is not None, phone.output()
+            callee.accept(invite)
+            ack = callee.receive()
+            assert ack is not None and ack.method == "ACK"
+            assert hang_up_answered_call(callee, invite) == 200, phone.output()
+            wait_for(lambda: closed_by_remote(phone), "baresip to see the call ended")
+    finally:
+        callee.close()
+
+
+def sipp_over_tcp(kamailio: Kamailio, scenario: str, contact_port: int,
+                  *options: str) -> list[str]:
+    """The command of a SIPp desk phone over one TCP connection to the proxy, for one run of
+    `scenario`. Its Contact names 127.0.0.1:`contact_port`, where nothing accepts a
+    connection: a phone's listening port, out of reach behind its firewall or NAT. (Its Via
+    names its connection's port, -p: no sign of NAT.)"""
+    return ["sipp", f"{kamailio.sip[0]}:{kamailio.sip[1]}", "-sf", str(SCENARIOS / scenario),
+            "-i", "127.0.0.1", "-p", str(free_port()), "-t", "t1", "-key", "domain", DOMAIN,
+            "-key", "contact_port", str(contact_port),
+            "-m", "1", "-nostdin", "-nr", "-timeout", "15s", "-timeout_error", *options]
+
+
+def test_the_other_side_hangs_up_a_call_a_tcp_desk_phone_answered(
+    tls_pbx: TlsPbx, tmp_path: Path
+) -> None:
+    kamailio = tls_pbx.kamailio
+    caller = Phone(UDP_AGENT[0], UDP_AGENT[2], DOMAIN, kamailio.sip)
+    username, extension, password = TLS_AGENT
+    port = free_port()
+    command = sipp_over_tcp(kamailio, "tcp_phone.xml", port, "-oocsf",
+                            str(SCENARIOS / "tcp_answer.xml"), "-s", username, "-au", username,
+                            "-ap", password, "-d", "15000")
+    try:
+        with running(command, {}, tmp_path / "sipp.log"):
+            contact = wait_for(lambda: registered_contact(kamailio, username),
+                               "the TCP phone to register")
+            assert str(contact["Received"]).endswith(";transport=tcp")
+            caller.dial(extension)
+            assert caller.outcome(timeout=10) == 200
+            # Its Contact names a port where no connection is accepted: the ACK and the BYE
+            # reach it only over the connection it registered over.
+            assert f"127.0.0.1:{port};transport=tcp" in caller.last_answer.header("contact")
+            caller.ack()
+            assert caller.hang_up() == 200  # SIPp's: it got the BYE
+    finally:
+        caller.close()
+
+
+def test_the_other_side_hangs_up_a_call_a_tcp_desk_phone_made(
+    tls_pbx: TlsPbx, tmp_path: Path
+) -> None:
+    kamailio = tls_pbx.kamailio
+    callee = Phone(UDP_AGENT[0], UDP_AGENT[2], DOMAIN, kamailio.sip)
+    username, _, password = TLS_AGENT
+    port = free_port()
+    command = sipp_over_tcp(kamailio, "tcp_call.xml", port, "-s", UDP_AGENT[1],
+                            "-key", "caller", username, "-au", username, "-ap", password)
+    try:
+        assert callee.register() == 200
+        with running(command, {}, tmp_path / "sipp.log") as phone:
+            # Picked up with no 180 first: Kamailio's workers may relay a 180 after the
+            # 200 OK, which SIPp's scenario would take for an error.
+            invite = callee.receive(timeout=10)
+            assert invite is not None and invite.method == "INVITE"
+            assert f"127.0.0.1:{port};transport=tcp" in invite.header("contact")
+            callee.accept(invite)
+            ack = callee.receive()
+            assert ack is not None and ack.method == "ACK"
+            assert hang_up_answered_call(callee, invite) == 200  # SIPp's: it got the BYE
+            assert phone.wait(10) == 0  # its scenario played to the end
+    finally:
+        callee.close()
 
 
 def sip_options(port: int, transport: str) -> str:
