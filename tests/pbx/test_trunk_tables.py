@@ -27,6 +27,15 @@ def rows(kamailio: Kamailio, query: str) -> list[tuple[Any, ...]]:
         return sorted(connection.execute(query).fetchall())
 
 
+def loaded_gateways(kamailio: Kamailio) -> str:
+    """What Kamailio's dispatcher holds in memory, as text ("" for nothing)."""
+    try:
+        return str(kamailio.rpc("dispatcher.list"))
+    except PhoneSystemError as error:
+        assert "No Destination Sets" in str(error)
+        return ""
+
+
 @pytest.fixture
 def clean_tables(kamailio: Kamailio) -> Iterator[None]:
     """Empty trunk tables before and after (the Kamailio is shared by the session)."""
@@ -34,6 +43,8 @@ def clean_tables(kamailio: Kamailio) -> Iterator[None]:
         with psycopg.connect(kamailio.database_url, autocommit=True) as connection:
             connection.execute("DELETE FROM dispatcher; DELETE FROM address; "
                                "DELETE FROM agentdesk_did")
+        kamailio.rpc("dispatcher.reload")  # Kamailio forgets them too
+        kamailio.rpc("permissions.addressReload")
     empty()
     yield
     empty()
@@ -89,9 +100,8 @@ def test_a_reload_that_failed_is_made_by_the_next_sync(
     with pytest.raises(PhoneSystemError):
         broken.ensure_trunks([VNPT], {})
     assert rows(kamailio, "SELECT description FROM dispatcher") == [("VNPT chính",)]
-    with pytest.raises(PhoneSystemError, match="No Destination Sets"):
-        kamailio.rpc("dispatcher.list")  # none loaded
+    assert "203.162.4.1" not in loaded_gateways(kamailio)
     # The retry finds the tables right, yet Kamailio's memory stale: it reloads
     assert pbx.ensure_trunks([VNPT], {}) is False
-    assert "sip:203.162.4.1:5060;transport=udp" in str(kamailio.rpc("dispatcher.list"))
+    assert "sip:203.162.4.1:5060;transport=udp" in loaded_gateways(kamailio)
     assert "203.162.4.1" in str(kamailio.rpc("permissions.addressDump"))
