@@ -314,9 +314,12 @@ def test_an_agent_calls_a_colleagues_extension(
     set_profile(kamailio, "agcos14", cos_out="0", cos_classes="internal")
     colleague = agent(kamailio, pbx, devices, "agcos15", "5941")
     assert colleague.register() == 200
-    caller.dial("5941")
+    # Claims of another identity, in any of the headers phones show, are never relayed
+    caller.dial("5941", f"P-Asserted-Identity: <sip:{HOTLINE}@{kamailio.domain}>\r\n"
+                        f"Remote-Party-ID: <sip:{HOTLINE}@{kamailio.domain}>\r\n")
     invite = rings(colleague, caller)
     assert "p-asserted-identity" not in invite.headers
+    assert "remote-party-id" not in invite.headers
 
 
 def test_without_internal_calls_an_extension_is_refused(
