@@ -339,7 +339,7 @@ class SipBench:
                             "RTPENGINE_SOCK": f'"udp:127.0.0.1:{rtpengine_port}"'}
         kamailio = stack.enter_context(running_kamailio(
             f"{self.args.database}_{name}", self.logs / f"kamailio-{name}.log",
-            keep_database=False, defines=defines, config=config))
+            keep_database=False, defines=defines, config=config, shm_mb=self.args.shm_mb))
         stack.callback(self._drop_database, f"{self.args.database}_{name}")
         provision(kamailio, self.agents)
         register_port = self.udp_port()
@@ -385,6 +385,9 @@ class SipBench:
             rss, pss = memory_mb(kamailio_pids(target.kamailio))
             self.record(number, f"{target.name}.rss_mb", rss)
             self.record(number, f"{target.name}.pss_mb", pss)
+            # The shared memory pool's high-water mark: how close the load came to -m.
+            shm = target.kamailio.rpc("core.shmmem")
+            self.record(number, f"{target.name}.shm_max_used_mb", shm["max_used"] / 2**20)
         if rtpengine_pid is not None:
             rss, _ = memory_mb([rtpengine_pid, *child_pids(rtpengine_pid)])
             self.record(number, "rtpengine.rss_mb", rss)
@@ -413,7 +416,8 @@ class SipBench:
             "cpus": os.cpu_count() or 0, "code": code,
             "code_after": code_version(), "argv": " ".join(sys.argv[1:]),
             "agents": len(self.agents), "seconds": self.args.seconds,
-            "concurrency": self.args.concurrency, "register_rate": self.args.register_rate,
+            "concurrency": self.args.concurrency, "shm_mb": self.args.shm_mb,
+            "register_rate": self.args.register_rate,
             "call_rate": self.args.call_rate, "rtpengine": bool(self.args.rtpengine),
             "shipped_config": os.path.relpath(self.args.shipped_config, PROJECT),
             "shipped_defines": UNBANNED})
@@ -497,7 +501,8 @@ def render(summary: dict[str, Any]) -> str:
         f"{env['seconds']} s per phase; at most {env['concurrency']} calls in flight; "
         f"shipped config: `{env['shipped_config']}`; "
         f"REGISTER rate {env['register_rate'] or 'max'}/s, call rate {env['call_rate'] or 'max'}"
-        f"/s; rtpengine {'on' if env['rtpengine'] else 'off'}.",
+        f"/s; rtpengine {'on' if env['rtpengine'] else 'off'}; shared memory -m "
+        f"{env['shm_mb']} MiB for each Kamailio.",
         "rss_mb: VmRSS summed over every Kamailio process (counts shared memory in each); "
         "pss_mb: the same with shared pages split among their users.",
         f"env: load1 {env['load1_before']:.2f} -> {env['load1_after']:.2f}, cpu_mloops "
@@ -537,6 +542,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", default="agentdesk_bench_sip",
                         help="prefix of the Kamailio databases (<prefix>_shipped, _minimal)")
     parser.add_argument("--keep-db", action="store_true", help="leave the databases behind")
+    parser.add_argument("--shm-mb", type=int, default=256,
+                        help="shared memory of each Kamailio, both configs alike (-m); "
+                             "Kamailio's 64 MiB default runs out under this load")
     return parser.parse_args(argv)
 
 
