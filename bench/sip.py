@@ -304,7 +304,9 @@ class SipBench:
         """Prepare the output folder from `args`."""
         self.args = args
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        self.out = Path(args.out) if args.out else PROJECT / "bench" / "out" / f"sip-{stamp}"
+        # Absolute: Kamailio binds its control socket under it after changing directory.
+        self.out = (Path(args.out).resolve() if args.out
+                    else PROJECT / "bench" / "out" / f"sip-{stamp}")
         self.out.mkdir(parents=True, exist_ok=True)
         self.logs = self.out / "logs"
         self.logs.mkdir(exist_ok=True)
