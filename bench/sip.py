@@ -60,6 +60,8 @@ MINIMAL_CONFIG = Path(__file__).resolve().parent / "kamailio_minimal.cfg"
 #: The shipped config's flood and brute-force limits, raised so that the bench measures the
 #: cost of each request, not bans (a define the config does not know is harmless).
 UNBANNED = {"PIKE_REQS": "1000000", "AUTH_FAILURES": "1000000"}
+#: Session settings deploy/kamailio/kamailio.cfg's header recommends for Kamailio (PGOPTIONS).
+RECOMMENDED_PGOPTIONS = "-c synchronous_commit=off"
 #: Configs in the order of odd rounds (even rounds run them the other way round).
 CONFIGS = ("shipped", "minimal")
 #: (label, shipped metric / minimal metric, target ratio, aim ratio, direction)
@@ -302,7 +304,9 @@ class SipBench:
         """Prepare the output folder from `args`."""
         self.args = args
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        self.out = Path(args.out) if args.out else PROJECT / "bench" / "out" / f"sip-{stamp}"
+        # Absolute: Kamailio binds its control socket under it after changing directory.
+        self.out = (Path(args.out).resolve() if args.out
+                    else PROJECT / "bench" / "out" / f"sip-{stamp}")
         self.out.mkdir(parents=True, exist_ok=True)
         self.logs = self.out / "logs"
         self.logs.mkdir(exist_ok=True)
@@ -339,7 +343,7 @@ class SipBench:
                             "RTPENGINE_SOCK": f'"udp:127.0.0.1:{rtpengine_port}"'}
         kamailio = stack.enter_context(running_kamailio(
             f"{self.args.database}_{name}", self.logs / f"kamailio-{name}.log",
-            keep_database=False, defines=defines, config=config))
+            keep_database=False, defines=defines, config=config, shm_mb=self.args.shm_mb))
         stack.callback(self._drop_database, f"{self.args.database}_{name}")
         provision(kamailio, self.agents)
         register_port = self.udp_port()
@@ -385,6 +389,9 @@ class SipBench:
             rss, pss = memory_mb(kamailio_pids(target.kamailio))
             self.record(number, f"{target.name}.rss_mb", rss)
             self.record(number, f"{target.name}.pss_mb", pss)
+            # The shared memory pool's high-water mark: how close the load came to -m.
+            shm = target.kamailio.rpc("core.shmmem")
+            self.record(number, f"{target.name}.shm_max_used_mb", shm["max_used"] / 2**20)
         if rtpengine_pid is not None:
             rss, _ = memory_mb([rtpengine_pid, *child_pids(rtpengine_pid)])
             self.record(number, "rtpengine.rss_mb", rss)
@@ -396,6 +403,11 @@ class SipBench:
 
     def run(self) -> dict[str, Any]:
         """Every round; returns the summary (also written as summary.json and summary.md)."""
+        # Both Kamailios inherit it (libpq reads PGOPTIONS when a session opens).
+        if self.args.pg_options:
+            os.environ["PGOPTIONS"] = self.args.pg_options
+        else:
+            os.environ.pop("PGOPTIONS", None)
         load_before, mloops_before = loadavg(), cpu_mloops()
         code = code_version()
         with ExitStack() as stack:
@@ -413,7 +425,9 @@ class SipBench:
             "cpus": os.cpu_count() or 0, "code": code,
             "code_after": code_version(), "argv": " ".join(sys.argv[1:]),
             "agents": len(self.agents), "seconds": self.args.seconds,
-            "concurrency": self.args.concurrency, "register_rate": self.args.register_rate,
+            "concurrency": self.args.concurrency, "shm_mb": self.args.shm_mb,
+            "pg_options": self.args.pg_options,
+            "register_rate": self.args.register_rate,
             "call_rate": self.args.call_rate, "rtpengine": bool(self.args.rtpengine),
             "shipped_config": os.path.relpath(self.args.shipped_config, PROJECT),
             "shipped_defines": UNBANNED})
@@ -497,7 +511,10 @@ def render(summary: dict[str, Any]) -> str:
         f"{env['seconds']} s per phase; at most {env['concurrency']} calls in flight; "
         f"shipped config: `{env['shipped_config']}`; "
         f"REGISTER rate {env['register_rate'] or 'max'}/s, call rate {env['call_rate'] or 'max'}"
-        f"/s; rtpengine {'on' if env['rtpengine'] else 'off'}.",
+        f"/s; rtpengine {'on' if env['rtpengine'] else 'off'}; shared memory -m "
+        f"{env['shm_mb']} MiB for each Kamailio; their database sessions: "
+        + (f"PGOPTIONS `{env['pg_options']}`." if env["pg_options"]
+           else "the server's defaults."),
         "rss_mb: VmRSS summed over every Kamailio process (counts shared memory in each); "
         "pss_mb: the same with shared pages split among their users.",
         f"env: load1 {env['load1_before']:.2f} -> {env['load1_after']:.2f}, cpu_mloops "
@@ -537,6 +554,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", default="agentdesk_bench_sip",
                         help="prefix of the Kamailio databases (<prefix>_shipped, _minimal)")
     parser.add_argument("--keep-db", action="store_true", help="leave the databases behind")
+    parser.add_argument("--pg-options", default=RECOMMENDED_PGOPTIONS,
+                        help="PGOPTIONS of both Kamailios' database sessions, as "
+                             "deploy/kamailio/kamailio.cfg recommends; '' for the server's "
+                             "defaults (a synchronous commit per REGISTER and call record)")
+    parser.add_argument("--shm-mb", type=int, default=256,
+                        help="shared memory of each Kamailio, both configs alike (-m); "
+                             "Kamailio's 64 MiB default runs out under this load")
     return parser.parse_args(argv)
 
 

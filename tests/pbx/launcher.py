@@ -63,13 +63,14 @@ def _answers(rpc_url: str) -> bool | None:
 def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
                      sip_port: int | None = None, keep_database: bool = False,
                      defines: Mapping[str, str] | None = None, config: Path = CONFIG,
-                     sip_addr: str = "127.0.0.1") -> Iterator[Kamailio]:
+                     sip_addr: str = "127.0.0.1",
+                     shm_mb: int | None = None) -> Iterator[Kamailio]:
     """Kamailio with SIP on `sip_addr` (free ports, or `sip_port`) against a fresh database
     (or, with `keep_database`, the one an earlier run left); its process group is stopped
     on exit. JSON-RPC stays on 127.0.0.1.
 
     `defines` adds `-A NAME=value` switches (a value of "" defines NAME alone, as WITH_TLS),
-    after GENEROUS_LIMITS.
+    after GENEROUS_LIMITS. `shm_mb` sizes its shared memory (-m; Kamailio's default is 64).
     """
     if not os.path.exists(KAMAILIO):
         raise RuntimeError("kamailio is missing: run .ci/run (it installs the Debian packages "
@@ -92,6 +93,8 @@ def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
                "-A", f"NO_ANSWER_MS={no_answer_ms}"]
     for name, value in {**GENEROUS_LIMITS, **(defines or {})}.items():
         command += ["-A", f"{name}={value}" if value else name]
+    if shm_mb is not None:
+        command += ["-m", str(shm_mb)]
     # kamailio.cfg requires TZ=UTC: tmrec reads agentdesk's working time (UTC) in local time.
     with open(log, "w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
