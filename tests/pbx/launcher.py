@@ -59,6 +59,14 @@ def _answers(rpc_url: str) -> bool | None:
         return None
 
 
+def _exited(process: subprocess.Popen[bytes], log: Path) -> None:
+    """Nothing while Kamailio runs; RuntimeError with its log's end once it has stopped (a
+    configuration it refuses stops it at once: no need to wait for it to answer)."""
+    if process.poll() is not None:
+        tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-15:])
+        raise RuntimeError(f"Kamailio stopped (exit {process.returncode}):\n{tail}")
+
+
 @contextlib.contextmanager
 def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
                      sip_port: int | None = None, keep_database: bool = False,
@@ -101,8 +109,8 @@ def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
                                    env={**os.environ, "TZ": "UTC"}, start_new_session=True)
     rpc_url = f"http://127.0.0.1:{rpc_port}/RPC"
     try:
-        wait_for(lambda: _answers(rpc_url), f"Kamailio to answer JSON-RPC (log: {log})",
-                 timeout=20)
+        wait_for(lambda: _answers(rpc_url) or _exited(process, log),
+                 f"Kamailio to answer JSON-RPC (log: {log})", timeout=20)
         yield Kamailio((sip_addr, sip_port), rpc_url, libpq, DOMAIN, f"unix:{control}")
     finally:
         # Its whole process group: the main process forks its workers.
