@@ -10,8 +10,9 @@ from sqlalchemy import create_engine
 from tasks.pbx.kamailio import KamailioPhoneSystem
 from tests.conftest import worker_suffix
 from tests.pbx.launcher import DOMAIN, Kamailio, running_kamailio
+from tests.sip import Phone
 
-__all__ = ["DOMAIN", "Kamailio", "kamailio", "pbx"]
+__all__ = ["DOMAIN", "Kamailio", "devices", "kamailio", "pbx"]
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +34,12 @@ def pbx(kamailio: Kamailio) -> Iterator[KamailioPhoneSystem]:
                                                          "postgresql+psycopg://"))
     yield KamailioPhoneSystem(engine, kamailio.domain, kamailio.rpc_url)
     engine.dispose()
+
+
+@pytest.fixture
+def devices() -> Iterator[list[Phone]]:
+    """Phones made during a test, closed after it."""
+    made: list[Phone] = []
+    yield made
+    for device in made:
+        device.close()

@@ -59,6 +59,18 @@ def _answers(rpc_url: str) -> bool | None:
         return None
 
 
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop a daemon started in a session of its own, with the workers it forked: TERM,
+    then KILL if it has not ended within 10 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
 def _exited(process: subprocess.Popen[bytes], log: Path) -> None:
     """Nothing while Kamailio runs; RuntimeError with its log's end once it has stopped (a
     configuration it refuses stops it at once: no need to wait for it to answer)."""
@@ -113,14 +125,7 @@ def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
                  f"Kamailio to answer JSON-RPC (log: {log})", timeout=20)
         yield Kamailio((sip_addr, sip_port), rpc_url, libpq, DOMAIN, f"unix:{control}")
     finally:
-        # Its whole process group: the main process forks its workers.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        stop_group(process)
 
 
 @dataclass(frozen=True)
@@ -181,11 +186,5 @@ def running_rtpengine(interface: str, log: Path) -> Iterator[Rtpengine]:
         wait_for(answers, f"rtpengine to answer on its ng port (log: {log})", timeout=10)
         yield engine
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        stop_group(process)
 

@@ -42,15 +42,6 @@ def kamailio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kamailio]:
         yield running
 
 
-@pytest.fixture
-def devices() -> Iterator[list[Phone]]:
-    """Phones made during a test, closed after it."""
-    made: list[Phone] = []
-    yield made
-    for device in made:
-        device.close()
-
-
 def agent(pbx: KamailioPhoneSystem, username: str, extension: str) -> None:
     """An agent account: subscriber (password SECRET) and extension."""
     pbx.ensure_account(PhoneAccount(username, extension, Routing(), SECRET), 1)

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
 
 import psycopg
-import pytest
 
 from tasks.pbx.kamailio import KamailioPhoneSystem
 from tests.pbx.carrier import CARRIER_HOST, gateway_of, map_hotline, use_gateways
@@ -25,15 +23,6 @@ from workflow.routing import Routing
 
 #: An operator's number calling in through a trunk (not one of ours: never challenged).
 OUTSIDER = "+84912000077"
-
-
-@pytest.fixture
-def devices() -> Iterator[list[Phone]]:
-    """Phones made during a test, closed after it."""
-    made: list[Phone] = []
-    yield made
-    for device in made:
-        device.close()
 
 
 def agent(kamailio: Kamailio, pbx: KamailioPhoneSystem, made: list[Phone], username: str,

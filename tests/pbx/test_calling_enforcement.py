@@ -44,15 +44,6 @@ def new_mobile() -> str:
     return f"+84913{next(_mobiles):06d}"
 
 
-@pytest.fixture
-def devices() -> Iterator[list[Phone]]:
-    """Phones made during a test, closed after it."""
-    made: list[Phone] = []
-    yield made
-    for device in made:
-        device.close()
-
-
 @pytest.fixture(scope="module", autouse=True)
 def dialplan(kamailio: Kamailio) -> None:
     """agentdesk's dialplan rules in Kamailio's `dialplan` table, loaded by Kamailio."""

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import select
 
 from tasks.runtime import runtime
@@ -26,15 +23,6 @@ from workflow.models import Agent
 from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 
 HOTLINE = "+842838123456"
-
-
-@pytest.fixture
-def devices() -> Iterator[list[Phone]]:
-    """Phones made during a test, closed after it."""
-    made: list[Phone] = []
-    yield made
-    for device in made:
-        device.close()
 
 
 def test_a_profile_set_in_agentdesk_decides_the_agents_next_calls(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
@@ -14,15 +12,6 @@ from workflow.ports import AccountMissing, PhoneAccount
 from workflow.routing import Routing, RoutingType
 
 SECRET = "mat-khau-sip-thu"
-
-
-@pytest.fixture
-def devices(kamailio: Kamailio) -> Iterator[list[Phone]]:
-    """Phones made during a test, closed after it."""
-    made: list[Phone] = []
-    yield made
-    for device in made:
-        device.close()
 
 
 def device(kamailio: Kamailio, made: list[Phone], username: str, password: str = SECRET) -> Phone:

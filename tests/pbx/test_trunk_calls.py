@@ -8,7 +8,6 @@ digest challenge, and takes calls from them only to the hotline numbers agentdes
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,15 +36,6 @@ SIPP_SCENARIOS = Path(__file__).parent / "sipp"
 def dialplan(kamailio: Kamailio) -> None:
     """agentdesk's number rules, which the proxy classifies and normalises numbers with."""
     load_dialplan(kamailio)
-
-
-@pytest.fixture
-def devices() -> Iterator[list[Phone]]:
-    """Phones made during a test, closed after it."""
-    made: list[Phone] = []
-    yield made
-    for device in made:
-        device.close()
 
 
 def invite_for(gateway: Phone, number: str, timeout: float = 3.0) -> Message | None:
