@@ -2,9 +2,9 @@
 -- version (module table versions), subscriber (auth_db), dbaliases (alias_db),
 -- usr_preferences (avpops), dialplan (dialplan), location (usrloc), dispatcher (dispatcher),
 -- address (permissions), acc, missed_calls and acc_cdrs (acc: call records), dialog and
--- dialog_vars (dialog: calls in progress); and agentdesk's
--- own tables that kamailio.cfg reads with sqlops: agentdesk_calendar (working time) and
--- agentdesk_did (incoming numbers). Apply it to Kamailio's own PostgreSQL database.
+-- dialog_vars (dialog: calls in progress); and agentdesk's own tables that kamailio.cfg reads
+-- with sqlops: agentdesk_calendar (working time) and agentdesk_did (incoming numbers). Apply
+-- it to Kamailio's own PostgreSQL database.
 
 CREATE TABLE version (
     id SERIAL PRIMARY KEY NOT NULL,
@@ -229,8 +229,8 @@ CREATE INDEX acc_cdrs_callid_idx ON acc_cdrs (callid);
 
 INSERT INTO version (table_name, table_version) values ('acc_cdrs','2');
 
--- Calls in progress (dialog, db_mode 2: written every few seconds and at a graceful stop),
--- with their variables (who called, who was called), so a restart keeps every call known.
+-- Calls in progress (dialog, db_mode 2: the answered ones written every few seconds), with
+-- their variables (who called, who was called), so a restart keeps every call known.
 CREATE TABLE dialog (
     id SERIAL PRIMARY KEY NOT NULL,
     hash_entry INTEGER NOT NULL,

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine
 from tasks.pbx.kamailio import KamailioPhoneSystem
 from tests.conftest import PG_ADMIN_URL, worker_suffix
 from tests.pbx.launcher import Kamailio, running_kamailio
+from tests.pbx.profiles import set_profile
 from tests.processes import wait_for
 from tests.sip import Message, Phone
 from workflow.ports import PhoneAccount
@@ -22,8 +23,10 @@ from workflow.routing import Routing
 SECRET = "mat-khau-khoi-dong-lai"
 #: The caller, then one callee (with its extension) per call in progress at the restart.
 CALL_ACCOUNTS = (("agdlgc", "5980"), ("agdlg1", "5981"), ("agdlg2", "5982"),
-                 ("agdlg3", "5983"))
-CALL_PURPOSES = ("caller hangs up", "callee hangs up", "callee revoked")
+                 ("agdlg3", "5983"), ("agdlg4", "5984"))
+CALL_PURPOSES = ("caller hangs up", "callee hangs up", "callee revoked", "left to its limit")
+#: The caller's longest internal call, in seconds (far beyond the test: it never runs out).
+LONGEST_CALL = 600
 #: kamailio.cfg's DLG_DB_UPDATE_PERIOD, shortened: the seconds before answered calls are
 #: in the database (a stop does not write them in Kamailio 5.6's db_mode 2).
 DIALOG_WRITES = {"DLG_DB_UPDATE_PERIOD": "1"}
@@ -106,9 +109,17 @@ def stored_calls(database_url: str) -> int:
     return int(row[0]) if row else 0
 
 
+def call_record(database_url: str, call_id: str) -> tuple[str, str] | None:
+    """The caller and callee agents of the call's record (acc_cdrs), once it is written."""
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute("SELECT caller_agent, callee_agent FROM acc_cdrs"
+                                 " WHERE callid = %s", (call_id,)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
 @pytest.fixture(scope="module")
 def restarted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Restarted]:
-    """Three calls answered, a graceful stop (SIGTERM), the same proxy started again."""
+    """Four calls answered, a graceful stop (SIGTERM), the same proxy started again."""
     name = f"agentdesk_kamailio_dialogs_{worker_suffix()}"
     logs = tmp_path_factory.mktemp("dialogs")
     calls: dict[str, AnsweredCall] = {}
@@ -120,9 +131,13 @@ def restarted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Restarted]:
             for username, extension in CALL_ACCOUNTS:
                 adapter.ensure_account(PhoneAccount(username, extension, Routing(), SECRET), 1)
             engine.dispose()
+            set_profile(before, CALL_ACCOUNTS[0][0], cos_out="0", cos_classes="internal",
+                        cos_max_int=str(LONGEST_CALL))
             for (callee, extension), purpose in zip(CALL_ACCOUNTS[1:], CALL_PURPOSES,
                                                    strict=True):
                 calls[purpose] = answered_call(before, CALL_ACCOUNTS[0][0], callee, extension)
+            # The stop does not write them (Kamailio 5.6, db_mode 2): the restart comes once
+            # the timer has, as an operator's restart a few seconds after an answer does.
             wait_for(lambda: stored_calls(before.database_url) == len(calls),
                      "the answered calls to be written to the database", timeout=10)
             port = before.sip[1]
@@ -144,6 +159,11 @@ def test_the_caller_hangs_up_a_call_answered_before_a_restart(restarted: Restart
     # Dialog"), and its 200 OK reaches the caller.
     assert call.callee.hung_up(timeout=3.0) is not None, "the BYE was not relayed"
     assert call.caller.outcome() == 200, call.caller.last_answer.first_line
+    # Its call record names both agents, as for any call (acc follows the restored dialog).
+    record = wait_for(lambda: call_record(restarted.kamailio.database_url,
+                                          call.invite.header("call-id")),
+                      "the call record", timeout=5)
+    assert record == ("agdlgc", "agdlg1")
 
 
 def test_the_callee_hangs_up_a_call_answered_before_a_restart(restarted: Restarted) -> None:
@@ -172,3 +192,16 @@ def test_revoking_an_agent_after_a_restart_ends_its_call_answered_before_it(
     assert bye_to_caller is not None, "the caller's side went on"
     assert call.callee.hung_up(timeout=5.0) is not None, "the callee's side went on"
     call.caller.confirm_bye(bye_to_caller)
+
+
+def test_the_longest_call_still_applies_to_a_call_answered_before_a_restart(
+    restarted: Restarted
+) -> None:
+    call_id = restarted.calls["left to its limit"].invite.header("call-id")
+    dialogs = [dialog for dialog in restarted.kamailio.rpc("dlg.list") or []
+               if dialog["call-id"] == call_id]
+    assert len(dialogs) == 1, "the call is unknown after the restart"
+    # Its end is still the caller's limit counted from the answer (not the dialog module's
+    # 12-hour default), and it still ends with a BYE to each side (iflags bit 0).
+    assert dialogs[0]["timeout"] - dialogs[0]["start_ts"] <= LONGEST_CALL + 60, dialogs[0]
+    assert dialogs[0]["iflags"] & 1, dialogs[0]
