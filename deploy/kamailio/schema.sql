@@ -229,8 +229,8 @@ CREATE INDEX acc_cdrs_callid_idx ON acc_cdrs (callid);
 
 INSERT INTO version (table_name, table_version) values ('acc_cdrs','2');
 
--- Calls in progress (dialog, db_mode 2: the answered ones written every few seconds), with
--- their variables (who called, who was called), so a restart keeps every call known.
+-- Calls in progress (dialog, db_mode 2: written every few seconds by a timer), with their
+-- variables (who called, who was called), so a restart keeps every call known.
 CREATE TABLE dialog (
     id SERIAL PRIMARY KEY NOT NULL,
     hash_entry INTEGER NOT NULL,
