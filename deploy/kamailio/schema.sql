@@ -1,9 +1,10 @@
 -- The tables Kamailio's modules read (from Debian's kamailio-postgres-modules, 5.6):
 -- version (module table versions), subscriber (auth_db), dbaliases (alias_db),
 -- usr_preferences (avpops), dialplan (dialplan), location (usrloc), dispatcher (dispatcher),
--- address (permissions), acc, missed_calls and acc_cdrs (acc: call records); and agentdesk's
--- own tables that kamailio.cfg reads with sqlops: agentdesk_calendar (working time) and
--- agentdesk_did (incoming numbers). Apply it to Kamailio's own PostgreSQL database.
+-- address (permissions), acc, missed_calls and acc_cdrs (acc: call records), dialog and
+-- dialog_vars (dialog: calls in progress); and agentdesk's own tables that kamailio.cfg reads
+-- with sqlops: agentdesk_calendar (working time) and agentdesk_did (incoming numbers). Apply
+-- it to Kamailio's own PostgreSQL database.
 
 CREATE TABLE version (
     id SERIAL PRIMARY KEY NOT NULL,
@@ -227,3 +228,48 @@ CREATE INDEX acc_cdrs_start_time_idx ON acc_cdrs (start_time);
 CREATE INDEX acc_cdrs_callid_idx ON acc_cdrs (callid);
 
 INSERT INTO version (table_name, table_version) values ('acc_cdrs','2');
+
+-- Calls in progress (dialog, db_mode 2: written every few seconds by a timer), with their
+-- variables (who called, who was called), so a restart keeps every call known.
+CREATE TABLE dialog (
+    id SERIAL PRIMARY KEY NOT NULL,
+    hash_entry INTEGER NOT NULL,
+    hash_id INTEGER NOT NULL,
+    callid VARCHAR(255) NOT NULL,
+    from_uri VARCHAR(255) NOT NULL,
+    from_tag VARCHAR(128) NOT NULL,
+    to_uri VARCHAR(255) NOT NULL,
+    to_tag VARCHAR(128) NOT NULL,
+    caller_cseq VARCHAR(20) NOT NULL,
+    callee_cseq VARCHAR(20) NOT NULL,
+    caller_route_set VARCHAR(512),
+    callee_route_set VARCHAR(512),
+    caller_contact VARCHAR(255) NOT NULL,
+    callee_contact VARCHAR(255) NOT NULL,
+    caller_sock VARCHAR(64) NOT NULL,
+    callee_sock VARCHAR(64) NOT NULL,
+    state INTEGER NOT NULL,
+    start_time INTEGER NOT NULL,
+    timeout INTEGER DEFAULT 0 NOT NULL,
+    sflags INTEGER DEFAULT 0 NOT NULL,
+    iflags INTEGER DEFAULT 0 NOT NULL,
+    toroute_name VARCHAR(32),
+    req_uri VARCHAR(255) NOT NULL,
+    xdata VARCHAR(512)
+);
+
+CREATE INDEX dialog_hash_idx ON dialog (hash_entry, hash_id);
+
+INSERT INTO version (table_name, table_version) values ('dialog','7');
+
+CREATE TABLE dialog_vars (
+    id SERIAL PRIMARY KEY NOT NULL,
+    hash_entry INTEGER NOT NULL,
+    hash_id INTEGER NOT NULL,
+    dialog_key VARCHAR(128) NOT NULL,
+    dialog_value VARCHAR(512) NOT NULL
+);
+
+CREATE INDEX dialog_vars_hash_idx ON dialog_vars (hash_entry, hash_id);
+
+INSERT INTO version (table_name, table_version) values ('dialog_vars','1');
