@@ -94,14 +94,23 @@ def cdr_written(kamailio: Kamailio, call_id: str) -> bool:
                                   (call_id,)).fetchone() is not None
 
 
+def bye_recorded(kamailio: Kamailio, call_id: str) -> bool:
+    """Whether Kamailio has recorded the call's BYE."""
+    with psycopg.connect(kamailio.database_url) as connection:
+        return connection.execute("SELECT 1 FROM acc WHERE callid = %s AND method = 'BYE'",
+                                  (call_id,)).fetchone() is not None
+
+
 def test_an_answered_call_hung_up_is_one_record_with_its_duration_for_each_agent(
     kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
 ) -> None:
     caller = agent(kamailio, pbx, devices, "agrec1", "6701")
     callee = agent(kamailio, pbx, devices, "agrec2", "6702")
     call_id = talk(caller, callee, "6702")
-    # The duration comes with the end of the call's dialog (acc_cdrs): wait for it
-    wait_for(lambda: cdr_written(kamailio, call_id), "the call's CDR", timeout=5)
+    # The duration comes with the end of the call's dialog (acc_cdrs), the BYE's own record
+    # as its answer goes out: wait for both
+    wait_for(lambda: cdr_written(kamailio, call_id) and bye_recorded(kamailio, call_id),
+             "the call's CDR and its BYE's record", timeout=5)
     made = pbx.recent_calls("agrec1", 10)
     assert len(made) == 1  # the answer and the BYE are one call
     record = made[0]
