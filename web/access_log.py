@@ -25,7 +25,8 @@ def loggable_path(environ: WSGIEnvironment) -> str:
     # WSGI hands the path over as latin-1; the browser sent UTF-8.
     path = raw.encode("latin-1", "replace").decode("utf-8", "replace")
     parts = path.split("/")
-    if len(parts) > 2 and parts[1] == "credentials" and parts[2] not in _CREDENTIAL_PAGES:
+    if len(parts) > 2 and (parts[1] == "provision" or (
+            parts[1] == "credentials" and parts[2] not in _CREDENTIAL_PAGES)):
         parts[2] = "<token>"
         path = "/".join(parts)
     return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in path)

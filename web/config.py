@@ -74,6 +74,8 @@ def from_env() -> dict[str, Any]:
         "CREDENTIAL_KEYS": env("CREDENTIAL_KEYS") or None,
         "CREDENTIAL_LINK_HOURS": float(env("CREDENTIAL_LINK_HOURS", "72")),
         "BASE_URL": env("BASE_URL", "http://localhost:5000"),
+        "PROVISIONING_LINK_SECONDS": float(env("PROVISIONING_LINK_SECONDS", "900")),
+        "PROVISIONING_TRANSPORT": env("PROVISIONING_TRANSPORT", "udp").lower(),
         "MAIL_SERVER": env("MAIL_SERVER") or None,
         "MAIL_PORT": int(env("MAIL_PORT", "25")),
         "MAIL_USERNAME": env("MAIL_USERNAME") or None,

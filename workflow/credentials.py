@@ -177,6 +177,12 @@ def reveal_by_link(session: Session, vault: Vault, token: str) -> Revealed:
     return _reveal(session, vault, SipCredential.link_digest == link_digest(token))
 
 
+def reveal_by_id(session: Session, vault: Vault, credential_id: int) -> Revealed:
+    """Show a pending password once, to a phone app loading a device link (the caller's
+    pending writes commit with it)."""
+    return _reveal(session, vault, SipCredential.id == credential_id)
+
+
 def reveal_own(session: Session, vault: Vault, credential_id: int, email: str) -> Revealed:
     """Show a signed-in employee their own pending password, once."""
     mine = select(Employee.id).where(func.lower(Employee.email) == email.lower())

@@ -469,6 +469,27 @@ class SipCredential(Base):
     employee: Mapped[Employee] = relationship()
 
 
+class DeviceLink(Base):
+    """A one-time, expiring address a phone app loads its SIP account from (remote
+    provisioning); kept after use as the record of who issued it and which app took it."""
+
+    __tablename__ = "device_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The pending password the app receives (and that counts as shown once it does).
+    credential_id: Mapped[int] = mapped_column(ForeignKey("sip_credential.id"), index=True)
+    #: SHA-256 of the token in the address; the token itself is never stored.
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    #: "own_device" (the employee's phone app) or "desk_phone" (issued by an admin).
+    purpose: Mapped[str] = mapped_column(String(12))
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    #: The User-Agent of the app that used it (shortened, printable only).
+    used_by_agent: Mapped[str | None] = mapped_column(String(200))
+
+
 OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
 
 

@@ -46,6 +46,7 @@ def init_ui(app: Flask) -> None:
         approvals,
         calling,
         credentials,
+        device_links,
         emails,
         notices,
         pages,
@@ -72,7 +73,7 @@ def init_ui(app: Flask) -> None:
         referrer_policy="same-origin",
     )
     for module in (pages, sign_in, agents, setup, tickets, approvals, notices, admin, staff,
-                   structure_pages, credentials, calling, emails, all_tickets):
+                   structure_pages, credentials, device_links, calling, emails, all_tickets):
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
     app.add_template_filter(local_time)
