@@ -33,6 +33,8 @@ from tests.ui.test_credential_pages import (
 from tests.ui.test_pages import csrf_token
 from web.access_log import loggable_path
 from web.extensions import db
+from web.ui.device_links import lpconfig
+from workflow.credentials import Revealed
 from workflow.device_links import token_digest
 from workflow.models import DeviceLink, User, utcnow
 
@@ -276,3 +278,11 @@ def test_the_pages_speak_english(app: Flask, world: World) -> None:
 def test_the_access_log_masks_the_token() -> None:
     logged = loggable_path({"PATH_INFO": "/provision/s3cr3t-token", "SCRIPT_NAME": ""})
     assert logged == "/provision/<token>"
+
+
+def test_the_provisioning_xml_names_the_transport_and_quotes_the_name() -> None:
+    account = Revealed("u5001", "pbx.example.vn", "pa<ss>&word", 'Lê "Bé" Thảo\\')
+    config = entries(lpconfig(account, "tls"))
+    assert config["proxy_0"]["reg_proxy"] == "<sip:pbx.example.vn;transport=tls>"
+    assert config["proxy_0"]["reg_identity"] == '"Lê \\"Bé\\" Thảo\\\\" <sip:u5001@pbx.example.vn>'
+    assert config["auth_info_0"]["passwd"] == "pa<ss>&word"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 from xml.etree import ElementTree
@@ -23,6 +24,7 @@ from workflow.errors import Conflict, NotFound
 from workflow.rules import Role
 
 bp = Blueprint("device_links", __name__)
+logger = logging.getLogger(__name__)
 
 #: Linphone's remote provisioning format (its "lpconfig" XML).
 LPCONFIG_NAMESPACE = "http://www.linphone.org/xsds/lpconfig.xsd"
@@ -88,6 +90,11 @@ def provision(token: str) -> Response:
         if request.method == "HEAD":
             return _private("", status)
         return _private(render_template("credentials/device_open.html", state=state), status)
+    transport = current_app.config["PROVISIONING_TRANSPORT"]
+    if transport not in TRANSPORTS:
+        # Refused before the link is used up: the password stays waiting for a fixed setting.
+        logger.error("PROVISIONING_TRANSPORT must be one of %s", sorted(TRANSPORTS))
+        return _refusal(_("Liên kết cài đặt tạm thời không dùng được."), 503)
     try:
         revealed = device_links.use(session, _vault(), token,
                                     request.headers.get("User-Agent", ""))
@@ -96,7 +103,7 @@ def provision(token: str) -> Response:
     except Conflict:
         return _refusal(_("Liên kết cài đặt đã được dùng hoặc đã hết hạn. Hãy tạo liên kết "
                           "mới."), 410)
-    response = make_response(lpconfig(revealed, current_app.config["PROVISIONING_TRANSPORT"]))
+    response = make_response(lpconfig(revealed, transport))
     response.headers.update(PRIVATE_HEADERS)
     response.mimetype = "application/xml"
     return response
