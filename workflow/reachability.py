@@ -32,6 +32,8 @@ _WEB = _pattern(WEB_CLIENTS)
 # Grandstream's own "Wave" app and Yealink's softclient name their maker: apps are tried
 # before desk phones so they are not taken for the maker's desk phones.
 _APP = _pattern(APPS)
+#: Zoiper 5 names itself only "Z" and its version.
+_ZOIPER = re.compile(r"^Z \d")
 _DESK = _pattern(DESK_PHONES)
 
 
@@ -43,7 +45,7 @@ def device_kind(user_agent: str, transport: str) -> DeviceKind:
     """
     if transport.lower() in WEB_TRANSPORTS or _WEB.search(user_agent):
         return DeviceKind.WEB
-    if _APP.search(user_agent):
+    if _APP.search(user_agent) or _ZOIPER.match(user_agent):
         return DeviceKind.APP
     if _DESK.search(user_agent):
         return DeviceKind.DESK_PHONE
