@@ -67,6 +67,8 @@ class Phone:
     proxy: tuple[str, int]
     #: The address it sends from (a carrier's gateway is not where agents' phones are).
     host: str = field(default="127.0.0.1", kw_only=True)
+    #: The User-Agent header it sends (none when None).
+    user_agent: str | None = field(default=None, kw_only=True)
     sock: socket.socket = field(init=False)
     tag: str = field(default_factory=lambda: secrets.token_hex(4))
     cseq: int = 1
@@ -120,7 +122,8 @@ class Phone:
             f"Call-ID: {call_id}\r\n"
             f"CSeq: {self.cseq} {method}\r\n"
             f"Contact: <{contact or f'sip:{self.username}@{self.address}'}>\r\n"
-            f"{extra}"
+            + (f"User-Agent: {self.user_agent}\r\n" if self.user_agent else "")
+            + f"{extra}"
             f"Content-Length: {len(body)}\r\n\r\n{body}"
         )
 

@@ -97,4 +97,6 @@ def from_env() -> dict[str, Any]:
         "LOGIN_FAILURES_PER_ACCOUNT": env("LOGIN_FAILURES_PER_ACCOUNT", "10 per 10 minutes"),
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
         "SESSION_HOURS": float(env("SESSION_HOURS", "12")),
+        # How long the devices registered on the phone system are reused across pages.
+        "REGISTRATIONS_CACHE_SECONDS": float(env("REGISTRATIONS_CACHE_SECONDS", "5")),
     }

@@ -89,6 +89,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "json_required": "Yêu cầu thay đổi dữ liệu phải gửi dạng JSON "
                          "(Content-Type: application/json) hoặc kèm mã X-CSRFToken.",
         "server_error": "Đã có lỗi hệ thống; dữ liệu của bạn không bị mất, hãy thử lại.",
+        "registrations_unreadable": "Không đọc được thiết bị đang đăng ký trên tổng đài lúc "
+                                    "này; hãy thử lại sau.",
         "forwarding_not_allowed":
             "Hồ sơ gọi của nhân viên này không cho chuyển cuộc gọi ra số ngoài.",
         "forward_class_not_allowed":
@@ -222,6 +224,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "json_required": "Requests that change data must be sent as JSON "
                          "(Content-Type: application/json) or carry an X-CSRFToken header.",
         "server_error": "Something went wrong on our side; nothing you saved was lost.",
+        "registrations_unreadable": "The devices registered on the phone system cannot be "
+                                    "read right now; try again later.",
         "forwarding_not_allowed":
             "This employee's calling profile does not allow forwarding to outside numbers.",
         "forward_class_not_allowed":

@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from workflow import decisions
 from workflow.calling.rules import CallingRules, WorkingHours
 from workflow.models import Branch, Department, Employee, Ticket, User
-from workflow.ports import CallRecord, PhoneAccount, PhoneSystem, PhoneSystemError, TrunkGateway
+from workflow.ports import (
+    CallRecord,
+    PhoneAccount,
+    PhoneSystem,
+    PhoneSystemError,
+    RegisteredDevice,
+    TrunkGateway,
+)
 from workflow.provisioning import ProvisioningSettings, provision_ticket
 from workflow.rules import Actor, Role
 from workflow.tickets import TicketKind, TicketRequest, submit_ticket
@@ -209,6 +216,10 @@ class _Unreachable:
         raise PhoneSystemError(OUTAGE)
 
     def ensure_trunks(self, trunks: Sequence[TrunkGateway], dids: Mapping[str, str]) -> bool:
+        """Fail, as a switchboard that cannot be reached does."""
+        raise PhoneSystemError(OUTAGE)
+
+    def registered_devices(self) -> dict[str, list[RegisteredDevice]]:
         """Fail, as a switchboard that cannot be reached does."""
         raise PhoneSystemError(OUTAGE)
 

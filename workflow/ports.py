@@ -67,6 +67,30 @@ class CallRecord:
     #: Seconds from the answer to the hang-up; None until an answered call has ended.
     duration: float | None = None
 
+
+class DeviceKind(StrEnum):
+    """What sort of device a registration comes from."""
+
+    APP = "app"
+    WEB = "web"
+    DESK_PHONE = "desk_phone"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class RegisteredDevice:
+    """One device registered now for an account, as the phone system holds it."""
+
+    kind: DeviceKind
+    #: The User-Agent it registered with ("" when it sent none).
+    user_agent: str
+    #: udp, tcp, tls, ws or wss.
+    transport: str
+    #: The time of its latest REGISTER (UTC): registered at least since then, and still now.
+    registered_since: datetime
+    #: When the registration lapses unless the device refreshes it (UTC).
+    expires: datetime
+
 @dataclass(frozen=True)
 class TrunkGateway:
     """The desired state of one carrier trunk on the phone system."""
@@ -130,6 +154,13 @@ class PhoneSystem(Protocol):
     def ensure_trunks(self, trunks: Sequence[TrunkGateway], dids: Mapping[str, str]) -> bool:
         """Make the carrier trunks (enabled ones) and the DIDs (E.164 number -> extension)
         exactly these; True when something changed."""
+        ...
+
+    def registered_devices(self) -> Mapping[str, list[RegisteredDevice]]:
+        """The devices registered now, by SIP username (accounts without one are absent).
+
+        Raises PhoneSystemError when the registrations cannot be read now.
+        """
         ...
 
 

@@ -127,6 +127,10 @@ class AgentFilter:
     routing_type: str | None = None
     q: str | None = None
     sort: str = "updated"
+    #: Only active agents with no device registered now (their SIP username not in
+    #: `registered`, the usernames the phone system holds registrations for).
+    no_device: bool = False
+    registered: frozenset[str] = frozenset()
 
 
 _NEWEST_AGENT: SortKey[Agent] = number_key(Agent.id, lambda agent: agent.id, descending=True)
@@ -212,6 +216,11 @@ def _agent_conditions(query: AnySelect, filters: AgentFilter) -> AnySelect:
         query = query.where(Agent.status == filters.status)
     if filters.routing_type:
         query = query.where(Agent.routing_type == filters.routing_type)
+    if filters.no_device:
+        # A revoked agent has no device by design: the filter finds who cannot be reached.
+        query = query.where(Agent.status == "active")
+        if filters.registered:
+            query = query.where(Agent.sip_username.not_in(sorted(filters.registered)))
     return query
 
 

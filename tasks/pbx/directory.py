@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from workflow.calling.rules import CallingRules, WorkingHours
 from workflow.models import DirectoryEntry, DirectoryWrite, UTCDateTime, table, utcnow
-from workflow.ports import AccountMissing, CallRecord, PhoneAccount, TrunkGateway
+from workflow.ports import AccountMissing, CallRecord, PhoneAccount, RegisteredDevice, TrunkGateway
 from workflow.routing import Routing, RoutingType
 
 logger = logging.getLogger(__name__)
@@ -120,6 +120,10 @@ class DirectoryPhoneSystem:
     def ensure_trunks(self, trunks: Sequence[TrunkGateway], dids: Mapping[str, str]) -> bool:
         """Nothing to hold: the directory places no calls (trunks and DIDs stay in agentdesk)."""
         return False
+
+    def registered_devices(self) -> dict[str, list[RegisteredDevice]]:
+        """None: no device registers with the directory."""
+        return {}
 
     def remove_account(self, sip_username: str, ticket_id: int) -> bool:
         """Delete the entry if it is there."""

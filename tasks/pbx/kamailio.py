@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
@@ -34,7 +35,15 @@ from tasks.pbx.preferences import (
 )
 from tasks.pbx.records import recent_calls
 from workflow.calling.rules import CallingRules, WorkingHours
-from workflow.ports import AccountMissing, CallRecord, PhoneAccount, PhoneSystemError, TrunkGateway
+from workflow.ports import (
+    AccountMissing,
+    CallRecord,
+    PhoneAccount,
+    PhoneSystemError,
+    RegisteredDevice,
+    TrunkGateway,
+)
+from workflow.reachability import device_kind
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +184,23 @@ class KamailioPhoneSystem:
         except SQLAlchemyError as error:
             raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
 
+    def registered_devices(self) -> dict[str, list[RegisteredDevice]]:
+        """Every contact registered now, from `location` in one query (usrloc db_mode 1
+        writes each REGISTER through, so the table is what Kamailio holds)."""
+        try:
+            with self.engine.connect() as connection:
+                rows = connection.execute(REGISTRATIONS, {"now": _kamailio_now()}).all()
+        except SQLAlchemyError as error:
+            raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
+        found: dict[str, list[RegisteredDevice]] = {}
+        for username, user_agent, contact, received, socket, last_modified, expires in rows:
+            transport = contact_transport(received, contact, socket)
+            found.setdefault(username, []).append(RegisteredDevice(
+                kind=device_kind(user_agent or "", transport), user_agent=user_agent or "",
+                transport=transport, registered_since=_from_kamailio(last_modified),
+                expires=_from_kamailio(expires)))
+        return found
+
     def ensure_trunks(self, trunks: Sequence[TrunkGateway], dids: Mapping[str, str]) -> bool:
         """The enabled trunks as dispatcher destinations and trusted addresses; the DIDs.
 
@@ -309,6 +335,49 @@ class KamailioPhoneSystem:
         except PhoneSystemError as error:
             if "not found" not in str(error).lower():
                 raise
+
+#: The contacts registered now, oldest registration first. `last_modified` is the time of
+#: the contact's latest REGISTER: Kamailio keeps no time of the first one (a refresh with
+#: the same Call-ID updates the row in place; ruid carries the process's start, and how
+#: CSeq steps differs between phones), so it is the one time that is surely true: the
+#: device was registered then and has been ever since. Contacts past their expiry are
+#: left out even before usrloc's timer deletes them.
+REGISTRATIONS = text("""
+    SELECT username, user_agent, contact, received, socket, last_modified, expires
+    FROM location WHERE expires > :now
+    ORDER BY username, last_modified, id
+""")
+#: Transports a Contact or received URI may name.
+TRANSPORTS = ("udp", "tcp", "tls", "ws", "wss", "sctp")
+
+
+def contact_transport(received: str | None, contact: str, socket: str | None) -> str:
+    """The transport a contact is reached over: the one its REGISTER came by (`received`,
+    which nathelper writes with a transport parameter for all but UDP), else what its
+    Contact names, else the listening socket's protocol (a WebSocket rides on tcp/tls
+    sockets, so the URIs are asked first)."""
+    for uri in (received, contact):
+        for parameter in (uri or "").split(";")[1:]:
+            name, _, value = parameter.partition("=")
+            value = value.strip().lower().split(">")[0]
+            if name.strip().lower() == "transport" and value in TRANSPORTS:
+                return value
+    if received:
+        return "udp"  # nathelper names no transport for UDP
+    protocol = (socket or "").partition(":")[0].lower()
+    return protocol if protocol in TRANSPORTS else "udp"
+
+
+def _kamailio_now() -> datetime:
+    """Now as Kamailio writes times in `location`: its host's local time, without a zone
+    (agentdesk and Kamailio are expected to share a time zone, as servers do: UTC)."""
+    return datetime.now()
+
+
+def _from_kamailio(moment: datetime) -> datetime:
+    """A `location` time (local, without a zone) in UTC."""
+    return moment.astimezone(UTC)  # a naive time is taken as local
+
 
 #: The dispatcher set agentdesk's trunks form.
 TRUNK_SET = 1

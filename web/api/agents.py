@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
 from flask_smorest import Blueprint
 
+from web.api.docs import refuses
 from web.api.schemas import AgentArgsSchema, AgentSchema, page_schema
 from web.auth import current_actor
+from web.errors import error_response
 from web.extensions import db
+from web.reachability import registrations
 from workflow import queries
 
 blp = Blueprint("agents", __name__, description="Agent accounts")
@@ -17,10 +21,16 @@ blp = Blueprint("agents", __name__, description="Agent accounts")
 @blp.route("/agents")
 @blp.arguments(AgentArgsSchema, location="query")
 @blp.response(200, page_schema(AgentSchema))
+@refuses(blp, 503)  # no_device while the phone system cannot be read
 def list_agents(args: dict[str, Any]) -> Any:
-    """Agents, filtered and paginated."""
+    """Agents, filtered and paginated, with the devices registered now."""
     current_actor()
     page, per_page = args.pop("page"), args.pop("per_page")
+    if args.get("no_device"):
+        g.registrations = reading = registrations()
+        if not reading.readable:
+            return error_response(503, "registrations_unreadable")
+        args["registered"] = frozenset(reading.devices)
     return queries.list_agents(db.session(), queries.AgentFilter(**args), page, per_page)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
 from marshmallow import Schema, fields, validate
 
 from web.api.fields import (
@@ -15,7 +16,9 @@ from web.api.fields import (
     query_flag,
     query_id,
 )
+from web.reachability import Registrations, registrations
 from workflow.machine import Status
+from workflow.ports import DeviceKind
 from workflow.routing import RoutingType
 from workflow.tickets import MAX_DETAILS_LENGTH, TicketKind, routing_as_dict
 
@@ -97,6 +100,19 @@ class EmployeeArgsSchema(Schema):
     q = Line(validate=validate.Length(max=100))
 
 
+class RegisteredDeviceSchema(Schema):
+    """A device registered now on the phone system."""
+
+    kind = fields.String(required=True, validate=one_of(DeviceKind), metadata={
+        "description": "app, web (a browser: WebSocket transport), desk_phone or unknown."})
+    user_agent = fields.String(required=True)
+    transport = fields.String(required=True, validate=one_of(
+        ["udp", "tcp", "tls", "ws", "wss", "sctp"]))
+    registered_since = fields.DateTime(required=True, metadata={
+        "description": "Its latest REGISTER: registered at least since then."})
+    expires = fields.DateTime(required=True)
+
+
 class AgentSchema(AgentSummarySchema):
     sip_username = fields.String()
     employee_id = fields.Integer()
@@ -108,6 +124,25 @@ class AgentSchema(AgentSummarySchema):
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     revoked_at = fields.DateTime(allow_none=True)
+    devices = fields.List(fields.Nested(RegisteredDeviceSchema), allow_none=True, metadata={
+        "description": "Devices registered now; null when the phone system cannot be read."})
+    no_device_warning = fields.Boolean(metadata={
+        "description": "Active, calls ring App and Web, and no device is registered."})
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        if attr == "devices":
+            return _registrations().known_of(obj.sip_username)
+        if attr == "no_device_warning":
+            return _registrations().unreachable(obj)
+        return super().get_attribute(obj, attr, default)
+
+
+def _registrations() -> Registrations:
+    """The registrations this request read (once, whatever the number of agents)."""
+    if "registrations" not in g:
+        g.registrations = registrations()
+    reading: Registrations = g.registrations
+    return reading
 
 
 class AgentArgsSchema(PageArgsSchema):
@@ -116,6 +151,9 @@ class AgentArgsSchema(PageArgsSchema):
     status = fields.String(validate=one_of(["active", "revoked"]))
     routing_type = fields.String(validate=one_of(RoutingType))
     q = Line(validate=validate.Length(max=100))
+    no_device = fields.Boolean(metadata={
+        "description": "Only active agents with no device registered now (503 when the "
+                       "phone system cannot be read)."})
 
 
 class PolicySchema(Schema):

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from web.extensions import db
+from web.reachability import Registrations, registrations
 from web.spreadsheet import csv_response, phone_cell
 from web.ui.access import signed_in
 from web.ui.args import position_args
@@ -32,19 +33,21 @@ EXPORT_CHUNK = 1000
 @signed_in()
 def agent_list() -> Any:
     """Agent accounts, searchable, filtered and sorted, one page at a time."""
-    form, filters = _filters()
+    reading = registrations()
+    form, filters = _filters(reading)
     page = queries.browse_agents(db.session(), filters, position_args(
         (form.page.data or 1) if not form.errors else 1), PER_PAGE)
     open_tickets = open_tickets_of(db.session(), [agent.employee_id for agent in page.items
                                                   if agent.status == "active"])
-    return render_template("agents/list.html", form=form, page=page, open_tickets=open_tickets)
+    return render_template("agents/list.html", form=form, page=page, open_tickets=open_tickets,
+                           registrations=reading)
 
 
 @bp.route("/agents/export.csv")
 @signed_in()
 def export() -> Response:
     """The agents of the current filter as CSV, UTF-8 with a BOM so Excel reads Vietnamese."""
-    filters = _filters()[1]
+    filters = _filters(registrations())[1]
     header = [_("Nhân viên"), _("Mã nhân viên"), _("Chi nhánh"), _("Phòng ban"), _("Số máy lẻ"),
               _("Định tuyến"), _("Số ưu tiên"), _("Số dự phòng"), _("Trạng thái"),
               _("Thay đổi gần nhất")]
@@ -60,8 +63,11 @@ def _export_rows(filters: queries.AgentFilter) -> Iterator[list[Any]]:
                phone_cell(backup), status, changed]
 
 
-def _filters() -> tuple[AgentFilterForm, queries.AgentFilter]:
-    """The filter form from the query string, and the filters it stands for (none if bad)."""
+def _filters(reading: Registrations) -> tuple[AgentFilterForm, queries.AgentFilter]:
+    """The filter form from the query string, and the filters it stands for (none if bad).
+
+    "No device" needs the registrations: when they cannot be read it is not applied (the
+    page says so) rather than taking every agent for unreachable."""
     form = AgentFilterForm(request.args)
     session = db.session()
     everything = SelectChoice("", _("Tất cả"))
@@ -81,6 +87,8 @@ def _filters() -> tuple[AgentFilterForm, queries.AgentFilter]:
         status=form.status.data or None,
         routing_type=form.routing_type.data or None, q=form.q.data or None,
         sort=form.sort.data or "updated",
+        no_device=form.device.data == "none" and reading.readable,
+        registered=frozenset(reading.devices),
     )
 
 
@@ -97,4 +105,5 @@ def agent_page(agent_id: int) -> Any:
                            history=queries.agent_history(session, agent_id),
                            credential=credentials.latest_for(session, agent.sip_username),
                            calling=calling, hotline_labels=hotline_labels(session),
-                           last_calls=recent_calls(agent.sip_username, 1))
+                           last_calls=recent_calls(agent.sip_username, 1),
+                           registrations=registrations())

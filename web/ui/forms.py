@@ -128,6 +128,9 @@ class AgentFilterForm(FlaskForm):
         SelectChoice("", _l("Tất cả")), SelectChoice("app_web", _l("App và Web")),
         SelectChoice("phone", _l("Số điện thoại")),
     ])
+    device = SelectField(_l("Thiết bị"), validators=[Optional()], choices=[
+        SelectChoice("", _l("Tất cả")), SelectChoice("none", _l("Chưa có thiết bị đăng ký")),
+    ])
     sort = SelectField(_l("Sắp xếp"), validators=[Optional()], choices=[
         SelectChoice("updated", _l("Thay đổi gần nhất")), SelectChoice("name", _l("Tên")),
         SelectChoice("extension", _l("Số máy lẻ")),

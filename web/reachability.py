@@ -1,0 +1,85 @@
+"""The devices registered now, read from the phone system at most once every few seconds.
+
+The agent list shows fifty agents a page and many people open it: each page reads every
+registration in one go (never one query per row), and pages opened within
+REGISTRATIONS_CACHE_SECONDS of each other share that reading.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app
+
+from tasks.runtime import runtime
+from web.extensions import db
+from workflow.models import Agent
+from workflow.ports import PhoneSystemError, RegisteredDevice
+from workflow.routing import RoutingType
+
+logger = logging.getLogger(__name__)
+
+#: Key of the cache in `app.extensions`.
+EXTENSION_KEY = "agentdesk_registrations"
+
+
+@dataclass(frozen=True)
+class Registrations:
+    """The devices registered now by SIP username, or that the phone system could not say."""
+
+    devices: Mapping[str, list[RegisteredDevice]] = field(default_factory=dict)
+    readable: bool = True
+
+    def of(self, sip_username: str) -> list[RegisteredDevice]:
+        """The account's devices registered now, oldest registration first."""
+        return self.devices.get(sip_username, [])
+
+    def known_of(self, sip_username: str) -> list[RegisteredDevice] | None:
+        """The account's devices, or None when the phone system could not be read."""
+        return self.of(sip_username) if self.readable else None
+
+    def unreachable(self, agent: Agent) -> bool:
+        """An active agent whose calls ring App and Web while no device is registered."""
+        return (self.readable and agent.status == "active"
+                and agent.routing_type == RoutingType.APP_WEB
+                and not self.of(agent.sip_username))
+
+
+class RegistrationCache:
+    """The last reading of the registrations, reused for `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._reading: Registrations | None = None
+        self._read_at = 0.0
+
+    def get(self, app: Flask) -> Registrations:
+        """The registrations, read again once the last reading is `seconds` old."""
+        with self._lock:  # one reading at a time: a burst of pages makes one query
+            if self._reading is None or time.monotonic() - self._read_at >= self.seconds:
+                self._reading = _read(app)
+                self._read_at = time.monotonic()
+            return self._reading
+
+
+def _read(app: Flask) -> Registrations:
+    """One reading; an unreadable phone system is remembered too, so pages do not each
+    wait for it while it is down."""
+    try:
+        return Registrations(runtime(app).phone_system(db.session()).registered_devices())
+    except PhoneSystemError as error:
+        logger.warning("registrations unreadable: %s", error)
+        return Registrations(readable=False)
+
+
+def registrations() -> Registrations:
+    """The devices registered now, as the current app last read them."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cache: RegistrationCache = app.extensions.setdefault(
+        EXTENSION_KEY, RegistrationCache(app.config["REGISTRATIONS_CACHE_SECONDS"]))
+    return cache.get(app)
