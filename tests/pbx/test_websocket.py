@@ -8,14 +8,19 @@ without qop."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import re
 import secrets
 import socket
+import ssl
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
@@ -25,8 +30,9 @@ from tasks.pbx.kamailio import KamailioPhoneSystem
 from tests.conftest import worker_suffix
 from tests.pbx.launcher import DOMAIN, Kamailio, Rtpengine, running_kamailio, running_rtpengine
 from tests.pbx.test_management_plane import post_rpc
-from tests.processes import free_port
+from tests.processes import free_port, wait_for
 from tests.sip import Message, Phone, md5, parse
+from web.cli import cli
 from workflow.models import utcnow
 from workflow.ports import PhoneAccount
 from workflow.routing import Routing
@@ -50,6 +56,20 @@ WEBRTC_SDP = (
 #: What a desk phone offers: plain RTP, PCMA.
 PLAIN_SDP = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
              "m=audio 40002 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n")
+
+
+def ok_with_sdp(browser: WebPhone, invite: Message, sdp: str) -> str:
+    """The browser's 200 OK to `invite` with `sdp`, its Record-Route sent back."""
+    to = invite.header("to")
+    if ";tag=" not in to:
+        to += f";tag={browser.tag}"
+    vias = "".join(f"Via: {via}\r\n" for via in invite.headers.get("via", []))
+    routes = "".join(f"Record-Route: {route}\r\n"
+                     for route in invite.headers.get("record-route", []))
+    return (f"SIP/2.0 200 OK\r\n{vias}{routes}From: {invite.header('from')}\r\nTo: {to}\r\n"
+            f"Call-ID: {invite.header('call-id')}\r\nCSeq: {invite.header('cseq')}\r\n"
+            f"Contact: <sip:{browser.username}@{browser.host};transport=ws>\r\n"
+            f"Content-Type: application/sdp\r\nContent-Length: {len(sdp)}\r\n\r\n{sdp}")
 
 
 def webrtc_answer(offer: str) -> str:
@@ -92,6 +112,32 @@ def web_pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebPbx]:
             yield WebPbx(kamailio, ws_port, engine)
 
 
+@pytest.fixture(scope="module")
+def wss_pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """Kamailio WITH_WEBSOCKET and WITH_TLS (a certificate `agentdesk pbx certificate` made):
+    its WSS port and that certificate."""
+    folder = tmp_path_factory.mktemp("wss")
+    certificate, key = folder / "tls.pem", folder / "tls.key"
+    made = CliRunner().invoke(cli, ["pbx", "certificate", "--host", DOMAIN, "--ip", "127.0.0.1",
+                                    "--certificate", str(certificate),
+                                    "--private-key", str(key)])
+    assert made.exit_code == 0, made.output
+    wss_port = free_port()
+    defines = {"WITH_WEBSOCKET": "", "WITH_TLS": "", "WS_PORT": str(free_port()),
+               "WSS_PORT": str(wss_port), "TLS_PORT": str(free_port()),
+               "TLS_CERTIFICATE": f'"{certificate}"', "TLS_PRIVATE_KEY": f'"{key}"',
+               "EPHEMERAL_SECRET": f'"{SECRET}"'}
+    with running_kamailio(f"agentdesk_wss_{worker_suffix()}", folder / "kamailio.log",
+                          defines=defines) as kamailio:
+        database = create_engine(kamailio.database_url.replace("postgresql://",
+                                                               "postgresql+psycopg://"))
+        pbx = KamailioPhoneSystem(database, kamailio.domain, kamailio.rpc_url)
+        username, extension, password = WEB_AGENT
+        pbx.ensure_account(PhoneAccount(username, extension, Routing(), password), 1)
+        database.dispose()
+        yield wss_port, certificate
+
+
 @dataclass
 class WebPhone:
     """A browser's SIP stack over one WebSocket connection."""
@@ -100,6 +146,7 @@ class WebPhone:
     username: str
     tag: str = field(default_factory=lambda: secrets.token_hex(4))
     host: str = field(default_factory=lambda: secrets.token_hex(6) + ".invalid")
+    instance: str = field(default_factory=lambda: str(uuid.uuid4()))
     cseq: int = 1
 
     def send(self, text: str) -> None:
@@ -117,8 +164,11 @@ class WebPhone:
     def reply(self, request: Message, status: str) -> None:
         """Answer a request received (e.g. a BYE) with `status`."""
         vias = "".join(f"Via: {via}\r\n" for via in request.headers.get("via", []))
+        to = request.header("to")
+        if ";tag=" not in to:
+            to += f";tag={self.tag}"
         self.send(f"SIP/2.0 {status}\r\n{vias}From: {request.header('from')}\r\n"
-                  f"To: {request.header('to')}\r\nCall-ID: {request.header('call-id')}\r\n"
+                  f"To: {to}\r\nCall-ID: {request.header('call-id')}\r\n"
                   f"CSeq: {request.header('cseq')}\r\nContent-Length: 0\r\n\r\n")
 
     def final(self) -> Message:
@@ -130,14 +180,20 @@ class WebPhone:
 
     def request(self, method: str, uri: str, to: str, call_id: str, extra: str = "",
                 body: str = "") -> str:
-        """A request as JsSIP writes it."""
+        """A request as JsSIP writes it (its REGISTER with an instance ID and reg-id, and
+        Supported: path, outbound, gruu)."""
         self.cseq += 1
+        contact_params = (f';+sip.ice;reg-id=1;+sip.instance="<urn:uuid:{self.instance}>"'
+                          if method == "REGISTER" else "")
+        if method == "REGISTER":
+            extra = "Supported: path,gruu,outbound\r\n" + extra
         return (
             f"{method} {uri} SIP/2.0\r\n"
             f"Via: SIP/2.0/WS {self.host};branch=z9hG4bK{secrets.token_hex(6)}\r\n"
             f"Max-Forwards: 69\r\nFrom: <sip:{self.username}@{DOMAIN}>;tag={self.tag}\r\n"
             f"To: <{to}>\r\nCall-ID: {call_id}\r\nCSeq: {self.cseq} {method}\r\n"
-            f"Contact: <sip:{self.username}@{self.host};transport=ws>\r\n{extra}"
+            f"Contact: <sip:{self.username}@{self.host};transport=ws>{contact_params}\r\n"
+            f"{extra}"
             f"Content-Length: {len(body)}\r\n\r\n{body}")
 
     def register(self, auth_user: str, password: str) -> Message:
@@ -265,6 +321,37 @@ def test_ephemeral_credentials_do_not_work_over_udp(web_pbx: WebPbx) -> None:
     assert contacts_of(web_pbx.kamailio, DESK_AGENT[0]) == []
 
 
+def test_a_browser_registers_over_wss(wss_pbx: tuple[int, Path],
+                                      web_phones: contextlib.ExitStack) -> None:
+    port, certificate = wss_pbx
+    context = ssl.create_default_context(cafile=str(certificate))
+    connection = web_phones.enter_context(connect(
+        f"wss://{DOMAIN}:{port}/", subprotocols=[Subprotocol("sip")], open_timeout=5,
+        ssl=context, sock=socket.create_connection(("127.0.0.1", port), timeout=5),
+        server_hostname=DOMAIN))
+    phone = WebPhone(connection, WEB_AGENT[0])
+    answer = phone.register(*credential(WEB_AGENT[0]))
+    assert answer.status == 200, answer.first_line
+    assert f"@{phone.host};transport=ws" in answer.header("contact")
+    # Nor does the WSS port run RPC (HTTPS).
+    status, _ = post_rpc_tls(port, context)
+    assert status == 403
+
+
+def post_rpc_tls(port: int, context: ssl.SSLContext) -> tuple[int, str]:
+    """POST core.version to /RPC over HTTPS at DOMAIN (127.0.0.1):port; status and body."""
+    connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=context)
+    context.check_hostname = False
+    try:
+        connection.request("POST", "/RPC", body=b'{"jsonrpc": "2.0", "method": '
+                           b'"core.version", "id": 1}',
+                           headers={"Content-Type": "application/json", "Host": DOMAIN})
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
 def test_the_websocket_port_answers_no_rpc_and_no_plain_http(web_pbx: WebPbx) -> None:
     status, body = post_rpc("127.0.0.1", web_pbx.ws_port, "core.version")
     assert status == 403 and "result" not in body
@@ -294,17 +381,7 @@ def test_a_desk_phone_calling_a_browser_gets_plain_rtp_and_the_browser_webrtc(
     assert "a=rtcp-mux" in offer and "a=crypto:" not in offer
     assert "40000" not in offer  # the desk phone's own media port is rtpengine's business
     # The browser answers as WebRTC does; the desk phone gets plain RTP without ICE.
-    answer_sdp = webrtc_answer(offer)
-    to = invite.header("to") + f";tag={browser.tag}"
-    vias = "".join(f"Via: {via}\r\n" for via in invite.headers.get("via", []))
-    routes = "".join(f"Record-Route: {route}\r\n"
-                     for route in invite.headers.get("record-route", []))
-    browser.send(
-        f"SIP/2.0 200 OK\r\n{vias}{routes}From: {invite.header('from')}\r\nTo: {to}\r\n"
-        f"Call-ID: {invite.header('call-id')}\r\nCSeq: {invite.header('cseq')}\r\n"
-        f"Contact: <sip:{WEB_AGENT[0]}@{browser.host};transport=ws>\r\n"
-        f"Content-Type: application/sdp\r\nContent-Length: {len(answer_sdp)}\r\n\r\n"
-        f"{answer_sdp}")
+    browser.send(ok_with_sdp(browser, invite, webrtc_answer(offer)))
     assert desk.outcome() == 200
     answered = desk.last_answer.body
     assert "m=audio" in answered and "RTP/AVP" in answered and "SAVPF" not in answered
@@ -358,3 +435,72 @@ def test_a_browser_may_not_call_as_another_user(
     answer = browser.final()
     assert (answer.status, answer.reason) == (403, "Forbidden auth ID")
 
+
+
+@pytest.mark.parametrize("picks_up", ["app", "browser"])
+def test_the_browser_and_the_app_ring_together_each_in_its_own_media(
+        web_pbx: WebPbx, web_phones: contextlib.ExitStack, devices: list[Phone],
+        picks_up: str) -> None:
+    browser = open_web_phone(web_pbx, web_phones, WEB_AGENT[0])
+    assert browser.register(*credential(WEB_AGENT[0])).status == 200
+    app = Phone(WEB_AGENT[0], WEB_AGENT[2], DOMAIN, web_pbx.kamailio.sip)
+    devices.append(app)
+    assert app.register() == 200
+    try:
+        desk = Phone(DESK_AGENT[0], DESK_AGENT[2], DOMAIN, web_pbx.kamailio.sip)
+        devices.append(desk)
+        desk.dial(WEB_AGENT[1])
+        at_app = app.ring()
+        at_browser = browser.receive()
+        while at_browser is not None and at_browser.method != "INVITE":
+            at_browser = browser.receive()
+        assert at_app is not None and at_browser is not None, "both should ring"
+        browser.reply(at_browser, "180 Ringing")
+        # (The caller hears it ring there before anyone picks up: a branch is cancelled
+        # once it has answered something.)
+        ringing = desk.receive()
+        while ringing is not None and f"tag={browser.tag}" not in ringing.header("to"):
+            ringing = desk.receive()
+        assert ringing is not None and ringing.status == 180
+        assert "RTP/SAVPF" in at_browser.body and "a=fingerprint:" in at_browser.body
+        assert "RTP/AVP" in at_app.body and "SAVPF" not in at_app.body
+        assert "a=ice-ufrag" not in at_app.body and "a=fingerprint" not in at_app.body
+        # Whoever picks up, the caller hears it over plain RTP; the other stops ringing.
+        if picks_up == "app":
+            app.accept(at_app)
+        else:
+            browser.send(ok_with_sdp(browser, at_browser, webrtc_answer(at_browser.body)))
+        assert desk.outcome() == 200
+        assert "RTP/AVP" in desk.last_answer.body and "SAVPF" not in desk.last_answer.body
+        assert "a=ice-ufrag" not in desk.last_answer.body
+        if picks_up == "app":
+            cancel = browser.receive()
+            while cancel is not None and cancel.method != "CANCEL":
+                cancel = browser.receive()
+            assert cancel is not None, "the browser was not told the call was taken"
+        else:
+            cancel = app.receive()
+            while cancel is not None and cancel.method != "CANCEL":
+                cancel = app.receive()
+            assert cancel is not None, "the app was not told the call was taken"
+        desk.ack()
+        call = web_pbx.rtpengine.command("query", **{"call-id": at_app.header("call-id")})
+        sides = {media["protocol"]: media["flags"] for tag in call["tags"].values()
+                 for media in tag["medias"]}
+        assert "RTP/AVP" in sides, call
+        if picks_up == "browser":
+            assert {"ICE", "DTLS-SRTP"} <= set(sides["UDP/TLS/RTP/SAVPF"]), sides
+    finally:
+        app.register(expires=0)
+
+
+def test_a_closed_browser_is_no_longer_registered(web_pbx: WebPbx) -> None:
+    with connect(f"ws://127.0.0.1:{web_pbx.ws_port}/", subprotocols=[Subprotocol("sip")],
+                 open_timeout=5) as connection:
+        phone = WebPhone(connection, DESK_AGENT[0])
+        assert phone.register(*credential(DESK_AGENT[0])).status == 200
+        assert any(phone.host in contact
+                   for contact in contacts_of(web_pbx.kamailio, DESK_AGENT[0]))
+    wait_for(lambda: not any(phone.host in contact
+                             for contact in contacts_of(web_pbx.kamailio, DESK_AGENT[0])),
+             "the closed browser's contact to go", timeout=10)
