@@ -504,3 +504,28 @@ def test_a_closed_browser_is_no_longer_registered(web_pbx: WebPbx) -> None:
     wait_for(lambda: not any(phone.host in contact
                              for contact in contacts_of(web_pbx.kamailio, DESK_AGENT[0])),
              "the closed browser's contact to go", timeout=10)
+
+
+def test_a_browser_calls_another_browser_webrtc_on_both_sides(
+        web_pbx: WebPbx, web_phones: contextlib.ExitStack) -> None:
+    callee = open_web_phone(web_pbx, web_phones, WEB_AGENT[0])
+    assert callee.register(*credential(WEB_AGENT[0])).status == 200
+    caller = open_web_phone(web_pbx, web_phones, DESK_AGENT[0])
+    auth_user, password = credential(DESK_AGENT[0])
+    assert caller.register(auth_user, password).status == 200
+    caller.dial(WEB_AGENT[1], auth_user, password)
+    invite = callee.receive()
+    while invite is not None and invite.method != "INVITE":
+        invite = callee.receive()
+    assert invite is not None, "the called browser did not ring"
+    assert "RTP/SAVPF" in invite.body and "a=fingerprint:" in invite.body
+    assert "a=ice-ufrag:" in invite.body and "a=rtcp-mux" in invite.body
+    assert "abcdefghijklmnopqrstuvwx" not in invite.body  # rtpengine's ICE, not the caller's
+    callee.send(ok_with_sdp(callee, invite, webrtc_answer(invite.body)))
+    answer = caller.final()
+    assert answer.status == 200
+    assert "RTP/SAVPF" in answer.body and "a=fingerprint:" in answer.body
+    assert "a=ice-ufrag:" in answer.body and "a=rtcp-mux" in answer.body
+    call = web_pbx.rtpengine.command("query", **{"call-id": invite.header("call-id")})
+    protocols = [media["protocol"] for tag in call["tags"].values() for media in tag["medias"]]
+    assert protocols and set(protocols) == {"UDP/TLS/RTP/SAVPF"}, call
