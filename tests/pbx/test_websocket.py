@@ -42,6 +42,8 @@ SECRET = "test-webphone-secret"
 #: The Web phone's agent and a desk phone's agent: SIP username, extension, stored password.
 WEB_AGENT = ("agweb", "5901", "mat-khau-web-1")
 DESK_AGENT = ("agdesk", "5902", "mat-khau-desk-2")
+#: An agent revoked while its Web phone is registered.
+REVOKED_AGENT = ("agrevoked", "5903", "mat-khau-revoked-3")
 
 #: What a browser offers (Chromium's shape, trimmed): ICE, DTLS-SRTP, rtcp-mux, Opus and PCMA.
 WEBRTC_SDP = (
@@ -90,6 +92,7 @@ class WebPbx:
     kamailio: Kamailio
     ws_port: int
     rtpengine: Rtpengine
+    pbx: KamailioPhoneSystem
 
 
 @pytest.fixture(scope="module")
@@ -106,10 +109,10 @@ def web_pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebPbx]:
             database = create_engine(kamailio.database_url.replace("postgresql://",
                                                                    "postgresql+psycopg://"))
             pbx = KamailioPhoneSystem(database, kamailio.domain, kamailio.rpc_url)
-            for username, extension, password in (WEB_AGENT, DESK_AGENT):
+            for username, extension, password in (WEB_AGENT, DESK_AGENT, REVOKED_AGENT):
                 pbx.ensure_account(PhoneAccount(username, extension, Routing(), password), 1)
+            yield WebPbx(kamailio, ws_port, engine, pbx)
             database.dispose()
-            yield WebPbx(kamailio, ws_port, engine)
 
 
 @pytest.fixture(scope="module")
@@ -529,3 +532,20 @@ def test_a_browser_calls_another_browser_webrtc_on_both_sides(
     call = web_pbx.rtpengine.command("query", **{"call-id": invite.header("call-id")})
     protocols = [media["protocol"] for tag in call["tags"].values() for media in tag["medias"]]
     assert protocols and set(protocols) == {"UDP/TLS/RTP/SAVPF"}, call
+
+
+def test_revoking_the_agent_ends_its_web_phone_registration_for_good(
+        web_pbx: WebPbx, web_phones: contextlib.ExitStack) -> None:
+    username = REVOKED_AGENT[0]
+    browser = open_web_phone(web_pbx, web_phones, username)
+    auth_user, password = credential(username)
+    assert browser.register(auth_user, password).status == 200
+    assert contacts_of(web_pbx.kamailio, username)
+    web_pbx.pbx.remove_account(username, 1)
+    assert contacts_of(web_pbx.kamailio, username) == []
+    # Its credential has not expired, yet it neither registers nor calls any more.
+    answer = browser.register(auth_user, password)
+    assert answer.status == 403, answer.first_line
+    assert contacts_of(web_pbx.kamailio, username) == []
+    browser.dial(DESK_AGENT[1], auth_user, password)
+    assert browser.final().status == 403
