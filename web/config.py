@@ -95,4 +95,7 @@ def from_env() -> dict[str, Any]:
         "LOGIN_FAILURES_PER_ACCOUNT": env("LOGIN_FAILURES_PER_ACCOUNT", "10 per 10 minutes"),
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
         "SESSION_HOURS": float(env("SESSION_HOURS", "12")),
+        "WEBPHONE_SECRET": env("WEBPHONE_SECRET") or None,
+        "WEBPHONE_CREDENTIAL_SECONDS": int(env("WEBPHONE_CREDENTIAL_SECONDS", "3600")),
+        "WEBPHONE_WS_URL": env("WEBPHONE_WS_URL") or None,
     }

@@ -15,6 +15,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "employee_has_open_ticket": "Nhân viên này đang có phiếu #{ticket_id} chưa xử lý xong.",
         "employee_has_agent": "Nhân viên này đã có số máy lẻ {extension}.",
         "employee_has_no_agent": "Nhân viên này chưa có tài khoản agent đang hoạt động.",
+        "webphone_no_agent":
+            "Bạn chưa có tài khoản agent đang hoạt động nên chưa dùng được điện thoại web.",
+        "webphone_not_configured": "Điện thoại web chưa được cấu hình trên hệ thống này.",
         "details_too_long": "Chi tiết tối đa {max} ký tự.",
         "comment_too_long": "Ghi chú tối đa {max} ký tự.",
         "extension_digits": "Số máy lẻ chỉ gồm chữ số.",
@@ -149,6 +152,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "employee_has_open_ticket": "This employee already has ticket #{ticket_id} in progress.",
         "employee_has_agent": "This employee already has extension {extension}.",
         "employee_has_no_agent": "This employee has no active agent account.",
+        "webphone_no_agent":
+            "You hold no active agent account, so the web phone is not available to you.",
+        "webphone_not_configured": "The web phone is not set up on this system.",
         "details_too_long": "Details may be at most {max} characters.",
         "comment_too_long": "A comment may be at most {max} characters.",
         "extension_digits": "An extension contains digits only.",

@@ -67,6 +67,7 @@ def init_ui(app: Flask) -> None:
         staff,
         structure_pages,
         tickets,
+        webphone,
     )
 
     app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
@@ -85,7 +86,8 @@ def init_ui(app: Flask) -> None:
         referrer_policy="same-origin",
     )
     for module in (pages, sign_in, agents, setup, tickets, approvals, notices, admin, staff,
-                   structure_pages, credentials, calling, emails, all_tickets, phone):
+                   structure_pages, credentials, calling, emails, all_tickets, webphone,
+                   phone):
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
     app.add_template_filter(local_time)

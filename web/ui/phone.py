@@ -4,32 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from web.extensions import db
 from web.ui.access import signed_in
 from web.ui.call_records import recent_calls
-from workflow.models import Agent, Employee
+from web.ui.webphone import settings as webphone_settings
+from workflow import webphone
+from workflow.errors import NotFound
+from workflow.models import Agent
 
 bp = Blueprint("phone_page", __name__)
 
 #: Calls listed under the dial pad.
 HISTORY_LENGTH = 15
-#: Where the page asks for its time-limited SIP credentials (session + CSRF, JSON).
-CREDENTIALS_PATH = "/my/webphone/credentials"
 
 
 def active_agent_of_user() -> Agent | None:
     """The active agent of the employee whose email the signed-in user has, if any."""
-    email = (current_user.email or "").lower()
-    return db.session().scalars(
-        select(Agent).join(Employee, Employee.id == Agent.employee_id)
-        .where(func.lower(Employee.email) == email, Agent.status == "active",
-               Employee.active.is_(True))
-        .limit(1)).first()
+    try:
+        return webphone.active_agent_of(db.session(), current_user.email or "")
+    except NotFound:
+        return None
 
 
 def holds_active_agent() -> bool:
@@ -47,7 +45,7 @@ def phone() -> Any:
     return render_template(
         "phone/phone.html", agent=agent, configured=_configured(),
         history=recent_calls(agent.sip_username, HISTORY_LENGTH),
-        credentials_url=CREDENTIALS_PATH, texts=_texts())
+        credentials_url=url_for("webphone.credentials"), texts=_texts())
 
 
 @bp.route("/my/phone/history")
@@ -63,8 +61,7 @@ def history() -> Any:
 
 def _configured() -> bool:
     """Whether the web phone has its WebSocket address and shared secret."""
-    return bool(current_app.config.get("WEBPHONE_WS_URL")
-                and current_app.config.get("WEBPHONE_SECRET"))
+    return webphone_settings() is not None
 
 
 def _texts() -> dict[str, Any]:
