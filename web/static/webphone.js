@@ -112,9 +112,13 @@
     scheduleRenewal();
   }
 
-  // Whether the employee still holds the agent; the page stops when not.
+  // Whether the employee still holds the agent (the page stops when not), with fresh
+  // credentials; at most once in RECHECK_GAP_MS, so a refusal cannot start a loop.
+  const RECHECK_GAP_MS = 20 * 1000;
+  let lastRecheck = 0;
   async function recheck() {
-    if (stopped) { return; }
+    if (stopped || Date.now() - lastRecheck < RECHECK_GAP_MS) { return; }
+    lastRecheck = Date.now();
     try {
       await renew();
     } catch (error) { /* renew() reports it */ }
