@@ -113,11 +113,12 @@
   }
 
   // Whether the employee still holds the agent (the page stops when not), with fresh
-  // credentials; at most once in RECHECK_GAP_MS, so a refusal cannot start a loop.
+  // credentials; after a failure at most once in RECHECK_GAP_MS, so a refusal cannot start a
+  // loop (`always` after a call the other side or the switchboard ended).
   const RECHECK_GAP_MS = 20 * 1000;
   let lastRecheck = 0;
-  async function recheck() {
-    if (stopped || Date.now() - lastRecheck < RECHECK_GAP_MS) { return; }
+  async function recheck(always) {
+    if (stopped || (!always && Date.now() - lastRecheck < RECHECK_GAP_MS)) { return; }
     lastRecheck = Date.now();
     try {
       await renew();
@@ -260,7 +261,7 @@
     }
     refreshHistory();
     // A call the switchboard cut may be a revoke: make sure the agent is still held.
-    if (remoteEnded) { recheck(); }
+    if (remoteEnded) { recheck(true); }
   }
 
   function attachAudio(connection) {
