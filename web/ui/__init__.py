@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, has_request_context
 from flask_babel import Babel, format_datetime, refresh
@@ -19,6 +20,7 @@ from web.messages import render
 from web.ui.credentials import pending_count
 from web.ui.forms import LANGUAGE_NAMES
 from web.ui.labels import label_globals
+from web.ui.phone import holds_active_agent
 from workflow import notifications, queries, undelivered
 from workflow.errors import Problem
 from workflow.routing import display_number
@@ -37,6 +39,16 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
+def content_security_policy(websocket_url: str | None) -> dict[str, Any]:
+    """The policy, letting pages open the Web phone's WebSocket when it is configured (a
+    WebSocket on another port or host is not 'self')."""
+    parts = urlsplit(websocket_url or "")
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        return CONTENT_SECURITY_POLICY
+    return {**CONTENT_SECURITY_POLICY,
+            "connect-src": ["'self'", f"{parts.scheme}://{parts.netloc}"]}
+
+
 def init_ui(app: Flask) -> None:
     """Attach the pages and what they need: translations, CSRF, headers, rate limits, CSS."""
     from web.ui import (
@@ -50,6 +62,7 @@ def init_ui(app: Flask) -> None:
         emails,
         notices,
         pages,
+        phone,
         setup,
         sign_in,
         staff,
@@ -69,13 +82,13 @@ def init_ui(app: Flask) -> None:
         force_https=app.config["FORCE_HTTPS"],
         strict_transport_security=app.config["FORCE_HTTPS"],
         session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
-        content_security_policy=CONTENT_SECURITY_POLICY,
+        content_security_policy=content_security_policy(app.config.get("WEBPHONE_WS_URL")),
         frame_options="DENY",
         referrer_policy="same-origin",
     )
     for module in (pages, sign_in, agents, setup, tickets, approvals, notices, admin, staff,
                    structure_pages, credentials, device_links, calling, emails, all_tickets,
-                   webphone):
+                   webphone, phone):
         app.register_blueprint(module.bp)
     app.context_processor(_page_globals)
     app.add_template_filter(local_time)
@@ -105,8 +118,10 @@ def problem_messages(problems: list[Problem]) -> list[str]:
 def _page_globals() -> dict[str, Any]:
     """What every page template may use, including the count on the queue's badge."""
     awaiting = unread = passwords = parked = 0
+    web_phone = False
     if has_request_context() and current_user.is_authenticated:
         caller = current_actor()
+        web_phone = holds_active_agent()
         unread = notifications.count_unread(db.session(), caller.user_id)
         passwords = pending_count()
         if caller.role in (Role.APPROVER, Role.ADMIN):
@@ -115,4 +130,5 @@ def _page_globals() -> dict[str, Any]:
             parked = undelivered.count_parked(db.session())
     return {"current_language": current_language(), "language_names": LANGUAGE_NAMES,
             "awaiting_decision": awaiting, "unread_notices": unread,
-            "pending_passwords": passwords, "parked_emails": parked, **label_globals()}
+            "pending_passwords": passwords, "parked_emails": parked, "web_phone": web_phone,
+            **label_globals()}
