@@ -10,9 +10,9 @@ the test can read getStats().
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import secrets
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
+from tests.baresip import Baresip
 from tests.conftest import (
     PASSWORD,
     World,
@@ -95,59 +96,6 @@ class Site:
     folder: Path
 
 
-class Baresip:
-    """baresip on 127.0.0.1, registered as a desk phone, driven over ctrl_tcp (netstrings)."""
-
-    def __init__(self, control_port: int, log: Path) -> None:
-        import socket
-
-        self.log = log
-        self.control = socket.socket()
-        self.control.settimeout(5)
-        wait_for(lambda: self.control.connect_ex(("127.0.0.1", control_port)) == 0,
-                 f"baresip's control socket (log: {log})", timeout=10)
-        self.buffer = b""
-
-    def command(self, command: str, params: str = "") -> dict[str, object]:
-        """Run a baresip command; its response (events meanwhile are skipped)."""
-        token = secrets.token_hex(4)
-        payload = json.dumps({"command": command, "params": params, "token": token}).encode()
-        self.control.sendall(b"%d:%s," % (len(payload), payload))
-        while True:
-            message = self._next()
-            if message.get("response") and message.get("token") == token:
-                return message
-
-    def event(self, kind: str, timeout: float = 10.0) -> dict[str, object]:
-        """The next event of `kind` (CALL_ESTABLISHED, CALL_CLOSED...)."""
-        self.control.settimeout(timeout)
-        try:
-            while True:
-                message = self._next()
-                if message.get("event") and message.get("type") == kind:
-                    return message
-        finally:
-            self.control.settimeout(5)
-
-    def rtp_received(self) -> int:
-        """RTP packets received in the current call (audio_debug's receive counters)."""
-        report = str(self.command("audio_debug").get("data", ""))
-        return sum(int(count) for count in re.findall(r"rcvd=(\d+)", report))
-
-    def _next(self) -> dict[str, object]:
-        """The next netstring message."""
-        while True:
-            length, colon, rest = self.buffer.partition(b":")
-            if colon and len(rest) > int(length):
-                self.buffer = rest[int(length) + 1:]
-                decoded: dict[str, object] = json.loads(rest[:int(length)])
-                return decoded
-            chunk = self.control.recv(65536)
-            if not chunk:
-                raise ConnectionError("baresip closed its control socket")
-            self.buffer += chunk
-
-
 @contextlib.contextmanager
 def running_baresip(kamailio: Kamailio, username: str, password: str,
                     home: Path) -> Iterator[Baresip]:
@@ -170,7 +118,7 @@ def running_baresip(kamailio: Kamailio, username: str, password: str,
     ]))
     log = home / "baresip.log"
     with running(["baresip", "-f", str(home), "-v"], {}, log):
-        yield Baresip(control_port, log)
+        yield Baresip(socket.socket(), ("127.0.0.1", control_port), log)
 
 
 # --- fixtures ----------------------------------------------------------------------------------

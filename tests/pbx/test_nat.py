@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import re
 import secrets
 import socket
@@ -29,6 +28,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.baresip import Baresip
 from tests.conftest import worker_suffix
 from tests.pbx.launcher import Kamailio, Rtpengine, running_kamailio, running_rtpengine
 from tests.processes import running, wait_for
@@ -137,56 +137,6 @@ def socket_in(namespace: str, kind: int = socket.SOCK_STREAM) -> socket.socket:
     return made[0]
 
 
-class Baresip:
-    """baresip in the LAN namespace, driven over its ctrl_tcp socket (netstring JSON)."""
-
-    def __init__(self, network: Network, control_port: int, log: Path) -> None:
-        self.log = log
-        self.control = socket_in(network.lan)
-        self.control.settimeout(5)
-        wait_for(lambda: self.control.connect_ex((PHONE_ADDR, control_port)) == 0,
-                 f"baresip's control socket (log: {log})", timeout=10)
-        self.buffer = b""
-
-    def command(self, command: str, params: str = "") -> dict[str, object]:
-        """Run a baresip command; its response (events that arrive meanwhile are skipped)."""
-        token = secrets.token_hex(4)
-        payload = json.dumps({"command": command, "params": params, "token": token}).encode()
-        self.control.sendall(b"%d:%s," % (len(payload), payload))
-        while True:
-            message = self._next()
-            if message.get("response") and message.get("token") == token:
-                return message
-
-    def event(self, kind: str, timeout: float = 10.0) -> dict[str, object]:
-        """The next event of `kind` (e.g. CALL_ESTABLISHED)."""
-        self.control.settimeout(timeout)
-        try:
-            while True:
-                message = self._next()
-                if message.get("event") and message.get("type") == kind:
-                    return message
-        finally:
-            self.control.settimeout(5)
-
-    def trace(self) -> str:
-        """What baresip has logged so far (with -s: every SIP message it sent or got)."""
-        return self.log.read_text(errors="replace")
-
-    def _next(self) -> dict[str, object]:
-        """The next netstring message from baresip."""
-        while True:
-            length, colon, rest = self.buffer.partition(b":")
-            if colon and len(rest) > int(length):
-                self.buffer = rest[int(length) + 1:]
-                decoded: dict[str, object] = json.loads(rest[:int(length)])
-                return decoded
-            chunk = self.control.recv(65536)
-            if not chunk:
-                raise ConnectionError("baresip closed its control socket")
-            self.buffer += chunk
-
-
 @contextlib.contextmanager
 def running_baresip(network: Network, kamailio: Kamailio, username: str, password: str,
                     home: Path) -> Iterator[Baresip]:
@@ -211,7 +161,7 @@ def running_baresip(network: Network, kamailio: Kamailio, username: str, passwor
     log = home / "baresip.log"
     command = ["ip", "netns", "exec", network.lan, "baresip", "-f", str(home), "-s", "-v"]
     with running(command, {}, log):
-        yield Baresip(network, control_port, log)
+        yield Baresip(socket_in(network.lan), (PHONE_ADDR, control_port), log)
 
 
 @dataclass
