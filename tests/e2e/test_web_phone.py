@@ -107,7 +107,7 @@ def running_baresip(kamailio: Kamailio, username: str, password: str,
         f"<sip:{username}@{kamailio.domain}>;auth_pass={password};"
         f'outbound="sip:{host}:{port}";regint=3600;answermode=auto;audio_codecs=PCMU\n')
     (home / "config").write_text("\n".join([
-        f"sip_listen 127.0.0.1:{free_port()}",
+        "sip_listen 127.0.0.1:0",
         "module_path /usr/lib/baresip/modules",
         "module g711.so", "module ausine.so", "module aubridge.so",
         "module_app account.so", "module_app menu.so", "module_app ctrl_tcp.so",

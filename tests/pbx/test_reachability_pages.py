@@ -28,7 +28,7 @@ from tests.conftest import (
 )
 from tests.pbx.conftest import Kamailio
 from tests.pbx.test_kamailio_workflow import revealed_password
-from tests.processes import free_port, running, wait_for
+from tests.processes import running, wait_for
 from tests.services.test_submit import actor
 from tests.sip import Phone
 from tests.ui.test_pages import sign_in
@@ -126,7 +126,7 @@ def site(kamailio: Kamailio, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         f"<sip:{usernames['5811']}@{kamailio.domain}>;auth_pass={passwords['5811']};"
         f'outbound="sip:{host}:{port}";regint=600;audio_codecs=PCMU\n')
     (home / "config").write_text("\n".join([
-        f"sip_listen 127.0.0.1:{free_port()}", "module_path /usr/lib/baresip/modules",
+        "sip_listen 127.0.0.1:0", "module_path /usr/lib/baresip/modules",
         "module g711.so", "module_app account.so", ""]))
     try:
         assert desk.register() == 200 and plain.register() == 200
