@@ -2,8 +2,9 @@
 
 Kamailio reads its own PostgreSQL database (see deploy/kamailio): `subscriber` holds only
 the digest hashes, `dbaliases` routes an extension to the stable SIP username, and
-`usr_preferences` says how calls ring. Registrations live in Kamailio's memory and are
-dropped over JSON-RPC when an account is removed, so a revoked phone stops at once.
+`usr_preferences` says how calls ring; trunks go to `dispatcher` and `address`, hotline
+numbers to `agentdesk_did`. Registrations (written through to `location`) are dropped over
+JSON-RPC when an account is removed, and its calls ended, so a revoked phone stops at once.
 """
 
 from __future__ import annotations
