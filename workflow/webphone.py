@@ -15,11 +15,12 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from workflow.errors import NotFound
-from workflow.models import Agent, Employee, is_active, utcnow
+from workflow.machine import Status
+from workflow.models import Agent, Employee, Ticket, is_active, utcnow
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,20 @@ def ephemeral_credential(secret: str, sip_username: str, now: datetime,
                                datetime.fromtimestamp(expiry, UTC))
 
 
+#: A revoke in these states is decided: the account is going, so no new credentials (the
+#: switchboard may already have ended the calls and registrations before the revoke commits).
+REVOKE_UNDER_WAY = (Status.APPROVED.value, Status.PROVISIONING.value)
+
+
 def active_agent_of(session: Session, email: str) -> Agent:
-    """The active agent account of the employee signed in with `email` (NotFound if none)."""
+    """The active agent account of the employee signed in with `email`, unless an approved
+    revoke of it is under way (NotFound if none)."""
+    revoking = exists().where(Ticket.agent_id == Agent.id, Ticket.kind == "revoke",
+                              Ticket.state.in_(REVOKE_UNDER_WAY))
     agent = session.scalars(
         select(Agent).join(Agent.employee)
-        .where(func.lower(Employee.email) == email.lower(), is_active(Agent.status))
+        .where(func.lower(Employee.email) == email.lower(), is_active(Agent.status),
+               ~revoking)
         .order_by(Agent.id).limit(1)).first()
     if agent is None:
         raise NotFound("webphone_no_agent")

@@ -1,5 +1,10 @@
-"""The Web phone (/my/phone) in Chromium against a real Kamailio (WITH_WEBSOCKET, ephemeral
-credentials, rtpengine bridging WebRTC to plain RTP) and agentdesk with PHONE_SYSTEM=kamailio.
+"""The Web phone (/my/phone) in Chromium against a real Kamailio (WITH_WEBSOCKET and WITH_TLS:
+the page registers over WSS as in production, ephemeral credentials, rtpengine bridging WebRTC to
+plain RTP) and agentdesk with PHONE_SYSTEM=kamailio.
+
+Kamailio's certificate is one `agentdesk pbx certificate` made for the switchboard's name;
+Chromium resolves that name to 127.0.0.1 and trusts that certificate's key alone
+(--ignore-certificate-errors-spki-list), so the TLS handshake is otherwise a real one.
 
 Chromium fakes the microphone (a beep) and grants it without asking. Agents are provisioned
 through tickets; a desk phone is baresip (sine tone, PCMU), a second device of the same agent
@@ -9,7 +14,9 @@ the test can read getStats().
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import re
 import secrets
 import socket
@@ -20,6 +27,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select, update
@@ -36,11 +46,12 @@ from tests.conftest import (
     worker_suffix,
 )
 from tests.e2e.conftest import ACTION_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS, expect_fits, login
-from tests.pbx.launcher import Kamailio, running_kamailio, running_rtpengine
+from tests.pbx.launcher import DOMAIN, Kamailio, running_kamailio, running_rtpengine
 from tests.pbx.test_kamailio_workflow import revealed_password
 from tests.processes import free_port, running, wait_for
 from tests.services.test_submit import actor
 from tests.sip import Phone
+from web.cli import cli
 from web.extensions import db
 from workflow import decisions
 from workflow.models import Agent, Employee, utcnow
@@ -49,9 +60,9 @@ from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 from workflow.webphone import ephemeral_credential
 
 SECRET = "e2e-webphone-secret-" + secrets.token_hex(8)
-#: Fake media: a microphone that beeps, granted without a prompt; sound may play unprompted.
-FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              "--autoplay-policy=no-user-gesture-required"]
+#: Fake media: a microphone that beeps, granted without a prompt. Sound follows Chromium's
+#: own autoplay policy, as for the employee.
+FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 #: Keeps every RTCPeerConnection the page makes, for getStats().
 COLLECT_PEER_CONNECTIONS = """
 (() => {
@@ -66,6 +77,44 @@ COLLECT_PEER_CONNECTIONS = """
   Object.setPrototypeOf(window.RTCPeerConnection, Original);
 })();
 """
+#: Keeps every Notification the page shows and every tone it plays (the ringtone).
+COLLECT_NOTIFICATIONS_AND_TONES = """
+(() => {
+  window.__notifications = [];
+  const OriginalNotification = window.Notification;
+  window.Notification = function (title, options) {
+    const made = new OriginalNotification(title, options);
+    const record = { title, body: (options || {}).body, closed: false };
+    window.__notifications.push(record);
+    const close = made.close.bind(made);
+    made.close = () => { record.closed = true; close(); };
+    return made;
+  };
+  window.Notification.prototype = OriginalNotification.prototype;
+  Object.defineProperty(window.Notification, "permission",
+                        { get: () => OriginalNotification.permission });
+  window.Notification.requestPermission =
+    (...args) => OriginalNotification.requestPermission(...args);
+  window.__tones = [];
+  const createOscillator = AudioContext.prototype.createOscillator;
+  AudioContext.prototype.createOscillator = function () {
+    const made = createOscillator.call(this);
+    const record = { context: this, frequency: 0, started: false, stopped: false };
+    window.__tones.push(record);
+    const start = made.start.bind(made);
+    const stop = made.stop.bind(made);
+    made.start = (...args) => {
+      record.started = true; record.frequency = made.frequency.value; return start(...args);
+    };
+    made.stop = (...args) => { record.stopped = true; return stop(...args); };
+    return made;
+  };
+})();
+"""
+#: The frequencies of the tones playing now, with their sound context running.
+TONES_PLAYING = """() => window.__tones
+  .filter((tone) => tone.started && !tone.stopped && tone.context.state === "running")
+  .map((tone) => tone.frequency)"""
 #: Audio bytes the page's newest peer connection has received.
 BYTES_RECEIVED = """async () => {
   const connection = window.__peerConnections[window.__peerConnections.length - 1];
@@ -90,7 +139,10 @@ class Site:
     base_url: str
     world: World
     kamailio: Kamailio
-    ws_port: int
+    #: Where browsers reach the switchboard: wss://DOMAIN:port.
+    ws_url: str
+    #: The base64 SHA-256 of Kamailio's certificate's public key (what Chromium trusts).
+    spki: str
     sip_usernames: dict[str, str]
     passwords: dict[str, str]
     folder: Path
@@ -126,24 +178,39 @@ def running_baresip(kamailio: Kamailio, username: str, password: str,
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """Kamailio + rtpengine, and agentdesk on it serving the four agents' people."""
+    """Kamailio (WSS) + rtpengine, and agentdesk on it serving the four agents' people."""
     folder = tmp_path_factory.mktemp("webphone")
-    ws_port = free_port()
+    certificate, key = folder / "tls.pem", folder / "tls.key"
+    made = CliRunner().invoke(cli, ["pbx", "certificate", "--host", DOMAIN,
+                                    "--certificate", str(certificate),
+                                    "--private-key", str(key)])
+    assert made.exit_code == 0, made.output
+    wss_port = free_port()
     with running_rtpengine("127.0.0.1", folder / "rtpengine.log") as engine:
-        defines = {"WITH_WEBSOCKET": "", "WS_PORT": str(ws_port),
+        defines = {"WITH_WEBSOCKET": "", "WS_PORT": str(free_port()), "WITH_TLS": "",
+                   "WSS_PORT": str(wss_port), "TLS_PORT": str(free_port()),
+                   "TLS_CERTIFICATE": f'"{certificate}"', "TLS_PRIVATE_KEY": f'"{key}"',
                    "EPHEMERAL_SECRET": f'"{SECRET}"', "WITH_RTPENGINE": "",
                    "RTPENGINE_SOCK": f'"udp:{engine.ng[0]}:{engine.ng[1]}"'}
         with running_kamailio(f"agentdesk_webphone_{worker_suffix()}", folder / "kamailio.log",
                               defines=defines) as kamailio:
-            yield from _serve(kamailio, ws_port, folder)
+            yield from _serve(kamailio, f"wss://{DOMAIN}:{wss_port}", spki_of(certificate),
+                              folder)
 
 
-def _serve(kamailio: Kamailio, ws_port: int, folder: Path) -> Iterator[Site]:
+def spki_of(certificate: Path) -> str:
+    """The base64 SHA-256 of a PEM certificate's public key, as Chromium's pin list wants it."""
+    key = x509.load_pem_x509_certificate(certificate.read_bytes()).public_key()
+    digest = hashlib.sha256(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
+    return base64.b64encode(digest.digest()).decode()
+
+
+def _serve(kamailio: Kamailio, ws_url: str, spki: str, folder: Path) -> Iterator[Site]:
     """agentdesk on `kamailio`, served on a free port while the tests run."""
     app = build_app(fresh_pg_database(f"agentdesk_webphone_app_{worker_suffix()}"),
                     PHONE_SYSTEM="kamailio", KAMAILIO_DATABASE_URL=kamailio.database_url,
                     KAMAILIO_RPC_URL=kamailio.rpc_url, SIP_DOMAIN=kamailio.domain,
-                    WEBPHONE_SECRET=SECRET, WEBPHONE_WS_URL=f"ws://127.0.0.1:{ws_port}",
+                    WEBPHONE_SECRET=SECRET, WEBPHONE_WS_URL=ws_url,
                     WEBPHONE_CREDENTIAL_SECONDS=3600, SESSION_COOKIE_SECURE=False,
                     FORCE_HTTPS=False)
     with app.app_context():
@@ -169,7 +236,7 @@ def _serve(kamailio: Kamailio, ws_port: int, folder: Path) -> Iterator[Site]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Site(app, f"http://127.0.0.1:{port}", world, kamailio, ws_port, usernames,
+        yield Site(app, f"http://127.0.0.1:{port}", world, kamailio, ws_url, spki, usernames,
                    passwords, folder)
     finally:
         server.shutdown()
@@ -184,11 +251,15 @@ def live_server(site: Site) -> str:
 
 
 @pytest.fixture(scope="module")
-def browser(browser: Browser) -> Iterator[Browser]:
-    """Chromium with a fake microphone, granted without asking (a browser of its own)."""
+def browser(browser: Browser, site: Site) -> Iterator[Browser]:
+    """Chromium with a fake microphone, granted without asking (a browser of its own), that
+    finds the switchboard by its name and trusts its certificate."""
     assert CHROMIUM.exists()
+    trust = [f"--host-resolver-rules=MAP {DOMAIN} 127.0.0.1",
+             f"--ignore-certificate-errors-spki-list={site.spki}"]
     launched = browser.browser_type.launch(executable_path=str(CHROMIUM), headless=True,
-                                           args=CHROMIUM_ARGS + FAKE_MEDIA, timeout=30_000)
+                                           args=CHROMIUM_ARGS + FAKE_MEDIA + trust,
+                                           timeout=30_000)
     yield launched
     launched.close()
 
@@ -203,6 +274,7 @@ def phone_page(browser: Browser, site: Site, email: str,
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     context.grant_permissions(["microphone", "notifications"], origin=site.base_url)
     context.add_init_script(COLLECT_PEER_CONNECTIONS)
+    context.add_init_script(COLLECT_NOTIFICATIONS_AND_TONES)
     try:
         page = context.new_page()
         login(page, email, PASSWORD)
@@ -223,6 +295,13 @@ def contacts(kamailio: Kamailio, username: str) -> list[str]:
             for contact in found.get("Contacts", [])] if isinstance(found, dict) else []
 
 
+def sockets(kamailio: Kamailio, username: str) -> list[str]:
+    """The proxy's sockets that `username`'s registered contacts came in on."""
+    found = kamailio.rpc("ul.lookup", "location", username)
+    return [str(contact.get("Contact", {}).get("Socket", ""))
+            for contact in found.get("Contacts", [])]
+
+
 def bytes_received(page: Page) -> int:
     """Audio bytes the page's latest call has received (getStats)."""
     return int(page.evaluate(BYTES_RECEIVED))
@@ -231,11 +310,14 @@ def bytes_received(page: Page) -> int:
 # --- tests -------------------------------------------------------------------------------------
 
 
-def test_registers_over_websocket_with_credentials_and_refuses_an_expired_one(
+def test_registers_over_wss_with_credentials_and_refuses_an_expired_one(
         browser: Browser, site: Site) -> None:
     with phone_page(browser, site, site.world.emails["requester"]) as page:
         registered = contacts(site.kamailio, site.sip_usernames[WEB])
         assert any("transport=ws" in contact for contact in registered), registered
+        # It came over TLS, to the WSS port.
+        assert sockets(site.kamailio, site.sip_usernames[WEB]) == [
+            f"tls:127.0.0.1:{site.ws_url.rsplit(':', 1)[1]}"]
         expect(page.locator("a[href='/my/phone']")).to_have_attribute("aria-current", "page")
         # A credential whose time is up, made with the right secret: the switchboard refuses it.
         expired = ephemeral_credential(SECRET, site.sip_usernames[OTHER_WEB],
@@ -248,7 +330,7 @@ def test_registers_over_websocket_with_credentials_and_refuses_an_expired_one(
               ua.stop(); resolve(`${event.response.status_code} ${event.response.reason_phrase}`);
             });
             ua.start();
-        })""", [f"ws://127.0.0.1:{site.ws_port}",
+        })""", [site.ws_url,
                 f"sip:{site.sip_usernames[OTHER_WEB]}@{site.kamailio.domain}",
                 expired.username, expired.password])
         assert outcome == "403 Credentials Expired"
@@ -304,6 +386,51 @@ def test_a_desk_phone_call_rings_the_browser_and_the_other_device_and_is_answere
             expect(page.locator("#call-history")).to_contain_text(DESK)
     finally:
         second.close()
+
+
+def test_an_incoming_call_rings_and_notifies_while_the_tab_is_in_the_background(
+        browser: Browser, site: Site) -> None:
+    with phone_page(browser, site, site.world.emails["requester"]) as page, \
+            running_baresip(site.kamailio, site.sip_usernames[DESK], site.passwords[DESK],
+                            site.folder / f"desk-{secrets.token_hex(3)}") as desk:
+        # Opened without a click on it, the page may not play sound yet (Chromium's autoplay
+        # policy): it offers to, and one press turns the ringtone on.
+        sound = page.get_by_role("button", name="Bật chuông cuộc gọi đến")
+        sound.click()
+        expect(sound).to_be_hidden()
+        # The employee goes to another tab (headless Chromium keeps every tab visible, so the
+        # page is told it is hidden).
+        page.evaluate("""() => Object.defineProperty(document, "hidden",
+                                                      { value: true, configurable: true })""")
+        wait_for(lambda: contacts(site.kamailio, site.sip_usernames[DESK]),
+                 "the desk phone to register", timeout=10)
+        desk.command("dial", f"sip:{WEB}@{site.kamailio.domain}")
+        expect(page.locator("#incoming")).to_be_visible()
+        wait_for(lambda: page.evaluate(TONES_PLAYING) == [425], "the ringtone", timeout=10)
+        shown = page.evaluate("() => window.__notifications")
+        assert [(notice["title"], notice["closed"]) for notice in shown] == [
+            ("Cuộc gọi đến", False)]
+        assert site.sip_usernames[DESK] in shown[0]["body"]
+        # Rejected: the ringing stops and the notification goes.
+        page.get_by_role("button", name="Từ chối").click()
+        expect(page.locator("#incoming")).to_be_hidden()
+        assert page.evaluate(TONES_PLAYING) == []
+        assert page.evaluate("() => window.__notifications[0].closed")
+
+
+def test_a_visible_tab_rings_without_a_notification(browser: Browser, site: Site) -> None:
+    with phone_page(browser, site, site.world.emails["approver"]) as page:
+        caller = Phone(site.sip_usernames[DESK], site.passwords[DESK], site.kamailio.domain,
+                       site.kamailio.sip)
+        try:
+            assert caller.register() == 200
+            caller.dial(OTHER_WEB)
+            expect(page.locator("#incoming")).to_be_visible()
+            assert page.evaluate("() => window.__notifications") == []
+            page.get_by_role("button", name="Từ chối").click()
+            assert caller.outcome(timeout=10) >= 400
+        finally:
+            caller.close()
 
 
 def test_one_browser_calls_another(browser: Browser, site: Site) -> None:

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from tests.conftest import PASSWORD_HASH, World
+from tests.services.test_submit import actor
 from tests.ui.test_credential_pages import (
     EMPLOYEE_EMAIL,
     latest,
@@ -24,9 +25,11 @@ from tests.ui.test_credential_pages import (
 )
 from tests.ui.test_pages import csrf_token
 from web.extensions import db
+from workflow import decisions
 from workflow.accounts import save_user
 from workflow.models import Agent, utcnow
 from workflow.rules import Role
+from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 
 SECRET = "webphone-test-secret"
 WS_URL = "wss://pbx.example.vn:8443"
@@ -93,6 +96,19 @@ def test_a_revoked_agent_gets_no_credentials(configured: Flask, world: World) ->
     client = with_email(configured, world)
     db.session.execute(update(Agent).where(Agent.id == agent.id).values(status="revoked"))
     db.session.commit()
+    status, body, _ = post(client)
+    assert (status, body["error"]) == (404, "webphone_no_agent")
+
+
+def test_no_credentials_once_a_revoke_is_approved(configured: Flask, world: World) -> None:
+    agent = provisioned(configured, world)
+    client = with_email(configured, world)
+    ticket = submit_ticket(db.session, actor(world.requester_id),
+                           TicketRequest(TicketKind.REVOKE, agent.employee_id, None))
+    assert post(client)[0] == 200  # asked for, not decided
+    decisions.approve_ticket(db.session, actor(world.approver_id), ticket.id)
+    # Still active until the workers apply it, but the account is going.
+    assert db.session.get_one(Agent, agent.id).status == "active"
     status, body, _ = post(client)
     assert (status, body["error"]) == (404, "webphone_no_agent")
 

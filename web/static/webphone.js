@@ -114,11 +114,20 @@
 
   // Whether the employee still holds the agent (the page stops when not), with fresh
   // credentials; after a failure at most once in RECHECK_GAP_MS, so a refusal cannot start a
-  // loop (`always` after a call the other side or the switchboard ended).
+  // loop (`always` after a call the other side or the switchboard ended). One asked for
+  // within the gap is made when the gap is over, not dropped.
   const RECHECK_GAP_MS = 20 * 1000;
   let lastRecheck = 0;
+  let pendingRecheck = null;
   async function recheck(always) {
-    if (stopped || (!always && Date.now() - lastRecheck < RECHECK_GAP_MS)) { return; }
+    if (stopped) { return; }
+    const wait = lastRecheck + RECHECK_GAP_MS - Date.now();
+    if (!always && wait > 0) {
+      if (!pendingRecheck) {
+        pendingRecheck = window.setTimeout(() => { pendingRecheck = null; recheck(); }, wait);
+      }
+      return;
+    }
     lastRecheck = Date.now();
     try {
       await renew();
@@ -349,35 +358,55 @@
 
   // --- ringtone and notification ---------------------------------------------------------------
 
-  // Vietnam's ringing tone: 425 Hz, one second on, four off; made by WebAudio, no file.
+  // Vietnam's ringing tone: 425 Hz, one second on, four off; made by WebAudio, no file. The
+  // sound context is made once, with the page: a browser lets it play only after the user has
+  // touched the page, so until then a button offers to turn the ringtone on (any click or key
+  // on the page does it too), rather than ringing silently.
+  const AudioContextType = window.AudioContext || window.webkitAudioContext;
+  const sound = AudioContextType ? new AudioContextType() : null;
+  const soundButton = byId("enable-sound");
+  let shownNotification = null;
+
+  function offerSound() {
+    if (!sound) { return; }
+    const unlock = () => {
+      sound.resume().then(() => { soundButton.hidden = sound.state === "running"; });
+    };
+    soundButton.hidden = sound.state === "running";
+    soundButton.addEventListener("click", unlock);
+    document.addEventListener("pointerdown", unlock, { once: true, capture: true });
+    document.addEventListener("keydown", unlock, { once: true, capture: true });
+    sound.addEventListener("statechange", () => { soundButton.hidden = sound.state === "running"; });
+  }
+
   function startRingtone() {
     stopRingtone();
-    const AudioContextType = window.AudioContext || window.webkitAudioContext;
-    if (!AudioContextType) { return; }
-    const context = new AudioContextType();
-    const gain = context.createGain();
+    root.dataset.ringing = "true";
+    if (!sound) { return; }
+    const gain = sound.createGain();
     gain.gain.value = 0;
-    gain.connect(context.destination);
-    const tone = context.createOscillator();
+    gain.connect(sound.destination);
+    const tone = sound.createOscillator();
     tone.frequency.value = 425;
     tone.connect(gain);
     tone.start();
     const ring = () => {
-      const now = context.currentTime;
+      const now = sound.currentTime;
       gain.gain.setValueAtTime(0.2, now);
       gain.gain.setValueAtTime(0, now + 1);
     };
     ring();
-    ringtone = { context, timer: window.setInterval(ring, 5000) };
-    root.dataset.ringing = "true";
+    ringtone = { tone, gain, timer: window.setInterval(ring, 5000) };
   }
 
   function stopRingtone() {
+    root.dataset.ringing = "false";
+    if (shownNotification) { shownNotification.close(); shownNotification = null; }
     if (!ringtone) { return; }
     window.clearInterval(ringtone.timer);
-    ringtone.context.close();
+    ringtone.tone.stop();
+    ringtone.gain.disconnect();
     ringtone = null;
-    root.dataset.ringing = "false";
   }
 
   function notify(caller) {
@@ -385,8 +414,11 @@
     const shown = new Notification(texts.notification_title, {
       body: format(texts.incoming, { caller }), tag: "agentdesk-call", requireInteraction: true });
     shown.addEventListener("click", () => { window.focus(); shown.close(); });
+    shownNotification = shown;
     root.dataset.notified = "true";
   }
+
+  offerSound();
 
   if ("Notification" in window && Notification.permission === "default") {
     notifyButton.hidden = false;
