@@ -215,6 +215,10 @@ class _Unreachable:
         """Fail, as a switchboard that cannot be reached does."""
         raise PhoneSystemError(OUTAGE)
 
+    def last_calls(self, sip_usernames: Sequence[str]) -> dict[str, CallRecord]:
+        """Fail, as a switchboard that cannot be reached does."""
+        raise PhoneSystemError(OUTAGE)
+
     def ensure_trunks(self, trunks: Sequence[TrunkGateway], dids: Mapping[str, str]) -> bool:
         """Fail, as a switchboard that cannot be reached does."""
         raise PhoneSystemError(OUTAGE)

@@ -150,6 +150,15 @@ class PhoneSystem(Protocol):
 
         Raises PhoneSystemError when the records cannot be read now.
         """
+        ...
+
+    def last_calls(self, sip_usernames: Sequence[str]) -> dict[str, CallRecord]:
+        """Each account's newest call attempt, made or received, refused included, read
+        at once for all of them (a page of agents); accounts with no call are absent.
+
+        Raises PhoneSystemError when the records cannot be read now.
+        """
+        ...
 
     def ensure_trunks(self, trunks: Sequence[TrunkGateway], dids: Mapping[str, str]) -> bool:
         """Make the carrier trunks (enabled ones) and the DIDs (E.164 number -> extension)

@@ -117,6 +117,10 @@ class DirectoryPhoneSystem:
         """None: the directory carries no calls, so it records none."""
         return []
 
+    def last_calls(self, sip_usernames: Sequence[str]) -> dict[str, CallRecord]:
+        """None: the directory carries no calls, so no account has a last one."""
+        return {}
+
     def ensure_trunks(self, trunks: Sequence[TrunkGateway], dids: Mapping[str, str]) -> bool:
         """Nothing to hold: the directory places no calls (trunks and DIDs stay in agentdesk)."""
         return False

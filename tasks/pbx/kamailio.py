@@ -34,7 +34,7 @@ from tasks.pbx.preferences import (
     routing_of,
     routing_preferences,
 )
-from tasks.pbx.records import recent_calls
+from tasks.pbx.records import last_calls, recent_calls
 from workflow.calling.rules import CallingRules, WorkingHours
 from workflow.ports import (
     AccountMissing,
@@ -182,6 +182,14 @@ class KamailioPhoneSystem:
         try:
             with self.engine.connect() as connection:
                 return recent_calls(connection, sip_username, limit)
+        except SQLAlchemyError as error:
+            raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
+
+    def last_calls(self, sip_usernames: Sequence[str]) -> dict[str, CallRecord]:
+        """Each account's newest call attempt, in one query for all of them."""
+        try:
+            with self.engine.connect() as connection:
+                return last_calls(connection, sip_usernames)
         except SQLAlchemyError as error:
             raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
 

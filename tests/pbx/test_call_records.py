@@ -11,6 +11,8 @@ import re
 import secrets
 
 import psycopg
+import pytest
+from sqlalchemy import create_engine, event
 
 from tasks.pbx.kamailio import KamailioPhoneSystem
 from tests.pbx.carrier import CARRIER_HOST, gateway_of, map_hotline, use_gateways
@@ -18,7 +20,7 @@ from tests.pbx.conftest import Kamailio
 from tests.pbx.profiles import SECRET, set_profile
 from tests.processes import wait_for
 from tests.sip import Message, Phone
-from workflow.ports import CallDirection, CallOutcome, CallRecord, PhoneAccount
+from workflow.ports import CallDirection, CallOutcome, CallRecord, PhoneAccount, PhoneSystemError
 from workflow.routing import Routing
 
 #: An operator's number calling in through a trunk (not one of ours: never challenged).
@@ -194,3 +196,51 @@ def test_an_agents_calls_made_and_received_come_newest_first(
     # Another agent's calls are not among them
     assert [(call.direction, call.outcome) for call in calls(pbx, "agrec8", 2)] == [
         (CallDirection.IN, CallOutcome.MISSED), (CallDirection.OUT, CallOutcome.ANSWERED)]
+
+
+def test_each_agents_last_call_comes_in_one_query_as_its_recent_calls_give_it(
+    kamailio: Kamailio, pbx: KamailioPhoneSystem, devices: list[Phone]
+) -> None:
+    caller = agent(kamailio, pbx, devices, "agrec9", "6709")
+    callee = agent(kamailio, pbx, devices, "agrec10", "6710")
+    agent(kamailio, pbx, devices, "agrec11", "6711")  # never calls, never called
+    refused = agent(kamailio, pbx, devices, "agrec12", "6712")
+    call_id = talk(caller, callee, "6710")  # answered: the last call of both agents
+    refused.dial("0113")  # refused by the switchboard: still the agent's last call
+    assert refused.outcome() == 404
+    # Both readings below must see the same records: the call's duration too
+    wait_for(lambda: cdr_written(kamailio, call_id) and bye_recorded(kamailio, call_id),
+             "the call's CDR and its BYE's record", timeout=5)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(pbx.engine, "before_cursor_execute", count)
+    try:
+        found = pbx.last_calls(["agrec9", "agrec10", "agrec11", "agrec12", "agrec10"])
+    finally:
+        event.remove(pbx.engine, "before_cursor_execute", count)
+    assert len(statements) == 1  # the whole page in one statement, not one per agent
+    assert set(found) == {"agrec9", "agrec10", "agrec12"}  # no call, no entry
+    for username in ("agrec9", "agrec10", "agrec12"):
+        assert [found[username]] == pbx.recent_calls(username, 1)
+    assert (found["agrec9"].direction, found["agrec9"].other_party,
+            found["agrec9"].outcome) == (CallDirection.OUT, "6710", CallOutcome.ANSWERED)
+    assert (found["agrec10"].direction, found["agrec10"].other_party,
+            found["agrec10"].outcome) == (CallDirection.IN, "6709", CallOutcome.ANSWERED)
+    assert (found["agrec12"].direction, found["agrec12"].other_party, found["agrec12"].outcome,
+            found["agrec12"].sip_code) == (CallDirection.OUT, "0113", CallOutcome.REFUSED, 404)
+    assert pbx.last_calls([]) == {}
+
+
+def test_last_calls_that_cannot_be_read_raise_a_phone_system_error(
+    kamailio: Kamailio
+) -> None:
+    gone = KamailioPhoneSystem(
+        create_engine(kamailio.database_url.replace("postgresql://", "postgresql+psycopg://")
+                      .rsplit("/", 1)[0] + "/agentdesk_no_such_kamailio"),
+        kamailio.domain, kamailio.rpc_url)
+    with pytest.raises(PhoneSystemError):
+        gone.last_calls(["agrec9"])
+    gone.engine.dispose()

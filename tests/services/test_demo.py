@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,7 +13,7 @@ from tasks.runtime import runtime
 from web.auth import hash_password
 from web.extensions import db
 from workflow.demo import seed_demo
-from workflow.demo_activity import OUTAGE, email_for
+from workflow.demo_activity import OUTAGE, _Unreachable, email_for
 from workflow.models import (
     Agent,
     DirectoryEntry,
@@ -23,6 +24,7 @@ from workflow.models import (
     Ticket,
     TicketEvent,
 )
+from workflow.ports import PhoneSystemError
 from workflow.rules import extension_problems
 from workflow.text import email_address
 
@@ -134,3 +136,12 @@ def test_seeding_the_demo_again_changes_nothing(app: Flask) -> None:
 
     # Then no row was added
     assert counts(session) == before
+
+
+def test_the_demos_unreachable_phone_system_cannot_say_any_agents_last_call() -> None:
+    # The phone system the demo's failed ticket met, asked for a page of last calls
+    with pytest.raises(PhoneSystemError) as raised:
+        _Unreachable().last_calls(["agent-1", "agent-2"])
+
+    # Then it fails as a switchboard that cannot be reached does
+    assert str(raised.value) == OUTAGE

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.conftest import World
+from tasks.runtime import runtime
+from tests.conftest import ApiClient, World
 from tests.services.test_submit import provision, submit
 from tests.ui.test_pages import csrf_token, sign_in
 from web.extensions import db
@@ -90,3 +92,18 @@ def test_someone_elses_notice_cannot_be_opened(app: Flask, world: World) -> None
     response = requester.post(f"/notifications/{notice.id}/open",
                               data={"csrf_token": csrf_token(requester, "/notifications")})
     assert response.status_code == 404
+
+
+def test_the_built_in_directory_records_no_call_so_no_agent_has_a_last_one(
+    app: Flask, world: World, api: Callable[[str], ApiClient]
+) -> None:
+    two_agents(app, world)
+    names = list(db.session.scalars(select(Agent.sip_username)))
+    assert runtime(app).phone_system(db.session()).last_calls(names) == {}
+    page = signed_in_as(app, world, "requester").get("/agents").get_data(as_text=True)
+    assert page.count('<td class="col-last-call">') == 2
+    assert page.count("Chưa có cuộc gọi nào.") == 2 and 'id="calls-unreadable"' not in page
+    answer = api("requester").get("/api/v1/agents")
+    assert [agent["last_call"] for agent in answer.get_json()["items"]] == [None, None]
+    one = db.session.scalars(select(Agent.id)).first()
+    assert api("requester").get(f"/api/v1/agents/{one}").get_json()["last_call"] is None

@@ -12,6 +12,7 @@ from web.api.schemas import AgentArgsSchema, AgentSchema, page_schema
 from web.auth import current_actor
 from web.errors import error_response
 from web.extensions import db
+from web.last_calls import last_calls
 from web.reachability import registrations
 from workflow import queries
 
@@ -23,7 +24,7 @@ blp = Blueprint("agents", __name__, description="Agent accounts")
 @blp.response(200, page_schema(AgentSchema))
 @refuses(blp, 503)  # no_device while the phone system cannot be read
 def list_agents(args: dict[str, Any]) -> Any:
-    """Agents, filtered and paginated, with the devices registered now."""
+    """Agents, filtered and paginated, with the devices registered now and their last calls."""
     current_actor()
     page, per_page = args.pop("page"), args.pop("per_page")
     if args.get("no_device"):
@@ -31,12 +32,16 @@ def list_agents(args: dict[str, Any]) -> Any:
         if not reading.readable:
             return error_response(503, "registrations_unreadable")
         args["registered"] = frozenset(reading.devices)
-    return queries.list_agents(db.session(), queries.AgentFilter(**args), page, per_page)
+    found = queries.list_agents(db.session(), queries.AgentFilter(**args), page, per_page)
+    g.last_calls = last_calls(agent.sip_username for agent in found.items)  # one read a page
+    return found
 
 
 @blp.route("/agents/<int:agent_id>")
 @blp.response(200, AgentSchema)
 def get_agent(agent_id: int) -> Any:
-    """One agent."""
+    """One agent, with the devices registered now and its last call."""
     current_actor()
-    return queries.get_agent(db.session(), agent_id)
+    agent = queries.get_agent(db.session(), agent_id)
+    g.last_calls = last_calls([agent.sip_username])
+    return agent

@@ -16,9 +16,10 @@ from web.api.fields import (
     query_flag,
     query_id,
 )
+from web.last_calls import LastCalls, last_calls
 from web.reachability import Registrations, registrations
 from workflow.machine import Status
-from workflow.ports import DeviceKind
+from workflow.ports import CallDirection, CallOutcome, CallRecord, DeviceKind
 from workflow.routing import RoutingType
 from workflow.tickets import MAX_DETAILS_LENGTH, TicketKind, routing_as_dict
 
@@ -113,6 +114,27 @@ class RegisteredDeviceSchema(Schema):
     expires = fields.DateTime(required=True)
 
 
+class LastCallSchema(Schema):
+    """An agent's newest call attempt, made or received, as the phone system recorded it."""
+
+    at = fields.DateTime(required=True, metadata={
+        "description": "When it was answered, refused or given up."})
+    direction = fields.String(required=True, validate=one_of(CallDirection), metadata={
+        "description": "out: the agent made it; in: the agent received it."})
+    other_party = fields.String(required=True, metadata={
+        "description": "The number or extension dialled (out), or who called (in: a "
+                       "colleague by extension)."})
+    outcome = fields.String(required=True, validate=one_of(CallOutcome), metadata={
+        "description": "answered; refused (by the switchboard itself, e.g. the calling "
+                       "functions: nothing rang); or missed (busy, unavailable, not "
+                       "answered, cancelled)."})
+    sip_code = fields.Integer(required=True, metadata={
+        "description": "The SIP status that settled it (200 when answered)."})
+    duration = fields.Float(required=True, allow_none=True, metadata={
+        "description": "Seconds from the answer to the hang-up; null unless an answered "
+                       "call has ended."})
+
+
 class AgentSchema(AgentSummarySchema):
     sip_username = fields.String()
     employee_id = fields.Integer()
@@ -128,12 +150,18 @@ class AgentSchema(AgentSummarySchema):
         "description": "Devices registered now; null when the phone system cannot be read."})
     no_device_warning = fields.Boolean(metadata={
         "description": "Active, calls ring App and Web, and no device is registered."})
+    last_call = fields.Nested(LastCallSchema, allow_none=True, metadata={
+        "description": "The newest call attempt the agent made or received, refused ones "
+                       "included. null both when the agent has no call recorded and when "
+                       "the phone system's call records cannot be read now."})
 
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
         if attr == "devices":
             return _registrations().known_of(obj.sip_username)
         if attr == "no_device_warning":
             return _registrations().unreachable(obj)
+        if attr == "last_call":
+            return _last_call(obj.sip_username)
         return super().get_attribute(obj, attr, default)
 
 
@@ -143,6 +171,15 @@ def _registrations() -> Registrations:
         g.registrations = registrations()
     reading: Registrations = g.registrations
     return reading
+
+
+def _last_call(sip_username: str) -> CallRecord | None:
+    """The agent's last call, from the reading its view made for all of its agents (read
+    for the agent alone when the view made none that covers it)."""
+    reading: LastCalls | None = g.get("last_calls")
+    if reading is None or sip_username not in reading.names:
+        g.last_calls = reading = last_calls([sip_username])
+    return reading.of(sip_username)
 
 
 class AgentArgsSchema(PageArgsSchema):

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from web.extensions import db
+from web.last_calls import last_calls
 from web.reachability import Registrations, registrations
 from web.spreadsheet import csv_response, phone_cell
 from web.ui.access import signed_in
@@ -40,7 +41,8 @@ def agent_list() -> Any:
     open_tickets = open_tickets_of(db.session(), [agent.employee_id for agent in page.items
                                                   if agent.status == "active"])
     return render_template("agents/list.html", form=form, page=page, open_tickets=open_tickets,
-                           registrations=reading)
+                           registrations=reading,
+                           last_calls=last_calls(agent.sip_username for agent in page.items))
 
 
 @bp.route("/agents/export.csv")
