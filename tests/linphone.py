@@ -52,7 +52,9 @@ class Linphone:
         self.home = folder / "home"
         self.config = folder / "linphonerc"
         self.console_log = folder / "console.log"
-        self.debug_log = folder / "linphone.log"
+        #: liblinphone's debug log of the latest start (each start writes its own file).
+        self.debug_log = folder / "linphone-0.log"
+        self.starts = 0
         # Without this folder liblinphone cannot open its database and never gets going.
         (self.home / ".local" / "share" / "linphone").mkdir(parents=True, exist_ok=True)
         self.config.write_text(APP_SETTINGS)
@@ -62,6 +64,8 @@ class Linphone:
     def running(self, autoanswer: bool = False) -> Iterator[Linphone]:
         """linphonec started on this installation (answering calls itself with `autoanswer`);
         asked to quit on the way out, its process group killed if it does not."""
+        self.starts += 1
+        self.debug_log = self.folder / f"linphone-{self.starts}.log"
         command = [LINPHONEC, "-c", str(self.config), "-d", "6", "-l", str(self.debug_log)]
         if autoanswer:
             command.append("-a")
@@ -109,10 +113,6 @@ class Linphone:
     def console(self) -> str:
         """What linphonec printed so far."""
         return self.console_log.read_text(errors="replace")
-
-    def trace(self) -> str:
-        """liblinphone's debug log so far (every SIP and HTTP message)."""
-        return self.debug_log.read_text(errors="replace") if self.debug_log.exists() else ""
 
     def saved(self) -> str:
         """The configuration file as the app saved it."""

@@ -206,12 +206,13 @@ def contacts(kamailio: Kamailio, username: str) -> list[dict[str, Any]]:
 
 
 def registered_from(kamailio: Kamailio, username: str, user_agent: str,
-                    timeout: float = PATIENCE) -> dict[str, Any]:
+                    linphone: Linphone) -> dict[str, Any]:
     """Wait until a contact of `username` registered by `user_agent` is held; that contact."""
     def found() -> dict[str, Any] | None:
         return next((contact for contact in contacts(kamailio, username)
                      if contact.get("User-Agent") == user_agent), None)
-    return wait_for(found, f"{user_agent} registered as {username}", timeout=timeout)
+    return wait_for(found, f"{user_agent} registered as {username} (log: "
+                           f"{linphone.debug_log})", timeout=PATIENCE)
 
 
 def devices_of(site: Site, username: str) -> list[RegisteredDevice]:
@@ -241,7 +242,7 @@ def test_linphone_loads_its_account_from_a_setup_link_and_registers(
     username = site.usernames[OWN]
     address = own_link(site)
     linphone = installed_with(tmp_path / "linphone", address)
-    assert link_record(site, address).used_at is None  # typing it in fetched nothing yet
+    assert link_record(site, address).used_at is None  # being given it fetched nothing yet
 
     with linphone.running():
         # Linphone fetched the link, which is used up, and the record names the app
@@ -253,7 +254,7 @@ def test_linphone_loads_its_account_from_a_setup_link_and_registers(
         assert fetch_again(address, user_agent) == 410
 
         # It registers with the account it was given: Kamailio holds its contact
-        contact = registered_from(site.kamailio, username, user_agent)
+        contact = registered_from(site.kamailio, username, user_agent, linphone)
         assert f"sip:{username}@127.0.0.1:" in contact["Address"]
         # agentdesk's reachability sees an app registered now
         [device] = devices_of(site, username)
@@ -281,7 +282,7 @@ def test_linphone_loads_its_account_from_a_setup_link_and_registers(
 
     # Started again, it registers with what it saved and never asks for the link again
     with linphone.running():
-        registered_from(site.kamailio, username, user_agent)
+        registered_from(site.kamailio, username, user_agent, linphone)
     assert fetches_of(site, address) == [(user_agent, None, 200), (user_agent, None, 410)]
 
 
@@ -296,7 +297,7 @@ def test_a_call_to_the_extension_rings_linphone_and_it_answers(
     try:
         assert caller.register() == 200
         with linphone.running(autoanswer=True):
-            registered_from(site.kamailio, username, user_agent)
+            registered_from(site.kamailio, username, user_agent, linphone)
             assert link_record(site, address).purpose == "desk_phone"
 
             caller.dial(DESK)
@@ -306,10 +307,10 @@ def test_a_call_to_the_extension_rings_linphone_and_it_answers(
             assert "m=audio" in answer.body
             caller.ack()
             calling = f"sip:{site.usernames[CALLER]}@{site.kamailio.domain}"
-            assert f"Receiving new incoming call from {calling}" in linphone.console()
             wait_for(lambda: f"with {calling} connected." in linphone.console(),
                      f"Linphone to say the call is connected (console: "
                      f"{linphone.console_log})", timeout=PATIENCE)
+            assert f"Receiving new incoming call from {calling}" in linphone.console()
 
             caller.hang_up()
             assert caller.outcome(timeout=PATIENCE) == 200

@@ -39,8 +39,9 @@ from workflow.credentials import Revealed
 from workflow.device_links import token_digest
 from workflow.models import DeviceLink, User, utcnow
 
-#: What Linphone sends when it fetches its remote provisioning.
-LINPHONE = {"User-Agent": "Linphone/5.2.5 (belle-sip/5.2.0)", "Accept": "*/*"}
+#: What Linphone sends when it fetches its remote provisioning (linphonec 5.1.65, seen in
+#: tests/pbx/test_linphone_setup.py: no Accept header at all).
+LINPHONE = {"User-Agent": "Linphonec/5.1.65"}
 #: What a desktop browser sends when someone opens the link.
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36",
            "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
