@@ -76,6 +76,8 @@ def from_env() -> dict[str, Any]:
         "BASE_URL": env("BASE_URL", "http://localhost:5000"),
         "PROVISIONING_LINK_SECONDS": float(env("PROVISIONING_LINK_SECONDS", "900")),
         "PROVISIONING_TRANSPORT": env("PROVISIONING_TRANSPORT", "udp").lower(),
+        # Where set-up phones send SIP (host[:port]); unset: the SIP domain itself.
+        "PROVISIONING_PROXY": env("PROVISIONING_PROXY") or None,
         "MAIL_SERVER": env("MAIL_SERVER") or None,
         "MAIL_PORT": int(env("MAIL_PORT", "25")),
         "MAIL_USERNAME": env("MAIL_USERNAME") or None,

@@ -14,6 +14,9 @@ APPS = ("Linphone", "Zoiper", "Bria", "Groundwire", "Acrobits", "MicroSIP", "bar
         "CSipSimple", "Sipnetic", "GS Wave", "Grandstream Wave", "Wave Lite", "Jitsi",
         "Blink", "X-Lite", "eyeBeam", "PortSIP", "Sipdroid", "Onesip", "Counterpath",
         "Cloud Softphone", "3CXPhone", "3CX Phone", "Ekiga", "PJSUA", "Twinkle")
+#: Apps whose name may be glued to a longer word: Linphone's console app sends
+#: "Linphonec/5.1.65", its mobile apps "LinphoneAndroid/..." and the like.
+APP_PREFIXES = ("Linphone",)
 #: Web clients that may also reach us over a plain transport through a gateway.
 WEB_CLIENTS = ("JsSIP", "SIP.js", "SIPML5", "sipjs", "WebRTC")
 #: Desk phone makers and models, as their User-Agent names them.
@@ -32,6 +35,8 @@ _WEB = _pattern(WEB_CLIENTS)
 # Grandstream's own "Wave" app and Yealink's softclient name their maker: apps are tried
 # before desk phones so they are not taken for the maker's desk phones.
 _APP = _pattern(APPS)
+_APP_PREFIX = re.compile(rf"(?<![A-Za-z0-9])(?:{'|'.join(map(re.escape, APP_PREFIXES))})",
+                         re.IGNORECASE)
 #: Zoiper 5 names itself only "Z" and its version.
 _ZOIPER = re.compile(r"^Z \d")
 _DESK = _pattern(DESK_PHONES)
@@ -45,7 +50,7 @@ def device_kind(user_agent: str, transport: str) -> DeviceKind:
     """
     if transport.lower() in WEB_TRANSPORTS or _WEB.search(user_agent):
         return DeviceKind.WEB
-    if _APP.search(user_agent) or _ZOIPER.match(user_agent):
+    if _APP.search(user_agent) or _APP_PREFIX.search(user_agent) or _ZOIPER.match(user_agent):
         return DeviceKind.APP
     if _DESK.search(user_agent):
         return DeviceKind.DESK_PHONE

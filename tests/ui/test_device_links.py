@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from xml.etree import ElementTree
 
+import pytest
 import zxingcpp
 from flask import Flask
 from flask.testing import FlaskClient
@@ -33,13 +34,14 @@ from tests.ui.test_credential_pages import (
 from tests.ui.test_pages import csrf_token
 from web.access_log import loggable_path
 from web.extensions import db
-from web.ui.device_links import lpconfig
+from web.ui.device_links import lpconfig, valid_proxy
 from workflow.credentials import Revealed
 from workflow.device_links import token_digest
 from workflow.models import DeviceLink, User, utcnow
 
-#: What Linphone sends when it fetches its remote provisioning.
-LINPHONE = {"User-Agent": "Linphone/5.2.5 (belle-sip/5.2.0)", "Accept": "*/*"}
+#: What Linphone sends when it fetches its remote provisioning (linphonec 5.1.65, seen in
+#: tests/pbx/test_linphone_setup.py: no Accept header at all).
+LINPHONE = {"User-Agent": "Linphonec/5.1.65"}
 #: What a desktop browser sends when someone opens the link.
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36",
            "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -286,3 +288,55 @@ def test_the_provisioning_xml_names_the_transport_and_quotes_the_name() -> None:
     assert config["proxy_0"]["reg_proxy"] == "<sip:pbx.example.vn;transport=tls>"
     assert config["proxy_0"]["reg_identity"] == '"Lê \\"Bé\\" Thảo\\\\" <sip:u5001@pbx.example.vn>'
     assert config["auth_info_0"]["passwd"] == "pa<ss>&word"
+
+
+def test_the_provisioning_xml_sends_the_phone_to_the_configured_proxy() -> None:
+    account = Revealed("u5001", "pbx.example.vn", "secret", "Lan")
+    config = entries(lpconfig(account, "udp", "sip.example.vn:5080"))
+    # The phone sends its requests there; who it is stays at the SIP domain
+    assert config["proxy_0"]["reg_proxy"] == "<sip:sip.example.vn:5080;transport=udp>"
+    assert config["proxy_0"]["reg_identity"] == '"Lan" <sip:u5001@pbx.example.vn>'
+    assert config["auth_info_0"]["domain"] == config["proxy_0"]["realm"] == "pbx.example.vn"
+    # liblinphone forgets a transient address once applied, instead of fetching it each start
+    assert config["misc"] == {"transient_provisioning": "1"}
+    assert entries(lpconfig(account, "tcp", "[2001:db8::5]:5060"))["proxy_0"]["reg_proxy"] \
+        == "<sip:[2001:db8::5]:5060;transport=tcp>"
+
+
+@pytest.mark.parametrize(("address", "valid"), [
+    ("pbx.example.vn", True), ("pbx.example.vn:5060", True), ("203.0.113.7:5080", True),
+    ("[2001:db8::5]", True), ("[2001:db8::5]:5061", True), ("localhost", True),
+    ("", False), ("pbx.example.vn:0", False), ("pbx.example.vn:65536", False),
+    ("sip:pbx.example.vn", False), ("pbx.example.vn;transport=tcp", False),
+    ("pbx example.vn", False), ("-pbx.example.vn", False), ("pbx.example.vn:", False),
+])
+def test_which_proxy_addresses_are_accepted(address: str, valid: bool) -> None:
+    assert valid_proxy(address) is valid
+    if not valid and address:  # no proxy at all means the SIP domain
+        with pytest.raises(ValueError, match="PROVISIONING_PROXY"):
+            lpconfig(Revealed("u5001", "pbx.example.vn", "secret", "Lan"), "udp", address)
+
+
+@pytest.mark.parametrize("setting", [{"PROVISIONING_TRANSPORT": "sctp"},
+                                     {"PROVISIONING_PROXY": "sip:pbx.example.vn"}],
+                         ids=["transport", "proxy"])
+def test_a_wrong_setting_refuses_the_link_before_using_it(
+    app: Flask, world: World, setting: dict[str, str]
+) -> None:
+    agent = provisioned(app, world)
+    issued = latest(agent)
+    address = address_on(issue_mine(with_email(app, world), issued.id)[1])
+    saved = {name: app.config.get(name) for name in setting}
+    app.config.update(setting)
+    try:
+        refused = app.test_client().get(path_of(address), headers=LINPHONE)
+    finally:
+        app.config.update(saved)
+    assert refused.status_code == 503
+    assert "Liên kết cài đặt tạm thời không dùng được." in refused.get_data(as_text=True)
+    assert stored(issued.id).state == "pending" and link_row(address).used_at is None
+    # Once the setting is right the same link works
+    fetched = app.test_client().get(path_of(address), headers=LINPHONE)
+    assert fetched.status_code == 200
+    assert entries(fetched.data)["proxy_0"]["reg_proxy"] == \
+        f"<sip:{app.config['SIP_DOMAIN']};transport=udp>"

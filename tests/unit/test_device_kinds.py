@@ -13,6 +13,9 @@ from workflow.reachability import device_kind
     ("JsSIP 3.10.1", "wss", DeviceKind.WEB),
     ("", "ws", DeviceKind.WEB),
     ("Linphone Desktop/5.2.0 (Ubuntu 22.04) LinphoneCore/5.3.0", "tls", DeviceKind.APP),
+    ("Linphonec/5.1.65", "udp", DeviceKind.APP),  # the console app, as it really registers
+    ("LinphoneAndroid/5.2.5 (Pixel 7) LinphoneSDK/5.3.47", "udp", DeviceKind.APP),
+    ("Unlinphoned 1.0", "udp", DeviceKind.UNKNOWN),
     ("Z 5.6.1 v2.10.19.9", "udp", DeviceKind.APP),
     ("Zoiper rv2.10.19.9", "udp", DeviceKind.APP),
     ("Bria iOS release 6.9.2 stamp 112233", "tcp", DeviceKind.APP),

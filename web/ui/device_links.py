@@ -33,6 +33,12 @@ XSI_NAMESPACE = "http://www.w3.org/2001/XMLSchema-instance"
 REGISTER_EXPIRES = 3600
 #: Transports a phone may be told to use (Kamailio listens on each).
 TRANSPORTS = frozenset({"udp", "tcp", "tls"})
+#: Where a phone may be told to send SIP (PROVISIONING_PROXY): a host name, an IPv4 address
+#: or an [IPv6] address, with an optional port.
+PROXY_ADDRESS = re.compile(
+    r"(?P<host>[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])"
+    r"(?::(?P<port>[0-9]{1,5}))?")
 #: User-Agents of link previews and mail scanners, which open links people are sent: they
 #: get the page that says to open the link in the phone app, and use nothing up.
 PREVIEW_AGENTS = re.compile(
@@ -91,9 +97,13 @@ def provision(token: str) -> Response:
             return _private("", status)
         return _private(render_template("credentials/device_open.html", state=state), status)
     transport = current_app.config["PROVISIONING_TRANSPORT"]
-    if transport not in TRANSPORTS:
+    proxy = current_app.config.get("PROVISIONING_PROXY") or current_app.config["SIP_DOMAIN"]
+    if transport not in TRANSPORTS or not valid_proxy(proxy):
         # Refused before the link is used up: the password stays waiting for a fixed setting.
-        logger.error("PROVISIONING_TRANSPORT must be one of %s", sorted(TRANSPORTS))
+        if transport not in TRANSPORTS:
+            logger.error("PROVISIONING_TRANSPORT must be one of %s", sorted(TRANSPORTS))
+        else:
+            logger.error("PROVISIONING_PROXY %r is no host[:port]", proxy)
         return _refusal(_("Liên kết cài đặt tạm thời không dùng được."), 503)
     try:
         revealed = device_links.use(session, _vault(), token,
@@ -103,25 +113,40 @@ def provision(token: str) -> Response:
     except Conflict:
         return _refusal(_("Liên kết cài đặt đã được dùng hoặc đã hết hạn. Hãy tạo liên kết "
                           "mới."), 410)
-    response = make_response(lpconfig(revealed, transport))
+    response = make_response(lpconfig(revealed, transport, proxy))
     response.headers.update(PRIVATE_HEADERS)
     response.mimetype = "application/xml"
     return response
 
 
-def lpconfig(account: Revealed, transport: str) -> bytes:
-    """Linphone's remote provisioning XML for one SIP account: proxy_0 and auth_info_0."""
+def valid_proxy(address: str) -> bool:
+    """Whether `address` is a host, IP address or [IPv6] address with an optional port."""
+    found = PROXY_ADDRESS.fullmatch(address)
+    return found is not None and (found["port"] is None or 0 < int(found["port"]) < 65536)
+
+
+def lpconfig(account: Revealed, transport: str, proxy: str | None = None) -> bytes:
+    """Linphone's remote provisioning XML for one SIP account: proxy_0 and auth_info_0,
+    registering through `proxy` (host[:port]; the account's SIP domain when None)."""
     if transport not in TRANSPORTS:
         raise ValueError(f"PROVISIONING_TRANSPORT must be one of {sorted(TRANSPORTS)}")
+    proxy = proxy or account.domain
+    if not valid_proxy(proxy):
+        raise ValueError(f"PROVISIONING_PROXY {proxy!r} is no host[:port]")
     ElementTree.register_namespace("", LPCONFIG_NAMESPACE)
     ElementTree.register_namespace("xsi", XSI_NAMESPACE)
     config = ElementTree.Element(f"{{{LPCONFIG_NAMESPACE}}}config", {
         f"{{{XSI_NAMESPACE}}}schemaLocation": f"{LPCONFIG_NAMESPACE} lpconfig.xsd"})
     identity = f"sip:{account.sip_username}@{account.domain}"
     display_name = account.full_name.replace("\\", "\\\\").replace('"', '\\"')
+    # The address is used once: liblinphone would fetch it again at every start (and get a
+    # refusal) unless told the provisioning was transient, which makes it forget config-uri.
+    _section(config, "misc", {"transient_provisioning": "1"})
     _section(config, "sip", {"default_proxy": "0"})
     _section(config, "proxy_0", {
-        "reg_proxy": f"<sip:{account.domain};transport={transport}>",
+        # The identity keeps the SIP domain (the request URI Kamailio checks); the proxy is
+        # only where the phone sends its requests.
+        "reg_proxy": f"<sip:{proxy};transport={transport}>",
         "reg_identity": f'"{display_name}" <{identity}>',
         "realm": account.domain,
         "reg_expires": str(REGISTER_EXPIRES),
@@ -186,4 +211,4 @@ def _lifetime() -> timedelta:
     return timedelta(seconds=current_app.config["PROVISIONING_LINK_SECONDS"])
 
 
-__all__ = ["bp", "lpconfig", "provisioning_address", "qr_data_uri"]
+__all__ = ["bp", "lpconfig", "provisioning_address", "qr_data_uri", "valid_proxy"]
