@@ -364,16 +364,17 @@ def contact_transport(received: str | None, contact: str, socket: str | None) ->
     """The transport a contact is reached over: the one its REGISTER came by (`received`,
     which nathelper writes with a transport parameter for all but UDP), else what its
     Contact names, else the listening socket's protocol (a WebSocket rides on tcp/tls
-    sockets, so the URIs are asked first)."""
+    sockets, so the URIs are asked first). URIs name a secure WebSocket "ws" too (RFC 7118
+    has no "wss" parameter): one that came in on a TLS socket is WSS."""
+    protocol = (socket or "").partition(":")[0].lower()
     for uri in (received, contact):
         for parameter in (uri or "").split(";")[1:]:
             name, _, value = parameter.partition("=")
             value = value.strip().lower().split(">")[0]
             if name.strip().lower() == "transport" and value in TRANSPORTS:
-                return value
+                return "wss" if value == "ws" and protocol == "tls" else value
     if received:
         return "udp"  # nathelper names no transport for UDP
-    protocol = (socket or "").partition(":")[0].lower()
     return protocol if protocol in TRANSPORTS else "udp"
 
 

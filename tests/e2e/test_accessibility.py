@@ -125,3 +125,39 @@ def test_main_pages_fit_and_are_accessible(page: Page, screenshot: Screenshot, e
         switch_language(page, language)
         problems.extend(check_pages(page, screenshot, paths, language))
     assert not problems, "\n".join(problems)
+
+
+def fit_and_axe(page: Page, screenshot: Screenshot, name: str) -> list[str]:
+    """The page as it is now (a form's answer cannot be opened again): axe at laptop width,
+    and whether it fits both widths."""
+    problems = blocking_violations(page)
+    for width_name, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": HEIGHT})
+        wide = overflow_problem(page)
+        if wide:
+            problems.append(f"{width_name}: {wide}")
+        screenshot(page, f"{name}-{width_name}")
+    page.set_viewport_size({"width": WIDTHS["laptop"], "height": HEIGHT})
+    return problems
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_device_setup_pages_fit_and_are_accessible(
+    page: Page, screenshot: Screenshot, language: str
+) -> None:
+    api_login(page, ADMIN)
+    agent = first_link(page, "/agents", r"/agents/(\d+)")
+    page.goto(f"/agents/{agent}")
+    switch_language(page, language)
+    page.goto(f"/agents/{agent}")
+    button = "Cài đặt điện thoại bàn" if language == "vi" else "Set up a desk phone"
+    page.get_by_role("button", name=button).click()
+    # The link with its QR code, as the admin sees it
+    assert page.locator("#device-link-qr").get_attribute("src", timeout=5_000).startswith(
+        "data:image/png")
+    problems = fit_and_axe(page, screenshot, f"{language}-device-link")
+    address = page.locator("#device-link-address").inner_text()
+    # The link opened in a browser: the page that says to open it in the phone app
+    page.goto("/provision/" + address.rsplit("/provision/", 1)[1])
+    problems.extend(fit_and_axe(page, screenshot, f"{language}-device-open"))
+    assert not problems, "\n".join(problems)

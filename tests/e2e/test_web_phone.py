@@ -18,6 +18,7 @@ from tests.conftest import (
     drain,
 )
 from tests.e2e.conftest import CHROMIUM, expect_fits
+from tests.e2e.test_accessibility import blocking_violations, switch_language
 from tests.e2e.webphone_site import (
     DESK,
     OTHER_WEB,
@@ -79,6 +80,13 @@ def test_registers_over_wss_with_credentials_and_refuses_an_expired_one(
         assert sockets(site.kamailio, site.sip_usernames[WEB]) == [
             f"tls:127.0.0.1:{site.ws_url.rsplit(':', 1)[1]}"]
         expect(page.locator("a[href='/my/phone']")).to_have_attribute("aria-current", "page")
+        # agentdesk sees the browser among the agent's devices: a Web phone, over WSS.
+        found = page.request.get(f"/api/v1/agents?q={WEB}")
+        assert found.ok, found.text()
+        [agent] = [item for item in found.json()["items"] if item["extension"] == WEB]
+        assert [(device["kind"], device["transport"]) for device in agent["devices"]] == [
+            ("web", "wss")]
+        assert agent["devices"][0]["user_agent"].startswith("agentdesk Web phone (JsSIP 3.")
         # A credential whose time is up, made with the right secret: the switchboard refuses it.
         expired = ephemeral_credential(SECRET, site.sip_usernames[OTHER_WEB],
                                        utcnow() - timedelta(hours=2), timedelta(hours=1))
@@ -106,6 +114,30 @@ def test_the_page_fits_phones_and_laptops(browser: Browser, site: Site,
         expect(page.get_by_label("Số cần gọi")).to_be_visible()
         keypad = page.get_by_role("group", name="Bàn phím số")
         expect(keypad.get_by_role("button")).to_have_count(12)
+
+
+def test_the_page_is_accessible_in_both_languages_idle_and_ringing(
+        browser: Browser, site: Site) -> None:
+    with phone_page(browser, site, site.world.emails["approver"]) as page:
+        problems = blocking_violations(page)
+        switch_language(page, "en")
+        expect(page.locator("#phone-status")).to_have_text("Ready to take and make calls")
+        problems += blocking_violations(page)
+        caller = Phone(site.sip_usernames[DESK], site.passwords[DESK], site.kamailio.domain,
+                       site.kamailio.sip)
+        try:
+            assert caller.register() == 200
+            caller.dial(OTHER_WEB)
+            expect(page.get_by_role("button", name="Answer")).to_be_visible()
+            for width in (390, 1366):
+                page.set_viewport_size({"width": width, "height": 800})
+                expect_fits(page)
+                problems += blocking_violations(page)
+            page.get_by_role("button", name="Reject").click()
+            assert caller.outcome(timeout=10) >= 400
+        finally:
+            caller.close()
+        assert not problems, "\n".join(problems)
 
 
 def test_a_desk_phone_call_rings_the_browser_and_the_other_device_and_is_answered_in_it(

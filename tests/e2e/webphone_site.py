@@ -204,7 +204,7 @@ def _serve(kamailio: Kamailio, ws_url: str, spki: str, folder: Path) -> Iterator
                     KAMAILIO_RPC_URL=kamailio.rpc_url, SIP_DOMAIN=kamailio.domain,
                     WEBPHONE_SECRET=SECRET, WEBPHONE_WS_URL=ws_url,
                     WEBPHONE_CREDENTIAL_SECONDS=3600, SESSION_COOKIE_SECURE=False,
-                    FORCE_HTTPS=False)
+                    FORCE_HTTPS=False, REGISTRATIONS_CACHE_SECONDS=0)
     with app.app_context():
         world = make_world(employees_per_department=2)
         holders = {WEB: world.emails["requester"], OTHER_WEB: world.emails["approver"],

@@ -31,6 +31,7 @@ from tests.conftest import (
 )
 from tests.pbx.conftest import Kamailio
 from tests.pbx.test_kamailio_workflow import revealed_password
+from tests.pbx.test_reachability_pages import row_of
 from tests.processes import wait_for
 from tests.services.test_submit import actor
 from tests.sip import Phone
@@ -88,14 +89,6 @@ class Site:
     def call_record_queries(self) -> int:
         """How many statements read Kamailio's call records so far."""
         return sum("FROM acc " in statement for statement in self.statements)
-
-
-def row_of(page: str, extension: str) -> str:
-    """The agent list's row of `extension` (its own cell: another row's call may name it)."""
-    for row in re.findall(r"<tr>.*?</tr>", page, re.S):
-        if f'<td><span class="font-monospace">{extension}</span></td>' in row:
-            return str(row)
-    raise AssertionError(f"no row for {extension}")
 
 
 def last_call_cell(row: str) -> str:

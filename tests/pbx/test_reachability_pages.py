@@ -79,9 +79,9 @@ class Site:
 
 
 def row_of(page: str, extension: str) -> str:
-    """The agent list's row of `extension`."""
+    """The agent list's row of `extension` (its own cell: another row's call may name it)."""
     for row in re.findall(r"<tr>.*?</tr>", page, re.S):
-        if f">{extension}</span>" in row:
+        if f'<td><span class="font-monospace">{extension}</span></td>' in row:
             return str(row)
     raise AssertionError(f"no row for {extension}")
 

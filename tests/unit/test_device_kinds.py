@@ -45,6 +45,10 @@ def test_device_kind(user_agent: str, transport: str, kind: DeviceKind) -> None:
      "tcp:10.0.0.1:8080", "ws"),
     ("sip:203.0.113.5:40000;transport=wss", "sip:abc@x.invalid;transport=ws",
      "tls:10.0.0.1:8443", "wss"),
+    # What Kamailio writes for a browser on its WSS port: "ws", on a TLS socket.
+    ("sip:203.0.113.5:40000;transport=ws", "sip:abc@x.invalid;transport=ws",
+     "tls:10.0.0.1:8443", "wss"),
+    (None, "sip:abc@x.invalid;transport=ws", "tls:10.0.0.1:8443", "wss"),
     ("sip:203.0.113.5:5060", "sip:7@192.168.1.5:5060", "udp:10.0.0.1:5060", "udp"),
     ("sip:203.0.113.5:5061;transport=tls", "sip:7@192.168.1.5:5061;transport=TLS",
      "tls:10.0.0.1:5061", "tls"),
