@@ -22,6 +22,7 @@ from tests.e2e.test_accessibility import blocking_violations, switch_language
 from tests.e2e.webphone_site import (
     DESK,
     OTHER_WEB,
+    REGISTERED,
     REVOKED,
     SECRET,
     TONES_PLAYING,
@@ -34,6 +35,7 @@ from tests.e2e.webphone_site import (
     running_baresip,
     serving_site,
     sockets,
+    traced,
 )
 from tests.processes import wait_for
 from tests.services.test_submit import actor
@@ -137,6 +139,9 @@ def test_the_page_is_accessible_in_both_languages_idle_and_ringing(
             assert caller.outcome(timeout=10) >= 400
         finally:
             caller.close()
+            # The choice is kept with the user: the other tests expect Vietnamese.
+            page.get_by_role("button", name="Tiếng Việt").click()
+            expect(page.locator("#phone-status")).to_have_text(REGISTERED)
         assert not problems, "\n".join(problems)
 
 
@@ -271,7 +276,10 @@ def test_revoking_the_agent_ends_its_call_and_its_registration(
             drain(site.app)
             db.session.remove()
         desk.event("CALL_CLOSED")
-        expect(page.locator("#phone-status")).to_have_text(
-            "Bạn không còn máy lẻ đang hoạt động: điện thoại web đã tắt.")
+        try:
+            expect(page.locator("#phone-status")).to_have_text(
+                "Bạn không còn máy lẻ đang hoạt động: điện thoại web đã tắt.")
+        except AssertionError as error:
+            raise AssertionError(f"{error}\nThe page's exchanges:\n{traced(page)}") from error
         assert page.locator("#call-panel").is_hidden()
         assert contacts(site.kamailio, site.sip_usernames[REVOKED]) == []

@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, WebSocket, expect
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
@@ -256,12 +256,39 @@ def phone_page(browser: Browser, site: Site, email: str,
     context.add_init_script(COLLECT_NOTIFICATIONS_AND_TONES)
     try:
         page = context.new_page()
+        trace = TRACES.setdefault(page, [])
+        page.on("websocket", lambda socket: _trace_socket(socket, trace))
+        page.on("response", lambda response: trace.append(
+            f"{response.status} {response.url}") if "webphone" in response.url else None)
         login(page, email, PASSWORD)
         page.goto("/my/phone")
         expect(page.locator("#phone-status")).to_have_text(REGISTERED)
         yield page
     finally:
+        TRACES.pop(page, None)
         context.close()
+
+
+#: What each open phone page exchanged: the first line of every SIP message over its
+#: WebSocket, and its credential requests, for a failing test to show.
+TRACES: dict[Page, list[str]] = {}
+
+
+def _trace_socket(socket: WebSocket, trace: list[str]) -> None:
+    """Keep the first line of each SIP message `socket` carries, and its closing."""
+    def first_line(direction: str, frame: str | bytes) -> None:
+        text = frame if isinstance(frame, str) else frame.decode(errors="replace")
+        trace.append(f"{direction} {text.partition(chr(13))[0]}")
+
+    trace.append(f"open {socket.url}")
+    socket.on("framesent", lambda frame: first_line(">", frame))
+    socket.on("framereceived", lambda frame: first_line("<", frame))
+    socket.on("close", lambda _: trace.append("closed"))
+
+
+def traced(page: Page) -> str:
+    """What the page exchanged so far (see TRACES), one line each."""
+    return "\n".join(TRACES.get(page, []))
 
 
 def contacts(kamailio: Kamailio, username: str) -> list[str]:
