@@ -108,8 +108,10 @@ class KamailioPhoneSystem:
                                        {"name": sip_username})
         except SQLAlchemyError as error:
             raise PhoneSystemError(f"Kamailio database: {error.__class__.__name__}") from error
+        browsers = self._websockets_of(sip_username)
         self._drop_registrations(sip_username)
         self._end_calls(sip_username)
+        self._close_websockets(browsers)
         logger.info("kamailio: %s removed (ticket %s)", sip_username, ticket_id)
         return bool(removed)
 
@@ -336,6 +338,28 @@ class KamailioPhoneSystem:
                     # Ended meanwhile by one of its sides: nothing left to do.
                     if "not found" not in str(error).lower():
                         raise
+
+    def _websockets_of(self, username: str) -> list[int]:
+        """The WebSocket connections `username`'s browsers registered over (usrloc's
+        Tcpconn-Id is the websocket module's connection id)."""
+        try:
+            found = json_rpc(self.rpc_url, "ul.lookup", "location", username)
+        except PhoneSystemError:  # "AOR not found": nothing registered
+            return []
+        contacts = [entry.get("Contact") or {} for entry in (found or {}).get("Contacts", [])]
+        return [int(contact["Tcpconn-Id"]) for contact in contacts
+                if "transport=ws" in str(contact.get("Received") or contact.get("Address"))
+                and int(contact.get("Tcpconn-Id") or -1) > 0]
+
+    def _close_websockets(self, connections: Sequence[int]) -> None:
+        """Close these WebSocket connections: a browser whose account went learns it at
+        once and ends its call even where the dialog's BYE could not reach it (Kamailio
+        sends no BYE to the second side of a dialog the first side's answer already ended)."""
+        for connection in connections:
+            try:
+                json_rpc(self.rpc_url, "ws.close", connection)
+            except PhoneSystemError as error:  # closed meanwhile, or no websocket module
+                logger.info("kamailio: WebSocket %s not closed: %s", connection, error)
 
     def _drop_registrations(self, username: str) -> None:
         """ul.rm over JSON-RPC: registered phones stop ringing now, not when they expire."""

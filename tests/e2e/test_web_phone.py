@@ -283,3 +283,10 @@ def test_revoking_the_agent_ends_its_call_and_its_registration(
             raise AssertionError(f"{error}\nThe page's exchanges:\n{traced(page)}") from error
         assert page.locator("#call-panel").is_hidden()
         assert contacts(site.kamailio, site.sip_usernames[REVOKED]) == []
+        # The switchboard closed the browser's WebSocket too (it ends a call whose BYE was
+        # lost, and tells the page at once).
+        for _ in range(100):  # Playwright reports the closing while the page is waited on
+            if "closed" in traced(page).splitlines():
+                break
+            page.wait_for_timeout(100)
+        assert "closed" in traced(page).splitlines(), traced(page)
