@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
@@ -543,7 +543,12 @@ def test_revoking_the_agent_ends_its_web_phone_registration_for_good(
     assert contacts_of(web_pbx.kamailio, username)
     web_pbx.pbx.remove_account(username, 1)
     assert contacts_of(web_pbx.kamailio, username) == []
-    # Its credential has not expired, yet it neither registers nor calls any more.
+    # The switchboard closes the browser's connection (so it learns at once) ...
+    with pytest.raises(ConnectionClosed):
+        browser.connection.recv(timeout=10)
+    # ... and when it comes back, its credential has not expired, yet it neither registers
+    # nor calls any more.
+    browser = open_web_phone(web_pbx, web_phones, username)
     answer = browser.register(auth_user, password)
     assert answer.status == 403, answer.first_line
     assert contacts_of(web_pbx.kamailio, username) == []
