@@ -162,8 +162,7 @@ def timestamped(sock: socket.socket) -> socket.socket:
 
 
 def receive_stamped(sock: socket.socket, timeout: float) -> tuple[bytes, float] | None:
-    """The next datagram and when the kernel received it (time.time() seconds); None after
-    `timeout` seconds."""
+    """The next datagram and the kernel's time of its arrival (as time.time()), or None."""
     sock.settimeout(timeout)
     try:
         data, ancillary, _, _ = sock.recvmsg(65535, socket.CMSG_SPACE(16))
@@ -213,7 +212,6 @@ class Leg:
     first_sent_at: float = math.nan
     status: int = 0
     answer: Message | None = None
-    answered: threading.Event = field(default_factory=threading.Event)
     final: threading.Event = field(default_factory=threading.Event)
     ended: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
@@ -222,18 +220,17 @@ class Leg:
 
 
 class Caller(Phone):
-    """A desk phone on plain UDP: calls, answers the digest challenge, ACKs, and from the
-    200 OK on sends PCMU (or PCMA) 20 ms packets from its own RTP socket to the address of
-    the answer's SDP, as a phone does; every datagram it receives is timestamped by the
-    kernel."""
+    """A desk phone on plain UDP that calls, ACKs, and sends 20 ms audio from the 200 OK on."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        # Arrival times from the kernel: a busy bench thread reads late, the stamp is right.
         timestamped(self.sock)
 
     def check_timestamps(self, timeout: float = 5.0) -> float:
-        """Make sure the kernel stamps datagrams as they arrive, not when they are read (it
-        turns stamping on a moment after the first socket asks); the stamp's error, seconds."""
+        """The kernel's stamping error on a datagram to itself, s, once it stamps arrivals."""
+        # Linux turns stamping on a moment after the first socket asks: until then a datagram
+        # is stamped when it is read.
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             timestamped(probe).bind(("127.0.0.1", 0))
             deadline = time.monotonic() + timeout
@@ -247,8 +244,7 @@ class Caller(Phone):
         raise RuntimeError("the kernel does not timestamp received datagrams (SO_TIMESTAMPNS)")
 
     def place(self, number: str, timeout: float = 5.0) -> Leg:
-        """INVITE `number`, answer the 407 with credentials, and listen for the rest in a
-        thread; the leg's `sent_at` is when the authenticated INVITE left."""
+        """INVITE `number` with credentials after the 407 (`sent_at`); a thread does the rest."""
         rtp = timestamped(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
         rtp.bind(("127.0.0.1", 0))
         uri = f"sip:{number}@{self.domain}"
@@ -257,7 +253,7 @@ class Caller(Phone):
         sdp = "Content-Type: application/sdp\r\n"
         first = self._request("INVITE", uri, uri, call_id, sdp, body)
         self.send(first)
-        challenge = self._final_within(timeout)
+        challenge = self._final_within(call_id, timeout)
         if challenge.status != 407:
             rtp.close()
             raise RuntimeError(f"the first INVITE got {challenge.first_line}, not 407")
@@ -277,18 +273,20 @@ class Caller(Phone):
         listener.start()
         return leg
 
-    def _final_within(self, timeout: float) -> Message:
-        """The next final response, within `timeout` seconds."""
+    def _final_within(self, call_id: str, timeout: float) -> Message:
+        """The next final response to an INVITE of `call_id`, within `timeout` seconds."""
+        # Anything else is a late leftover of the call before (a retransmission).
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             answer = self.receive(left)
-            if answer is not None and answer.status >= 200:
+            if (answer is not None and answer.status >= 200
+                    and answer.header("call-id") == call_id
+                    and answer.header("cseq").endswith(" INVITE")):
                 return answer
         raise TimeoutError("no final answer from the proxy")
 
     def _listen(self, leg: Leg) -> None:
-        """Handle what comes back for `leg` until it is done: 180, the 200 (ACK it, start the
-        audio), a refusal (ACK it), the answer to BYE or CANCEL, a BYE from the other side."""
+        """Handle what comes back for `leg` (180, 200, refusals, BYE) until it is done."""
         while not leg.done.is_set():
             got = receive_stamped(self.sock, 0.2)
             if got is None:
@@ -296,9 +294,13 @@ class Caller(Phone):
             data, at = got
             message = parse(data)
             method = message.header("cseq").partition(" ")[2]
+            ours = message.header("call-id") == leg.invite.header("call-id")
             if message.method == "BYE":
                 self.confirm_bye(message)
-                leg.ended.set()
+                if ours:
+                    leg.ended.set()
+            elif not ours:  # a late retransmission from the call before
+                continue
             elif message.status and method == "INVITE":
                 if message.status in (180, 183) and math.isnan(leg.ringing_at):
                     leg.ringing_at = at
@@ -308,7 +310,6 @@ class Caller(Phone):
                         self._last = message
                         self.ack()
                         self._start_audio(leg, message)
-                        leg.answered.set()
                         leg.final.set()
                     else:  # a retransmitted 200: our ACK was lost
                         self.ack()
@@ -402,8 +403,7 @@ def _param(header: str, name: str) -> str:
 
 
 def clock_offset(page: Page, samples: int = 5) -> tuple[float, float]:
-    """The page's clock minus Python's, ms, from the sample with the shortest round trip,
-    and that round trip's half (the offset's uncertainty)."""
+    """The page's clock minus Python's and its uncertainty, ms (the quickest of `samples`)."""
     best: tuple[float, float] | None = None
     for _ in range(samples):
         before = time.time()
@@ -477,6 +477,8 @@ class WebphoneBench:
         self.record = Recorder(self.out / "results.jsonl")
         self.calls: list[dict[str, Any]] = []
         self.memory: dict[str, float] = {}
+        #: The site's databases (Kamailio's, agentdesk's), dropped at the end.
+        self.databases: list[str] = []
 
     @staticmethod
     def rtpengine_rss(site: Site) -> float:
@@ -615,7 +617,6 @@ class WebphoneBench:
     def _measure(self, folder: Path) -> str:
         """The site, the browser, the page, the calls; returns Chromium's version."""
         args = self.args
-        self.databases: list[str] = []
         with serving_site(folder, no_answer_ms=args.no_answer_ms) as site, \
                 sync_playwright() as playwright:
             self.databases = [site.kamailio.database_url.rsplit("/", 1)[1],
@@ -664,7 +665,7 @@ class WebphoneBench:
     def _drop_databases(self) -> None:
         """Drop the site's two databases (Kamailio's, agentdesk's)."""
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
-            for name in getattr(self, "databases", []):
+            for name in self.databases:
                 connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
