@@ -99,12 +99,16 @@ PAGE_HOOKS = """
         };
         connection.addEventListener("connectionstatechange", connected);
         connected();
-        connection.addEventListener("track", (event) => {
-          if (event.track.kind !== "audio") { return; }
-          const unmuted = () => { if (bench.unmutedAt === null) { bench.unmutedAt = now(); } };
-          if (!event.track.muted) { unmuted(); }
-          event.track.addEventListener("unmute", unmuted);
-        });
+        // Only an unmute seen happening counts (a track found unmuted gives no time).
+        const hook = (track) => {
+          if (!track || track.kind !== "audio" || track.__benchHooked) { return; }
+          track.__benchHooked = true;
+          track.addEventListener("unmute", () => {
+            if (bench.unmutedAt === null) { bench.unmutedAt = now(); }
+          });
+        };
+        connection.getReceivers().forEach((receiver) => hook(receiver.track));
+        connection.addEventListener("track", (event) => hook(event.track));
       }
       if (connection) {
         const stats = await connection.getStats();
