@@ -18,7 +18,7 @@ import hashlib
 import secrets
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +41,13 @@ from tests.conftest import (
     worker_suffix,
 )
 from tests.e2e.conftest import ACTION_TIMEOUT_MS, CHROMIUM_ARGS, login
-from tests.pbx.launcher import DOMAIN, Kamailio, running_kamailio, running_rtpengine
+from tests.pbx.launcher import (
+    DOMAIN,
+    Kamailio,
+    Rtpengine,
+    running_kamailio,
+    running_rtpengine,
+)
 from tests.pbx.test_kamailio_workflow import revealed_password
 from tests.processes import free_port, running
 from tests.services.test_submit import actor
@@ -139,6 +145,8 @@ class Site:
     sip_usernames: dict[str, str]
     passwords: dict[str, str]
     folder: Path
+    #: The rtpengine relaying the calls' media (None until serving_site sets it).
+    rtpengine: Rtpengine | None = None
 
 
 @contextlib.contextmanager
@@ -167,9 +175,9 @@ def running_baresip(kamailio: Kamailio, username: str, password: str,
 
 
 @contextlib.contextmanager
-def serving_site(folder: Path) -> Iterator[Site]:
+def serving_site(folder: Path, no_answer_ms: int = 3000) -> Iterator[Site]:
     """Kamailio (WSS) + rtpengine, and agentdesk on it serving the four agents' people, with
-    its files in `folder`."""
+    its files in `folder`; an unanswered call stops ringing after `no_answer_ms`."""
     certificate, key = folder / "tls.pem", folder / "tls.key"
     made = CliRunner().invoke(cli, ["pbx", "certificate", "--host", DOMAIN,
                                     "--certificate", str(certificate),
@@ -183,9 +191,10 @@ def serving_site(folder: Path) -> Iterator[Site]:
                    "EPHEMERAL_SECRET": f'"{SECRET}"', "WITH_RTPENGINE": "",
                    "RTPENGINE_SOCK": f'"udp:{engine.ng[0]}:{engine.ng[1]}"'}
         with running_kamailio(f"agentdesk_webphone_{worker_suffix()}", folder / "kamailio.log",
-                              defines=defines) as kamailio, \
+                              no_answer_ms=no_answer_ms, defines=defines) as kamailio, \
                 _serve(kamailio, f"wss://{DOMAIN}:{wss_port}", spki_of(certificate),
                        folder) as site:
+            site.rtpengine = engine
             yield site
 
 
@@ -245,8 +254,10 @@ def browser_args(site: Site) -> list[str]:
 
 @contextlib.contextmanager
 def phone_page(browser: Browser, site: Site, email: str,
-               viewport: dict[str, int] | None = None) -> Iterator[Page]:
-    """/my/phone signed in as `email`, registered."""
+               viewport: dict[str, int] | None = None,
+               scripts: Sequence[str] = ()) -> Iterator[Page]:
+    """/my/phone signed in as `email`, registered; `scripts` run in it before its own (after
+    the collecting ones), as init scripts."""
     context = browser.new_context(base_url=site.base_url, locale="vi-VN",
                                   timezone_id="Asia/Ho_Chi_Minh",
                                   viewport=viewport or {"width": 1366, "height": 768})
@@ -254,6 +265,8 @@ def phone_page(browser: Browser, site: Site, email: str,
     context.grant_permissions(["microphone", "notifications"], origin=site.base_url)
     context.add_init_script(COLLECT_PEER_CONNECTIONS)
     context.add_init_script(COLLECT_NOTIFICATIONS_AND_TONES)
+    for script in scripts:
+        context.add_init_script(script)
     try:
         page = context.new_page()
         trace = TRACES.setdefault(page, [])

@@ -130,10 +130,12 @@ def running_kamailio(database_name: str, log: Path, no_answer_ms: int = 3000,
 
 @dataclass(frozen=True)
 class Rtpengine:
-    """A running rtpengine: where it relays media, and its control (ng) socket."""
+    """A running rtpengine: where it relays media, its control (ng) socket, its process."""
 
     interface: str
     ng: tuple[str, int]
+    #: The daemon's process id (for its memory in benchmarks); None when not started here.
+    pid: int | None = None
 
     def command(self, name: str, **arguments: Any) -> dict[str, Any]:
         """Send an ng command (e.g. "list", "query" with call-id=...); its decoded answer."""
@@ -173,7 +175,7 @@ def running_rtpengine(interface: str, log: Path) -> Iterator[Rtpengine]:
     with open(log, "w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
                                    start_new_session=True)
-    engine = Rtpengine(interface, ("127.0.0.1", ng_port))
+    engine = Rtpengine(interface, ("127.0.0.1", ng_port), process.pid)
 
     def answers() -> bool:
         """Whether rtpengine answers a ping yet."""
