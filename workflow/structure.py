@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow import text
+from workflow.calling.admin import assign_job_role
 from workflow.calling.sync import request_sync
 from workflow.errors import NotFound, RuleViolation
 from workflow.models import Agent, Branch, Department, Employee, is_active
@@ -71,6 +72,36 @@ def save_employee(
     actor_id: int | None = None,
 ) -> Employee:
     """Create an employee in a department (no id) or change one."""
+    employee = _apply_employee(session, employee_id, department_id, full_name, employee_code,
+                               email, active, actor_id)
+    session.commit()
+    return employee
+
+
+def save_employee_with_role(
+    session: Session, employee_id: int | None, department_id: int, full_name: str,
+    employee_code: str, email: str, active: bool, actor_id: int, job_role_id: int | None,
+) -> Employee:
+    """save_employee and the employee's job role in one transaction: a refusal of either
+    leaves both as they were."""
+    existing = session.get(Employee, employee_id) if employee_id else None
+    if existing is not None and existing.job_role_id != job_role_id:
+        # The role first, so a forward it would outlaw is judged where the employee works now.
+        assign_job_role(session, actor_id, existing.id, job_role_id)
+    employee = _apply_employee(session, employee_id, department_id, full_name, employee_code,
+                               email, active, actor_id)
+    if existing is None and job_role_id is not None:
+        session.flush()
+        assign_job_role(session, actor_id, employee.id, job_role_id)
+    session.commit()
+    return employee
+
+
+def _apply_employee(
+    session: Session, employee_id: int | None, department_id: int, full_name: str,
+    employee_code: str, email: str, active: bool, actor_id: int | None,
+) -> Employee:
+    """The employee created or changed in the session, not yet committed."""
     full_name = _required_name(full_name, "full_name")
     code = text.one_line(employee_code, "employee_code", MAX_CODE, required=False)
     email = text.email_address(email, "email") or ""
@@ -89,7 +120,6 @@ def save_employee(
         request_sync(session, None)
         # And another branch, whose approvers then decide the employee's open tickets.
         follow_employees(session, actor_id, [employee.id])
-    session.commit()
     return employee
 
 

@@ -402,6 +402,27 @@ def test_job_roles_are_added_renamed_and_set_on_the_employee_edit_page(
     assert "Chức danh của nhân viên: Nhân viên 0-0" in trail and "— → Telesales" in trail
 
 
+def test_a_refused_employee_edit_keeps_the_role_it_came_with(app: Flask, world: World) -> None:
+    provision(app, world, submit(world, extension="5001"))
+    client = signed_in_as(app, world, "admin")
+    token = csrf_token(client, "/admin/calling/roles")
+    client.post("/admin/calling/roles", data={"new-name": "Telesale", "new-csrf_token": token})
+    role = db.session.scalars(select(JobRole)).one()
+    changes_before = db.session.scalar(select(func.count(CallingChange.id)))
+    syncs_before = db.session.scalar(select(func.count(CallingSync.id)))
+    # The employee holds agent 5001: a new role and deactivation in one save is refused whole.
+    employee_id = world.employee_ids[0]
+    refused = client.post(f"/admin/employees/{employee_id}", data={
+        "department_id": str(world.department_ids[0]), "full_name": "Nhân viên 0-0",
+        "employee_code": "", "email": "", "job_role_id": str(role.id), "csrf_token": token})
+    assert refused.status_code == 200
+    db.session.expire_all()
+    employee = db.session.get_one(Employee, employee_id)
+    assert (employee.active, employee.job_role_id) == (True, None)
+    assert db.session.scalar(select(func.count(CallingChange.id))) == changes_before
+    assert db.session.scalar(select(func.count(CallingSync.id))) == syncs_before
+
+
 def test_the_admin_pages_speak_english(app: Flask, world: World) -> None:
     provision(app, world, submit(world, extension="5001"))
     sales_profile(world)

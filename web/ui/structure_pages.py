@@ -17,7 +17,6 @@ from web.ui.args import int_arg, position_args
 from web.ui.calling.forms import EmployeeRoleForm
 from web.ui.forms import BranchForm, DepartmentForm, FlaskForm
 from workflow import queries, structure
-from workflow.calling.admin import set_job_role
 from workflow.calling.listing import job_roles_by_name
 from workflow.errors import RuleViolation
 from workflow.models import Branch, Department, Employee
@@ -102,17 +101,11 @@ def employee(employee_id: int | None) -> Any:
         form.department_id.data = int_arg("department_id")
 
     def save_with_role() -> None:
-        """Save the employee and their role; a refused role (for an existing employee)
-        is tried first, so it leaves everything as it was."""
-        role_id = form.job_role_id.data
-        if found is not None and found.job_role_id != role_id:
-            set_job_role(session, actor().user_id, found.id, role_id)
-        saved = structure.save_employee(
+        """Save the employee and their role together (a refusal keeps both as they were)."""
+        structure.save_employee_with_role(
             session, employee_id, int(form.department_id.data or 0),
             form.full_name.data or "", form.employee_code.data or "", form.email.data or "",
-            bool(form.active.data), actor().user_id)
-        if found is None and role_id is not None:
-            set_job_role(session, actor().user_id, saved.id, role_id)
+            bool(form.active.data), actor().user_id, form.job_role_id.data)
 
     if form.validate_on_submit() and _save(form, save_with_role):
         return redirect(url_for("structure_admin.employees",

@@ -175,6 +175,13 @@ def save_job_role(session: Session, actor_id: int, name: str,
 def set_job_role(session: Session, actor_id: int, employee_id: int,
                  job_role_id: int | None) -> None:
     """Give an employee a job role (None: none); refused if it would outlaw their forward."""
+    assign_job_role(session, actor_id, employee_id, job_role_id)
+    session.commit()
+
+
+def assign_job_role(session: Session, actor_id: int, employee_id: int,
+                    job_role_id: int | None) -> None:
+    """set_job_role inside the caller's transaction (it commits or rolls back)."""
     employee = session.get(Employee, employee_id)
     if employee is None:
         raise NotFound("employee_unknown", employee_id=employee_id)
@@ -186,7 +193,6 @@ def set_job_role(session: Session, actor_id: int, employee_id: int,
     _refuse_new_breakage(session, broken_before)
     audit(session, actor_id, "employee_role", employee_id, {"job_role_id": before},
           {"job_role_id": job_role_id})
-    session.commit()
 
 
 def broken_forwards(session: Session) -> set[tuple[int, str]]:
