@@ -18,6 +18,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "webphone_no_agent":
             "Bạn chưa có tài khoản agent đang hoạt động nên chưa dùng được điện thoại web.",
         "webphone_not_configured": "Điện thoại web chưa được cấu hình trên hệ thống này.",
+        "credential": "Liên kết mật khẩu SIP không tồn tại.",
+        "credential_gone": "Mật khẩu SIP này đã được xem hoặc đã hết hạn.",
+        "credential_unreadable":
+            "Không đọc được mật khẩu SIP đã lưu: hãy nhờ người quản lý cấp mật khẩu mới.",
+        "device_link": "Liên kết cài đặt không tồn tại.",
+        "device_link_gone": "Liên kết cài đặt đã được dùng hoặc đã hết hạn.",
         "details_too_long": "Chi tiết tối đa {max} ký tự.",
         "comment_too_long": "Ghi chú tối đa {max} ký tự.",
         "extension_digits": "Số máy lẻ chỉ gồm chữ số.",
@@ -157,6 +163,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "webphone_no_agent":
             "You hold no active agent account, so the web phone is not available to you.",
         "webphone_not_configured": "The web phone is not set up on this system.",
+        "credential": "This SIP password link does not exist.",
+        "credential_gone": "This SIP password has been seen already or has expired.",
+        "credential_unreadable":
+            "The stored SIP password cannot be read: ask a manager for a new one.",
+        "device_link": "This setup link does not exist.",
+        "device_link_gone": "This setup link has been used already or has expired.",
         "details_too_long": "Details may be at most {max} characters.",
         "comment_too_long": "A comment may be at most {max} characters.",
         "extension_digits": "An extension contains digits only.",
