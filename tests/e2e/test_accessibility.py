@@ -75,21 +75,30 @@ def blocking_violations(page: Page) -> list[str]:
     ]
 
 
+def fit_and_axe(page: Page, screenshot: Screenshot, name: str) -> list[str]:
+    """The page as it is now (a form's answer cannot be opened again): axe at laptop width,
+    whether it fits both widths, and axe again at phone width (tables scroll in their own
+    box there, which must be focusable)."""
+    problems = blocking_violations(page)
+    for width_name, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": HEIGHT})
+        wide = overflow_problem(page)
+        if wide:
+            problems.append(f"{width_name}: {wide}")
+        screenshot(page, f"{name}-{width_name}")
+        if width_name == "phone":
+            problems.extend(blocking_violations(page))
+    page.set_viewport_size({"width": WIDTHS["laptop"], "height": HEIGHT})
+    return problems
+
+
 def check_pages(page: Page, screenshot: Screenshot, paths: list[str], language: str) -> list[str]:
     """Open each path at both widths; return the overflow and axe problems found."""
     problems: list[str] = []
     for path in paths:
         page.set_viewport_size({"width": WIDTHS["laptop"], "height": HEIGHT})
         page.goto(path)
-        problems.extend(blocking_violations(page))
-        for name, width in WIDTHS.items():
-            page.set_viewport_size({"width": width, "height": HEIGHT})
-            wide = overflow_problem(page)
-            if wide:
-                problems.append(f"{name}: {wide}")
-            screenshot(page, f"{language}-{name}{path.replace('/', '-')}")
-            if name == "phone":  # tables scroll in their own box there, which must be focusable
-                problems.extend(blocking_violations(page))
+        problems.extend(fit_and_axe(page, screenshot, f"{language}{path.replace('/', '-')}"))
     return problems
 
 
@@ -125,20 +134,6 @@ def test_main_pages_fit_and_are_accessible(page: Page, screenshot: Screenshot, e
         switch_language(page, language)
         problems.extend(check_pages(page, screenshot, paths, language))
     assert not problems, "\n".join(problems)
-
-
-def fit_and_axe(page: Page, screenshot: Screenshot, name: str) -> list[str]:
-    """The page as it is now (a form's answer cannot be opened again): axe at laptop width,
-    and whether it fits both widths."""
-    problems = blocking_violations(page)
-    for width_name, width in WIDTHS.items():
-        page.set_viewport_size({"width": width, "height": HEIGHT})
-        wide = overflow_problem(page)
-        if wide:
-            problems.append(f"{width_name}: {wide}")
-        screenshot(page, f"{name}-{width_name}")
-    page.set_viewport_size({"width": WIDTHS["laptop"], "height": HEIGHT})
-    return problems
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])

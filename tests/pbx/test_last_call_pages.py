@@ -12,23 +12,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import Engine, event, select
 
 from tests.conftest import (
     ApiClient,
-    World,
     build_app,
     drain,
     fresh_pg_database,
     make_world,
     worker_suffix,
 )
+from tests.pbx import test_reachability_pages as reachability
 from tests.pbx.conftest import Kamailio
 from tests.pbx.test_kamailio_workflow import revealed_password
 from tests.pbx.test_reachability_pages import row_of
@@ -47,34 +44,8 @@ from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 EXTENSIONS = ("5821", "5822", "5823")
 
 
-@dataclass
-class Site:
-    """agentdesk on the test Kamailio with three agents; counts its queries to Kamailio."""
-
-    app: Flask
-    world: World
-    agent_ids: dict[str, int]
-    usernames: dict[str, str]
-    statements: list[str] = field(default_factory=list)
-
-    def client(self) -> FlaskClient:
-        """A requester signed in to the pages."""
-        client = self.app.test_client()
-        sign_in(client, self.world.emails["requester"])
-        return client
-
-    def page(self, path: str, client: FlaskClient | None = None) -> str:
-        """A page as the requester sees it (it must not fail)."""
-        response = (client or self.client()).get(path)
-        assert response.status_code == 200, response.status_code
-        return response.get_data(as_text=True)
-
-    def api(self) -> ApiClient:
-        """The API as the requester."""
-        with self.app.app_context():
-            token = create_token(db.session, self.world.emails["requester"])
-            db.session.commit()
-        return ApiClient(self.app.test_client(), token)
+class Site(reachability.Site):
+    """agentdesk on the test Kamailio with three agents, and their calls."""
 
     def phone_system(self) -> PhoneSystem:
         """The Kamailio adapter the app uses."""
