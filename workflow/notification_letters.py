@@ -1,4 +1,5 @@
-"""The letters of notices due by email, read with every fact they show in one query."""
+"""The letters of notices due by email, read with every fact they show in one query (and
+one more for the extensions that revokes recorded)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ _FACTS = (
            Ticket.kind, Ticket.extension, Employee.full_name, Notification.created_at)
     .join(User, User.id == Notification.user_id)
     .join(TicketEvent, TicketEvent.id == Notification.event_id)
-    .join(Ticket, Ticket.id == Notification.ticket_id)
+    .join(Ticket, Ticket.id == TicketEvent.ticket_id)
     .join(Employee, Employee.id == Ticket.employee_id)
 )
 
