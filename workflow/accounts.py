@@ -65,6 +65,8 @@ def save_user(
     """Create a user, or update the one with this email; no branches means all branches.
 
     The email is kept normalised and in lower case (users sign in with it in any case).
+    The system's own path (command line, demo seeding): pages and API go through add_user
+    and change_access, which are guarded.
     """
     email = _email(email)
     if full_name is not None and full_name.strip():
@@ -169,7 +171,7 @@ def _digest(token: str) -> str:
 
 
 def create_token(session: Session, email: str) -> str:
-    """Issue a new API token for a user; only its digest is kept."""
+    """Issue a new API token for a user; only its digest is kept (the command line's only)."""
     user = find_user(session, email)
     if user is None:
         raise NotFound("user_not_found", email=email)
