@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Integer, String, and_, bindparam, cast, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from workflow.accounts import require_admin
 from workflow.errors import NotFound, Problem, RuleViolation
 from workflow.models import (
     Agent,
@@ -165,8 +166,10 @@ def pick_free_extension(
     return suggest_extension(session, policy)
 
 
-def update_policy(session: Session, length: int, prefix: str, reserved: list[str]) -> Organisation:
-    """Change the extension policy unless it would invalidate active extensions."""
+def update_policy(session: Session, length: int, prefix: str, reserved: list[str], *,
+                  actor_id: int | None) -> Organisation:
+    """Change the extension policy unless it would invalidate active extensions (admins)."""
+    require_admin(session, actor_id)
     policy = ExtensionPolicy(length, prefix, frozenset(reserved))
     problems = policy.problems()
     if problems:

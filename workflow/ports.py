@@ -116,11 +116,6 @@ class TrunkGateway:
 class PhoneSystem(Protocol):
     """Applies agent accounts to a switchboard with ensure semantics."""
 
-    @property
-    def in_database(self) -> bool:
-        """True when its writes go to agentdesk's database in the caller's transaction."""
-        ...
-
     def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
         """Create or update the account to exactly `account`; True when something changed.
 

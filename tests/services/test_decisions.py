@@ -33,8 +33,6 @@ from workflow.ports import NotificationLetter, PhoneAccount, PhoneSystemError
 class UnreachableSwitchboard:
     """A phone system that cannot be reached, as when the PBX is down."""
 
-    in_database = False
-
     def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
         raise PhoneSystemError("switchboard unreachable")
 

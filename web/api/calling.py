@@ -9,7 +9,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from tasks.runtime import runtime
 from web.api.calling_schemas import (
     AssignmentSchema,
     CallCheckArgsSchema,
@@ -23,6 +22,7 @@ from web.api.calling_schemas import (
 )
 from web.api.docs import refuses
 from web.auth import current_actor
+from web.composition import vault
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
@@ -213,7 +213,7 @@ def _admin_id() -> int:
 
 def _cipher() -> Cipher:
     """The app's cipher, which seals the trunks' passwords."""
-    return runtime(current_app).provisioning.vault.cipher
+    return vault(current_app).cipher
 
 
 def _trunk_input(data: dict[str, Any]) -> trunks.TrunkInput:

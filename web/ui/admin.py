@@ -13,7 +13,7 @@ from web.auth import hash_password
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
-from web.ui.access import signed_in
+from web.ui.access import actor, signed_in
 from web.ui.forms import AccessForm, FlaskForm, NewUserForm, PolicyForm
 from workflow import queries
 from workflow.accounts import add_user, change_access
@@ -45,7 +45,7 @@ def policy() -> Any:
         else:
             try:
                 update_policy(session, int(form.length.data or 0),
-                              (form.prefix.data or "").strip(), reserved)
+                              (form.prefix.data or "").strip(), reserved, actor_id=actor().user_id)
             except RuleViolation as violation:
                 _field_errors(form.length.errors, violation)
             else:
@@ -74,7 +74,7 @@ def new_user() -> Any:
         try:
             add_user(session, form.email.data or "", form.full_name.data or "",
                      Role(form.role.data), hash_password(form.password.data or ""),
-                     form.branch_ids.data or [])
+                     form.branch_ids.data or [], actor_id=actor().user_id)
         except RuleViolation as violation:
             session.rollback()
             _errors_by_field(form, violation, fallback="email")
@@ -100,7 +100,7 @@ def user_access(user_id: int) -> Any:
     if form.validate_on_submit():
         try:
             change_access(session, user_id, Role(form.role.data), form.branch_ids.data or [],
-                          bool(form.active.data))
+                          bool(form.active.data), actor_id=actor().user_id)
         except RuleViolation as violation:
             _field_errors(form.role.errors, violation)
         else:
