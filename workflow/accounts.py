@@ -11,9 +11,9 @@ from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from workflow import text
-from workflow.errors import NotFound, PermissionDenied, RuleViolation
+from workflow.errors import NotFound, RuleViolation
 from workflow.models import ApiToken, Branch, User, approver_branch, table
-from workflow.permissions import admin_refusal
+from workflow.permissions import require_admin
 from workflow.rules import Actor, Role
 
 #: Longest full name the table keeps.
@@ -39,19 +39,6 @@ def actor_of(user: User) -> Actor:
         all_branches=user.all_branches,
         branch_ids=frozenset(branch.id for branch in user.branches),
     )
-
-
-def require_admin(session: Session, actor_id: int | None) -> None:
-    """Refuse unless `actor_id` is an active admin now, read in the caller's transaction.
-
-    None is the system itself (the command line at the server, demo seeding, the workers):
-    whoever runs it already holds the database.
-    """
-    if actor_id is None:
-        return
-    role = session.scalar(select(User.role).where(User.id == actor_id, User.active))
-    if (refusal := admin_refusal(role)) is not None:
-        raise PermissionDenied(refusal)
 
 
 def save_user(

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import Integer, String, and_, bindparam, cast, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from workflow.accounts import require_admin
 from workflow.errors import NotFound, Problem, RuleViolation
 from workflow.models import (
     Agent,
@@ -19,6 +18,7 @@ from workflow.models import (
     on_postgresql,
     table,
 )
+from workflow.permissions import require_admin
 from workflow.rules import ExtensionPolicy, clean_extension, extension_problems
 
 #: PostgreSQL advisory lock key serialising automatic extension picks ("adsx").

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow import text
-from workflow.accounts import require_admin
 from workflow.calling.sync import request_sync
 from workflow.errors import Problem, RuleViolation
 from workflow.models import Branch, Department, Employee
+from workflow.permissions import require_admin
 from workflow.relocation import follow_employees
 
 #: Longest values the employee table keeps.

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow import text
-from workflow.accounts import require_admin
 from workflow.calling.admin import assign_job_role
 from workflow.calling.sync import request_sync
 from workflow.errors import NotFound, RuleViolation
 from workflow.models import Agent, Branch, Department, Employee, is_active
+from workflow.permissions import require_admin
 from workflow.relocation import follow_employees
 from workflow.rules import BRANCH_KINDS
 

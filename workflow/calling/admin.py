@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow.accounts import require_admin
 from workflow.calling.effective import Assignments, active_placements
 from workflow.calling.models import (
     CallingAssignment,
@@ -28,6 +27,7 @@ from workflow.calling.sync import request_sync
 from workflow.errors import Conflict, NotFound, Problem, RuleViolation
 from workflow.extensions import current_organisation
 from workflow.models import Agent, Branch, Department, Employee, utcnow
+from workflow.permissions import require_admin
 from workflow.routing import normalise_number
 from workflow.rules import MAX_EXTENSION_LENGTH, clean_extension, extension_problems
 

@@ -9,10 +9,10 @@ from itertools import pairwise
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from workflow.accounts import require_admin
 from workflow.calling.admin import audit
 from workflow.calling.models import PublicHoliday, WorkingPeriod
 from workflow.errors import NotFound, Problem, RuleViolation
+from workflow.permissions import require_admin
 
 #: Days of the week as the audit trail and the pages show them (0 = Monday).
 WEEKDAYS = range(7)

@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.accounts import require_admin
 from workflow.calling.admin import _flush_unique, audit
 from workflow.calling.gateways import list_trunks
 from workflow.calling.models import Trunk
 from workflow.errors import NotFound, Problem, RuleViolation
 from workflow.models import utcnow
+from workflow.permissions import require_admin
 from workflow.ports import Cipher
 from workflow.routing import normalise_number
 from workflow.text import for_field, one_line_problem, unsafe_characters
