@@ -85,5 +85,7 @@ def target(*actions: Action) -> Status:
 
 def source(action: Action) -> Status:
     """The one state from which `action` may be taken."""
-    (state,) = sources(action)
-    return state
+    found = sources(action)
+    if len(found) != 1:
+        raise ValueError(f"{action} is taken from {sorted(found) or 'nowhere'}")
+    return next(iter(found))
