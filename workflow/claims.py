@@ -1,4 +1,4 @@
-"""Taking tickets for provisioning under a lease, with their `start` events.
+"""Taking tickets for provisioning under a lease, with their `start` or `retake` events.
 
 The statements are built once: building SQLAlchemy statements per call costs more CPU than
 running them, and prebuilt ones hit the compiled cache directly.
@@ -15,10 +15,11 @@ from sqlalchemy import and_, bindparam, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from workflow import outbox
-from workflow.machine import Action, Status, next_status
+from workflow.machine import Action, next_status, source, sources, target
 from workflow.models import Ticket, TicketEvent, UTCDateTime, table, utcnow
 from workflow.notifications import Audience
 from workflow.routing import Routing, RoutingType
+from workflow.transitions import state_in
 
 TICKETS = table(Ticket)
 EVENTS = table(TicketEvent)
@@ -55,10 +56,19 @@ class Claim:
             return None
         return Routing(RoutingType(self.routing_type), self.priority_number, self.backup_number)
 
+    @property
+    def action(self) -> Action:
+        """How this claim moved the ticket: its first attempt starts it, a later one retakes it.
+
+        Approval and retry reset the attempts, so a ticket claimed from approved is at its
+        first attempt, and one claimed from provisioning (past its lease) at a later one.
+        """
+        return Action.START if self.attempts == 1 else Action.RETAKE
+
 
 _NOW = bindparam("now", type_=UTCDateTime())
 _TAKE = {
-    "state": Status.PROVISIONING.value,
+    "state": target(Action.START, Action.RETAKE).value,
     "version": TICKETS.c.version + 1,
     "updated_at": _NOW,
     "attempts": TICKETS.c.attempts + 1,
@@ -66,7 +76,8 @@ _TAKE = {
 }
 _RETURNED = [TICKETS.c[name] for name in Claim.__dataclass_fields__]
 
-#: The ticket, if approved or provisioning past its lease and not being written right now.
+#: The ticket, if it may start, or be retaken past its lease, and is not being written right
+#: now (approved, or provisioning past its lease, as the transition table says).
 #: A ticket another worker holds is skipped rather than waited for: that worker commits it
 #: (so there is nothing left to do), or rolls back and the relay or the sweeper re-sends.
 #: FOR NO KEY UPDATE, the lock of the UPDATE itself: rows merely referenced by uncommitted
@@ -76,8 +87,8 @@ _CLAIMABLE = (
     .where(
         TICKETS.c.id == bindparam("ticket_id"),
         or_(
-            TICKETS.c.state == Status.APPROVED.value,
-            and_(TICKETS.c.state == Status.PROVISIONING.value, TICKETS.c.lease_until < _NOW),
+            state_in(TICKETS.c.state, sources(Action.START)),
+            and_(state_in(TICKETS.c.state, sources(Action.RETAKE)), TICKETS.c.lease_until < _NOW),
         ),
     )
     .with_for_update(skip_locked=True, key_share=True)
@@ -96,7 +107,7 @@ _CLAIM_ONE = (
 #: written into the SQL so that the prepared statement's generic plan knows what it looks for.
 _OLDEST_APPROVED = (
     select(TICKETS.c.id)
-    .where(TICKETS.c.state == literal(Status.APPROVED.value, literal_execute=True))
+    .where(TICKETS.c.state == literal(source(Action.START).value, literal_execute=True))
     .order_by(TICKETS.c.created_at)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True, key_share=True)
@@ -135,24 +146,26 @@ def claim_approved(session: Session, limit: int, lease: timedelta) -> list[Claim
 
 
 def record_starts(session: Session, claims: Sequence[Claim]) -> None:
-    """Audit the start of each first attempt and mark the outbox rows its approval wrote."""
-    # Approval and retry reset the attempts, so attempt 1 is the start after a decision.
-    starting = [claim for claim in claims if claim.attempts == 1]
-    if not starting:
+    """Audit each claimed attempt (a start or a retake) and settle the starts' outbox rows."""
+    if not claims:
         return
-    outbox.mark_processed(session, *(outbox.provision_key(claim.id, claim.version - 1)
-                                     for claim in starting))
+    starting = [claim for claim in claims if claim.action is Action.START]
+    if starting:
+        outbox.mark_processed(session, *(outbox.provision_key(claim.id, claim.version - 1)
+                                         for claim in starting))
     now = utcnow()
     session.connection().execute(_ADD_EVENTS, [
-        event_row(claim.id, Action.START, Status.APPROVED, now) for claim in starting
+        event_row(claim.id, claim.action, now,
+                  None if claim.action is Action.START else {"attempt": claim.attempts})
+        for claim in claims
     ])
 
 
 def event_row(
-    ticket_id: int, action: Action, from_state: Status, at: datetime,
-    changes: dict[str, Any] | None = None,
+    ticket_id: int, action: Action, at: datetime, changes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The row of one worker event (no actor) in a ticket's audit trail."""
+    from_state = source(action)
     return {"ticket_id": ticket_id, "actor_id": None, "action": action.value,
             "from_state": from_state.value, "to_state": next_status(from_state, action).value,
             "comment": "", "changes": changes or {}, "created_at": at}

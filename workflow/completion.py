@@ -17,11 +17,12 @@ from workflow.calling.effective import Assignments, placements_of_employees
 from workflow.claims import EVENTS, TICKETS, Claim, event_row
 from workflow.credentials import Vault
 from workflow.errors import Conflict
-from workflow.machine import Action, Status
+from workflow.machine import Action, sources, target
 from workflow.models import Agent, UTCDateTime, table, utcnow
 from workflow.notifications import notify_all
 from workflow.ports import PhoneAccount, PhoneSystem
 from workflow.routing import Routing
+from workflow.transitions import state_in
 
 _AGENTS = table(Agent)
 
@@ -29,9 +30,10 @@ _ADD_AGENTS = insert(_AGENTS).returning(_AGENTS.c.id, _AGENTS.c.employee_id)
 #: Compare-and-set on the claimed version: a worker whose lease ran out changes nothing.
 _COMPLETE = (
     update(TICKETS)
-    .where(TICKETS.c.id == bindparam("b_id"), TICKETS.c.state == Status.PROVISIONING.value,
+    .where(TICKETS.c.id == bindparam("b_id"),
+           state_in(TICKETS.c.state, sources(Action.COMPLETE)),
            TICKETS.c.version == bindparam("b_version"))
-    .values(state=Status.PROVISIONED.value, version=TICKETS.c.version + 1,
+    .values(state=target(Action.COMPLETE).value, version=TICKETS.c.version + 1,
             updated_at=bindparam("b_now", type_=UTCDateTime()), agent_id=bindparam("b_agent"),
             lease_until=None, last_error=None)
 )
@@ -93,7 +95,7 @@ def complete_all(
         # A lease ran out and another worker took a ticket over: its result stands.
         raise Conflict("ticket_changed", ticket_ids=[claim.id for claim in claims])
     event_of = {ticket_id: event_id for event_id, ticket_id in connection.execute(_ADD_EVENTS, [
-        event_row(claim.id, Action.COMPLETE, Status.PROVISIONING, now, changes[claim.id])
+        event_row(claim.id, Action.COMPLETE, now, changes[claim.id])
         for claim in claims
     ])}
     notify_all(session, [(claim.audience, event_of[claim.id]) for claim in claims],

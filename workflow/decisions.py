@@ -8,16 +8,18 @@ from sqlalchemy.orm import Session
 
 from workflow import outbox
 from workflow.errors import NotFound, PermissionDenied, RuleViolation
-from workflow.machine import Action, Status
+from workflow.machine import Action, Status, sources
 from workflow.models import Ticket
 from workflow.notifications import Audience, notify
-from workflow.rules import Actor, cancel_refusal, decision_refusal, retry_refusal
+from workflow.rules import Actor, TicketFacts, action_refusal, allowed_actions
 from workflow.transitions import Moved, transition
 
 logger = logging.getLogger(__name__)
 
 #: Longest comment or reason kept on a decision.
 MAX_COMMENT_LENGTH = 2000
+#: States of a ticket still waiting for its decision (its approvers hear of a cancel there).
+_UNDECIDED = sources(Action.APPROVE)
 
 
 def get_ticket(session: Session, ticket_id: int) -> Ticket:
@@ -28,10 +30,20 @@ def get_ticket(session: Session, ticket_id: int) -> Ticket:
     return ticket
 
 
+def facts_of(ticket: Ticket) -> TicketFacts:
+    """What the rules need to know of a loaded ticket."""
+    return TicketFacts(Status(ticket.state), ticket.branch_id, ticket.requester_id)
+
+
+def actions_on(ticket: Ticket, actor: Actor) -> frozenset[Action]:
+    """The actions `actor` may take on this ticket now: what the pages offer them."""
+    return allowed_actions(facts_of(ticket), actor)
+
+
 def approve_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = "") -> Ticket:
     """Approve a submitted ticket and promise its provisioning."""
     ticket = get_ticket(session, ticket_id)
-    _require(decision_refusal(actor, ticket.branch_id, ticket.requester_id))
+    _require(actor, Action.APPROVE, ticket)
     moved = transition(session, ticket, Action.APPROVE, actor.user_id, _comment(comment))
     _promise_provisioning(session, ticket)
     return _commit_with_notice(session, ticket, moved)
@@ -40,7 +52,7 @@ def approve_ticket(session: Session, actor: Actor, ticket_id: int, comment: str 
 def reject_ticket(session: Session, actor: Actor, ticket_id: int, reason: str) -> Ticket:
     """Reject a submitted ticket; a reason is required."""
     ticket = get_ticket(session, ticket_id)
-    _require(decision_refusal(actor, ticket.branch_id, ticket.requester_id))
+    _require(actor, Action.REJECT, ticket)
     if not reason or not reason.strip():
         raise RuleViolation.single("reason", "reason_required")
     moved = transition(session, ticket, Action.REJECT, actor.user_id, _comment(reason))
@@ -50,8 +62,8 @@ def reject_ticket(session: Session, actor: Actor, ticket_id: int, reason: str) -
 def cancel_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = "") -> Ticket:
     """Withdraw a ticket that has not been decided (or that failed)."""
     ticket = get_ticket(session, ticket_id)
-    _require(cancel_refusal(actor, ticket.requester_id))
-    undecided = ticket.state == Status.SUBMITTED
+    _require(actor, Action.CANCEL, ticket)
+    undecided = ticket.state in _UNDECIDED
     moved = transition(session, ticket, Action.CANCEL, actor.user_id, _comment(comment))
     return _commit_with_notice(session, ticket, moved, deciders_too=undecided)
 
@@ -59,7 +71,7 @@ def cancel_ticket(session: Session, actor: Actor, ticket_id: int, comment: str =
 def retry_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = "") -> Ticket:
     """Send a failed ticket back to provisioning with a fresh count of attempts."""
     ticket = get_ticket(session, ticket_id)
-    _require(retry_refusal(actor, ticket.branch_id))
+    _require(actor, Action.RETRY, ticket)
     moved = transition(
         session, ticket, Action.RETRY, actor.user_id, _comment(comment),
         attempts=0, lease_until=None, last_error=None,
@@ -68,8 +80,9 @@ def retry_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = 
     return _commit_with_notice(session, ticket, moved)
 
 
-def _require(refusal: str | None) -> None:
-    """Raise PermissionDenied when a guard refused."""
+def _require(actor: Actor, action: Action, ticket: Ticket) -> None:
+    """Raise PermissionDenied when the action's guard (the one the pages ask) refuses it."""
+    refusal = action_refusal(actor, action, facts_of(ticket))
     if refusal is not None:
         raise PermissionDenied(refusal)
 

@@ -29,6 +29,8 @@ class Action(StrEnum):
     COMPLETE = "complete"
     FAIL = "fail"
     RETRY = "retry"
+    #: A worker takes over a ticket whose provisioning lease ran out, for another attempt.
+    RETAKE = "retake"
 
 
 #: The audit action of a ticket's creation, which starts it in SUBMITTED (not a transition).
@@ -45,6 +47,7 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.APPROVED, Action.START): Status.PROVISIONING,
     (Status.PROVISIONING, Action.COMPLETE): Status.PROVISIONED,
     (Status.PROVISIONING, Action.FAIL): Status.FAILED,
+    (Status.PROVISIONING, Action.RETAKE): Status.PROVISIONING,
     (Status.FAILED, Action.RETRY): Status.APPROVED,
     # A ticket that keeps failing must not block its employee forever.
     (Status.FAILED, Action.CANCEL): Status.CANCELLED,
@@ -65,3 +68,24 @@ def next_status(status: Status, action: Action) -> Status:
         return TRANSITIONS[(status, action)]
     except KeyError:
         raise TransitionNotAllowed(action.value, status.value) from None
+
+
+def sources(action: Action) -> frozenset[Status]:
+    """The states from which `action` may be taken."""
+    return frozenset(state for state, each in TRANSITIONS if each is action)
+
+
+def target(*actions: Action) -> Status:
+    """The one state that all of `actions` lead to, from whichever state they are taken."""
+    targets = {to for (_, each), to in TRANSITIONS.items() if each in actions}
+    if len(targets) != 1:
+        raise ValueError(f"{', '.join(actions)} lead to {sorted(targets) or 'nowhere'}")
+    return targets.pop()
+
+
+def source(action: Action) -> Status:
+    """The one state from which `action` may be taken."""
+    found = sources(action)
+    if len(found) != 1:
+        raise ValueError(f"{action} is taken from {sorted(found) or 'nowhere'}")
+    return next(iter(found))

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from workflow.machine import Status
+from workflow.machine import Action, sources
 from workflow.models import OutboxMessage, Ticket, UTCDateTime, table, utcnow
+from workflow.transitions import state_in
 
 #: Actor names, shared with the task layer that defines them.
 PROVISION_ACTOR = "provision_ticket"
@@ -64,8 +65,8 @@ def stuck_ticket_ids(session: Session, grace: timedelta, now: datetime | None = 
     now = now or utcnow()
     query = select(Ticket.id).where(
         or_(
-            (Ticket.state == Status.APPROVED.value) & (Ticket.updated_at < now - grace),
-            (Ticket.state == Status.PROVISIONING.value) & (Ticket.lease_until < now),
+            state_in(Ticket.state, sources(Action.START)) & (Ticket.updated_at < now - grace),
+            state_in(Ticket.state, sources(Action.RETAKE)) & (Ticket.lease_until < now),
         )
     )
     return list(session.scalars(query.order_by(Ticket.id).limit(500)))

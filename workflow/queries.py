@@ -11,7 +11,7 @@ from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from workflow.errors import NotFound
-from workflow.machine import Status
+from workflow.machine import Action, sources
 from workflow.models import (
     Agent,
     Branch,
@@ -35,6 +35,7 @@ from workflow.paging import (
     time_key,
 )
 from workflow.rules import Actor, Role, visible_branch_filter
+from workflow.transitions import state_in
 
 #: A select of any columns, narrowed or ordered without changing what it selects.
 AnySelect = TypeVar("AnySelect", bound=Select)
@@ -333,7 +334,7 @@ def count_tickets(session: Session, actor: Actor, filters: TicketFilter) -> int:
 
 def _awaiting(actor: Actor) -> Select[Ticket]:
     """Submitted tickets `actor` may decide: in their scope, never their own."""
-    query = select(Ticket).where(Ticket.state == Status.SUBMITTED.value,
+    query = select(Ticket).where(state_in(Ticket.state, sources(Action.APPROVE)),
                                  Ticket.requester_id != actor.user_id)
     branches = visible_branch_filter(actor)
     if actor.role not in (Role.APPROVER, Role.ADMIN):

@@ -16,14 +16,19 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from workflow.machine import MOVE_BRANCH, Status
+from workflow.machine import MOVE_BRANCH, Action, sources
 from workflow.models import Branch, Department, Employee, Ticket, TicketEvent, in_open_state, utcnow
 from workflow.notifications import Audience, notify_all
 
 #: States in which the branch's approvers act on a ticket (decide it, retry it). A move
 #: raises their version, so a decision read under the old branch fails its compare-and-set;
 #: approved and provisioning tickets keep theirs, which the workers' claims compare.
-DECIDED_BY_BRANCH = frozenset({Status.SUBMITTED.value, Status.FAILED.value})
+DECIDED_BY_BRANCH = frozenset(
+    state.value for action in (Action.APPROVE, Action.REJECT, Action.RETRY)
+    for state in sources(action)
+)
+#: States in which a ticket waits for its approvers' decision, so the new ones are told.
+_UNDECIDED = frozenset(state.value for state in sources(Action.APPROVE))
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ def follow_employees(
             ).returning(TicketEvent.id)
         ).scalar_one()
         moved.append(MovedTicket(row.id, event_id, row.branch_id, row.to_branch_id))
-        if row.state == Status.SUBMITTED.value:
+        if row.state in _UNDECIDED:
             waiting.append((Audience(row.id, row.requester_id, row.to_branch_id), event_id))
     if waiting:
         notify_all(session, waiting, MOVE_BRANCH, actor_id)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from workflow.errors import Problem
+from workflow.machine import TRANSITIONS, Action, Status
 
 #: The shortest and longest extension an organisation may choose.
 MIN_EXTENSION_LENGTH = 3
@@ -120,6 +121,52 @@ def retry_refusal(actor: Actor, branch_id: int) -> str | None:
     if not actor.covers(branch_id):
         return "out_of_scope"
     return None
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What the rules need to know of a ticket to say who may act on it."""
+
+    state: Status
+    branch_id: int
+    requester_id: int
+
+
+def _may_decide(actor: Actor, ticket: TicketFacts) -> str | None:
+    """Why `actor` may not approve or reject this ticket, or None."""
+    return decision_refusal(actor, ticket.branch_id, ticket.requester_id)
+
+
+def _may_cancel(actor: Actor, ticket: TicketFacts) -> str | None:
+    """Why `actor` may not cancel this ticket, or None."""
+    return cancel_refusal(actor, ticket.requester_id)
+
+
+def _may_retry(actor: Actor, ticket: TicketFacts) -> str | None:
+    """Why `actor` may not retry this ticket, or None."""
+    return retry_refusal(actor, ticket.branch_id)
+
+
+#: The guard of each action a person takes; the table's other actions are the workers' alone.
+GUARDS: dict[Action, Callable[[Actor, TicketFacts], str | None]] = {
+    Action.APPROVE: _may_decide,
+    Action.REJECT: _may_decide,
+    Action.CANCEL: _may_cancel,
+    Action.RETRY: _may_retry,
+}
+
+
+def action_refusal(actor: Actor, action: Action, ticket: TicketFacts) -> str | None:
+    """Why `actor` may not take the person's `action` on this ticket, or None when they may."""
+    return GUARDS[action](actor, ticket)
+
+
+def allowed_actions(ticket: TicketFacts, actor: Actor) -> frozenset[Action]:
+    """The actions `actor` may take on the ticket now: the table's, as far as the guards let."""
+    return frozenset(
+        action for state, action in TRANSITIONS
+        if state == ticket.state and action in GUARDS and GUARDS[action](actor, ticket) is None
+    )
 
 
 def visible_branch_filter(actor: Actor) -> Collection[int] | None:

@@ -16,6 +16,7 @@ EXPECTED = {
     (Status.APPROVED, Action.START): Status.PROVISIONING,
     (Status.PROVISIONING, Action.COMPLETE): Status.PROVISIONED,
     (Status.PROVISIONING, Action.FAIL): Status.FAILED,
+    (Status.PROVISIONING, Action.RETAKE): Status.PROVISIONING,
     (Status.FAILED, Action.RETRY): Status.APPROVED,
     (Status.FAILED, Action.CANCEL): Status.CANCELLED,
 }

@@ -16,7 +16,11 @@ from web.ui.args import int_arg, position_args
 from web.ui.forms import KIND_LABELS, BulkDecisionForm
 from workflow import decisions, queries
 from workflow.errors import WorkflowError
+from workflow.machine import Action
 from workflow.rules import Role
+
+#: What the queue decides in bulk.
+DECISIONS = frozenset({Action.APPROVE, Action.REJECT})
 
 #: WTForms' own message for an empty required field (translated by its catalog, not ours).
 REQUIRED = "This field is required."
@@ -35,9 +39,12 @@ def queue() -> Any:
     kind = request.args.get("kind") if request.args.get("kind") in KIND_LABELS else None
     branch_id = int_arg("branch_id")
     page = queries.approval_queue(session, caller, position_args(), PER_PAGE, kind, branch_id)
+    # The queue offers what the rules allow on each ticket, as the ticket page does.
+    allowed = {ticket.id: decisions.actions_on(ticket, caller) & DECISIONS
+               for ticket in page.items}
     form = BulkDecisionForm()
     form.ticket_ids.choices = [SelectChoice(str(ticket.id), str(ticket.id))
-                               for ticket in page.items]
+                               for ticket in page.items if allowed[ticket.id]]
     if form.validate_on_submit():
         rejecting = bool(form.reject.data)
         if rejecting and not (form.comment.data or "").strip():
@@ -49,7 +56,8 @@ def queue() -> Any:
             return redirect(url_for("approvals.queue"))
     branches = queries.list_branches(session)
     return render_template("approvals/queue.html", page=page, form=form, kind=kind,
-                           branch_id=branch_id, branches=branches,
+                           branch_id=branch_id, branches=branches, allowed=allowed,
+                           offered=frozenset().union(*allowed.values()),
                            branch_names={branch.id: branch.name for branch in branches})
 
 

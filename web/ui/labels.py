@@ -24,6 +24,7 @@ ACTION_NAMES = {
     "complete": _l("Cấu hình xong"),
     "fail": _l("Cấu hình thất bại"),
     "retry": _l("Thử lại"),
+    "retake": _l("Nhận lại để cấu hình tiếp"),
     "move_branch": _l("Chuyển sang chi nhánh khác theo nhân viên"),
 }
 #: Number classes of calling profiles, as the pages name them.

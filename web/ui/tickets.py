@@ -17,9 +17,8 @@ from web.ui.args import position_args
 from web.ui.forms import CommentForm, RejectForm
 from workflow import decisions, queries
 from workflow.errors import RuleViolation, WorkflowError
-from workflow.machine import FINAL_STATES, Status
+from workflow.machine import FINAL_STATES
 from workflow.models import Agent, Branch
-from workflow.rules import cancel_refusal, decision_refusal, retry_refusal
 
 bp = Blueprint("ticket_pages", __name__)
 
@@ -48,14 +47,7 @@ def _show(ticket_id: int, comment_form: CommentForm, reject_form: RejectForm,
     """Render the ticket page (with forms carrying their errors, after a refused decision)."""
     caller = actor()
     ticket = queries.get_visible_ticket(db.session(), caller, ticket_id)
-    allowed = {
-        "approve": ticket.state == Status.SUBMITTED
-        and decision_refusal(caller, ticket.branch_id, ticket.requester_id) is None,
-        "cancel": ticket.state in (Status.SUBMITTED, Status.FAILED)
-        and cancel_refusal(caller, ticket.requester_id) is None,
-        "retry": ticket.state == Status.FAILED
-        and retry_refusal(caller, ticket.branch_id) is None,
-    }
+    allowed = decisions.actions_on(ticket, caller)
     session = db.session()
     # A revoke or change names its agent; the summary shows the extension it acts on.
     agent = session.get(Agent, ticket.agent_id) if ticket.agent_id else None
