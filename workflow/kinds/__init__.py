@@ -21,7 +21,11 @@ class TicketKind(StrEnum):
 
 
 #: Every kind by its code, in the order forms offer them and provisioning applies them.
-KINDS: dict[str, Kind] = {kind.code: kind for kind in (new.KIND, change.KIND, revoke.KIND)}
+KINDS: dict[str, Kind] = {kind.code: kind for kind in (
+    new.KIND,
+    change.KIND,
+    revoke.KIND,
+)}
 
 
 def kind_of(code: str) -> Kind:
