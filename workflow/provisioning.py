@@ -94,8 +94,8 @@ def _complete_together(
     """Apply every claim, kind by kind, and move them all to provisioned in one transaction."""
     changes: dict[int, dict[str, Any]] = {}
     for kind in KINDS.values():
-        # Claims of different kinds are about different employees and agents (one open
-        # ticket each, an extension held by nobody), so applying them kind by kind is safe.
+        # Claims are about different employees (one open ticket each) and ask only for
+        # extensions no agent holds, so their order across kinds does not matter.
         same_kind = [each for each in claims if each.kind == kind.code]
         if same_kind:
             changes.update(kind.apply(session, same_kind, phone, vault))
