@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from workflow import decisions
 from workflow.calling.rules import CallingRules, WorkingHours
+from workflow.kinds import TicketKind
 from workflow.models import Branch, Department, Employee, Ticket, User
 from workflow.ports import (
     CallRecord,
@@ -26,7 +27,7 @@ from workflow.ports import (
 )
 from workflow.provisioning import ProvisioningSettings, provision_ticket
 from workflow.rules import Actor, Role
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.tickets import TicketRequest, submit_ticket
 
 #: Domain of the demo staff's email addresses.
 EMAIL_DOMAIN = "demo.vn"

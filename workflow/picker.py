@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow import queries
+from workflow.kinds.kind import Kind
 from workflow.models import Agent, Employee, Ticket, in_open_state
 
 
@@ -42,9 +43,9 @@ def open_tickets_of(session: Session, employee_ids: Collection[int]) -> dict[int
     return {employee_id: ticket_id for employee_id, ticket_id in found}
 
 
-def refused_at_once(kind: str, has_agent: bool, open_ticket_id: int | None) -> bool:
+def refused_at_once(kind: Kind, has_agent: bool, open_ticket_id: int | None) -> bool:
     """Whether a ticket of `kind` for this employee would be refused whatever else it says:
-    an open ticket blocks every kind, a new account needs no agent, the others need one."""
+    an open ticket blocks every kind, and the kind needs an agent or needs none."""
     if open_ticket_id is not None:
         return True
-    return has_agent if kind == "new" else not has_agent
+    return has_agent != kind.needs_agent

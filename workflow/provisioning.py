@@ -4,26 +4,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import completion, credentials
-from workflow.calling.effective import Assignments, placement_of_employee
+from workflow import completion
 from workflow.claims import Claim, claim_approved, claim_ticket, record_starts
 from workflow.credentials import Vault
 from workflow.errors import Conflict
+from workflow.kinds import KINDS, kind_of
 from workflow.machine import Action, Status
-from workflow.models import Agent, Ticket, utcnow
+from workflow.models import Ticket, utcnow
 from workflow.notifications import notify
-from workflow.ports import AccountMissing, PhoneAccount, PhoneSystem, PhoneSystemError
-from workflow.routing import Routing, RoutingType
-from workflow.tickets import TicketKind
+from workflow.ports import PhoneSystem, PhoneSystemError
 from workflow.transitions import move
 
 logger = logging.getLogger(__name__)
@@ -94,13 +92,14 @@ def provision_ticket(
 def _complete_together(
     session: Session, claims: list[Claim], phone: PhoneSystem, vault: Vault
 ) -> None:
-    """Apply every claim and move it to provisioned in one transaction."""
-    changes = completion.create_agents(
-        session, [each for each in claims if each.kind == TicketKind.NEW], phone, vault
-    )
-    for each in claims:
-        if each.kind != TicketKind.NEW:
-            changes[each.id] = _apply(session, each, phone, vault)
+    """Apply every claim, kind by kind, and move them all to provisioned in one transaction."""
+    changes: dict[int, dict[str, Any]] = {}
+    for kind in KINDS.values():
+        # Claims are about different employees (one open ticket each) and ask only for
+        # extensions no agent holds, so their order across kinds does not matter.
+        same_kind = [each for each in claims if each.kind == kind.code]
+        if same_kind:
+            changes.update(kind.apply(session, same_kind, phone, vault))
     completion.complete_all(session, claims, changes)
     session.commit()
 
@@ -129,46 +128,7 @@ def _complete(
 
 def _apply(session: Session, claim: Claim, phone: PhoneSystem, vault: Vault) -> dict[str, Any]:
     """Bring the phone system and the agent row to what the ticket asks; returns the changes."""
-    if claim.kind == TicketKind.NEW:
-        return completion.create_agents(session, [claim], phone, vault)[claim.id]
-    now = utcnow()
-    agent = session.execute(
-        select(Agent.sip_username, Agent.extension, Agent.routing_type, Agent.priority_number,
-               Agent.backup_number).where(Agent.id == claim.agent_id)
-    ).one()
-    if claim.kind == TicketKind.REVOKE:
-        phone.remove_account(agent.sip_username, claim.id)
-        credentials.withdraw(session, agent.sip_username)
-        values: dict[str, Any] = {"status": "revoked", "revoked_at": now}
-    else:
-        current = Routing(RoutingType(agent.routing_type), agent.priority_number,
-                          agent.backup_number)
-        routing = claim.routing or current
-        extension = claim.extension or agent.extension
-        calling = Assignments(session).effective(
-            placement_of_employee(session, claim.employee_id)).rules
-        account = PhoneAccount(agent.sip_username, extension, routing, calling=calling)
-        if claim.reset_password:
-            account = replace(account, secret=_issue(session, vault, claim, agent.sip_username))
-        try:
-            phone.ensure_account(account, claim.id)
-        except AccountMissing:
-            # The switchboard lost the account: it comes back with a new password, which
-            # reaches the employee like any other.
-            phone.ensure_account(
-                replace(account, secret=_issue(session, vault, claim, agent.sip_username)),
-                claim.id)
-        values = {"extension": extension, "routing_type": routing.type.value,
-                  "priority_number": routing.priority_number,
-                  "backup_number": routing.backup_number}
-    session.execute(update(Agent).where(Agent.id == claim.agent_id)
-                    .values(updated_at=now, **values))
-    return {"agent_id": claim.agent_id}
-
-
-def _issue(session: Session, vault: Vault, claim: Claim, sip_username: str) -> str:
-    """The new SIP password this ticket gives the agent."""
-    return credentials.issue(session, vault, sip_username, claim.employee_id, claim.id)
+    return kind_of(claim.kind).apply(session, [claim], phone, vault)[claim.id]
 
 
 def _record_failure(

@@ -1,12 +1,10 @@
-"""Submitting a setup ticket: new, change or revoke an employee's agent account."""
+"""Submitting a setup ticket of any kind (see `workflow.kinds`) for an employee's agent account."""
 
 from __future__ import annotations
 
 import logging
-import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -14,28 +12,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow import idempotency
-from workflow.calling.forwarding import routing_problems
 from workflow.errors import Conflict, Problem, RuleViolation
-from workflow.extensions import availability_problems, pick_free_extension
 from workflow.filing import file_ticket
+from workflow.kinds import TicketKind, kind_of
+from workflow.kinds.kind import Plan
 from workflow.machine import Status
-from workflow.models import Agent, Ticket, User, table, utcnow
-from workflow.routing import Routing, RoutingType, parse_routing
-from workflow.rules import Actor, clean_extension, extension_problems
+from workflow.models import Ticket, User, table, utcnow
+from workflow.rules import Actor, clean_extension
 from workflow.submission_context import SubmissionContext, read_submission_context
 
 logger = logging.getLogger(__name__)
 
 #: Longest free-text description a ticket may carry.
 MAX_DETAILS_LENGTH = 2000
-
-
-class TicketKind(StrEnum):
-    """What a ticket asks for."""
-
-    NEW = "new"
-    CHANGE = "change"
-    REVOKE = "revoke"
 
 
 @dataclass(frozen=True)
@@ -58,35 +47,6 @@ class TicketRequest:
     def requested_extension(self) -> str | None:
         """The extension asked for, without blanks; None to have one picked."""
         return clean_extension(self.extension) or None if self.extension else None
-
-
-@dataclass
-class _Plan:
-    """What a ticket will change, worked out before it is saved."""
-
-    extension: str | None = None
-    routing: Routing | None = None
-    reset_password: bool = False
-    changes: dict[str, Any] = field(default_factory=dict)
-
-
-def routing_as_dict(routing_type: str | None, priority: str | None, backup: str | None) -> dict[
-    str, Any
-] | None:
-    """A routing as it appears in audit changes and API output."""
-    if routing_type is None:
-        return None
-    return {"type": routing_type, "priority_number": priority, "backup_number": backup}
-
-
-def agent_routing(agent: Agent) -> Routing:
-    """The current routing of an agent."""
-    return Routing(RoutingType(agent.routing_type), agent.priority_number, agent.backup_number)
-
-
-def new_sip_username() -> str:
-    """A stable SIP username, unrelated to the extension so renumbering keeps credentials."""
-    return "ag" + secrets.token_hex(6)
 
 
 @dataclass(frozen=True)
@@ -163,7 +123,7 @@ def _file(session: Session, actor: Actor, request: TicketRequest) -> SubmittedTi
     """Check the rules and save the ticket; a lost unique-index race is a `Conflict`."""
     context = read_submission_context(
         session, request.employee_id, actor.user_id, request.requested_extension,
-        lock_picks=request.kind is TicketKind.NEW and request.requested_extension is None,
+        lock_picks=kind_of(request.kind).picks_extension and request.requested_extension is None,
     )
     plan = _plan(session, request, context)
     watchers = _watchers(session, request.notify_user_ids) if request.notify_user_ids else ()
@@ -176,7 +136,7 @@ def _file(session: Session, actor: Actor, request: TicketRequest) -> SubmittedTi
         "routing_type": routing.type.value if routing else None,
         "priority_number": routing.priority_number if routing else None,
         "backup_number": routing.backup_number if routing else None,
-        "sip_username": new_sip_username() if request.kind is TicketKind.NEW else None,
+        "sip_username": plan.sip_username,
         "reset_password": plan.reset_password,
         "details": request.details.strip(), "requester_id": actor.user_id,
         "idempotency_key": request.idempotency_key, "state": Status.SUBMITTED.value,
@@ -221,80 +181,22 @@ def _conflict_from(error: IntegrityError) -> Conflict:
     return Conflict("conflict")
 
 
-def _plan(session: Session, request: TicketRequest, context: SubmissionContext) -> _Plan:
-    """Check the rules of `request.kind` and work out what the ticket will change."""
+def _plan(session: Session, request: TicketRequest, context: SubmissionContext) -> Plan:
+    """Check the rules every kind shares, then those of `request.kind`: what the ticket changes."""
     problems: dict[str, list[Problem]] = {}
-    agent = context.agent
+    agent, kind = context.agent, kind_of(request.kind)
     if context.open_ticket_id is not None:
         problems["employee_id"] = [
             Problem("employee_has_open_ticket", {"ticket_id": context.open_ticket_id})
         ]
     if len(request.details) > MAX_DETAILS_LENGTH:
         problems["details"] = [Problem("details_too_long", {"max": MAX_DETAILS_LENGTH})]
-    if request.kind is TicketKind.NEW and agent is not None:
+    if not kind.needs_agent and agent is not None:
         problems.setdefault("employee_id", []).append(
             Problem("employee_has_agent", {"extension": agent.extension})
         )
-    if request.kind is not TicketKind.NEW and agent is None:
+    if kind.needs_agent and agent is None:
         problems.setdefault("employee_id", []).append(Problem("employee_has_no_agent"))
     if problems:
         raise RuleViolation(problems)
-    if request.kind is TicketKind.REVOKE:
-        assert agent is not None
-        return _Plan(changes={"extension": [agent.extension, None]})
-    return _plan_new_or_change(session, request, context)
-
-
-def _plan_new_or_change(
-    session: Session, request: TicketRequest, context: SubmissionContext
-) -> _Plan:
-    """Validate the requested extension and routing of a new or change ticket."""
-    problems: dict[str, list[Problem]] = {}
-    agent, policy = context.agent, context.policy
-    routing: Routing | None = None
-    if request.routing_type is not None or agent is None:
-        try:
-            routing = parse_routing(
-                request.routing_type, request.priority_number, request.backup_number
-            )
-        except RuleViolation as violation:
-            problems.update(violation.problems)
-    extension = request.requested_extension
-    if agent is None and extension is None:
-        extension = pick_free_extension(session, policy, locked=context.picks_locked)
-        if extension is None:
-            problems["extension"] = [Problem("extension_none_free")]
-    if agent is not None and extension == agent.extension:
-        extension = None
-    if extension is not None:
-        # The context looked up the requested extension; a picked one is free by construction.
-        found = extension_problems(policy, extension) or availability_problems(
-            extension, context.extension_holder, context.extension_ticket_id
-        )
-        if found:
-            problems["extension"] = found
-    if agent is not None and routing is not None and routing == agent_routing(agent):
-        routing = None
-    if routing is not None:
-        # A new forward must stay within the calling profile (an unchanged one is kept).
-        problems.update(routing_problems(session, context.employee_id, routing))
-    reset_password = agent is not None and request.reset_password
-    if (agent is not None and not problems and extension is None and routing is None
-            and not reset_password):
-        problems["extension"] = [Problem("nothing_to_change")]
-    if problems:
-        raise RuleViolation(problems)
-    changes: dict[str, Any] = {}
-    if extension is not None:
-        changes["extension"] = [agent.extension if agent else None, extension]
-    if routing is not None:
-        before = (
-            routing_as_dict(agent.routing_type, agent.priority_number, agent.backup_number)
-            if agent else None
-        )
-        after = routing_as_dict(routing.type.value, routing.priority_number, routing.backup_number)
-        changes["routing"] = [before, after]
-    if reset_password:
-        changes["reset_password"] = True
-    return _Plan(extension=extension, routing=routing, reset_password=reset_password,
-                 changes=changes)
+    return kind.plan(session, request, context)

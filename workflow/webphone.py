@@ -19,6 +19,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from workflow.errors import NotFound
+from workflow.kinds import KINDS
 from workflow.machine import Status
 from workflow.models import Agent, Employee, Ticket, is_active, utcnow
 
@@ -71,6 +72,8 @@ def ephemeral_credential(secret: str, sip_username: str, now: datetime,
                                datetime.fromtimestamp(expiry, UTC))
 
 
+#: Kinds whose tickets take the account off the phone system (a revoke).
+_REMOVING_KINDS = tuple(kind.code for kind in KINDS.values() if kind.removes_account)
 #: A revoke in these states is decided: the account is going, so no new credentials (the
 #: switchboard may already have ended the calls and registrations before the revoke commits).
 REVOKE_UNDER_WAY = (Status.APPROVED.value, Status.PROVISIONING.value)
@@ -79,7 +82,7 @@ REVOKE_UNDER_WAY = (Status.APPROVED.value, Status.PROVISIONING.value)
 def active_agent_of(session: Session, email: str) -> Agent:
     """The active agent account of the employee signed in with `email`, unless an approved
     revoke of it is under way (NotFound if none)."""
-    revoking = exists().where(Ticket.agent_id == Agent.id, Ticket.kind == "revoke",
+    revoking = exists().where(Ticket.agent_id == Agent.id, Ticket.kind.in_(_REMOVING_KINDS),
                               Ticket.state.in_(REVOKE_UNDER_WAY))
     agent = session.scalars(
         select(Agent).join(Agent.employee)

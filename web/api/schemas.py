@@ -18,10 +18,12 @@ from web.api.fields import (
 )
 from web.last_calls import LastCalls, last_calls
 from web.reachability import Registrations, registrations
+from workflow.kinds import KINDS
+from workflow.kinds.extension_and_routing import routing_as_dict
 from workflow.machine import Status
 from workflow.ports import CallDirection, CallOutcome, CallRecord, DeviceKind
 from workflow.routing import RoutingType
-from workflow.tickets import MAX_DETAILS_LENGTH, TicketKind, routing_as_dict
+from workflow.tickets import MAX_DETAILS_LENGTH
 
 #: The furthest page a list goes to (keeps OFFSET far from any integer limit).
 MAX_PAGE = 100_000
@@ -221,7 +223,7 @@ class ExtensionVerdictSchema(Schema):
 class TicketCreateSchema(Schema):
     """A new ticket, as posted."""
 
-    kind = fields.String(required=True, validate=one_of(TicketKind))
+    kind = fields.String(required=True, validate=one_of(KINDS))
     employee_id = id_field(required=True)
     extension = Line(load_default=None, allow_none=True, validate=validate.Length(max=20))
     routing = fields.Nested(RoutingSchema, load_default=None, allow_none=True)
@@ -239,7 +241,7 @@ class IdempotencySchema(Schema):
 
 class TicketArgsSchema(PageArgsSchema):
     state = fields.String(validate=one_of(Status))
-    kind = fields.String(validate=one_of(TicketKind))
+    kind = fields.String(validate=one_of(KINDS))
     branch_id = query_id()
     mine = query_flag(load_default=False)
 
@@ -271,7 +273,7 @@ class EventSchema(Schema):
 
 class TicketSchema(WithRouting):
     id = fields.Integer()
-    kind = fields.String(validate=one_of(TicketKind))
+    kind = fields.String(validate=one_of(KINDS))
     state = fields.String(validate=one_of(Status))
     version = fields.Integer()
     employee_id = fields.Integer()

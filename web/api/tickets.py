@@ -20,7 +20,8 @@ from web.api.schemas import (
 from web.auth import current_actor
 from web.extensions import db
 from workflow import decisions, queries
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.kinds import TicketKind
+from workflow.tickets import TicketRequest, submit_ticket
 
 blp = Blueprint("tickets", __name__, description="Setup tickets and their decisions")
 
@@ -31,7 +32,7 @@ blp = Blueprint("tickets", __name__, description="Setup tickets and their decisi
 @blp.response(201, TicketSchema)
 @refuses(blp, 409)
 def create_ticket(data: dict[str, Any], headers: dict[str, Any]) -> Any:
-    """File a new, change or revoke ticket; a reused Idempotency-Key gets its first ticket."""
+    """File a ticket of any kind; a reused Idempotency-Key gets its first ticket."""
     routing = data["routing"] or {}
     key = headers.get("key", "").strip() or None
     ticket_request = TicketRequest(

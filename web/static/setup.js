@@ -31,10 +31,16 @@
     return form.dataset.labelAppWeb;
   }
 
-  function kind() {
-    const checked = form.querySelector('input[name="kind"]:checked');
-    return checked ? checked.value : "new";
+  // The chosen kind's radio (the first kind if none is): its data-* attributes say what the
+  // kind asks for (needs-agent, routes, picks-extension, resets-password).
+  function kindRadio() {
+    return form.querySelector('input[name="kind"]:checked') ||
+      form.querySelector('input[name="kind"]');
   }
+  function kind() { return kindRadio().value; }
+  function kindDoes(flag) { return kindRadio().hasAttribute("data-" + flag); }
+  // A blank extension keeps the current one (rather than having a free one picked).
+  function keepsExtension() { return kindDoes("routes") && !kindDoes("picks-extension"); }
 
   function showCurrent() {
     const agent = agents.get(employee.value);
@@ -51,7 +57,7 @@
   // kind is chosen: a routing click or a typed number is the requester's own choice.
   function startFromCurrentRouting() {
     const agent = agents.get(employee.value);
-    if (!agent || kind() !== "change") { return; }
+    if (!agent || !kindDoes("needs-agent") || !kindDoes("routes")) { return; }
     const type = agent.routing ? agent.routing.type : "app_web";
     form.querySelector(`input[name="routing_type"][value="${type}"]`).checked = true;
     $("priority_number").value = (agent.routing && agent.routing.priority_number) || "";
@@ -60,10 +66,10 @@
   }
 
   function showFields() {
-    $("extension-routing").hidden = kind() === "revoke";
-    $("reset-password").hidden = kind() !== "change";
-    $("extension-empty-new").hidden = kind() === "change";
-    $("extension-empty-change").hidden = kind() !== "change";
+    $("extension-routing").hidden = !kindDoes("routes");
+    $("reset-password").hidden = !kindDoes("resets-password");
+    $("extension-empty-new").hidden = keepsExtension();
+    $("extension-empty-change").hidden = !keepsExtension();
     const routing = form.querySelector('input[name="routing_type"]:checked');
     $("phone-numbers").hidden = !routing || routing.value !== "phone";
   }
@@ -74,7 +80,7 @@
     for (const option of employee.options) {
       if (option.value === "") { continue; }
       const refused = option.dataset.openTicket !== undefined ||
-        (kind() === "new") === (option.dataset.extension !== undefined);
+        kindDoes("needs-agent") !== (option.dataset.extension !== undefined);
       option.disabled = refused && !(keepChosen && option.selected);
     }
     if (employee.selectedOptions.length && employee.selectedOptions[0].disabled) {

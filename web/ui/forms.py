@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_babel import Domain
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm as _FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
@@ -37,6 +38,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from web.i18n import current_language
 from web.messages import FIELD_NAMES, LANGUAGES, render
 from workflow import text
+from workflow.kinds import KINDS, TicketKind
+from workflow.kinds.kind import Kind
 
 #: How each language names itself in the switch.
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
@@ -138,12 +141,22 @@ class AgentFilterForm(FlaskForm):
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)])
 
 
-#: Ticket kinds as the form names them.
-KIND_LABELS = {
-    "new": _l("Cấp mới TK"),
-    "change": _l("Đổi tài khoản"),
-    "revoke": _l("Ngừng cấp TK cloud phone"),
-}
+def _kind_label(kind: Kind) -> LazyString:
+    """The kind's name in the page's language, read when it is shown."""
+    return LazyString(lambda: kind.label.in_language(current_language()))
+
+
+#: Ticket kinds as the pages name them, in the order the form offers them.
+KIND_LABELS = {code: _kind_label(kind) for code, kind in KINDS.items()}
+
+
+def _kind_choice(kind: Kind) -> SelectChoice:
+    """A kind as the setup form offers it, marked with what the page's script shows for it."""
+    return SelectChoice(kind.code, KIND_LABELS[kind.code], render_kw={
+        "data-needs-agent": kind.needs_agent, "data-routes": kind.routes,
+        "data-picks-extension": kind.picks_extension,
+        "data-resets-password": kind.resets_password,
+    })
 
 
 class SetupAgentForm(FlaskForm):
@@ -155,9 +168,8 @@ class SetupAgentForm(FlaskForm):
                                 validators=[DataRequired(_l("Vui lòng chọn phòng ban."))])
     employee_id = SelectField(_l("Nhân viên"), coerce=_optional_id,
                               validators=[DataRequired(_l("Vui lòng chọn nhân viên."))])
-    kind = RadioField(_l("Loại phiếu"), default="new", choices=[
-        SelectChoice(code, label) for code, label in KIND_LABELS.items()
-    ])
+    kind = RadioField(_l("Loại phiếu"), default=TicketKind.NEW.value,
+                      choices=[_kind_choice(kind) for kind in KINDS.values()])
     extension = StringField(_l("Số máy lẻ"), validators=[Optional(), Length(max=20)])
     routing_type = RadioField(_l("Định tuyến cuộc gọi"), default="app_web", choices=[
         SelectChoice("app_web", _l("Đổ chuông đồng thời trên App và Web (khuyến nghị)")),

@@ -1,4 +1,4 @@
-"""The "Thiết lập agent" form: file a new, change or revoke ticket for an employee."""
+"""The "Thiết lập agent" form: file a ticket of any kind for an employee."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ from web.ui.forms import SetupAgentForm
 from workflow import queries
 from workflow.errors import Conflict, NotFound, RuleViolation
 from workflow.extensions import current_organisation
+from workflow.kinds import KINDS, TicketKind, kind_of
+from workflow.kinds.kind import Kind
 from workflow.models import Agent
 from workflow.picker import PickableEmployee, employees_to_pick, refused_at_once
-from workflow.tickets import SubmittedTicket, TicketKind, TicketRequest, submit_ticket
+from workflow.tickets import SubmittedTicket, TicketRequest, submit_ticket
 
 bp = Blueprint("setup", __name__)
 
@@ -41,7 +43,9 @@ def setup_agent() -> Any:
     form = SetupAgentForm()
     if not form.is_submitted():
         _prefill(form)
-    current = _fill_choices(session, form)
+    # A kind the form does not offer is refused by its validation; meanwhile, show it as new.
+    kind = KINDS.get(form.kind.data or "", KINDS[TicketKind.NEW])
+    current = _fill_choices(session, form, kind)
     if form.validate_on_submit():
         try:
             ticket = submit_ticket(session, actor(), _ticket_request(form))
@@ -52,7 +56,8 @@ def setup_agent() -> Any:
         else:
             return _after_filing(form, ticket)
     policy = current_organisation(session).policy
-    return render_template("agents/setup.html", form=form, policy=policy, current=current)
+    return render_template("agents/setup.html", form=form, policy=policy, current=current,
+                           kind=kind)
 
 
 def _prefill(form: SetupAgentForm) -> None:
@@ -60,14 +65,15 @@ def _prefill(form: SetupAgentForm) -> None:
     form.branch_id.data = int_arg("branch_id")
     form.department_id.data = int_arg("department_id")
     form.employee_id.data = int_arg("employee_id")
-    if request.args.get("kind") in {kind.value for kind in TicketKind}:
+    if request.args.get("kind") in KINDS:
         form.kind.data = request.args["kind"]
     form.idempotency_key.data = uuid.uuid4().hex
 
 
-def _fill_choices(session: Session, form: SetupAgentForm) -> Agent | None:
+def _fill_choices(session: Session, form: SetupAgentForm, kind: Kind) -> Agent | None:
     """Offer the branches, the chosen branch's departments and the chosen department's
-    employees; returns the chosen employee's active agent, if any."""
+    employees (those a ticket of `kind` would refuse disabled); returns the chosen
+    employee's active agent, if any."""
     form.branch_id.choices = [SelectChoice("", _("Chọn chi nhánh"))] + [
         SelectChoice(str(branch.id), branch.name) for branch in queries.list_branches(session)
     ]
@@ -87,7 +93,7 @@ def _fill_choices(session: Session, form: SetupAgentForm) -> Agent | None:
         if form.department_id.data:
             for row in employees_to_pick(session, form.department_id.data):
                 chosen = row.employee.id == form.employee_id.data
-                form.employee_id.choices.append(_employee_choice(row, form.kind.data, chosen))
+                form.employee_id.choices.append(_employee_choice(row, kind, chosen))
                 if chosen:
                     current = row.agent
     except NotFound:
@@ -95,7 +101,7 @@ def _fill_choices(session: Session, form: SetupAgentForm) -> Agent | None:
     return current
 
 
-def _employee_choice(row: PickableEmployee, kind: str | None, chosen: bool) -> SelectChoice:
+def _employee_choice(row: PickableEmployee, kind: Kind, chosen: bool) -> SelectChoice:
     """An employee as the picker offers them: marked with their extension and open ticket,
     disabled when a ticket of `kind` would be refused (unless already chosen, so the form
     keeps it and shows why)."""
@@ -107,24 +113,24 @@ def _employee_choice(row: PickableEmployee, kind: str | None, chosen: bool) -> S
     if row.open_ticket_id is not None:
         label += " " + _("(đang có phiếu #%(id)s)", id=row.open_ticket_id)
         attributes["data-open-ticket"] = str(row.open_ticket_id)
-    if not chosen and refused_at_once(kind or "new", row.agent is not None, row.open_ticket_id):
+    if not chosen and refused_at_once(kind, row.agent is not None, row.open_ticket_id):
         attributes["disabled"] = True
     return SelectChoice(str(row.employee.id), label, render_kw=attributes)
 
 
 def _ticket_request(form: SetupAgentForm) -> TicketRequest:
     """The ticket the form asks for."""
-    kind = TicketKind(form.kind.data)
-    routes = kind is not TicketKind.REVOKE
+    kind = kind_of(form.kind.data or "")
+    routes = kind.routes
     phone = routes and form.routing_type.data == "phone"
     return TicketRequest(
-        kind=kind,
+        kind=TicketKind(kind.code),
         employee_id=int(form.employee_id.data or 0),
         extension=(form.extension.data or None) if routes else None,
         routing_type=form.routing_type.data if routes else None,
         priority_number=form.priority_number.data if phone else None,
         backup_number=form.backup_number.data if phone else None,
-        reset_password=kind is TicketKind.CHANGE and bool(form.reset_password.data),
+        reset_password=kind.resets_password and bool(form.reset_password.data),
         details=form.details.data or "",
         notify_user_ids=tuple(form.notify_user_ids.data or ()),
         idempotency_key=form.idempotency_key.data or None,
