@@ -11,6 +11,8 @@ from pathlib import Path
 
 from babel.support import NullTranslations, Translations
 
+from workflow.kinds import kind_of
+
 #: The catalogs shared with the web (package data of `web`).
 CATALOGS = Path(__file__).resolve().parent.parent / "web" / "translations"
 #: The languages letters are written in; any other reads as the first (the source texts).
@@ -36,13 +38,6 @@ SUBJECTS = {
 #: The body of a notice's email.
 NOTICE_BODY = N_("%(subject)s\n\nNhân viên: %(employee)s\nSố máy lẻ: %(extension)s\n"
                  "Ghi chú: %(comment)s\n\nXem phiếu: %(link)s\n")
-
-#: Ticket kinds as people say them (the same words as the pages).
-KIND_LABELS = {
-    "new": N_("Cấp mới TK"),
-    "change": N_("Đổi tài khoản"),
-    "revoke": N_("Ngừng cấp TK cloud phone"),
-}
 
 CREDENTIAL_SUBJECT = N_("Thông tin đăng nhập tổng đài (SIP) của bạn")
 
@@ -71,7 +66,7 @@ def translated(text: str, language: str) -> str:
 
 def kind_label(kind: str, language: str) -> str:
     """A ticket kind as people say it in `language` (KeyError for an unknown kind)."""
-    return translated(KIND_LABELS[kind], language)
+    return kind_of(kind).label.in_language(language)
 
 
 def notice_subject(action: str, language: str, ticket_id: int, kind: str,

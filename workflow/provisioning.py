@@ -18,7 +18,7 @@ from workflow.claims import Claim, claim_approved, claim_ticket, record_starts
 from workflow.credentials import Vault
 from workflow.errors import Conflict
 from workflow.kinds import KINDS, kind_of
-from workflow.machine import Action, Status
+from workflow.machine import Action, source
 from workflow.models import Ticket, utcnow
 from workflow.notifications import notify
 from workflow.ports import PhoneSystem, PhoneSystemError
@@ -110,7 +110,7 @@ def _complete(
     """Apply one claim and move it to provisioned, or count the failed attempt."""
     try:
         changes = _apply(session, claim, phone, settings.vault)
-        moved = move(session, claim.id, Status.PROVISIONING, claim.version, Action.COMPLETE,
+        moved = move(session, claim.id, source(Action.COMPLETE), claim.version, Action.COMPLETE,
                      None, changes=changes, lease_until=None, last_error=None,
                      agent_id=changes["agent_id"])
         notify(session, claim.audience, moved.event_id, moved.action.value, None)
@@ -148,7 +148,7 @@ def _record_failure(
         session.commit()
         return Outcome.RETRY_LATER
     try:
-        moved = move(session, claim.id, Status.PROVISIONING, claim.version, Action.FAIL, None,
+        moved = move(session, claim.id, source(Action.FAIL), claim.version, Action.FAIL, None,
                      comment=message, lease_until=None, last_error=message)
     except Conflict:
         session.rollback()
