@@ -7,7 +7,6 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from tasks.runtime import runtime
 from web.api.calling_schemas import (
@@ -31,7 +30,7 @@ from workflow.calling import admin, gateways, sync, trunks
 from workflow.calling.check import check_call
 from workflow.calling.effective import Assignments, placement_of_employee
 from workflow.calling.listing import profiles_by_name
-from workflow.calling.models import Hotline
+from workflow.calling.queries import hotlines_by_number
 from workflow.calling.rules import Level
 from workflow.errors import PermissionDenied
 from workflow.models import utcnow
@@ -73,7 +72,7 @@ def update_profile(data: dict[str, Any], profile_id: int) -> Any:
 def list_hotlines() -> Any:
     """The company numbers agents may present."""
     current_actor()
-    return db.session.scalars(select(Hotline).order_by(Hotline.number)).all()
+    return hotlines_by_number(db.session())
 
 
 @blp.route("/calling/hotlines", methods=["POST"])

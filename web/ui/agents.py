@@ -16,10 +16,10 @@ from web.spreadsheet import csv_response, phone_cell
 from web.ui.access import signed_in
 from web.ui.args import position_args
 from web.ui.call_records import recent_calls
-from web.ui.calling.shared import hotline_labels
 from web.ui.forms import AgentFilterForm
 from workflow import credentials, queries
 from workflow.calling.effective import Assignments, placement_of_employee
+from workflow.calling.queries import hotline_labels
 from workflow.picker import open_tickets_of
 
 bp = Blueprint("agent_pages", __name__)
