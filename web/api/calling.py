@@ -28,9 +28,12 @@ from web.messages import render
 from workflow import queries
 from workflow.calling import admin, gateways, sync, trunks
 from workflow.calling.check import check_call
-from workflow.calling.effective import Assignments, placement_of_employee
 from workflow.calling.listing import profiles_by_name
-from workflow.calling.queries import hotlines_by_number
+from workflow.calling.queries import (
+    calling_of_employee,
+    hotlines_by_number,
+    listed_assignments,
+)
 from workflow.calling.rules import Level
 from workflow.errors import PermissionDenied
 from workflow.models import utcnow
@@ -159,7 +162,7 @@ def list_assignments() -> Any:
     current_actor()
     return [{"level": assigned.level.value, "target_id": target, "target": assigned.target,
              "profile_id": assigned.profile.id, "profile_name": assigned.profile.name}
-            for target, assigned in Assignments(db.session()).listed()]
+            for target, assigned in listed_assignments(db.session())]
 
 
 @blp.route("/calling/assignments", methods=["PUT"])
@@ -198,8 +201,7 @@ def agent_calling(agent_id: int) -> Any:
     """The calling rules that apply to an agent, and where they come from."""
     current_actor()
     agent = queries.get_agent(db.session(), agent_id)
-    return Assignments(db.session()).effective(
-        placement_of_employee(db.session(), agent.employee_id))
+    return calling_of_employee(db.session(), agent.employee_id)
 
 
 def _admin_id() -> int:

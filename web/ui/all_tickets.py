@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,9 +82,7 @@ def _filters() -> tuple[queries.TicketFilter, dict[str, Any]]:
 
 def _with_state(filters: queries.TicketFilter, state: str) -> queries.TicketFilter:
     """`filters` showing only tickets in `state`."""
-    return queries.TicketFilter(state=state, kind=filters.kind, branch_id=filters.branch_id,
-                                mine=filters.mine, created_from=filters.created_from,
-                                created_before=filters.created_before)
+    return replace(filters, state=state)
 
 
 def _day(name: str) -> date | None:

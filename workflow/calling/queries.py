@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from workflow.calling.admin import TARGET_COLUMN
+from workflow.calling.effective import Assignments, placement_of_employee
 from workflow.calling.listing import profiles_by_name
 from workflow.calling.models import (
     CallingAssignment,
@@ -22,7 +23,7 @@ from workflow.calling.models import (
     PublicHoliday,
     WorkingPeriod,
 )
-from workflow.calling.rules import Level
+from workflow.calling.rules import Assigned, Effective, Level
 from workflow.errors import NotFound
 from workflow.models import Agent, Employee, User, is_active
 
@@ -67,6 +68,16 @@ NAMED_BY: dict[str, tuple[Any, Any]] = {
 }
 #: Changed settings whose values are ids of another kind.
 ID_SETTINGS = {"job_role_id": "job_role", "default_hotline_id": "hotline"}
+
+
+def listed_assignments(session: Session) -> list[tuple[int | None, Assigned]]:
+    """Every assignment with its target's id, most general first (see `Assignments.listed`)."""
+    return Assignments(session).listed()
+
+
+def calling_of_employee(session: Session, employee_id: int) -> Effective:
+    """The calling rules that apply to an employee's agent, and the assignment they come from."""
+    return Assignments(session).effective(placement_of_employee(session, employee_id))
 
 
 def hotlines_by_number(session: Session) -> list[Hotline]:

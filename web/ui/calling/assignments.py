@@ -18,9 +18,13 @@ from web.ui.calling.forms import AssignmentForm, RemoveAssignmentForm
 from web.ui.calling.shared import refused_agents, show_calling_refusal, target_text
 from web.ui.form_errors import refusal_text, show_refusal
 from workflow.calling import admin
-from workflow.calling.effective import Assignments
 from workflow.calling.listing import job_roles_by_name, profiles_by_name
-from workflow.calling.queries import AgentLink, active_agent_id, is_assigned
+from workflow.calling.queries import (
+    AgentLink,
+    active_agent_id,
+    is_assigned,
+    listed_assignments,
+)
 from workflow.calling.rules import Level
 from workflow.errors import NotFound, RuleViolation
 from workflow.organisation_queries import branch_names, department_names
@@ -103,7 +107,7 @@ def _assignment_forms(posted: Level | None) -> dict[Level, AssignmentForm]:
     session = db.session()
     profile_choices = [SelectChoice(str(row.id), row.name) for row in profiles_by_name(session)]
     targets = _target_choices(session)
-    current = {assigned.level: assigned for _target, assigned in Assignments(session).listed()
+    current = {assigned.level: assigned for _target, assigned in listed_assignments(session)
                if assigned.level is Level.ORGANISATION}
     forms: dict[Level, AssignmentForm] = {}
     for level in (Level.ORGANISATION, *LISTED_TARGETS, Level.AGENT):
@@ -157,6 +161,6 @@ def _assignments_page(forms: Mapping[Level, AssignmentForm], problems: list[str]
     session = db.session()
     departments = department_names(session)
     listed = [(target, assigned, target_text(target, assigned, departments))
-              for target, assigned in Assignments(session).listed()]
+              for target, assigned in listed_assignments(session)]
     return render_template("calling/assignments.html", listed=listed, forms=forms,
                            problems=problems or [], refused=refused or [])

@@ -20,12 +20,12 @@ from web.ui.calling.syncs import latest_syncs
 from web.ui.form_errors import show_refusal
 from web.ui.labels import LEVEL_NAMES
 from workflow.calling import admin
-from workflow.calling.effective import Assignments
 from workflow.calling.models import CallingProfile, Hotline
 from workflow.calling.queries import (
     AgentLink,
     get_profile,
     hotlines_by_number,
+    listed_assignments,
     profiles_by_hotline,
     profiles_with_hotlines,
 )
@@ -43,7 +43,7 @@ def profiles() -> Any:
     rows = profiles_with_hotlines(session)
     assigned: dict[int, list[str]] = defaultdict(list)
     departments = department_names(session)
-    for target, each in Assignments(session).listed():
+    for target, each in listed_assignments(session):
         assigned[each.profile.id].append(_assigned_text(target, each, departments))
     return render_template("calling/profiles.html", profiles=rows, assigned=assigned,
                            syncs=latest_syncs(session, 1))
