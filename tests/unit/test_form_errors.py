@@ -63,6 +63,26 @@ def test_every_message_goes_on_the_chosen_field_when_one_is_given() -> None:
     assert form.form_errors == []
 
 
+def test_problem_names_can_be_mapped_to_the_form_s_own_field_names() -> None:
+    form = ContactForm()
+
+    show_refusal(form, refusal(), field_of={"reserved": "name"}, language="en")
+
+    # "email" is not listed, so it names no field even though the form has one.
+    assert form.name.errors == ["Reserved numbers must be extensions, separated by commas."]
+    assert list(form.email.errors) == []
+    assert form.form_errors == ["No active agent has extension 5001."]
+
+
+def test_an_empty_mapping_puts_every_message_above_the_form() -> None:
+    form = ContactForm()
+
+    show_refusal(form, refusal(), field_of={}, language="en")
+
+    assert form.form_errors == ["No active agent has extension 5001.",
+                                "Reserved numbers must be extensions, separated by commas."]
+
+
 def test_messages_add_to_those_the_form_already_shows() -> None:
     form = ContactForm()
     form.validate()

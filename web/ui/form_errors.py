@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from wtforms import Form
 
@@ -33,13 +33,24 @@ def refusal_text(error: WorkflowError, language: str | None = None) -> list[str]
 
 
 def show_refusal(form: Form, error: WorkflowError, *, field: str | None = None,
-                 fallback: str | None = None, language: str | None = None) -> None:
+                 fallback: str | None = None, field_of: Mapping[str, str] | None = None,
+                 language: str | None = None) -> None:
     """Put a refusal's messages on `form`: each on the field it names, or all on `field` when
-    given; a message naming no field of the form goes on `fallback`, else above the form."""
+    given; a message naming no field of the form goes on `fallback`, else above the form.
+
+    `field_of` maps the problems' names to the form's fields where they differ; a name it
+    does not list then names no field."""
     for name, messages in refusal_messages(error, language):
-        target = field or (name if name is not None and name in form else fallback)
+        target = field or _field_named(form, name, field_of) or fallback
         if target is None:
             form.form_errors = [*form.form_errors, *messages]
         else:
             # A field that was never validated holds its errors in a tuple.
             form[target].errors = [*form[target].errors, *messages]
+
+
+def _field_named(form: Form, name: str | None, field_of: Mapping[str, str] | None
+                 ) -> str | None:
+    """The form's field a problem name stands for, if the form has it."""
+    wanted = name if field_of is None or name is None else field_of.get(name)
+    return wanted if wanted is not None and wanted in form else None
