@@ -12,7 +12,7 @@ from web.extensions import db
 from workflow.calling import admin, calendar
 from workflow.calling import queries as calling
 from workflow.calling.admin import ProfileInput
-from workflow.calling.rules import Level
+from workflow.calling.rules import Level, is_assigned
 from workflow.errors import NotFound
 from workflow.models import Agent, Employee
 
@@ -87,21 +87,21 @@ def test_each_hotline_names_the_profiles_presenting_it_in_dictionary_order(
         "+842471001000": "Tổng đài", "+842471002000": "Kinh doanh", "+842471003000": ""}
 
 
-def test_an_assignment_is_found_only_at_its_level_and_target(app: Flask, world: World) -> None:
+def test_listed_assignments_tell_where_a_profile_is_assigned(app: Flask, world: World) -> None:
     profile = admin.save_profile(db.session, world.admin_id, ProfileInput(
         name="Nội bộ", classes=("internal",))).id
     admin.assign_profile(db.session, world.admin_id, Level.BRANCH, world.branch_ids[0], profile)
 
-    assert calling.is_assigned(db.session, Level.BRANCH, world.branch_ids[0])
-    assert not calling.is_assigned(db.session, Level.BRANCH, world.branch_ids[1])
-    assert not calling.is_assigned(db.session, Level.DEPARTMENT, world.branch_ids[0])
+    listed = calling.listed_assignments(db.session)
 
-
-def test_the_organisation_level_is_assigned_whatever_the_target(app: Flask, world: World) -> None:
     # make_world leaves the default profile assigned to the whole organisation.
-    assert calling.is_assigned(db.session, Level.ORGANISATION, None)
+    assert [(assigned.level, target) for target, assigned in listed] == [
+        (Level.ORGANISATION, None), (Level.BRANCH, world.branch_ids[0])]
+    assert is_assigned(listed, Level.BRANCH, world.branch_ids[0])
+    assert not is_assigned(listed, Level.BRANCH, world.branch_ids[1])
+    assert not is_assigned(listed, Level.DEPARTMENT, world.branch_ids[0])
     admin.assign_profile(db.session, world.admin_id, Level.ORGANISATION, None, None)
-    assert not calling.is_assigned(db.session, Level.ORGANISATION, None)
+    assert not is_assigned(calling.listed_assignments(db.session), Level.ORGANISATION, None)
 
 
 def test_the_working_week_comes_by_day_then_start_and_holidays_by_date(

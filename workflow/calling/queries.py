@@ -11,11 +11,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from workflow.calling.admin import TARGET_COLUMN
 from workflow.calling.effective import Assignments, placement_of_employee
 from workflow.calling.listing import profiles_by_name
 from workflow.calling.models import (
-    CallingAssignment,
     CallingChange,
     CallingProfile,
     Hotline,
@@ -23,7 +21,7 @@ from workflow.calling.models import (
     PublicHoliday,
     WorkingPeriod,
 )
-from workflow.calling.rules import Assigned, Effective, Level
+from workflow.calling.rules import Assigned, Effective
 from workflow.errors import NotFound
 from workflow.models import Agent, Employee, User, is_active
 
@@ -158,15 +156,6 @@ def active_agents_with(session: Session, extensions: Iterable[str]) -> list[Agen
     rows = session.scalars(select(Agent).options(selectinload(Agent.employee)).where(
         Agent.extension.in_(wanted), is_active(Agent.status)).order_by(Agent.extension))
     return [AgentLink(row.id, row.extension, row.employee.full_name) for row in rows]
-
-
-def is_assigned(session: Session, level: Level, target_id: int | None) -> bool:
-    """Whether a profile is assigned at this level to this target."""
-    query = select(CallingAssignment.id).where(CallingAssignment.level == level.value)
-    column = TARGET_COLUMN.get(level)
-    if column is not None:
-        query = query.where(getattr(CallingAssignment, column) == target_id)
-    return session.scalar(query.limit(1)) is not None
 
 
 def working_periods(session: Session) -> list[tuple[int, time, time]]:

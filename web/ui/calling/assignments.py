@@ -19,13 +19,8 @@ from web.ui.calling.shared import refused_agents, show_calling_refusal, target_t
 from web.ui.form_errors import refusal_text, show_refusal
 from workflow.calling import admin
 from workflow.calling.listing import job_roles_by_name, profiles_by_name
-from workflow.calling.queries import (
-    AgentLink,
-    active_agent_id,
-    is_assigned,
-    listed_assignments,
-)
-from workflow.calling.rules import Level
+from workflow.calling.queries import AgentLink, active_agent_id, listed_assignments
+from workflow.calling.rules import Level, is_assigned
 from workflow.errors import NotFound, RuleViolation
 from workflow.organisation_queries import branch_names, department_names
 from workflow.rules import Role
@@ -57,7 +52,8 @@ def assign(level: str) -> Any:
         target_id = _target_of(session, chosen, form)
         known = target_id is not None or chosen is Level.ORGANISATION
         removing = bool(form.remove.data)
-        if known and removing and not is_assigned(session, chosen, target_id):
+        if known and removing and not is_assigned(listed_assignments(session), chosen,
+                                                  target_id):
             form[_target_field(form)].errors.append(_("Chưa gán hồ sơ gọi nào ở đây."))
         elif known:
             profile_id = None if removing else form.profile_id.data
