@@ -72,7 +72,7 @@ def test_each_hotline_names_the_profiles_presenting_it_in_dictionary_order(
 ) -> None:
     main = admin.save_hotline(db.session, world.admin_id, "+842471001000", "Tổng đài").id
     sales = admin.save_hotline(db.session, world.admin_id, "+842471002000", "Kinh doanh").id
-    admin.save_hotline(db.session, world.admin_id, "+842471003000")
+    spare = admin.save_hotline(db.session, world.admin_id, "+842471003000").id
     for name, lines in (("Zalo", (main,)), ("Đào tạo", (main, sales)), ("Kinh doanh", (sales,))):
         admin.save_profile(db.session, world.admin_id, ProfileInput(
             name=name, outgoing=True, classes=("internal", "mobile"), hotline_ids=lines,
@@ -81,6 +81,7 @@ def test_each_hotline_names_the_profiles_presenting_it_in_dictionary_order(
     used_by = calling.profiles_by_hotline(db.session)
 
     assert dict(used_by) == {main: ["Đào tạo", "Zalo"], sales: ["Đào tạo", "Kinh doanh"]}
+    assert used_by[spare] == []
     assert [line.number for line in calling.hotlines_by_number(db.session)] == [
         "+842471001000", "+842471002000", "+842471003000"]
     assert calling.hotline_labels(db.session) == {

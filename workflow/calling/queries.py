@@ -120,7 +120,8 @@ def profiles_with_hotlines(session: Session) -> list[CallingProfile]:
 
 
 def profiles_by_hotline(session: Session) -> dict[int, list[str]]:
-    """The names of the profiles that may present each hotline (by hotline id), in name order."""
+    """The names of the profiles that may present each hotline (by hotline id), in name order;
+    a hotline no profile presents gets an empty list."""
     used_by: dict[int, list[str]] = defaultdict(list)
     for profile in profiles_by_name(session, selectinload(CallingProfile.hotlines)):
         for line in profile.hotlines:
