@@ -11,70 +11,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
+from tasks import mail_text
 from workflow.credentials import link_digest
-from workflow.models import Notification, Ticket, utcnow
-from workflow.ports import CredentialLetter, EmailRefused
+from workflow.models import utcnow
+from workflow.ports import CredentialLetter, EmailRefused, NotificationLetter
 from workflow.text import folded, unsafe_characters
-
-#: Subject lines per language and event action.
-SUBJECTS = {
-    "vi": {
-        "submit": "Phiếu #{id} chờ duyệt: {kind} cho {employee}",
-        "approve": "Phiếu #{id} đã được duyệt",
-        "reject": "Phiếu #{id} bị từ chối",
-        "cancel": "Phiếu #{id} đã bị huỷ",
-        "retry": "Phiếu #{id} được thử lại",
-        "complete": "Phiếu #{id} đã hoàn tất: số máy lẻ đã được cấu hình",
-        "fail": "Phiếu #{id} thất bại khi cấu hình tổng đài",
-    },
-    "en": {
-        "submit": "Ticket #{id} awaits approval: {kind} for {employee}",
-        "approve": "Ticket #{id} was approved",
-        "reject": "Ticket #{id} was rejected",
-        "cancel": "Ticket #{id} was cancelled",
-        "retry": "Ticket #{id} is being retried",
-        "complete": "Ticket #{id} is done: the extension is set up",
-        "fail": "Ticket #{id} failed on the phone system",
-    },
-}
-
-#: Ticket kinds as people say them.
-KINDS = {
-    "vi": {"new": "Cấp mới TK", "change": "Đổi tài khoản", "revoke": "Ngừng cấp TK cloud phone"},
-    "en": {"new": "New account", "change": "Change account", "revoke": "Stop cloud phone account"},
-}
-
-BODY = {
-    "vi": "{subject}\n\nNhân viên: {employee}\nSố máy lẻ: {extension}\nGhi chú: {comment}\n\n"
-          "Xem phiếu: {link}\n",
-    "en": "{subject}\n\nEmployee: {employee}\nExtension: {extension}\nComment: {comment}\n\n"
-          "Open the ticket: {link}\n",
-}
-
-
-CREDENTIAL_SUBJECT = {
-    "vi": "Thông tin đăng nhập tổng đài (SIP) của bạn",
-    "en": "Your phone system (SIP) sign-in details",
-}
-
-CREDENTIAL_BODY = {
-    "vi": (
-        "Chào {name},\n\n"
-        "Tài khoản tổng đài của bạn đã sẵn sàng. Mở liên kết dưới đây để xem tên đăng nhập, "
-        "tên miền và mật khẩu SIP. Liên kết chỉ dùng được một lần và hết hạn lúc {expires}.\n\n"
-        "{link}\n\n"
-        "Sau khi đã xem, mật khẩu không thể hiển thị lại; muốn đổi mật khẩu, hãy nhờ người "
-        "quản lý tạo phiếu đổi tài khoản.\n"
-    ),
-    "en": (
-        "Hello {name},\n\n"
-        "Your phone system account is ready. Open the link below to see your SIP username, "
-        "domain and password. The link works once and expires at {expires}.\n\n"
-        "{link}\n\n"
-        "Once seen, the password cannot be shown again; to get a new one, ask your manager "
-        "to file a change ticket.\n"
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -87,6 +28,7 @@ class SmtpSettings:
     password: str | None = None
     use_tls: bool = False
     sender: str = "agentdesk@localhost"
+    #: The public address of agentdesk (BASE_URL) that the letters' links open at.
     base_url: str = "http://localhost:5000"
     timezone: str = "Asia/Ho_Chi_Minh"
 
@@ -129,41 +71,22 @@ def recipient(email: str) -> Address:
     return found
 
 
-def compose(notification: Notification, settings: SmtpSettings) -> EmailMessage:
-    """The email for one notification, in its recipient's language."""
-    language = notification.user.language if notification.user.language in SUBJECTS else "vi"
-    event = notification.event
-    ticket = event.ticket
-    values = {
-        "id": ticket.id,
-        "kind": KINDS[language][ticket.kind],
-        "employee": folded(ticket.employee.full_name),
-    }
-    subject = SUBJECTS[language].get(event.action, SUBJECTS[language]["submit"]).format(**values)
+def compose(letter: NotificationLetter, settings: SmtpSettings) -> EmailMessage:
+    """The email of one notice, in its recipient's language."""
+    language = letter.language
+    employee = folded(letter.employee_name)
+    subject = mail_text.notice_subject(letter.action, language, letter.ticket_id,
+                                       letter.ticket_kind, employee)
     message = EmailMessage()
     set_header(message, "Subject", subject)
     set_header(message, "From", settings.sender)
-    set_header(message, "To", recipient(notification.user.email))
-    set_header(message, "Date", format_datetime(notification.created_at))
-    set_header(message, "Message-ID", message_id(notification.id, settings.sender))
-    message.set_content(BODY[language].format(
-        subject=subject, employee=ticket.employee.full_name, comment=event.comment or "-",
-        extension=ticket_extension(ticket),
-        link=f"{settings.base_url.rstrip('/')}/tickets/{ticket.id}",
-    ))
+    set_header(message, "To", recipient(letter.email))
+    set_header(message, "Date", format_datetime(letter.written_at))
+    set_header(message, "Message-ID", message_id(letter.notification_id, settings.sender))
+    message.set_content(mail_text.notice_body(
+        language, subject, employee=letter.employee_name, extension=letter.extension,
+        comment=letter.comment or "-", link=letter.link))
     return message
-
-
-def ticket_extension(ticket: Ticket) -> str:
-    """The extension a ticket is about: the one it asks for, else the one it acts on."""
-    if ticket.extension:
-        return ticket.extension
-    # A revoke asks for none: its submission recorded the extension it gives back.
-    for event in ticket.events:
-        for value in (event.changes or {}).get("extension") or []:
-            if value:
-                return str(value)
-    return "-"
 
 
 def message_id(notification_id: int, sender: str) -> str:
@@ -182,19 +105,18 @@ def _domain_of(sender: str) -> str:
 
 def compose_credential_letter(letter: CredentialLetter, settings: SmtpSettings) -> EmailMessage:
     """The email carrying a one-time link to a SIP password, in the employee's language."""
-    language = letter.language if letter.language in CREDENTIAL_SUBJECT else "vi"
     expires = letter.expires_at.astimezone(ZoneInfo(settings.timezone))
     message = EmailMessage()
-    set_header(message, "Subject", CREDENTIAL_SUBJECT[language])
+    set_header(message, "Subject", mail_text.credential_subject(letter.language))
     set_header(message, "From", settings.sender)
     set_header(message, "To", recipient(letter.email))
     set_header(message, "Date", format_datetime(utcnow()))
     # Each link is its own message: a newer link must not be dropped as a duplicate.
     tag, domain = link_digest(letter.link_token)[:16], _domain_of(settings.sender)
     set_header(message, "Message-ID", f"<credential-{letter.credential_id}-{tag}@{domain}>")
-    message.set_content(CREDENTIAL_BODY[language].format(
-        name=folded(letter.full_name), expires=expires.strftime("%H:%M %d/%m/%Y"),
-        link=f"{settings.base_url.rstrip('/')}/credentials/open#{letter.link_token}"))
+    message.set_content(mail_text.credential_body(
+        letter.language, name=folded(letter.full_name),
+        expires=expires.strftime("%H:%M %d/%m/%Y"), link=letter.link))
     return message
 
 
@@ -204,9 +126,14 @@ class SmtpMailer:
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
 
-    def send_notification(self, notification: Notification) -> None:
+    @property
+    def base_url(self) -> str:
+        """The public address of agentdesk that the letters' links open at."""
+        return self.settings.base_url
+
+    def send_notification(self, letter: NotificationLetter) -> None:
         """Send one notification email (EmailRefused for it alone, OSError when mail is down)."""
-        self._send(_composed(lambda: compose(notification, self.settings)))
+        self._send(_composed(lambda: compose(letter, self.settings)))
 
     def send_credential_link(self, letter: CredentialLetter) -> None:
         """Send the one-time link to a SIP password."""

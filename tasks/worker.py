@@ -1,7 +1,8 @@
 """Entry module of the Dramatiq worker process (`dramatiq tasks.worker`)."""
 
-from web import create_app
+from tasks.runtime import runtime
+from web.composition import create_core_app
 
-#: The app whose runtime (broker, adapters) the actors use.
-app = create_app()
-broker = app.extensions["agentdesk"].broker
+#: The app whose runtime (broker, adapters) the actors use: no pages, no API.
+app = create_core_app()
+broker = runtime(app).broker

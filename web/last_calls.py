@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 
-from tasks.runtime import runtime
+from web.composition import phone_system
 from web.extensions import db
 from workflow.ports import CallRecord, PhoneSystemError
 
@@ -73,7 +73,7 @@ def _read(app: Flask, names: frozenset[str]) -> LastCalls:
     if not names:
         return LastCalls()
     try:
-        calls = runtime(app).phone_system(db.session()).last_calls(sorted(names))
+        calls = phone_system(app, db.session()).last_calls(sorted(names))
     except PhoneSystemError as error:
         logger.warning("last calls unreadable: %s", error)
         return LastCalls(readable=False, names=names)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 
-from tasks.runtime import runtime
+from web.composition import phone_system
 from web.extensions import db
 from workflow.models import Agent
 from workflow.ports import PhoneSystemError, RegisteredDevice
@@ -71,7 +71,7 @@ def _read(app: Flask) -> Registrations:
     """One reading; an unreadable phone system is remembered too, so pages do not each
     wait for it while it is down."""
     try:
-        return Registrations(runtime(app).phone_system(db.session()).registered_devices())
+        return Registrations(phone_system(app, db.session()).registered_devices())
     except PhoneSystemError as error:
         logger.warning("registrations unreadable: %s", error)
         return Registrations(readable=False)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from workflow import text
 from workflow.errors import NotFound, RuleViolation
 from workflow.models import ApiToken, Branch, User, approver_branch, table
+from workflow.permissions import require_admin
 from workflow.rules import Actor, Role
 
 #: Longest full name the table keeps.
@@ -51,6 +52,8 @@ def save_user(
     """Create a user, or update the one with this email; no branches means all branches.
 
     The email is kept normalised and in lower case (users sign in with it in any case).
+    The system's own path (command line, demo seeding): pages and API go through add_user
+    and change_access, which are guarded.
     """
     email = _email(email)
     if full_name is not None and full_name.strip():
@@ -74,9 +77,10 @@ def save_user(
 
 def add_user(
     session: Session, email: str, full_name: str, role: Role, password_hash: str,
-    branch_ids: list[int],
+    branch_ids: list[int], *, actor_id: int | None,
 ) -> User:
-    """Create a user; an email already in use is refused (change that user instead)."""
+    """Create a user (admins); an email already in use is refused (change that user instead)."""
+    require_admin(session, actor_id)
     email = _email(email)
     full_name = text.one_line(full_name, "full_name", MAX_NAME)
     if session.scalar(select(User.id).where(User.email == email)):
@@ -91,12 +95,14 @@ def _email(email: str) -> str:
 
 
 def change_access(
-    session: Session, user_id: int, role: Role, branch_ids: list[int], active: bool
+    session: Session, user_id: int, role: Role, branch_ids: list[int], active: bool, *,
+    actor_id: int | None,
 ) -> User:
-    """Set a user's role, approver branches (none: all) and whether they may sign in.
+    """Set a user's role, approver branches (none: all) and whether they may sign in (admins).
 
     The last active admin cannot be demoted or deactivated: nobody could undo it.
     """
+    require_admin(session, actor_id)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("user_not_found", user_id=user_id)
@@ -152,7 +158,7 @@ def _digest(token: str) -> str:
 
 
 def create_token(session: Session, email: str) -> str:
-    """Issue a new API token for a user; only its digest is kept."""
+    """Issue a new API token for a user; only its digest is kept (the command line's only)."""
     user = find_user(session, email)
     if user is None:
         raise NotFound("user_not_found", email=email)

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from workflow.credentials import LINK_BYTES, MAILING_LEASE, CredentialState, link_digest
+from workflow.links import credential_link
 from workflow.models import Employee, SipCredential, User, utcnow
 from workflow.ports import CredentialLetter, EmailRefused, Mailer
 
@@ -24,9 +25,10 @@ def email_links(session: Session, mailer: Mailer, limit: int = 50) -> int:
     a link that arrives always works, and two relays never mail one password at once. A
     relay that dies mid-way leaves its claims to run out; the next pass mails new links. A
     letter that can never go as it is is parked (its link dropped) and the others go on;
-    mail being down stops the pass and frees the letters not sent.
+    mail being down stops the pass and frees the letters not sent. Any other failure of one
+    letter is logged, and its claim freed for the next pass.
     """
-    letters = _claim(session, limit)
+    letters = _claim(session, mailer.base_url, limit)
     handled: set[int] = set()
     sent = 0
     try:
@@ -40,6 +42,10 @@ def email_links(session: Session, mailer: Mailer, limit: int = 50) -> int:
             except OSError as error:
                 logger.warning("email of credential %s failed: %s", letter.credential_id, error)
                 break
+            except Exception:  # an unforeseen fault of this letter must not hold back others
+                logger.exception("email of credential %s failed; tried next pass",
+                                 letter.credential_id)
+                continue
             session.execute(update(SipCredential)
                             .where(SipCredential.id == letter.credential_id)
                             .values(emailed_at=utcnow(), mailing_until=None))
@@ -52,7 +58,7 @@ def email_links(session: Session, mailer: Mailer, limit: int = 50) -> int:
     return sent
 
 
-def _claim(session: Session, limit: int) -> Sequence[CredentialLetter]:
+def _claim(session: Session, base_url: str, limit: int) -> Sequence[CredentialLetter]:
     """Claim the letters due (with a new link each) and commit, before any is sent."""
     now = utcnow()
     due = (select(SipCredential.id).join(SipCredential.employee)
@@ -75,7 +81,7 @@ def _claim(session: Session, limit: int) -> Sequence[CredentialLetter]:
             link_digest=link_digest(token), mailing_until=now + MAILING_LEASE))
         letters.append(CredentialLetter(row.id, row.email, row.full_name,
                                         _language_of(session, row.email), token,
-                                        row.expires_at))
+                                        row.expires_at, credential_link(base_url, token)))
     session.commit()
     return letters
 

@@ -189,8 +189,6 @@ def _provision(session: Session, people: DemoActors, ids: list[int],
 class _Unreachable:
     """A phone system that does not answer: how the demo shows a failed ticket."""
 
-    in_database = False
-
     def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
         """Fail, as a switchboard that cannot be reached does."""
         raise PhoneSystemError(OUTAGE)

@@ -18,6 +18,7 @@ from workflow.models import (
     on_postgresql,
     table,
 )
+from workflow.permissions import require_admin
 from workflow.rules import ExtensionPolicy, clean_extension, extension_problems
 
 #: PostgreSQL advisory lock key serialising automatic extension picks ("adsx").
@@ -165,8 +166,10 @@ def pick_free_extension(
     return suggest_extension(session, policy)
 
 
-def update_policy(session: Session, length: int, prefix: str, reserved: list[str]) -> Organisation:
-    """Change the extension policy unless it would invalidate active extensions."""
+def update_policy(session: Session, length: int, prefix: str, reserved: list[str], *,
+                  actor_id: int | None) -> Organisation:
+    """Change the extension policy unless it would invalidate active extensions (admins)."""
+    require_admin(session, actor_id)
     policy = ExtensionPolicy(length, prefix, frozenset(reserved))
     problems = policy.problems()
     if problems:

@@ -37,6 +37,7 @@ from workflow.models import (
     ticket_watcher,
     utcnow,
 )
+from workflow.notification_letters import claim_due_letters
 from workflow.ports import EmailRefused, Mailer
 from workflow.rules import Role
 
@@ -191,33 +192,36 @@ def email_pending(
 
     A notice whose email can never go as it is (a broken address or name, refused by the
     server) is parked with the reason and the others go on; an admin releases it once the
-    data is fixed. Mail being down stops the pass and leaves the rest for the next one.
+    data is fixed. Mail being down stops the pass and leaves the rest for the next one. Any
+    other failure of one letter is logged and that letter is tried again on the next pass.
     """
-    pending = session.scalars(
-        select(Notification)
-        .where(Notification.emailed_at.is_(None), Notification.email_error.is_(None),
-               Notification.superseded_at.is_(None),
-               Notification.created_at > utcnow() - max_age)
-        .order_by(Notification.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
     sent = 0
-    for notification in pending:
+    for letter in claim_due_letters(session, mailer.base_url, max_age, limit):
         try:
-            mailer.send_notification(notification)
+            mailer.send_notification(letter)
         except EmailRefused as refused:
-            logger.warning("email of notification %s parked: %s", notification.id,
+            logger.warning("email of notification %s parked: %s", letter.notification_id,
                            refused.reason)
-            notification.email_error = refused.reason
+            _record(session, letter.notification_id, email_error=refused.reason)
             continue
         except OSError as error:
-            logger.warning("email of notification %s failed: %s", notification.id, error)
+            logger.warning("email of notification %s failed: %s", letter.notification_id,
+                           error)
             break
-        notification.emailed_at = utcnow()
+        except Exception:  # an unforeseen fault of this letter must not hold back the others
+            logger.exception("email of notification %s failed; tried next pass",
+                             letter.notification_id)
+            continue
+        _record(session, letter.notification_id, emailed_at=utcnow())
         sent += 1
     session.commit()
     return sent
+
+
+def _record(session: Session, notification_id: int, **values: object) -> None:
+    """Write what became of one notice's email (in the pass's transaction)."""
+    session.execute(update(Notification).where(Notification.id == notification_id)
+                    .values(**values))
 
 
 def list_notifications(

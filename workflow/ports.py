@@ -9,7 +9,6 @@ from enum import StrEnum
 from typing import Protocol
 
 from workflow.calling.rules import CallingRules, WorkingHours
-from workflow.models import Notification
 from workflow.routing import Routing
 
 
@@ -117,11 +116,6 @@ class TrunkGateway:
 class PhoneSystem(Protocol):
     """Applies agent accounts to a switchboard with ensure semantics."""
 
-    @property
-    def in_database(self) -> bool:
-        """True when its writes go to agentdesk's database in the caller's transaction."""
-        ...
-
     def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
         """Create or update the account to exactly `account`; True when something changed.
 
@@ -174,6 +168,29 @@ class PhoneSystem(Protocol):
 
 
 @dataclass(frozen=True)
+class NotificationLetter:
+    """An email that tells a user about a ticket event: every fact it shows, read at once."""
+
+    notification_id: int
+    #: The recipient: the user the notice is for, their address and language.
+    user_id: int
+    email: str
+    language: str
+    #: What happened: the event's action (submit, approve, ...) and its comment.
+    action: str
+    comment: str
+    ticket_id: int
+    ticket_kind: str
+    employee_name: str
+    #: The extension the ticket is about ("-" when none is known).
+    extension: str
+    #: When the notice was written (the email's date).
+    written_at: datetime
+    #: The ticket's page.
+    link: str
+
+
+@dataclass(frozen=True)
 class CredentialLetter:
     """An email that brings an employee the one-time link to a new SIP password."""
 
@@ -181,8 +198,10 @@ class CredentialLetter:
     email: str
     full_name: str
     language: str
-    link_token: str
+    link_token: str = field(repr=False)
     expires_at: datetime
+    #: The one-time link itself (carries the token).
+    link: str = field(repr=False)
 
 
 #: Longest reason kept with an email that could not go (the `email_error` columns).
@@ -205,7 +224,12 @@ class Mailer(Protocol):
     it and goes on), and OSError when mail is down (the caller stops and tries later).
     """
 
-    def send_notification(self, notification: Notification) -> None:
+    @property
+    def base_url(self) -> str:
+        """The public address of agentdesk that the letters' links open at."""
+        ...
+
+    def send_notification(self, letter: NotificationLetter) -> None:
         """Compose and send one notification email."""
         ...
 

@@ -38,7 +38,8 @@ class ProvisioningSettings:
     lease: timedelta = timedelta(seconds=60)
     max_attempts: int = 5
     retry_backoff: timedelta = timedelta(seconds=2)
-    #: Most tickets one message takes at once when the phone system is in the database.
+    #: Most tickets one message takes and completes in one transaction; the composition root
+    #: gives 1 to a phone system outside agentdesk's database (each ticket on its own).
     batch: int = 20
 
 
@@ -59,8 +60,8 @@ def provision_ticket(
 ) -> Outcome:
     """Claim the ticket with a lease, apply it to the phone system, record the outcome.
 
-    With a phone system in the database, the message also takes other approved tickets
-    (up to `settings.batch`) and completes them all in one transaction.
+    With a `settings.batch` above one, the message also takes other approved tickets (up to
+    the batch) and completes them all in one transaction.
     """
     phone = phone_system(session)
     claim = claim_ticket(session, ticket_id, settings.lease)
@@ -68,7 +69,7 @@ def provision_ticket(
         session.rollback()
         return Outcome.SKIPPED
     claims = [claim]
-    together = phone.in_database
+    together = settings.batch > 1
     if together:
         # Approved tickets waiting for their own messages come along; those messages then
         # find nothing to claim. The leases are committed first, as for any phone system, so

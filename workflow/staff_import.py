@@ -13,6 +13,7 @@ from workflow import text
 from workflow.calling.sync import request_sync
 from workflow.errors import Problem, RuleViolation
 from workflow.models import Branch, Department, Employee
+from workflow.permissions import require_admin
 from workflow.relocation import follow_employees
 
 #: Longest values the employee table keeps.
@@ -105,8 +106,10 @@ def _text_problems(row: PlannedRow) -> list[Problem]:
 
 
 def apply_import(session: Session, rows: Sequence[Mapping[str, str]],
-                 actor_id: int | None = None) -> ImportPlan:
-    """Check the rows again and write them all in one transaction, or refuse them all."""
+                 actor_id: int | None) -> ImportPlan:
+    """Check the rows again and write them all in one transaction, or refuse them all (admins;
+    None: the system, e.g. an import run at the server)."""
+    require_admin(session, actor_id)
     plan = plan_import(session, rows)
     if plan.refused or not plan.rows:
         raise RuleViolation.single("file", "import_has_errors", count=plan.refused)

@@ -17,6 +17,7 @@ from workflow.calling.admin import assign_job_role
 from workflow.calling.sync import request_sync
 from workflow.errors import NotFound, RuleViolation
 from workflow.models import Agent, Branch, Department, Employee, is_active
+from workflow.permissions import require_admin
 from workflow.relocation import follow_employees
 from workflow.rules import BRANCH_KINDS
 
@@ -27,9 +28,11 @@ MAX_NAME, MAX_CODE, MAX_EMAIL = 200, 40, 254
 
 
 def save_branch(
-    session: Session, branch_id: int | None, name: str, kind: str, active: bool = True
+    session: Session, branch_id: int | None, name: str, kind: str, active: bool = True, *,
+    actor_id: int | None,
 ) -> Branch:
-    """Create a branch (no id) or change one."""
+    """Create a branch (no id) or change one (admins)."""
+    require_admin(session, actor_id)
     name = _required_name(name)
     if kind not in BRANCH_KINDS:
         raise RuleViolation.single("kind", "branch_kind_unknown")
@@ -47,9 +50,10 @@ def save_branch(
 
 def save_department(
     session: Session, department_id: int | None, branch_id: int, name: str, active: bool = True,
-    actor_id: int | None = None,
+    *, actor_id: int | None,
 ) -> Department:
-    """Create a department in a branch (no id) or change one."""
+    """Create a department in a branch (no id) or change one (admins)."""
+    require_admin(session, actor_id)
     name = _required_name(name)
     _get(session, Branch, branch_id)
     department = _get(session, Department, department_id) if department_id else None
@@ -68,10 +72,11 @@ def save_department(
 
 def save_employee(
     session: Session, employee_id: int | None, department_id: int, full_name: str,
-    employee_code: str = "", email: str = "", active: bool = True,
-    actor_id: int | None = None,
+    employee_code: str = "", email: str = "", active: bool = True, *,
+    actor_id: int | None,
 ) -> Employee:
-    """Create an employee in a department (no id) or change one."""
+    """Create an employee in a department (no id) or change one (admins)."""
+    require_admin(session, actor_id)
     employee = _apply_employee(session, employee_id, department_id, full_name, employee_code,
                                email, active, actor_id)
     session.commit()
@@ -84,6 +89,7 @@ def save_employee_with_role(
 ) -> Employee:
     """save_employee and the employee's job role in one transaction: a refusal of either
     leaves both as they were."""
+    require_admin(session, actor_id)
     existing = session.get(Employee, employee_id) if employee_id else None
     if existing is not None and existing.job_role_id != job_role_id:
         # The role first, so a forward it would outlaw is judged where the employee works now.

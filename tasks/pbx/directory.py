@@ -47,9 +47,6 @@ _ADD_WRITE = insert(table(DirectoryWrite))
 class DirectoryPhoneSystem:
     """`PhoneSystem` over the `phone_directory_entry` table."""
 
-    #: Written in the caller's transaction: a batch of tickets can complete in one commit.
-    in_database = True
-
     def __init__(self, session: Session) -> None:
         self.session = session
 

@@ -73,8 +73,6 @@ class KamailioPhoneSystem:
     engine: Engine
     domain: str
     rpc_url: str
-    #: Writes happen in Kamailio's database, not in agentdesk's transaction.
-    in_database: bool = False
 
     def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
         """Make Kamailio hold exactly `account`; True when something changed.

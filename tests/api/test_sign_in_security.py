@@ -200,8 +200,10 @@ def test_signing_out_through_the_api_ends_every_copy_too(app: Flask, world: Worl
 
 def test_deactivation_and_a_new_password_end_sessions(app: Flask, world: World) -> None:
     _, thief = signed_in_copy(app, world.emails["approver"])
-    change_access(db.session, world.approver_id, Role.APPROVER, [], active=False)
-    change_access(db.session, world.approver_id, Role.APPROVER, [], active=True)
+    change_access(db.session, world.approver_id, Role.APPROVER, [], active=False,
+                  actor_id=world.admin_id)
+    change_access(db.session, world.approver_id, Role.APPROVER, [], active=True,
+                  actor_id=world.admin_id)
     assert thief.get("/api/v1/tickets").status_code == 401
     _, thief = signed_in_copy(app, world.emails["requester"])
     save_user(db.session, world.emails["requester"], Role.REQUESTER,

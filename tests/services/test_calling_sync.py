@@ -134,7 +134,7 @@ def test_moving_an_agent_to_another_department_brings_its_profile_along(
     assert {each["outgoing"] for each in calling_on_switchboard().values()} == {True}
 
     employee = db.session.get_one(Employee, world.employee_ids[0])
-    save_employee(db.session, employee.id, target, employee.full_name)
+    save_employee(db.session, employee.id, target, employee.full_name, actor_id=world.admin_id)
     drain(app)
 
     assert [each["classes"] for each in calling_on_switchboard().values()] == [["internal"]]

@@ -27,13 +27,11 @@ from workflow.models import (
     utcnow,
 )
 from workflow.notifications import email_pending
-from workflow.ports import PhoneAccount, PhoneSystemError
+from workflow.ports import NotificationLetter, PhoneAccount, PhoneSystemError
 
 
 class UnreachableSwitchboard:
     """A phone system that cannot be reached, as when the PBX is down."""
-
-    in_database = False
 
     def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
         raise PhoneSystemError("switchboard unreachable")
@@ -236,14 +234,16 @@ def test_a_failing_switchboard_fails_the_ticket_after_the_last_attempt_then_retr
 class SmtpDown:
     """A mailer whose server refuses connections after `works` messages."""
 
+    base_url = "http://localhost:5000"
+
     def __init__(self, works: int) -> None:
         self.works = works
         self.sent: list[int] = []
 
-    def send_notification(self, notification: Notification) -> None:
+    def send_notification(self, letter: NotificationLetter) -> None:
         if len(self.sent) >= self.works:
             raise ConnectionRefusedError("smtp down")
-        self.sent.append(notification.user_id)
+        self.sent.append(letter.user_id)
 
 
 def test_unsent_notices_are_emailed_once_and_resumed_after_a_mail_outage(

@@ -137,8 +137,6 @@ def test_a_ticket_that_cannot_be_applied_fails_alone(app: Flask, world: World) -
 class RecordingSwitchboard:
     """An external phone system that keeps the accounts it was asked for in memory."""
 
-    in_database = False
-
     def __init__(self) -> None:
         self.accounts: dict[str, PhoneAccount] = {}
 
@@ -154,7 +152,8 @@ def test_an_external_phone_system_gets_one_ticket_per_message(app: Flask, world:
     # Given two approved tickets and a switchboard outside the database
     ids = approved_tickets(world, 2)
     switchboard = RecordingSwitchboard()
-    settings = runtime(app).provisioning
+    # provisioned as the composition root sets up a switchboard outside the database
+    settings = dataclasses.replace(runtime(app).provisioning, batch=1)
 
     # When the first message is handled
     outcome = provision_ticket(db.session(), ids[0], lambda session: switchboard, settings)

@@ -71,7 +71,7 @@ def test_picked_extensions_go_upwards_so_a_number_given_back_is_not_reissued_at_
 ) -> None:
     first = submit(world, extension="5001")
     submit(world, employee_id=world.employee_ids[1], extension="5003")
-    update_policy(db.session(), 4, "5", ["5000", "5004"])
+    update_policy(db.session(), 4, "5", ["5000", "5004"], actor_id=world.admin_id)
     assert submit(world, employee_id=world.employee_ids[2]).extension == "5005"  # 5004 reserved
     decisions.cancel_ticket(db.session(), actor(world.requester_id), first.id)
     assert submit(world, employee_id=world.employee_ids[3]).extension == "5006"
@@ -80,7 +80,7 @@ def test_picked_extensions_go_upwards_so_a_number_given_back_is_not_reissued_at_
 def test_once_the_top_of_the_range_is_used_the_smallest_gap_is_picked(
     app: Flask, world: World
 ) -> None:
-    update_policy(db.session(), 3, "59", ["590"])
+    update_policy(db.session(), 3, "59", ["590"], actor_id=world.admin_id)
     submit(world, extension="599")
     submit(world, employee_id=world.employee_ids[1], extension="592")
     assert submit(world, employee_id=world.employee_ids[2]).extension == "591"  # 590 reserved
@@ -88,7 +88,8 @@ def test_once_the_top_of_the_range_is_used_the_smallest_gap_is_picked(
 
 
 def test_no_free_extension_left_is_a_clear_refusal(app: Flask, world: World) -> None:
-    update_policy(db.session(), 3, "59", [str(number) for number in range(590, 599)])
+    update_policy(db.session(), 3, "59", [str(number) for number in range(590, 599)],
+                  actor_id=world.admin_id)
     assert submit(world).extension == "599"
     with pytest.raises(RuleViolation) as refused:
         submit(world, employee_id=world.employee_ids[1])

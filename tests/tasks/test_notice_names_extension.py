@@ -10,6 +10,8 @@ from tests.conftest import World
 from tests.services.test_submit import provision, submit
 from web.extensions import db
 from workflow.models import Notification
+from workflow.notification_letters import claim_due_letters
+from workflow.notifications import EMAIL_MAX_AGE
 from workflow.tickets import TicketKind
 
 
@@ -17,7 +19,11 @@ def body_for_approver(world: World, ticket_id: int) -> str:
     """The text of the email the approver gets about a ticket's submission."""
     notice = db.session.scalars(select(Notification).where(
         Notification.user_id == world.approver_id, Notification.ticket_id == ticket_id)).one()
-    message = compose(notice, SmtpSettings(server="mail.congty.vn", sender="agentdesk@congty.vn"))
+    settings = SmtpSettings(server="mail.congty.vn", sender="agentdesk@congty.vn")
+    letters = claim_due_letters(db.session, settings.base_url, EMAIL_MAX_AGE, limit=100)
+    db.session.rollback()
+    letter = next(each for each in letters if each.notification_id == notice.id)
+    message = compose(letter, settings)
     return str(message.get_content())
 
 

@@ -8,7 +8,6 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from tasks.runtime import runtime
 from web.api.calling_schemas import (
     AssignmentSchema,
     CallCheckArgsSchema,
@@ -22,6 +21,7 @@ from web.api.calling_schemas import (
 )
 from web.api.docs import refuses
 from web.auth import current_actor
+from web.composition import vault
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
@@ -214,7 +214,7 @@ def _admin_id() -> int:
 
 def _cipher() -> Cipher:
     """The app's cipher, which seals the trunks' passwords."""
-    return runtime(current_app).provisioning.vault.cipher
+    return vault(current_app).cipher
 
 
 def _trunk_input(data: dict[str, Any]) -> trunks.TrunkInput:

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from web.auth import hash_password
 from web.extensions import db
-from web.ui.access import signed_in
+from web.ui.access import actor, signed_in
 from web.ui.form_errors import show_refusal
 from web.ui.forms import AccessForm, NewUserForm, PolicyForm
 from workflow import queries
@@ -44,7 +44,7 @@ def policy() -> Any:
         else:
             try:
                 update_policy(session, int(form.length.data or 0),
-                              (form.prefix.data or "").strip(), reserved)
+                              (form.prefix.data or "").strip(), reserved, actor_id=actor().user_id)
             except RuleViolation as violation:
                 show_refusal(form, violation, field="length")
             else:
@@ -73,7 +73,7 @@ def new_user() -> Any:
         try:
             add_user(session, form.email.data or "", form.full_name.data or "",
                      Role(form.role.data), hash_password(form.password.data or ""),
-                     form.branch_ids.data or [])
+                     form.branch_ids.data or [], actor_id=actor().user_id)
         except RuleViolation as violation:
             session.rollback()
             show_refusal(form, violation, fallback="email")
@@ -99,7 +99,7 @@ def user_access(user_id: int) -> Any:
     if form.validate_on_submit():
         try:
             change_access(session, user_id, Role(form.role.data), form.branch_ids.data or [],
-                          bool(form.active.data))
+                          bool(form.active.data), actor_id=actor().user_id)
         except RuleViolation as violation:
             show_refusal(form, violation, field="role")
         else:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from tasks.runtime import runtime
+from web.composition import phone_system
 from web.extensions import db
 from workflow.ports import CallDirection, CallOutcome, CallRecord, PhoneSystemError
 
@@ -28,7 +28,7 @@ class RecentCalls:
 def recent_calls(sip_username: str, limit: int) -> RecentCalls:
     """The account's last `limit` calls, newest first; never an error page when the phone
     system cannot say (a switchboard down must not hide the rest of the page)."""
-    phone = runtime(current_app).phone_system(db.session())
+    phone = phone_system(current_app, db.session())
     try:
         return RecentCalls(phone.recent_calls(sip_username, limit))
     except PhoneSystemError as error:

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, make_response, render_templa
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from tasks.runtime import runtime
+from web.composition import vault
 from web.extensions import db
 from web.ui.access import signed_in
 from web.ui.forms import CredentialLinkForm
@@ -169,7 +169,7 @@ def _private(body: str, status: int = 200) -> Response:
 
 def _vault() -> Vault:
     """The vault the workers seal passwords with."""
-    return runtime(current_app).provisioning.vault
+    return vault(current_app)
 
 
 def pending_count() -> int:

@@ -51,7 +51,7 @@ def branch(branch_id: int | None) -> Any:
     if form.validate_on_submit():
         saved = _save(form, lambda: structure.save_branch(
             db.session(), branch_id, form.name.data or "", form.kind.data or "",
-            bool(form.active.data)))
+            bool(form.active.data), actor_id=actor().user_id))
         if saved:
             return redirect(url_for("structure_admin.overview"))
     return render_template("admin/unit.html", form=form, title=_("Chi nhánh"))
@@ -71,7 +71,7 @@ def department(department_id: int | None) -> Any:
     if form.validate_on_submit():
         saved = _save(form, lambda: structure.save_department(
             db.session(), department_id, int(form.branch_id.data or 0), form.name.data or "",
-            bool(form.active.data), actor().user_id))
+            bool(form.active.data), actor_id=actor().user_id))
         if saved:
             return redirect(url_for("structure_admin.overview"))
     return render_template("admin/unit.html", form=form, title=_("Phòng ban"))

@@ -27,6 +27,7 @@ from workflow.calling.sync import request_sync
 from workflow.errors import Conflict, NotFound, Problem, RuleViolation
 from workflow.extensions import current_organisation
 from workflow.models import Agent, Branch, Department, Employee, utcnow
+from workflow.permissions import require_admin
 from workflow.routing import normalise_number
 from workflow.rules import MAX_EXTENSION_LENGTH, clean_extension, extension_problems
 
@@ -60,6 +61,7 @@ class ProfileInput:
 def save_profile(session: Session, actor_id: int, data: ProfileInput,
                  profile_id: int | None = None, version: int | None = None) -> CallingProfile:
     """Create a profile (no id) or change one at `version`; audited, forwards checked."""
+    require_admin(session, actor_id)
     hotlines = _check_profile(session, data)
     row = _profile(session, profile_id) if profile_id else CallingProfile(version=0)
     if profile_id and version is not None and row.version != version:
@@ -87,6 +89,7 @@ def save_profile(session: Session, actor_id: int, data: ProfileInput,
 def assign_profile(session: Session, actor_id: int, level: Level, target_id: int | None,
                    profile_id: int | None) -> CallingAssignment | None:
     """Assign a profile at one level (None removes the assignment); forwards checked."""
+    require_admin(session, actor_id)
     column = TARGET_COLUMN.get(level)
     if level is not Level.ORGANISATION and (column is None or target_id is None
                                             or session.get(_TARGET_MODEL[level], target_id)
@@ -127,6 +130,7 @@ def assign_profile(session: Session, actor_id: int, level: Level, target_id: int
 def save_hotline(session: Session, actor_id: int, number: str, label: str = "",
                  hotline_id: int | None = None, extension: str | None = None) -> Hotline:
     """Add a company number, or change one (E.164); `extension`: what a call to it rings."""
+    require_admin(session, actor_id)
     e164 = normalise_number(number) if len(number) <= 30 else None
     problems: dict[str, list[Problem]] = {}
     if e164 is None:
@@ -158,6 +162,7 @@ def save_hotline(session: Session, actor_id: int, number: str, label: str = "",
 def save_job_role(session: Session, actor_id: int, name: str,
                   job_role_id: int | None = None) -> JobRole:
     """Add a job role (e.g. "Telesales"), or rename one."""
+    require_admin(session, actor_id)
     if not name.strip() or len(name.strip()) > 100:
         raise RuleViolation.single("name", "name_required")
     row = session.get(JobRole, job_role_id) if job_role_id else JobRole()
@@ -182,6 +187,7 @@ def set_job_role(session: Session, actor_id: int, employee_id: int,
 def assign_job_role(session: Session, actor_id: int, employee_id: int,
                     job_role_id: int | None) -> None:
     """set_job_role inside the caller's transaction (it commits or rolls back)."""
+    require_admin(session, actor_id)
     employee = session.get(Employee, employee_id)
     if employee is None:
         raise NotFound("employee_unknown", employee_id=employee_id)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from workflow.calling.admin import audit
 from workflow.calling.models import PublicHoliday, WorkingPeriod
 from workflow.errors import NotFound, Problem, RuleViolation
+from workflow.permissions import require_admin
 
 #: Days of the week as the audit trail and the pages show them (0 = Monday).
 WEEKDAYS = range(7)
@@ -20,6 +21,7 @@ WEEKDAYS = range(7)
 def set_working_week(session: Session, actor_id: int,
                      periods: Sequence[tuple[int, time, time]]) -> None:
     """Replace the working week with `periods` (weekday, start, end), local time."""
+    require_admin(session, actor_id)
     problems = [Problem("period_invalid", {"weekday": weekday})
                 for weekday, starts, ends in periods
                 if weekday not in WEEKDAYS or not starts < ends]
@@ -41,6 +43,7 @@ def set_working_week(session: Session, actor_id: int,
 
 def add_holiday(session: Session, actor_id: int, day: date, name: str) -> PublicHoliday:
     """Add a public holiday (one date; Tết moves, so each year's days are entered)."""
+    require_admin(session, actor_id)
     if session.scalar(select(PublicHoliday.id).where(PublicHoliday.day == day)) is not None:
         raise RuleViolation.single("day", "holiday_taken", day=day.strftime("%d/%m/%Y"))
     holiday = PublicHoliday(day=day, name=name.strip()[:100])
@@ -54,6 +57,7 @@ def add_holiday(session: Session, actor_id: int, day: date, name: str) -> Public
 
 def remove_holiday(session: Session, actor_id: int, holiday_id: int) -> None:
     """Remove a public holiday."""
+    require_admin(session, actor_id)
     holiday = session.get(PublicHoliday, holiday_id)
     if holiday is None:
         raise NotFound("holiday_not_found", holiday_id=holiday_id)

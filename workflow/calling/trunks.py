@@ -19,6 +19,7 @@ from workflow.calling.gateways import list_trunks
 from workflow.calling.models import Trunk
 from workflow.errors import NotFound, Problem, RuleViolation
 from workflow.models import utcnow
+from workflow.permissions import require_admin
 from workflow.ports import Cipher
 from workflow.routing import normalise_number
 from workflow.text import for_field, one_line_problem, unsafe_characters
@@ -81,6 +82,7 @@ def input_of(row: Trunk) -> TrunkInput:
 def save_trunk(session: Session, actor_id: int | None, cipher: Cipher, data: TrunkInput,
                trunk_id: int | None = None) -> Trunk:
     """Add a trunk (no id) or change one; every problem of the input at once; audited."""
+    require_admin(session, actor_id)
     row = get_trunk(session, trunk_id) if trunk_id else Trunk()
     clean = _checked(data, has_password=bool(row.auth_password_sealed))
     before = snapshot(row) if trunk_id else None
@@ -109,6 +111,7 @@ def save_trunk(session: Session, actor_id: int | None, cipher: Cipher, data: Tru
 
 def move_trunk(session: Session, actor_id: int | None, trunk_id: int, position: int) -> Trunk:
     """Put a trunk at `position` in the order (the others shift); audited."""
+    require_admin(session, actor_id)
     row = get_trunk(session, trunk_id)
     if not 1 <= position <= MAX_POSITION:
         raise RuleViolation.single("position", "trunk_position_range", max=MAX_POSITION)
@@ -125,6 +128,7 @@ def move_trunk(session: Session, actor_id: int | None, trunk_id: int, position: 
 
 def set_enabled(session: Session, actor_id: int | None, trunk_id: int, enabled: bool) -> Trunk:
     """Enable or disable a trunk (a disabled one is neither tried nor trusted); audited."""
+    require_admin(session, actor_id)
     row = get_trunk(session, trunk_id)
     if row.enabled == enabled:
         return row
@@ -137,6 +141,7 @@ def set_enabled(session: Session, actor_id: int | None, trunk_id: int, enabled: 
 
 def delete_trunk(session: Session, actor_id: int | None, trunk_id: int) -> None:
     """Remove a trunk; the others close up the order; audited."""
+    require_admin(session, actor_id)
     row = get_trunk(session, trunk_id)
     before = snapshot(row)
     session.delete(row)

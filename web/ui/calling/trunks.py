@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tasks.runtime import runtime
+from web.composition import vault
 from web.extensions import db
 from web.ui.access import actor, signed_in
 from web.ui.calling.blueprint import bp
@@ -109,4 +109,4 @@ def hotline(hotline_id: int) -> Any:
 
 def _cipher() -> Cipher:
     """The app's cipher, which seals the trunks' passwords."""
-    return runtime(current_app).provisioning.vault.cipher
+    return vault(current_app).cipher

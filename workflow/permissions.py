@@ -1,0 +1,31 @@
+"""Who may change the organisation's set-up: the guard every admin service calls first."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.errors import PermissionDenied
+from workflow.models import User
+from workflow.rules import Role
+
+#: The refusal of a change only admins may make (a message in both languages).
+ADMIN_ONLY = "admin_only"
+
+
+def admin_refusal(role: str | None) -> str | None:
+    """Why a user with `role` (None: no active user) may not change the set-up, or None."""
+    return None if role == Role.ADMIN.value else ADMIN_ONLY
+
+
+def require_admin(session: Session, actor_id: int | None) -> None:
+    """Refuse unless `actor_id` is an active admin now, read in the caller's transaction.
+
+    None is the system itself (the command line at the server, demo seeding, the workers):
+    whoever runs it already holds the database.
+    """
+    if actor_id is None:
+        return
+    role = session.scalar(select(User.role).where(User.id == actor_id, User.active))
+    if (refusal := admin_refusal(role)) is not None:
+        raise PermissionDenied(refusal)
