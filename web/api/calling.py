@@ -7,7 +7,6 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from web.api.calling_schemas import (
     AssignmentSchema,
@@ -29,9 +28,12 @@ from web.messages import render
 from workflow import queries
 from workflow.calling import admin, gateways, sync, trunks
 from workflow.calling.check import check_call
-from workflow.calling.effective import Assignments, placement_of_employee
 from workflow.calling.listing import profiles_by_name
-from workflow.calling.models import Hotline
+from workflow.calling.queries import (
+    calling_of_employee,
+    hotlines_by_number,
+    listed_assignments,
+)
 from workflow.calling.rules import Level
 from workflow.errors import PermissionDenied
 from workflow.models import utcnow
@@ -73,7 +75,7 @@ def update_profile(data: dict[str, Any], profile_id: int) -> Any:
 def list_hotlines() -> Any:
     """The company numbers agents may present."""
     current_actor()
-    return db.session.scalars(select(Hotline).order_by(Hotline.number)).all()
+    return hotlines_by_number(db.session())
 
 
 @blp.route("/calling/hotlines", methods=["POST"])
@@ -160,7 +162,7 @@ def list_assignments() -> Any:
     current_actor()
     return [{"level": assigned.level.value, "target_id": target, "target": assigned.target,
              "profile_id": assigned.profile.id, "profile_name": assigned.profile.name}
-            for target, assigned in Assignments(db.session()).listed()]
+            for target, assigned in listed_assignments(db.session())]
 
 
 @blp.route("/calling/assignments", methods=["PUT"])
@@ -199,8 +201,7 @@ def agent_calling(agent_id: int) -> Any:
     """The calling rules that apply to an agent, and where they come from."""
     current_actor()
     agent = queries.get_agent(db.session(), agent_id)
-    return Assignments(db.session()).effective(
-        placement_of_employee(db.session(), agent.employee_id))
+    return calling_of_employee(db.session(), agent.employee_id)
 
 
 def _admin_id() -> int:

@@ -16,13 +16,12 @@ from flask_wtf.csrf import CSRFProtect
 from web.auth import current_actor
 from web.extensions import db
 from web.i18n import current_language
-from web.messages import render
 from web.ui.credentials import pending_count
+from web.ui.form_errors import problem_messages
 from web.ui.forms import LANGUAGE_NAMES
 from web.ui.labels import label_globals
 from web.ui.phone import holds_active_agent
 from workflow import notifications, queries, undelivered
-from workflow.errors import Problem
 from workflow.routing import display_number
 from workflow.rules import Role
 
@@ -107,12 +106,6 @@ def _forget_per_request_caches() -> None:
 def local_time(moment: datetime, seconds: bool = False) -> str:
     """A timestamp in the organisation's time zone, day first as Vietnamese write it."""
     return str(format_datetime(moment, "dd/MM/yyyy HH:mm" + (":ss" if seconds else "")))
-
-
-def problem_messages(problems: list[Problem]) -> list[str]:
-    """Rule problems as messages in the page's language."""
-    language = current_language()
-    return [render(problem.code, problem.params, language) for problem in problems]
 
 
 def _page_globals() -> dict[str, Any]:

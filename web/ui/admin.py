@@ -11,10 +11,9 @@ from wtforms.fields.choices import SelectChoice
 
 from web.auth import hash_password
 from web.extensions import db
-from web.i18n import current_language
-from web.messages import render
 from web.ui.access import actor, signed_in
-from web.ui.forms import AccessForm, FlaskForm, NewUserForm, PolicyForm
+from web.ui.form_errors import show_refusal
+from web.ui.forms import AccessForm, NewUserForm, PolicyForm
 from workflow import queries
 from workflow.accounts import add_user, change_access
 from workflow.errors import RuleViolation
@@ -41,13 +40,13 @@ def policy() -> Any:
     if form.validate_on_submit():
         reserved = [item for item in SEPARATORS.split(form.reserved.data or "") if item]
         if not all(item.isascii() and item.isdecimal() for item in reserved):
-            form.reserved.errors = [render("reserved_digits", {}, current_language())]
+            show_refusal(form, RuleViolation.single("reserved", "reserved_digits"))
         else:
             try:
                 update_policy(session, int(form.length.data or 0),
                               (form.prefix.data or "").strip(), reserved, actor_id=actor().user_id)
             except RuleViolation as violation:
-                _field_errors(form.length.errors, violation)
+                show_refusal(form, violation, field="length")
             else:
                 flash(_("Đã lưu quy tắc số máy lẻ."), "success")
                 return redirect(url_for("admin.policy"))
@@ -77,7 +76,7 @@ def new_user() -> Any:
                      form.branch_ids.data or [], actor_id=actor().user_id)
         except RuleViolation as violation:
             session.rollback()
-            _errors_by_field(form, violation, fallback="email")
+            show_refusal(form, violation, fallback="email")
         else:
             flash(_("Đã tạo người dùng %(email)s.", email=form.email.data), "success")
             return redirect(url_for("admin.users"))
@@ -102,24 +101,9 @@ def user_access(user_id: int) -> Any:
             change_access(session, user_id, Role(form.role.data), form.branch_ids.data or [],
                           bool(form.active.data), actor_id=actor().user_id)
         except RuleViolation as violation:
-            _field_errors(form.role.errors, violation)
+            show_refusal(form, violation, field="role")
         else:
             flash(_("Đã cập nhật quyền của %(name)s.", name=user.full_name), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user.html", form=form, user=user)
 
-
-def _errors_by_field(form: FlaskForm, violation: RuleViolation, fallback: str) -> None:
-    """Put each message of `violation` on the field it names (else on `fallback`)."""
-    language = current_language()
-    for name, problems in violation.problems.items():
-        target = form._fields.get(name) or form._fields[fallback]
-        target.errors = [*target.errors,
-                         *(render(problem.code, problem.params, language) for problem in problems)]
-
-
-def _field_errors(errors: Any, violation: RuleViolation) -> None:
-    """Append every message of `violation` to a field's errors, in the page's language."""
-    language = current_language()
-    for problems in violation.problems.values():
-        errors.extend(render(problem.code, problem.params, language) for problem in problems)

@@ -16,10 +16,9 @@ from web.spreadsheet import csv_response, phone_cell
 from web.ui.access import signed_in
 from web.ui.args import position_args
 from web.ui.call_records import recent_calls
-from web.ui.calling.shared import hotline_labels
 from web.ui.forms import AgentFilterForm
 from workflow import credentials, queries
-from workflow.calling.effective import Assignments, placement_of_employee
+from workflow.calling.queries import calling_of_employee, hotline_labels
 from workflow.picker import open_tickets_of
 
 bp = Blueprint("agent_pages", __name__)
@@ -101,7 +100,7 @@ def agent_page(agent_id: int) -> Any:
     its last call, and the tickets that shaped it."""
     session = db.session()
     agent = queries.get_agent(session, agent_id)
-    calling = Assignments(session).effective(placement_of_employee(session, agent.employee_id))
+    calling = calling_of_employee(session, agent.employee_id)
     open_ticket = open_tickets_of(session, [agent.employee_id]).get(agent.employee_id)
     return render_template("agents/detail.html", agent=agent, open_ticket_id=open_ticket,
                            history=queries.agent_history(session, agent_id),

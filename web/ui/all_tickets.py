@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
 
 from web.extensions import db
 from web.spreadsheet import csv_response
@@ -19,7 +19,6 @@ from web.ui.forms import KIND_LABELS
 from web.ui.labels import STATE_NAMES
 from workflow import queries
 from workflow.machine import Status
-from workflow.models import Ticket
 from workflow.rules import Role
 
 bp = Blueprint("all_tickets", __name__)
@@ -56,9 +55,7 @@ def _export_rows(filters: queries.TicketFilter) -> Iterator[list[Any]]:
     """The exported tickets, kinds and states named as the pages name them."""
     session = db.session()
     branches = {branch.id: branch.name for branch in queries.list_branches(session)}
-    query = queries.ticket_query(actor(), filters).options(
-        joinedload(Ticket.employee), joinedload(Ticket.requester))
-    for ticket in session.scalars(query.execution_options(yield_per=EXPORT_CHUNK)):
+    for ticket in queries.ticket_rows(session, actor(), filters, EXPORT_CHUNK):
         yield [ticket.id, str(KIND_LABELS.get(ticket.kind, ticket.kind)),
                str(STATE_NAMES.get(ticket.state, ticket.state)), ticket.employee.full_name,
                branches.get(ticket.branch_id, ""), ticket.extension,
@@ -85,9 +82,7 @@ def _filters() -> tuple[queries.TicketFilter, dict[str, Any]]:
 
 def _with_state(filters: queries.TicketFilter, state: str) -> queries.TicketFilter:
     """`filters` showing only tickets in `state`."""
-    return queries.TicketFilter(state=state, kind=filters.kind, branch_id=filters.branch_id,
-                                mine=filters.mine, created_from=filters.created_from,
-                                created_before=filters.created_before)
+    return replace(filters, state=state)
 
 
 def _day(name: str) -> date | None:

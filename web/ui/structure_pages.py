@@ -10,16 +10,21 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from web.extensions import db
-from web.i18n import current_language
-from web.messages import render
 from web.ui.access import actor, signed_in
 from web.ui.args import int_arg, position_args
 from web.ui.calling.forms import EmployeeRoleForm
+from web.ui.form_errors import show_refusal
 from web.ui.forms import BranchForm, DepartmentForm, FlaskForm
 from workflow import queries, structure
 from workflow.calling.listing import job_roles_by_name
 from workflow.errors import RuleViolation
-from workflow.models import Branch, Department, Employee
+from workflow.organisation_queries import (
+    branch_names,
+    department_names,
+    find_branch,
+    find_department,
+    find_employee,
+)
 from workflow.rules import Role
 
 bp = Blueprint("structure_admin", __name__, url_prefix="/admin")
@@ -41,7 +46,7 @@ def overview() -> Any:
 @signed_in(Role.ADMIN)
 def branch(branch_id: int | None) -> Any:
     """Create or edit a branch."""
-    found = db.session.get(Branch, branch_id) if branch_id else None
+    found = find_branch(db.session(), branch_id)
     form = BranchForm(obj=found)
     if form.validate_on_submit():
         saved = _save(form, lambda: structure.save_branch(
@@ -57,10 +62,10 @@ def branch(branch_id: int | None) -> Any:
 @signed_in(Role.ADMIN)
 def department(department_id: int | None) -> Any:
     """Create or edit a department."""
-    found = db.session.get(Department, department_id) if department_id else None
+    found = find_department(db.session(), department_id)
     form = DepartmentForm(obj=found)
-    form.branch_id.choices = [SelectChoice(str(b.id), b.name)
-                              for b, _departments in queries.organisation_structure(db.session())]
+    form.branch_id.choices = [SelectChoice(str(key), name)
+                              for key, name in branch_names(db.session()).items()]
     if not form.is_submitted() and found is None:
         form.branch_id.data = int_arg("branch_id")
     if form.validate_on_submit():
@@ -88,12 +93,10 @@ def employees() -> Any:
 def employee(employee_id: int | None) -> Any:
     """Create or edit an employee, with their job role (Chức danh)."""
     session = db.session()
-    found = session.get(Employee, employee_id) if employee_id else None
+    found = find_employee(session, employee_id)
     form = EmployeeRoleForm(obj=found)
-    form.department_id.choices = [
-        SelectChoice(str(d.id), f"{b.name} — {d.name}")
-        for b, departments in queries.organisation_structure(session) for d in departments
-    ]
+    form.department_id.choices = [SelectChoice(str(key), name)
+                                  for key, name in department_names(session).items()]
     form.job_role_id.choices = [SelectChoice("", _("— Không có —")), *(
         SelectChoice(str(role.id), role.name)
         for role in job_roles_by_name(session))]
@@ -119,11 +122,7 @@ def _save(form: FlaskForm, save: Callable[[], object]) -> bool:
         save()
     except RuleViolation as violation:
         db.session.rollback()
-        language = current_language()
-        for name, problems in violation.problems.items():
-            messages = [render(problem.code, problem.params, language) for problem in problems]
-            target = form._fields.get(name)
-            (target.errors if target is not None else form.form_errors).extend(messages)
+        show_refusal(form, violation)
         return False
     flash(_("Đã lưu."), "success")
     return True

@@ -109,6 +109,14 @@ def resolve(candidates: Mapping[Level, Assigned]) -> Effective:
     return Effective(NO_PROFILE, None)
 
 
+def is_assigned(listed: Iterable[tuple[int | None, Assigned]], level: Level,
+                target_id: int | None) -> bool:
+    """Whether a profile is assigned at `level` to `target_id` among the listed assignments
+    (each with its target's id); the organisation has one target whatever the id says."""
+    return any(assigned.level is level and (level is Level.ORGANISATION or target == target_id)
+               for target, assigned in listed)
+
+
 @dataclass(frozen=True)
 class WorkingHours:
     """When the organisation works: weekly periods and public holidays, in its time zone."""

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from flask import render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from web.extensions import db
 from web.ui.access import signed_in
 from web.ui.calling.blueprint import bp
 from web.ui.calling.syncs import latest_syncs
 from web.ui.labels import CLASS_NAMES, LEVEL_NAMES, WEEKDAY_NAMES
-from workflow.calling.models import CallingChange, CallingProfile, Hotline, JobRole
+from workflow.calling.queries import Change, latest_changes, names_in_changes
 from workflow.calling.sync import count_superseded
-from workflow.models import Employee, User
 from workflow.rules import Role
 
 #: Rows of the audit trail shown.
@@ -62,12 +58,11 @@ FIELD_NAMES = {
 def changes() -> Any:
     """The latest syncs, then the latest changes of calling functions: who, when, old → new."""
     session = db.session()
-    rows = session.scalars(select(CallingChange).order_by(
-        CallingChange.created_at.desc(), CallingChange.id.desc()).limit(AUDIT_ROWS)).all()
-    names = _audit_names(session, rows)
+    rows = latest_changes(session, AUDIT_ROWS)
+    names = names_in_changes(session, rows)
     entries = [{
         "row": row,
-        "who": names["user"].get(row.actor_id or 0, _("Hệ thống")),
+        "who": names.get("user", {}).get(row.actor_id or 0, _("Hệ thống")),
         "subject": str(SUBJECT_NAMES.get(row.subject, row.subject)),
         "target": _audit_target(row, names),
         "changes": [(str(FIELD_NAMES.get(name, name)), _value_text(name, values[0], names),
@@ -88,32 +83,7 @@ def _field_order(item: tuple[str, Any]) -> tuple[int, str]:
     return (order.index(item[0]) if item[0] in order else len(order), item[0])
 
 
-def _audit_names(session: Session, rows: Iterable[CallingChange]) -> dict[str, dict[int, str]]:
-    """Names of the people, profiles, hotlines, roles and employees the rows mention."""
-    wanted: dict[str, set[int]] = defaultdict(set)
-    for row in rows:
-        if row.actor_id:
-            wanted["user"].add(row.actor_id)
-        if row.subject_id is not None:
-            wanted[row.subject].add(row.subject_id)
-        for name, values in row.changes.items():
-            kind = {"job_role_id": "job_role", "default_hotline_id": "hotline"}.get(name)
-            if kind and isinstance(values, list):
-                wanted[kind].update(each for each in values if isinstance(each, int))
-    sources: dict[str, Any] = {"user": (User.id, User.full_name),
-                               "profile": (CallingProfile.id, CallingProfile.name),
-                               "hotline": (Hotline.id, Hotline.number),
-                               "job_role": (JobRole.id, JobRole.name),
-                               "employee_role": (Employee.id, Employee.full_name)}
-    names: dict[str, dict[int, str]] = defaultdict(dict)
-    for kind, (key, label) in sources.items():
-        if wanted[kind]:
-            names[kind] = {row[0]: row[1] for row in session.execute(
-                select(key, label).where(key.in_(wanted[kind])))}
-    return names
-
-
-def _audit_target(row: CallingChange, names: Mapping[str, Mapping[int, str]]) -> str:
+def _audit_target(row: Change, names: Mapping[str, Mapping[int, str]]) -> str:
     """What exactly an audit row is about (a name when it still exists, else its id)."""
     if row.subject == "assignment" and row.subject_id is None:
         return str(LEVEL_NAMES["organisation"])

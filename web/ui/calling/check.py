@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, render_template, request
-from sqlalchemy import select
 
 from web.extensions import db
 from web.i18n import current_language
@@ -14,10 +13,11 @@ from web.ui.access import signed_in
 from web.ui.call_records import RecentCalls, recent_refusals
 from web.ui.calling.blueprint import bp
 from web.ui.calling.forms import CallCheckForm
-from web.ui.calling.shared import hotline_labels, put_errors
+from web.ui.form_errors import show_refusal
 from workflow.calling.check import CallCheck, check_call
+from workflow.calling.queries import active_sip_username, hotline_labels
 from workflow.errors import RuleViolation
-from workflow.models import Agent, is_active, utcnow
+from workflow.models import utcnow
 
 #: How many of the extension's recent refused calls the answer cites.
 REFUSALS_SHOWN = 5
@@ -38,7 +38,7 @@ def check() -> Any:
                                 current_app.config["TIMEZONE"],
                                 (form.caller_id.data or "").strip() or None)
         except RuleViolation as violation:
-            put_errors(form, violation)
+            show_refusal(form, violation)
     message = (render(f"call_{result.verdict.reason}", {}, current_language())
                if result is not None else "")
     refusals = _refusals(result.extension) if result is not None else None
@@ -49,6 +49,5 @@ def check() -> Any:
 
 def _refusals(extension: str) -> RecentCalls | None:
     """The calls the switchboard refused the extension's agent lately, with its reasons."""
-    sip_username = db.session.scalar(select(Agent.sip_username).where(
-        Agent.extension == extension, is_active(Agent.status)))
+    sip_username = active_sip_username(db.session(), extension)
     return recent_refusals(sip_username, REFUSALS_SHOWN) if sip_username else None

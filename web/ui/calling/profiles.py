@@ -8,27 +8,30 @@ from typing import Any
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from web.extensions import db
-from web.i18n import current_language
-from web.messages import render
 from web.ui.access import actor, signed_in
 from web.ui.args import whole_number
 from web.ui.calling.blueprint import bp
 from web.ui.calling.forms import HotlineForm, ProfileForm
-from web.ui.calling.shared import department_names, put_errors, target_text
+from web.ui.calling.shared import show_calling_refusal, target_text
 from web.ui.calling.syncs import latest_syncs
+from web.ui.form_errors import show_refusal
 from web.ui.labels import LEVEL_NAMES
 from workflow.calling import admin
-from workflow.calling.effective import Assignments
-from workflow.calling.listing import profiles_by_name
 from workflow.calling.models import CallingProfile, Hotline
+from workflow.calling.queries import (
+    AgentLink,
+    get_profile,
+    hotlines_by_number,
+    listed_assignments,
+    profiles_by_hotline,
+    profiles_with_hotlines,
+)
 from workflow.calling.rules import Assigned
-from workflow.errors import Conflict, NotFound, RuleViolation
-from workflow.models import Agent
+from workflow.errors import Conflict, RuleViolation
+from workflow.organisation_queries import department_names
 from workflow.rules import Role
 
 
@@ -37,11 +40,10 @@ from workflow.rules import Role
 def profiles() -> Any:
     """Every calling profile with its settings and where it is assigned; the latest sync."""
     session = db.session()
-    rows = profiles_by_name(session, selectinload(CallingProfile.hotlines),
-                            selectinload(CallingProfile.default_hotline))
+    rows = profiles_with_hotlines(session)
     assigned: dict[int, list[str]] = defaultdict(list)
     departments = department_names(session)
-    for target, each in Assignments(session).listed():
+    for target, each in listed_assignments(session):
         assigned[each.profile.id].append(_assigned_text(target, each, departments))
     return render_template("calling/profiles.html", profiles=rows, assigned=assigned,
                            syncs=latest_syncs(session, 1))
@@ -61,27 +63,22 @@ def _assigned_text(target: int | None, assigned: Assigned, departments: Mapping[
 def profile(profile_id: int | None) -> Any:
     """Create a profile, or edit one at the version the page was read at."""
     session = db.session()
-    found = session.get(CallingProfile, profile_id) if profile_id else None
-    if profile_id and found is None:
-        raise NotFound("profile_not_found", profile_id=profile_id)
+    found = get_profile(session, profile_id) if profile_id else None
     form = ProfileForm()
-    lines = session.scalars(select(Hotline).order_by(Hotline.number)).all()
+    lines = hotlines_by_number(session)
     form.hotline_ids.choices = [SelectChoice(str(line.id), _hotline_text(line)) for line in lines]
     form.default_hotline_id.choices = [SelectChoice("", _("— Không có —")), *(
         SelectChoice(str(line.id), _hotline_text(line)) for line in lines)]
     if not form.is_submitted():
         _fill_profile(form, found)
-    refused: list[Agent] = []
+    refused: list[AgentLink] = []
     if form.validate_on_submit():
         try:
             saved = admin.save_profile(session, actor().user_id, _profile_input(form),
                                        profile_id, _version(form) if profile_id else None)
-        except RuleViolation as violation:
+        except (RuleViolation, Conflict) as refusal:
             session.rollback()
-            refused = put_errors(form, violation)
-        except Conflict as conflict:
-            session.rollback()
-            form.form_errors.append(render(conflict.code, conflict.params, current_language()))
+            refused = show_calling_refusal(form, refusal)
         else:
             flash(_("Đã lưu hồ sơ gọi %(name)s.", name=saved.name), "success")
             return redirect(url_for("calling_pages.profiles"))
@@ -140,13 +137,9 @@ def hotlines() -> Any:
                                        extension=form.extension.data or None)
         except RuleViolation as violation:
             session.rollback()
-            put_errors(form, violation)
+            show_refusal(form, violation)
         else:
             flash(_("Đã thêm hotline %(number)s.", number=saved.number), "success")
             return redirect(url_for("calling_pages.hotlines"))
-    used_by: dict[int, list[str]] = defaultdict(list)
-    for row in profiles_by_name(session, selectinload(CallingProfile.hotlines)):
-        for line in row.hotlines:
-            used_by[line.id].append(row.name)
-    lines = session.scalars(select(Hotline).order_by(Hotline.number)).all()
-    return render_template("calling/hotlines.html", form=form, hotlines=lines, used_by=used_by)
+    return render_template("calling/hotlines.html", form=form, hotlines=hotlines_by_number(session),
+                           used_by=profiles_by_hotline(session))

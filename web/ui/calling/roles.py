@@ -7,18 +7,16 @@ from typing import Any
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 
 from web.extensions import db
 from web.ui.access import actor, signed_in
 from web.ui.calling.blueprint import bp
 from web.ui.calling.forms import JobRoleForm
-from web.ui.calling.shared import messages
+from web.ui.form_errors import show_refusal
 from workflow.calling import admin
 from workflow.calling.listing import job_roles_by_name
-from workflow.calling.models import JobRole
-from workflow.errors import NotFound, RuleViolation
-from workflow.models import Employee
+from workflow.calling.queries import employees_per_job_role, get_job_role
+from workflow.errors import RuleViolation
 from workflow.rules import Role
 
 
@@ -36,8 +34,7 @@ def job_roles() -> Any:
 @signed_in(Role.ADMIN)
 def rename_job_role(job_role_id: int) -> Any:
     """Rename a job role."""
-    if db.session.get(JobRole, job_role_id) is None:
-        raise NotFound("job_role_not_found", job_role_id=job_role_id)
+    get_job_role(db.session(), job_role_id)
     form = JobRoleForm(prefix=f"role{job_role_id}")
     if form.validate_on_submit() and _save_role(form, job_role_id):
         return redirect(url_for("calling_pages.job_roles"))
@@ -51,7 +48,7 @@ def _save_role(form: JobRoleForm, job_role_id: int | None) -> bool:
         admin.save_job_role(session, actor().user_id, form.name.data or "", job_role_id)
     except RuleViolation as violation:
         session.rollback()
-        form.name.errors.extend(messages(violation.problems.values()))
+        show_refusal(form, violation, field="name")
         return False
     flash(_("Đã lưu chức danh %(name)s.", name=(form.name.data or "").strip()), "success")
     return True
@@ -61,9 +58,7 @@ def _roles_page(new: JobRoleForm, renaming: Mapping[int, JobRoleForm]) -> Any:
     """The job roles page, keeping what was typed in a refused form."""
     session = db.session()
     roles = job_roles_by_name(session)
-    counts = dict(session.execute(select(Employee.job_role_id, func.count()).where(
-        Employee.job_role_id.is_not(None), Employee.active).group_by(Employee.job_role_id)
-    ).all())
+    counts = employees_per_job_role(session)
     rename_forms = {role.id: renaming.get(role.id) or JobRoleForm(
         prefix=f"role{role.id}", formdata=None, data={"name": role.name}) for role in roles}
     return render_template("calling/roles.html", form=new, roles=roles, counts=counts,

@@ -1,36 +1,19 @@
-"""What several calling pages share: refusals as messages, target names, template globals."""
+"""What several calling pages share: refusals on forms, target names, template globals."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from wtforms import Form
 
 from web.extensions import db
-from web.i18n import current_language
-from web.messages import render
 from web.ui.calling.blueprint import bp
-from web.ui.forms import FlaskForm
+from web.ui.form_errors import show_refusal
 from web.ui.labels import LEVEL_NAMES
-from workflow import queries
-from workflow.calling.models import Hotline
+from workflow.calling.queries import AgentLink, active_agents_with
 from workflow.calling.rules import Assigned, Level
-from workflow.errors import Problem, RuleViolation
-from workflow.models import Agent, is_active
-
-
-def hotline_labels(session: Session) -> dict[str, str]:
-    """Each hotline's label by its number, to name caller IDs."""
-    return dict(session.execute(select(Hotline.number, Hotline.label)).all())
-
-
-def department_names(session: Session) -> dict[int, str]:
-    """Each department as "Branch — Department" (branches often share department names)."""
-    return {department.id: f"{branch.name} — {department.name}"
-            for branch, departments in queries.organisation_structure(session)
-            for department in departments}
+from workflow.errors import RuleViolation, WorkflowError
 
 
 def target_text(target: int | None, assigned: Assigned, departments: Mapping[int, str]) -> str:
@@ -40,31 +23,20 @@ def target_text(target: int | None, assigned: Assigned, departments: Mapping[int
     return assigned.target
 
 
-def messages(groups: Iterable[list[Problem]]) -> list[str]:
-    """Problems as messages in the page's language."""
-    language = current_language()
-    return [render(problem.code, problem.params, language) for problems in groups
-            for problem in problems]
+def show_calling_refusal(form: Form, error: WorkflowError) -> list[AgentLink]:
+    """The refusal on the form (see `show_refusal`); the agents it names, to link to them."""
+    show_refusal(form, error)
+    return refused_agents(error)
 
 
-def put_errors(form: FlaskForm, violation: RuleViolation) -> list[Agent]:
-    """Each problem by the field it names (or above the form); the agents the refusal names."""
-    for name, problems in violation.problems.items():
-        target = form._fields.get(name)
-        (target.errors if target is not None else form.form_errors).extend(
-            messages([problems]))
-    return refused_agents(violation)
-
-
-def refused_agents(violation: RuleViolation) -> list[Agent]:
+def refused_agents(error: WorkflowError) -> list[AgentLink]:
     """The active agents a "forwards would break" refusal names, to link to them."""
-    extensions = [str(each) for problems in violation.problems.values() for problem in problems
-                  if problem.code == "forwards_would_break"
-                  for each in problem.params.get("extensions", [])]
-    if not extensions:
+    if not isinstance(error, RuleViolation):
         return []
-    return list(db.session.scalars(select(Agent).options(selectinload(Agent.employee)).where(
-        Agent.extension.in_(extensions), is_active(Agent.status)).order_by(Agent.extension)))
+    return active_agents_with(db.session(), (
+        str(each) for problems in error.problems.values() for problem in problems
+        if problem.code == "forwards_would_break"
+        for each in problem.params.get("extensions", [])))
 
 
 @bp.app_template_global()

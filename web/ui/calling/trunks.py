@@ -12,10 +12,10 @@ from web.extensions import db
 from web.ui.access import actor, signed_in
 from web.ui.calling.blueprint import bp
 from web.ui.calling.forms import HotlineForm, TrunkForm
-from web.ui.calling.shared import put_errors
+from web.ui.form_errors import show_refusal
 from web.ui.forms import FlaskForm
 from workflow.calling import admin, gateways, trunks
-from workflow.calling.models import Hotline
+from workflow.calling.queries import get_hotline
 from workflow.errors import NotFound, RuleViolation
 from workflow.ports import Cipher
 from workflow.rules import Role
@@ -53,7 +53,7 @@ def trunk(trunk_id: int | None) -> Any:
             saved = trunks.save_trunk(session, actor().user_id, _cipher(), data, trunk_id)
         except RuleViolation as violation:
             session.rollback()
-            put_errors(form, violation)
+            show_refusal(form, violation)
         else:
             flash(_("Đã lưu trunk %(name)s.", name=saved.name), "success")
             return redirect(url_for("calling_pages.trunk_list"))
@@ -89,9 +89,7 @@ def trunk_action(trunk_id: int, action: str) -> Any:
 def hotline(hotline_id: int) -> Any:
     """Change a hotline: its number, label and the extension an incoming call rings."""
     session = db.session()
-    found = session.get(Hotline, hotline_id)
-    if found is None:
-        raise NotFound("hotline_not_found", hotline_id=hotline_id)
+    found = get_hotline(session, hotline_id)
     form = HotlineForm()
     if not form.is_submitted():
         form.number.data, form.label.data = found.number, found.label
@@ -102,7 +100,7 @@ def hotline(hotline_id: int) -> Any:
                                form.label.data or "", hotline_id, form.extension.data or None)
         except RuleViolation as violation:
             session.rollback()
-            put_errors(form, violation)
+            show_refusal(form, violation)
         else:
             flash(_("Đã lưu hotline %(number)s.", number=found.number), "success")
             return redirect(url_for("calling_pages.hotlines"))

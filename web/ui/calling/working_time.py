@@ -9,19 +9,16 @@ from typing import Any
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from web.extensions import db
-from web.i18n import current_language
-from web.messages import render
 from web.ui.access import actor, signed_in
 from web.ui.calling.blueprint import bp
 from web.ui.calling.forms import PERIODS_PER_DAY, HolidayForm, WorkingWeekForm
-from web.ui.calling.shared import put_errors
+from web.ui.form_errors import problem_messages, show_refusal
 from web.ui.forms import FlaskForm
 from workflow.calling import calendar
-from workflow.calling.models import PublicHoliday, WorkingPeriod
+from workflow.calling.queries import public_holidays, working_periods
 from workflow.errors import RuleViolation
 from workflow.rules import Role
 
@@ -60,7 +57,7 @@ def add_holiday() -> Any:
             calendar.add_holiday(session, actor().user_id, form.day.data, form.name.data or "")
         except RuleViolation as violation:
             session.rollback()
-            put_errors(form, violation)
+            show_refusal(form, violation)
         else:
             flash(_("Đã thêm ngày nghỉ lễ %(day)s.", day=form.day.data.strftime("%d/%m/%Y")),
                   "success")
@@ -84,13 +81,12 @@ def remove_holiday(holiday_id: int) -> Any:
 def _fill_week(session: Session, week: WorkingWeekForm) -> None:
     """Put the stored working week in the form (the first periods of each day)."""
     taken: dict[int, int] = defaultdict(int)
-    for row in session.scalars(select(WorkingPeriod).order_by(WorkingPeriod.weekday,
-                                                                 WorkingPeriod.starts)):
-        taken[row.weekday] += 1
-        if taken[row.weekday] <= PERIODS_PER_DAY:
-            period = taken[row.weekday]
-            week[week.field_name(row.weekday, period, "starts")].data = row.starts
-            week[week.field_name(row.weekday, period, "ends")].data = row.ends
+    for weekday, starts, ends in working_periods(session):
+        taken[weekday] += 1
+        if taken[weekday] <= PERIODS_PER_DAY:
+            period = taken[weekday]
+            week[week.field_name(weekday, period, "starts")].data = starts
+            week[week.field_name(weekday, period, "ends")].data = ends
 
 
 def _periods(week: WorkingWeekForm) -> list[tuple[int, time, time]] | None:
@@ -113,19 +109,18 @@ def _periods(week: WorkingWeekForm) -> list[tuple[int, time, time]] | None:
 
 
 def _day_problems(violation: RuleViolation, day_errors: dict[int, list[str]]) -> None:
-    """The service's problems with the week, against the day each concerns."""
-    language = current_language()
+    """The service's problems with the week, against the day each concerns (Monday if none)."""
     for problems in violation.problems.values():
         for problem in problems:
             day = problem.params.get("weekday")
-            day_errors[day if isinstance(day, int) and 0 <= day < 7 else 0].append(
-                render(problem.code, problem.params, language))
+            day_errors[day if isinstance(day, int) and 0 <= day < 7 else 0].extend(
+                problem_messages([problem]))
 
 
 def _working_time_page(week: WorkingWeekForm, holiday: HolidayForm,
                        day_errors: Mapping[int, list[str]]) -> Any:
     """The working-time page with these forms."""
-    holidays = db.session.scalars(select(PublicHoliday).order_by(PublicHoliday.day)).all()
+    holidays = public_holidays(db.session())
     return render_template("calling/hours.html", week=week, holiday_form=holiday,
                            holidays=holidays, day_errors=day_errors,
                            periods_per_day=PERIODS_PER_DAY)
