@@ -9,10 +9,9 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from web.extensions import db
-from web.i18n import current_language
-from web.messages import render
 from web.ui.access import actor, signed_in
 from web.ui.args import int_arg, position_args
+from web.ui.form_errors import refusal_text
 from web.ui.forms import KIND_LABELS, BulkDecisionForm
 from workflow import decisions, queries
 from workflow.errors import WorkflowError
@@ -71,8 +70,7 @@ def _decide_all(ticket_ids: list[int], rejecting: bool, comment: str) -> None:
             decide(session, caller, ticket_id, comment)
         except WorkflowError as error:
             session.rollback()
-            flash(f"#{ticket_id}: {render(error.code, error.params, current_language())}",
-                  "danger")
+            flash(f"#{ticket_id}: {' '.join(refusal_text(error))}", "danger")
         else:
             done.append(ticket_id)
     if done:

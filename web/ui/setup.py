@@ -11,10 +11,9 @@ from sqlalchemy.orm import Session
 from wtforms.fields.choices import SelectChoice
 
 from web.extensions import db
-from web.i18n import current_language
-from web.messages import render
 from web.ui.access import actor, signed_in
 from web.ui.args import int_arg
+from web.ui.form_errors import show_refusal
 from web.ui.forms import SetupAgentForm
 from workflow import queries
 from workflow.errors import Conflict, NotFound, RuleViolation
@@ -50,9 +49,9 @@ def setup_agent() -> Any:
         try:
             ticket = submit_ticket(session, actor(), _ticket_request(form))
         except RuleViolation as violation:
-            _show_problems(form, violation)
+            show_refusal(form, violation, field_of=FIELD_OF_PROBLEM)
         except Conflict as conflict:
-            form.form_errors.append(render(conflict.code, conflict.params, current_language()))
+            show_refusal(form, conflict)
         else:
             return _after_filing(form, ticket)
     policy = current_organisation(session).policy
@@ -135,18 +134,6 @@ def _ticket_request(form: SetupAgentForm) -> TicketRequest:
         notify_user_ids=tuple(form.notify_user_ids.data or ()),
         idempotency_key=form.idempotency_key.data or None,
     )
-
-
-def _show_problems(form: SetupAgentForm, violation: RuleViolation) -> None:
-    """Put each rule's message next to its field, in the page's language."""
-    language = current_language()
-    for name, problems in violation.problems.items():
-        messages = [render(problem.code, problem.params, language) for problem in problems]
-        field = form._fields.get(FIELD_OF_PROBLEM.get(name, ""))
-        if field is None:
-            form.form_errors.extend(messages)
-        else:
-            field.errors = [*field.errors, *messages]
 
 
 def _after_filing(form: SetupAgentForm, ticket: SubmittedTicket) -> Any:

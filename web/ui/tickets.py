@@ -9,11 +9,10 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from web.extensions import db
-from web.i18n import current_language
-from web.messages import render
 from web.ui import forms
 from web.ui.access import actor, signed_in
 from web.ui.args import position_args
+from web.ui.form_errors import refusal_text, show_refusal
 from web.ui.forms import CommentForm, RejectForm
 from workflow import decisions, queries
 from workflow.errors import RuleViolation, WorkflowError
@@ -75,12 +74,10 @@ def _decide(ticket_id: int, decision: Callable[..., Any], form: CommentForm | Re
     try:
         decision(db.session(), actor(), ticket_id, text or "")
     except RuleViolation as violation:
-        language = current_language()
-        for problems in violation.problems.values():
-            form.form_errors.extend(render(p.code, p.params, language) for p in problems)
+        show_refusal(form, violation, field_of={})
         return _refused(ticket_id, form)
     except WorkflowError as error:
-        flash(render(error.code, error.params, current_language()), "danger")
+        flash(" ".join(refusal_text(error)), "danger")
     else:
         flash(done, "success")
     return redirect(url_for("ticket_pages.ticket_page", ticket_id=ticket_id))
