@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session
 
 from workflow import outbox
 from workflow.machine import Action, next_status, source, sources, target
-from workflow.models import Ticket, TicketEvent, UTCDateTime, table, utcnow
+from workflow.models import Ticket, TicketEvent, UTCDateTime, state_in, table, utcnow
 from workflow.notifications import Audience
 from workflow.routing import Routing, RoutingType
-from workflow.transitions import state_in
 
 TICKETS = table(Ticket)
 EVENTS = table(TicketEvent)

@@ -18,11 +18,10 @@ from workflow.claims import EVENTS, TICKETS, Claim, event_row
 from workflow.credentials import Vault
 from workflow.errors import Conflict
 from workflow.machine import Action, sources, target
-from workflow.models import Agent, UTCDateTime, table, utcnow
+from workflow.models import Agent, UTCDateTime, state_in, table, utcnow
 from workflow.notifications import notify_all
 from workflow.ports import PhoneAccount, PhoneSystem
 from workflow.routing import Routing
-from workflow.transitions import state_in
 
 _AGENTS = table(Agent)
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SQLColumnExpression,
     String,
     Table,
     Text,
@@ -500,6 +501,12 @@ OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
 def in_open_state(state: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[bool]:
     """A ticket `state` column holds an open state."""
     return state.in_([literal(value, literal_execute=True) for value in OPEN_STATE_VALUES])
+
+
+def state_in(column: SQLColumnExpression[str], states: frozenset[Status]) -> ColumnElement[bool]:
+    """SQL saying that `column` holds one of `states` (an equality when there is only one)."""
+    values = sorted(state.value for state in states)
+    return column == values[0] if len(values) == 1 else column.in_(values)
 
 
 def is_active(status: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[bool]:

@@ -10,8 +10,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from workflow.machine import Action, sources
-from workflow.models import OutboxMessage, Ticket, UTCDateTime, table, utcnow
-from workflow.transitions import state_in
+from workflow.models import OutboxMessage, Ticket, UTCDateTime, state_in, table, utcnow
 
 #: Actor names, shared with the task layer that defines them.
 PROVISION_ACTOR = "provision_ticket"

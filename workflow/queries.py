@@ -21,6 +21,7 @@ from workflow.models import (
     TicketEvent,
     User,
     is_active,
+    state_in,
     ticket_watcher,
 )
 from workflow.names import by_name, name_contains, name_key
@@ -35,7 +36,6 @@ from workflow.paging import (
     time_key,
 )
 from workflow.rules import Actor, Role, visible_branch_filter
-from workflow.transitions import state_in
 
 #: A select of any columns, narrowed or ordered without changing what it selects.
 AnySelect = TypeVar("AnySelect", bound=Select)

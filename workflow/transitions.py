@@ -6,19 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, insert, update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from workflow.errors import Conflict
 from workflow.machine import Action, Status, next_status
 from workflow.models import Ticket, TicketEvent, utcnow
-
-
-def state_in(column: SQLColumnExpression[str], states: frozenset[Status]) -> ColumnElement[bool]:
-    """SQL saying that `column` holds one of `states` (an equality when there is only one)."""
-    values = sorted(state.value for state in states)
-    return column == values[0] if len(values) == 1 else column.in_(values)
 
 
 @dataclass(frozen=True)
