@@ -3,7 +3,7 @@
 usage (from the project root):  python -m bench.calling_sync [--agents 5000] ...
 
 For each phone system (the built-in directory on PostgreSQL, then a real Kamailio started
-with tests.pbx.launcher), a fresh agentdesk database is migrated and filled with set-based
+with tests.support.pbx), a fresh agentdesk database is migrated and filled with set-based
 SQL (N active agents, their accounts in the directory or in Kamailio's own database); then
 `workflow.calling.sync.run_sync` runs **in this process, one worker** (as the
 `sync_calling` actor would, without Dramatiq around it) three times: the first sync (every
@@ -506,7 +506,7 @@ def phone_system(system: str, out: Path) -> Iterator[dict[str, Any]]:
     if system == "directory":
         yield {"PHONE_SYSTEM": "directory"}
         return
-    from tests.pbx.launcher import running_kamailio  # imports pytest: only when needed
+    from tests.support.pbx import running_kamailio  # imports pytest: only when needed
 
     with running_kamailio(KAMAILIO_DATABASE, out / f"kamailio-{time.strftime('%H%M%S')}.log"
                           ) as pbx:

@@ -47,7 +47,7 @@ PASSWORD = "bench-only"
 PER_PAGE = 50
 #: An extension change asked for in a waiting ticket: this base + employee id (unused).
 NEW_EXTENSION_BASE = 300_000
-#: The sign-in form's CSRF token (as tests/ui/test_pages.py reads it).
+#: The sign-in form's CSRF token (as tests/support/pages.py reads it).
 CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 
 # Vietnamese names, spread like real ones (about a third of people are Nguyễn).

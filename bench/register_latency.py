@@ -4,7 +4,7 @@ usage (from the project root):  python -m bench.register_latency [--samples 30] 
 
 PostgreSQL + a private Redis + gunicorn (the Procfile's web command) + `agentdesk worker`
 (`-p 2 -t 4`) + `agentdesk relay`, with PHONE_SYSTEM=kamailio against a real Kamailio
-(tests.pbx.launcher). Per sample: a new ticket for a fresh employee is filed and approved over
+(tests.support.pbx). Per sample: a new ticket for a fresh employee is filed and approved over
 HTTP; then the employee, signed in with the employee's email, polls /my/credentials, reveals
 the SIP password and REGISTERs with it (tests.sip.Phone). A second, smaller series goes
 through the emailed one-time link, `/credentials/open#<token>`, opened as its page's script
@@ -58,8 +58,8 @@ from bench.stack import (
     tool,
     wait_http,
 )
-from tests.pbx.launcher import Kamailio, running_kamailio
-from tests.sip import Phone
+from tests.support.pbx import Kamailio, running_kamailio
+from tests.support.sip import Phone
 from web.extensions import db
 from workflow.accounts import save_user
 from workflow.rules import Role

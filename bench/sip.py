@@ -48,8 +48,8 @@ from bench.measure import pct
 from bench.run import Recorder, code_version, fmt
 from bench.stack import Children, child_pids, cpu_mloops, exit_on_sigterm, free_port, loadavg
 from tasks.pbx.kamailio import KamailioPhoneSystem
-from tests.conftest import PG_ADMIN_URL
-from tests.pbx.launcher import CONFIG, Kamailio, running_kamailio
+from tests.support.apps import PG_ADMIN_URL
+from tests.support.pbx import CONFIG, Kamailio, running_kamailio
 from workflow.calling.rules import CallingRules, WorkingHours
 from workflow.ports import PhoneAccount, PhoneSystemError
 from workflow.routing import Routing

@@ -2,7 +2,7 @@
 
 usage (from the project root):  python -m bench.webphone [--calls 20] [--out DIR]
 
-The Web phone site of the browser tests (tests/e2e/webphone_site.py: Kamailio with WSS and
+The Web phone site of the browser tests (tests/support/webphone_site.py: Kamailio with WSS and
 rtpengine, agentdesk with its agents) in a temporary folder; one headless Chromium with the
 WEB agent's /my/phone registered over WSS (its sound turned on, as a user's press does). A
 desk phone on plain UDP (`Caller`, registered as the DESK agent) calls the WEB extension,
@@ -46,9 +46,11 @@ from bench.measure import pct
 from bench.run import Recorder, code_version, fmt
 from bench.sip import kamailio_pids, memory_mb
 from bench.stack import child_pids, cpu_mloops, exit_on_sigterm, loadavg
-from tests.conftest import PG_ADMIN_URL
-from tests.e2e.conftest import CHROMIUM
-from tests.e2e.webphone_site import (
+from tests.support.apps import PG_ADMIN_URL
+from tests.support.browser import CHROMIUM
+from tests.support.pbx import Rtpengine
+from tests.support.sip import Message, Phone, md5, parse
+from tests.support.webphone_site import (
     DESK,
     REGISTERED,
     WEB,
@@ -57,8 +59,6 @@ from tests.e2e.webphone_site import (
     phone_page,
     serving_site,
 )
-from tests.pbx.launcher import Rtpengine
-from tests.sip import Message, Phone, md5, parse
 
 PROJECT = Path(__file__).resolve().parent.parent
 #: Linux's SO_TIMESTAMPNS (Python does not name it): the kernel's receive time of each

@@ -8,8 +8,9 @@ from datetime import time
 from flask import Flask
 from sqlalchemy import select
 
-from tests.api.test_tickets_api import new_ticket
-from tests.conftest import ApiClient, World, drain
+from tests.support.api import ApiClient, new_ticket
+from tests.support.apps import drain
+from tests.support.world import World
 from web.extensions import db
 from workflow.calling.models import CallingChange, WorkingPeriod
 from workflow.models import Agent

@@ -5,18 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from web.cli import cli
-
-
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """A CLI runner whose app uses a fresh SQLite file."""
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    return CliRunner()
 
 
 def test_users_and_tokens_can_be_created_from_the_command_line(runner: CliRunner) -> None:

@@ -8,8 +8,7 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import PASSWORD, World
-from tests.services.test_submit import submit
+from tests.support.world import PASSWORD, World, submit
 from web.extensions import db
 from workflow.accounts import create_token
 from workflow.models import Ticket

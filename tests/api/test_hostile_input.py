@@ -11,7 +11,8 @@ import pytest
 from flask import Flask
 from sqlalchemy.exc import DataError
 
-from tests.conftest import ApiClient, World
+from tests.support.api import ApiClient
+from tests.support.world import World
 from web.errors import handle_data_error
 
 EN = {"Accept-Language": "en"}

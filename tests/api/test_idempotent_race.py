@@ -10,10 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import World
-from tests.faults.conftest import concurrently
-from tests.ui.test_pages import csrf_token, sign_in
-from tests.ui.test_setup import filing
+from tests.support.concurrency import concurrently
+from tests.support.pages import csrf_token, filing, sign_in
+from tests.support.world import World
 from web.extensions import db
 from workflow.accounts import create_token
 from workflow.models import Ticket, TicketEvent

@@ -17,7 +17,9 @@ from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.transport.wsgi import WSGI_TRANSPORT
 
-from tests.conftest import ApiClient, World, drain
+from tests.support.api import ApiClient
+from tests.support.apps import drain
+from tests.support.world import World
 from web.extensions import db
 from workflow.accounts import create_token
 

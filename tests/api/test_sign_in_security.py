@@ -15,15 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import web.auth
-from tests.conftest import (
-    PASSWORD,
-    World,
-    build_app,
-    fresh_pg_database,
-    make_world,
-    wipe,
-    worker_suffix,
-)
+from tests.support.apps import build_app, fresh_pg_database, wipe, worker_suffix
+from tests.support.world import PASSWORD, World, make_world
 from web import create_app
 from web.auth import THROTTLE_KEY
 from web.config import ConfigurationError

@@ -8,18 +8,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import update
 
-from tests.conftest import PASSWORD, ApiClient, World, drain
+from tests.support.api import ApiClient, new_ticket
+from tests.support.apps import drain
+from tests.support.world import PASSWORD, World
 from web.extensions import db
 from workflow.models import User
-
-
-def new_ticket(client: ApiClient, world: World, index: int = 0, **fields: object) -> dict:
-    """POST a new ticket and return its JSON (asserting 201)."""
-    response = client.post(
-        "/api/v1/tickets", {"kind": "new", "employee_id": world.employee_ids[index], **fields}
-    )
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def test_anonymous_callers_get_401(app: Flask, world: World) -> None:

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import ApiClient, World
+from tests.support.api import ApiClient
+from tests.support.world import World
 from web.extensions import db
 from workflow.calling.models import CallingChange, Trunk
 

@@ -7,10 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from tests.api.test_cli import runner
 from web.cli import cli
-
-__all__ = ["runner"]
 
 
 def test_trunks_are_managed_from_the_command_line(runner: CliRunner, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import worker_suffix
+from tests.support.apps import worker_suffix
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.conftest import PG_ADMIN_URL
+from tests.support.apps import PG_ADMIN_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 

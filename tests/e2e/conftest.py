@@ -12,11 +12,12 @@ Fixtures for test modules under tests/e2e:
   returns its path (full_page=False for very long pages: it is much faster).
 - `login(page, email, password)`: signs in through the form at /login.
 - `api_login(page, email, password)`: signs in through the JSON API; the page's cookies follow.
-- `viewport`: a laptop's and a phone's size (`VIEWPORTS`), one test each; `signed_in_page(browser,
-  base_url, email, viewport)` another user's page in a context of its own; `expect_fits(page)`
-  fails when the page is wider than its viewport; `employees_to_pick(page, with_agent=...)` the
-  employees free of open tickets, with or without an agent; `wait_for_ticket(api, id, state)`.
+- `viewport`: a laptop's and a phone's size (`VIEWPORTS`), one test each.
+- `staff`: the demo requester, approver and admin in a browser context of their own.
 - A test module may set `SERVER_ENV` (a dict) to add to or override its server's environment.
+
+The demo users, `signed_in_page`, `expect_fits`, `employees_to_pick`, `wait_for_ticket` and the
+other helpers live in `tests/support/browser.py`.
 
 On failure a screenshot of the page, its console errors and the server log path are attached to
 the report. Output folders live under pytest's base temporary directory:
@@ -33,50 +34,37 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Generator, Iterator
-from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import (
-    APIRequestContext,
     APIResponse,
     Browser,
     ConsoleMessage,
-    Dialog,
     Page,
-    expect,
     sync_playwright,
 )
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.processes import free_port, running, wait_for
-
-#: The browser: Debian's Chromium from apt. Never a browser downloaded by `playwright install`.
-CHROMIUM = Path("/usr/bin/chromium")
-#: Why the e2e tests cannot run without it, and how to fix that.
-CHROMIUM_MISSING = (
-    f"{CHROMIUM} is missing: the browser end-to-end tests drive Debian's Chromium. "
-    "Run `.ci/run` (it installs it) or `apt-get install -y chromium`; "
-    "do not use `playwright install`."
+from tests.support.browser import (
+    ACTION_TIMEOUT_MS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CHROMIUM_MISSING,
+    api_login,
+    login,
 )
-#: Chromium flags: no sandbox because the suite runs as root; /tmp instead of a small /dev/shm.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage"]
+from tests.support.credential_links import staff  # noqa: F401  (the demo staff's own context)
+from tests.support.processes import free_port, running, wait_for
 
 _BESIDE_PYTHON = Path(sys.executable).parent / "agentdesk"
 #: The `agentdesk` console script next to this interpreter (PATH may hold a slower shim).
 AGENTDESK = str(_BESIDE_PYTHON) if _BESIDE_PYTHON.exists() else "agentdesk"
 
-#: The demo users `agentdesk seed-demo` creates, and their password.
-REQUESTER = "requester@demo.vn"
-APPROVER = "approver@demo.vn"
-ADMIN = "admin@demo.vn"
-DEMO_PASSWORD = "demo"
 
 #: Bounded waits: the server usually answers within 1-2 s; browser actions fail after 10 s.
 SERVER_START_SECONDS = 30.0
-ACTION_TIMEOUT_MS = 10_000
 
 PAGE_KEY = pytest.StashKey[Page]()
 OUTPUT_KEY = pytest.StashKey[Path]()
@@ -278,54 +266,6 @@ def screenshot(
 # --- signing in ----------------------------------------------------------------------------------
 
 
-def login(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
-    """Sign in through the form at /login (inputs `email`, `password`, a submit button)."""
-    page.goto("/login")
-    form = page.locator("form").filter(has=page.locator("input[name='password']"))
-    form.locator("input[name='email']").fill(email)
-    form.locator("input[name='password']").fill(password)
-    form.locator("[type='submit']").click()
-    expect(page, f"signing in as {email} should leave /login").not_to_have_url(
-        re.compile(r"/login(?:[?#].*)?$")
-    )
-
-
-def api_login(page: Page, email: str, password: str = DEMO_PASSWORD) -> APIResponse:
-    """Sign in through POST /api/v1/session; the session cookie lands in the page's context."""
-    response = page.request.post("/api/v1/session", data={"email": email, "password": password})
-    assert response.status == 200, f"signing in as {email}: {response.status} {response.text()}"
-    return response
-
-
-def free_employee(page: Page) -> int:
-    """An employee with neither an agent nor an open ticket (the demo has both), first in the
-    first branch and department that has one, as the signed-in user of `page` sees it."""
-    for branch in page.request.get("/api/v1/branches").json():
-        for department in page.request.get(
-                f"/api/v1/branches/{branch['id']}/departments").json():
-            for employee in page.request.get(
-                    f"/api/v1/departments/{department['id']}/employees").json():
-                if employee["agent"] is None and employee["open_ticket_id"] is None:
-                    return int(employee["id"])
-    raise AssertionError("every demo employee has an agent or an open ticket")
-
-
-def answer_next_dialog(page: Page, accept: bool) -> list[str]:
-    """Answer the page's next dialog (yes or no); the list returned receives its question."""
-    asked: list[str] = []
-
-    def answer(dialog: Dialog) -> None:
-        """Note the question, then answer it."""
-        asked.append(dialog.message)
-        if accept:
-            dialog.accept()
-        else:
-            dialog.dismiss()
-
-    page.once("dialog", answer)
-    return asked
-
-
 @pytest.fixture(name="login")
 def login_fixture() -> Callable[[Page, str, str], None]:
     """`login(page, email, password)`: sign in through the /login form."""
@@ -350,95 +290,6 @@ def viewport(page: Page, request: pytest.FixtureRequest) -> dict[str, int]:
     size: dict[str, int] = request.param
     page.set_viewport_size({"width": size["width"], "height": size["height"]})
     return size
-
-
-@contextmanager
-def signed_in_page(browser: Browser, base_url: str, email: str,
-                   viewport: dict[str, int] | None = None) -> Iterator[Page]:
-    """A page of a new browser context (vi-VN) signed in as `email` through the form."""
-    context = browser.new_context(
-        base_url=base_url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
-        viewport=viewport or {"width": 1280, "height": 800})
-    context.set_default_timeout(ACTION_TIMEOUT_MS)
-    try:
-        other = context.new_page()
-        login(other, email)
-        yield other
-    finally:
-        context.close()
-
-
-#: The innermost elements whose right edge passes the viewport, as tag#id.class (for the report).
-_STICKING_OUT = """() => [...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
-          && ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1))
-  .slice(0, 3)
-  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
-             + '.' + [...e.classList].join('.'))"""
-
-
-def overflow_problem(page: Page) -> str | None:
-    """Why the page is wider than its viewport (it would scroll sideways), naming the
-    elements that stick out; None when it fits."""
-    width, inner = page.evaluate(
-        "[document.documentElement.scrollWidth, window.innerWidth]")
-    if width <= inner:
-        return None
-    return (f"{page.url} is {width - inner}px wider than its {inner}px viewport: "
-            + ", ".join(page.evaluate(_STICKING_OUT)))
-
-
-def expect_fits(page: Page) -> None:
-    """Fail when the page is wider than its viewport."""
-    page.wait_for_load_state()
-    problem = overflow_problem(page)
-    assert problem is None, problem
-
-
-@dataclass(frozen=True)
-class Person:
-    """An employee as the setup form's pickers find them."""
-
-    id: int
-    full_name: str
-    branch_id: int
-    department_id: int
-    department: str
-    agent: dict[str, Any] | None
-
-
-def employees_to_pick(page: Page, with_agent: bool,
-                      departments: frozenset[str] | None = None) -> list[Person]:
-    """The employees without an open ticket that have (or have not) an active agent, in the
-    departments named (all when None), branch by branch, as the signed-in user of `page` sees
-    them."""
-    found = []
-    for branch in page.request.get("/api/v1/branches").json():
-        for department in page.request.get(
-                f"/api/v1/branches/{branch['id']}/departments").json():
-            if departments is not None and department["name"] not in departments:
-                continue
-            for person in page.request.get(
-                    f"/api/v1/departments/{department['id']}/employees").json():
-                agent = person["agent"]
-                active = agent is not None and agent["status"] == "active"
-                if person["open_ticket_id"] is None and active == with_agent:
-                    found.append(Person(person["id"], person["full_name"], branch["id"],
-                                        department["id"], department["name"], agent))
-    return found
-
-
-def wait_for_ticket(api: APIRequestContext, ticket_id: int, state: str,
-                    timeout: float = 20.0) -> dict[str, Any]:
-    """The ticket once the workers have brought it to `state` (fails on another final state)."""
-    final = {"provisioned", "failed", "rejected", "cancelled"} - {state}
-
-    def reached() -> dict[str, Any] | None:
-        ticket: dict[str, Any] = api.get(f"/api/v1/tickets/{ticket_id}").json()
-        assert ticket["state"] not in final, ticket
-        return ticket if ticket["state"] == state else None
-
-    return wait_for(reached, f"ticket #{ticket_id} to be {state}", timeout=timeout)
 
 
 # --- reporting -----------------------------------------------------------------------------------

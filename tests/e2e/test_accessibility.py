@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import (
+from tests.support.accessibility import HEIGHT, WIDTHS, blocking_violations, switch_language
+from tests.support.browser import (
     ADMIN,
     APPROVER,
     REQUESTER,
@@ -21,9 +21,6 @@ from tests.e2e.conftest import (
 
 Screenshot = Callable[..., Path]
 
-#: Laptop and phone widths (CSS pixels) every main page must fit without scrolling sideways.
-WIDTHS = {"laptop": 1366, "phone": 390}
-HEIGHT = 800
 #: The main pages, by the demo user who sees them; `{agent}` and `{ticket}` are the first listed.
 PAGES = {
     REQUESTER: [
@@ -40,10 +37,6 @@ PAGES = {
 }
 #: Free text as people paste it: a link with no place to break.
 LONG_WORD = "https://drive.demo.vn/" + "thongtincauhinhtongdaichinhanhhanoi_" * 8
-#: axe-core impacts that fail the test.
-BLOCKING = {"serious", "critical"}
-
-_AXE = Axe()
 
 
 def first_link(page: Page, listing: str, pattern: str) -> str:
@@ -62,17 +55,6 @@ def ticket_with_long_details(page: Page) -> str:
         "kind": "new", "employee_id": free_employee(page), "details": LONG_WORD})
     assert filed.status == 201, filed.text()
     return str(filed.json()["id"])
-
-
-def blocking_violations(page: Page) -> list[str]:
-    """axe-core's serious and critical violations on the page, one line each."""
-    results = _AXE.run(page)
-    return [
-        f"{page.url} [{violation['impact']}] {violation['id']}: "
-        + "; ".join(node["target"][0] for node in violation["nodes"][:3])
-        for violation in results.response["violations"]
-        if violation["impact"] in BLOCKING
-    ]
 
 
 def fit_and_axe(page: Page, screenshot: Screenshot, name: str) -> list[str]:
@@ -100,14 +82,6 @@ def check_pages(page: Page, screenshot: Screenshot, paths: list[str], language: 
         page.goto(path)
         problems.extend(fit_and_axe(page, screenshot, f"{language}{path.replace('/', '-')}"))
     return problems
-
-
-def switch_language(page: Page, language: str) -> None:
-    """Choose `language` with the switch in the bar, unless it is the current one."""
-    page.set_viewport_size({"width": WIDTHS["laptop"], "height": HEIGHT})
-    if language == "en":
-        page.get_by_role("button", name="English").click()
-        page.wait_for_load_state()
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])

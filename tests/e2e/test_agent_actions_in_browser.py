@@ -16,14 +16,7 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import (
-    ADMIN,
-    REQUESTER,
-    Person,
-    employees_to_pick,
-    expect_fits,
-    login,
-)
+from tests.support.browser import ADMIN, REQUESTER, Person, employees_to_pick, expect_fits, login
 
 Screenshot = Callable[..., Path]
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import (
+from tests.support.accessibility import blocking_violations
+from tests.support.browser import (
     ACTION_TIMEOUT_MS,
     APPROVER,
     REQUESTER,
@@ -18,7 +19,6 @@ from tests.e2e.conftest import (
     free_employee,
     login,
 )
-from tests.e2e.test_accessibility import blocking_violations
 
 Screenshot = Callable[..., Path]
 

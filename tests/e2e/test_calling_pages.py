@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import APIRequestContext, Browser, Page, expect
 
-from tests.e2e.conftest import ADMIN, APPROVER, DEMO_PASSWORD, REQUESTER, login
-from tests.processes import wait_for
+from tests.support.browser import ADMIN, APPROVER, DEMO_PASSWORD, REQUESTER, login
+from tests.support.processes import wait_for
 
 Screenshot = Callable[..., Path]
 

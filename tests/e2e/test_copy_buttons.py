@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e import test_credential_link as links
-from tests.e2e.test_credential_link import Staff, open_link
-
-#: The staff at work in a browser context of their own (the fixture of the link tests).
-staff = links.staff
+from tests.support.credential_links import Staff, open_link
 
 
 def test_the_link_and_the_password_are_copied_with_one_click(page: Page, staff: Staff) -> None:

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import APPROVER, REQUESTER, api_login, free_employee
+from tests.support.browser import APPROVER, REQUESTER, api_login, free_employee
 
 #: Three ways another origin can make a browser write with its cookie, without a preflight.
 ATTACKS = {

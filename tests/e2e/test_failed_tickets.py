@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import (
+from tests.support.browser import (
     ADMIN,
     APPROVER,
     REQUESTER,
@@ -27,7 +27,7 @@ from tests.e2e.conftest import (
     login,
     wait_for_ticket,
 )
-from tests.processes import free_port
+from tests.support.processes import free_port
 
 Screenshot = Callable[..., Path]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import APPROVER, REQUESTER, login
-from tests.processes import wait_for
+from tests.support.browser import APPROVER, REQUESTER, login
+from tests.support.processes import wait_for
 
 Screenshot = Callable[..., Path]
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ACTION_TIMEOUT_MS, APPROVER, DEMO_PASSWORD, REQUESTER
+from tests.support.browser import ACTION_TIMEOUT_MS, APPROVER, DEMO_PASSWORD, REQUESTER
 
 Screenshot = Callable[..., Path]
 

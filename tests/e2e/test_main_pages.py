@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ADMIN, login
+from tests.support.browser import ADMIN, login
 
 Screenshot = Callable[..., Path]
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ADMIN
+from tests.support.browser import ADMIN
 
 Login = Callable[[Page, str], None]
 

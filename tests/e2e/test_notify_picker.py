@@ -9,8 +9,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import REQUESTER, login
-from tests.e2e.test_setup_agent import pick_employee
+from tests.support.browser import REQUESTER, login, pick_employee
 
 Screenshot = Callable[..., object]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import (
+from tests.support.browser import (
     APPROVER,
     REQUESTER,
     api_login,

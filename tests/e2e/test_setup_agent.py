@@ -8,26 +8,9 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import APPROVER, REQUESTER, login
+from tests.support.browser import APPROVER, REQUESTER, login, pick_employee
 
 Screenshot = Callable[..., Path]
-
-
-def pick_employee(page: Page, index: int) -> str:
-    """Choose the first branch and department, then the `index`th employee the chosen kind
-    allows; returns its name."""
-    page.wait_for_load_state()  # the form's script listens for the choices from then on
-    page.locator("#branch_id").select_option(index=1)
-    department = page.locator("#department_id")
-    expect(department.locator("option")).not_to_have_count(1)  # filled by the script
-    if department.input_value() == "":
-        department.select_option(index=1)
-    employee = page.locator("#employee_id")
-    expect(employee.locator("option")).not_to_have_count(1)
-    # Number `index` of those the kind allows (the demo's agents and tickets are marked off)
-    allowed = employee.locator("option:not([disabled]):not([value=''])")
-    employee.select_option(value=allowed.nth(index - 1).get_attribute("value"))
-    return employee.locator("option:checked").inner_text()
 
 
 def approve_from_the_queue(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import APIRequestContext, Browser, Locator, Page, expect
 
-from tests.e2e.conftest import (
+from tests.support.browser import (
     ACTION_TIMEOUT_MS,
     APPROVER,
     REQUESTER,

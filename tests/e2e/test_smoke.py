@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import APIResponse, Page, expect
 
-from tests.e2e.conftest import ADMIN, APPROVER, DEMO_PASSWORD, REQUESTER
+from tests.support.browser import ADMIN, APPROVER, DEMO_PASSWORD, REQUESTER
 
 Screenshot = Callable[..., Path]
 ApiLogin = Callable[[Page, str, str], APIResponse]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import APPROVER, REQUESTER, login, signed_in_page
+from tests.support.browser import APPROVER, REQUESTER, login, signed_in_page
 
 Screenshot = Callable[..., Path]
 

@@ -1,5 +1,5 @@
 """The Web phone (/my/phone) in Chromium against a real Kamailio and agentdesk (see
-tests/e2e/webphone_site.py): registered over WSS with ephemeral credentials, calls with a
+tests/support/webphone_site.py): registered over WSS with ephemeral credentials, calls with a
 desk phone (baresip, sine tone, PCMU), a second device of the same agent (our small SIP
 client) and another browser, refusals, the ringtone and notifications, and a revoke.
 """
@@ -14,12 +14,12 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.conftest import (
-    drain,
-)
-from tests.e2e.conftest import CHROMIUM, expect_fits
-from tests.e2e.test_accessibility import blocking_violations, switch_language
-from tests.e2e.webphone_site import (
+from tests.support.accessibility import blocking_violations, switch_language
+from tests.support.apps import drain
+from tests.support.browser import CHROMIUM, expect_fits
+from tests.support.processes import wait_for
+from tests.support.sip import Phone
+from tests.support.webphone_site import (
     DESK,
     OTHER_WEB,
     REGISTERED,
@@ -37,9 +37,7 @@ from tests.e2e.webphone_site import (
     sockets,
     traced,
 )
-from tests.processes import wait_for
-from tests.services.test_submit import actor
-from tests.sip import Phone
+from tests.support.world import actor
 from web.extensions import db
 from workflow import decisions
 from workflow.models import utcnow

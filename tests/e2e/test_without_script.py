@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import (
+from tests.support.browser import (
     ACTION_TIMEOUT_MS,
     REQUESTER,
     answer_next_dialog,

@@ -14,10 +14,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from threading import Barrier
 from typing import Any, TypeVar
 
 import gunicorn
@@ -26,14 +24,9 @@ import pytest
 import redis
 from flask import Flask
 
-from tests.conftest import (
-    PASSWORD_HASH,
-    World,
-    build_app,
-    fresh_pg_database,
-    make_world,
-    worker_suffix,
-)
+from tests.support.apps import build_app, fresh_pg_database, worker_suffix
+from tests.support.concurrency import DEADLINE
+from tests.support.world import PASSWORD_HASH, World, make_world
 from web.extensions import db
 from workflow import decisions
 from workflow.accounts import actor_of, create_token, save_user
@@ -50,8 +43,6 @@ AGENTDESK = str(_BESIDE_PYTHON) if _BESIDE_PYTHON.exists() else "agentdesk"
 REDIS_SERVER = shutil.which("redis-server")
 #: Gunicorn 25.1+ opens a control socket at one path per user: keep parallel runs apart.
 GUNICORN_OPTIONS = ["--no-control-socket"] if gunicorn.version_info >= (25, 1) else []
-#: How long any wait may take before the test fails (generous: this is not a timing test).
-DEADLINE = 60.0
 
 
 def free_port() -> int:
@@ -59,20 +50,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def concurrently(calls: Sequence[Callable[[], T]]) -> list[T]:
-    """Run each call in its own thread, all released at once by a barrier; results in order."""
-    barrier = Barrier(len(calls))
-
-    def released(call: Callable[[], T]) -> T:
-        """Wait for every other thread, then call."""
-        barrier.wait(timeout=DEADLINE)
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        futures = [pool.submit(released, call) for call in calls]
-        return [future.result(timeout=DEADLINE) for future in futures]
 
 
 @dataclass

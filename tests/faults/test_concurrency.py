@@ -6,9 +6,10 @@ from functools import partial
 
 import pytest
 
+from tests.support.concurrency import concurrently
 from workflow.rules import Role
 
-from .conftest import Harness, concurrently
+from .conftest import Harness
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import create_engine
 
 from tasks.pbx.kamailio import KamailioPhoneSystem
-from tests.conftest import worker_suffix
-from tests.pbx.launcher import DOMAIN, Kamailio, running_kamailio
-from tests.sip import Phone
+from tests.support.apps import worker_suffix
+from tests.support.pbx import DOMAIN, Kamailio, running_kamailio
+from tests.support.sip import Phone
 
 __all__ = ["DOMAIN", "Kamailio", "devices", "kamailio", "pbx"]
 

@@ -3,7 +3,7 @@
 This module runs its own Kamailio with small limits (AUTH_FAILURES, PIKE_REQS): bans last for
 the whole module, so each test speaks from its own loopback addresses (127.0.0.x) and its own
 usernames. Third-party clients (SIPp, tests/pbx/sipp/*.xml) play the phones and attackers
-where they can; tests/sip.py sends the hand-made (replayed) requests.
+where they can; tests/support/sip.py sends the hand-made (replayed) requests.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from tasks.pbx.kamailio import KamailioPhoneSystem
-from tests.conftest import worker_suffix
-from tests.pbx.launcher import Kamailio, running_kamailio
-from tests.sip import SDP, Message, Phone, md5
+from tests.support.apps import worker_suffix
+from tests.support.pbx import Kamailio, running_kamailio
+from tests.support.sip import SDP, Message, Phone, md5
 from workflow.ports import PhoneAccount
 from workflow.routing import Routing
 

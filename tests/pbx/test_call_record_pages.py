@@ -14,12 +14,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.conftest import World, build_app, drain, fresh_pg_database, make_world, worker_suffix
-from tests.pbx.conftest import Kamailio
-from tests.pbx.test_kamailio_workflow import revealed_password
-from tests.services.test_submit import actor
-from tests.sip import Phone
-from tests.ui.test_pages import sign_in
+from tests.support.apps import build_app, drain, fresh_pg_database, worker_suffix
+from tests.support.credentials import revealed_password
+from tests.support.pages import sign_in
+from tests.support.pbx import Kamailio
+from tests.support.sip import Phone
+from tests.support.world import World, actor, make_world
 from web.extensions import db
 from workflow import decisions
 from workflow.models import Agent

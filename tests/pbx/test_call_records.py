@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import create_engine, event
 
 from tasks.pbx.kamailio import KamailioPhoneSystem
-from tests.pbx.carrier import CARRIER_HOST, gateway_of, map_hotline, use_gateways
-from tests.pbx.conftest import Kamailio
-from tests.pbx.profiles import SECRET, set_profile
-from tests.processes import wait_for
-from tests.sip import Message, Phone
+from tests.support.carrier import CARRIER_HOST, gateway_of, map_hotline, use_gateways
+from tests.support.kamailio_profiles import SECRET, set_profile
+from tests.support.pbx import Kamailio
+from tests.support.processes import wait_for
+from tests.support.sip import Message, Phone
 from workflow.ports import CallDirection, CallOutcome, CallRecord, PhoneAccount, PhoneSystemError
 from workflow.routing import Routing
 

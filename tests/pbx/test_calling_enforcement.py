@@ -4,12 +4,11 @@ An agent's own INVITE is checked by Kamailio before it is relayed: the `cos_*` p
 agentdesk writes for the agent, the number classes of the dialplan agentdesk writes from
 phonenumbers' metadata, and the working time of `agentdesk_calendar` (matched by tmrec, in
 UTC: the launcher starts Kamailio with TZ=UTC). Outside numbers are reached through a carrier's
-trunk: a test phone plays its gateway (tests/pbx/carrier.py).
+trunk: a test phone plays its gateway (tests/support/carrier.py).
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,27 +20,31 @@ import pytest
 
 from tasks.pbx.calendar import calendar_rows
 from tasks.pbx.kamailio import KamailioPhoneSystem
-from tests.pbx.carrier import (
+from tests.support.carrier import (
     CARRIER_HOST,
     TRUNK_NUMBER,
     gateway_of,
+    identity,
     map_hotline,
+    new_mobile,
+    refused,
+    rings,
     use_gateways,
 )
-from tests.pbx.conftest import Kamailio
-from tests.pbx.profiles import HOTLINE, SALES, agent, load_dialplan, outgoing, set_profile
-from tests.sip import Message, Phone
+from tests.support.kamailio_profiles import (
+    HOTLINE,
+    SALES,
+    agent,
+    load_dialplan,
+    outgoing,
+    set_profile,
+)
+from tests.support.pbx import Kamailio
+from tests.support.sip import Message, Phone
 from workflow.calling.rules import WorkingHours
 
 #: Seconds in a day, as tmrec counts a daily window.
 DAY = 86400
-
-_mobiles = itertools.count(1)
-
-
-def new_mobile() -> str:
-    """A Vietnamese mobile number (+84 913…) no other test uses."""
-    return f"+84913{next(_mobiles):06d}"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -72,26 +75,6 @@ def number(kamailio: Kamailio, made: list[Phone], e164: str) -> Phone:
     made.append(Phone(e164, "", "carrier.example", kamailio.sip, host=CARRIER_HOST))
     use_gateways(kamailio, gateway_of(made[-1]))
     return made[-1]
-
-
-def refused(caller: Phone) -> tuple[int, str]:
-    """The final status and reason phrase of the caller's last call."""
-    status = caller.outcome()
-    return status, caller.last_answer.reason
-
-
-def rings(callee: Phone, caller: Phone) -> Message:
-    """The INVITE that reached `callee`, which then declines it (486) so the call ends."""
-    invite = callee.ring()
-    assert invite is not None, "the call never reached the number"
-    callee.answer(invite, 486, "Busy Here")
-    assert caller.outcome() == 486
-    return invite
-
-
-def identity(e164: str) -> list[str]:
-    """The P-Asserted-Identity the proxy should send the carrier for `e164`."""
-    return [f"<sip:{e164}@{CARRIER_HOST}>"]
 
 
 def _hms(seconds: int) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tasks.runtime import runtime
-from tests.conftest import drain, make_world
-from tests.pbx.carrier import CARRIER_HOST, TRUNK_NUMBER
-from tests.pbx.conftest import Kamailio
-from tests.pbx.test_calling_enforcement import identity, new_mobile, refused, rings
-from tests.pbx.test_kamailio_workflow import kamailio_app, revealed_password
-from tests.services.test_submit import actor
-from tests.sip import Phone
+from tests.support.apps import drain
+from tests.support.carrier import CARRIER_HOST, TRUNK_NUMBER, identity, new_mobile, refused, rings
+from tests.support.credentials import revealed_password
+from tests.support.pbx import Kamailio, kamailio_app
+from tests.support.sip import Phone
+from tests.support.world import actor, make_world
 from web.extensions import db
 from workflow import decisions
 from workflow.calling import admin, trunks

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pbx.conftest import Kamailio
-from tests.sip import Phone
+from tests.support.pbx import Kamailio
+from tests.support.sip import Phone
 
 
 def forged_in_dialog(outsider: Phone, kamailio: Kamailio, target: str, method: str) -> None:

@@ -6,8 +6,8 @@ import psycopg
 import pytest
 
 from tasks.pbx.kamailio import KamailioPhoneSystem, digest_hashes
-from tests.pbx.conftest import Kamailio
-from tests.sip import Message, Phone
+from tests.support.pbx import Kamailio
+from tests.support.sip import Message, Phone
 from workflow.ports import AccountMissing, PhoneAccount
 from workflow.routing import Routing, RoutingType
 

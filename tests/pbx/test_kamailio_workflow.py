@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import psycopg
 from click.testing import CliRunner
-from flask import Flask
 from flask.cli import ScriptInfo
 
 from tasks.runtime import runtime
-from tests.conftest import build_app, drain, fresh_pg_database, make_world, worker_suffix
-from tests.pbx.conftest import Kamailio
-from tests.services.test_submit import actor
-from tests.sip import Phone
+from tests.support.apps import drain
+from tests.support.credentials import revealed_password
+from tests.support.pbx import Kamailio, kamailio_app
+from tests.support.sip import Phone
+from tests.support.world import actor, make_world
 from web.cli import cli
 from web.extensions import db
-from workflow import credentials, decisions
-from workflow.credentials import CredentialState
+from workflow import decisions
 from workflow.models import Agent, Ticket
 from workflow.tickets import TicketKind, TicketRequest, submit_ticket
-
-
-def kamailio_app(kamailio: Kamailio) -> Flask:
-    """agentdesk on PostgreSQL, provisioning on the test Kamailio."""
-    return build_app(fresh_pg_database(f"agentdesk_kamflow_{worker_suffix()}"),
-                     PHONE_SYSTEM="kamailio", KAMAILIO_DATABASE_URL=kamailio.database_url,
-                     KAMAILIO_RPC_URL=kamailio.rpc_url, SIP_DOMAIN=kamailio.domain)
 
 
 def kamailio_rows(kamailio: Kamailio, username: str) -> tuple[int, list[str]]:
@@ -35,15 +27,6 @@ def kamailio_rows(kamailio: Kamailio, username: str) -> tuple[int, list[str]]:
         aliases = connection.execute(
             "SELECT alias_username FROM dbaliases WHERE username = %s", (username,)).fetchall()
     return (subscribers[0] if subscribers else 0), [row[0] for row in aliases]
-
-
-def revealed_password(app: Flask, sip_username: str) -> str:
-    """The pending password of an account, through a new one-time link."""
-    latest = credentials.latest_for(db.session, sip_username)
-    assert latest is not None and latest.state is CredentialState.PENDING
-    token = credentials.new_link(db.session, latest.id)
-    return credentials.reveal_by_link(db.session, runtime(app).provisioning.vault,
-                                      token).password
 
 
 def test_new_change_and_revoke_tickets_reshape_the_kamailio_account(kamailio: Kamailio) -> None:

@@ -17,22 +17,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, event, select
 
-from tests.conftest import (
-    ApiClient,
-    build_app,
-    drain,
-    fresh_pg_database,
-    make_world,
-    worker_suffix,
-)
-from tests.pbx import test_reachability_pages as reachability
-from tests.pbx.conftest import Kamailio
-from tests.pbx.test_kamailio_workflow import revealed_password
-from tests.pbx.test_reachability_pages import row_of
-from tests.processes import wait_for
-from tests.services.test_submit import actor
-from tests.sip import Phone
-from tests.ui.test_pages import sign_in
+from tests.support import reachability
+from tests.support.api import ApiClient
+from tests.support.apps import build_app, drain, fresh_pg_database, worker_suffix
+from tests.support.credentials import revealed_password
+from tests.support.pages import sign_in
+from tests.support.pbx import Kamailio
+from tests.support.processes import wait_for
+from tests.support.reachability import row_of
+from tests.support.sip import Phone
+from tests.support.world import actor, make_world
 from web.extensions import db
 from web.last_calls import EXTENSION_KEY
 from workflow import decisions

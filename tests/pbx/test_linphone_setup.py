@@ -25,14 +25,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
-from tests.conftest import World, build_app, drain, fresh_pg_database, make_world, worker_suffix
-from tests.linphone import LINPHONEC, Linphone
-from tests.pbx.conftest import Kamailio
-from tests.pbx.test_kamailio_workflow import revealed_password
-from tests.processes import free_port, wait_for
-from tests.services.test_submit import actor
-from tests.sip import Phone
-from tests.ui.test_pages import csrf_token, sign_in
+from tests.support.apps import build_app, drain, fresh_pg_database, worker_suffix
+from tests.support.credentials import revealed_password
+from tests.support.linphone import LINPHONEC, Linphone
+from tests.support.pages import csrf_token, sign_in
+from tests.support.pbx import Kamailio
+from tests.support.processes import free_port, wait_for
+from tests.support.sip import Phone
+from tests.support.world import World, actor, make_world
 from web.extensions import db
 from workflow import credentials, decisions
 from workflow.device_links import token_digest

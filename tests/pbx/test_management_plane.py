@@ -5,29 +5,14 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import urllib.error
-import urllib.request
 
 import pytest
 
-from tests.pbx.conftest import Kamailio
-from tests.sip import Phone
+from tests.support.pbx import Kamailio, post_rpc
+from tests.support.sip import Phone
 
 #: Methods an attacker would run through RPC: add a contact, start a call, stop the proxy.
 DANGEROUS = ("ul.add", "tm.t_uac_start", "core.kill")
-
-
-def post_rpc(host: str, port: int, method: str, *params: object) -> tuple[int, str]:
-    """POST a JSON-RPC request to host:port/RPC; the HTTP status and the body."""
-    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": list(params),
-                       "id": 1}).encode()
-    request = urllib.request.Request(f"http://{host}:{port}/RPC", data=body,
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
 
 
 def rpc_port(kamailio: Kamailio) -> int:

@@ -28,11 +28,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.baresip import Baresip
-from tests.conftest import worker_suffix
-from tests.pbx.launcher import Kamailio, Rtpengine, running_kamailio, running_rtpengine
-from tests.processes import running, wait_for
-from tests.sip import Message, Phone, _param, _uri, md5
+from tests.support.apps import worker_suffix
+from tests.support.baresip import Baresip
+from tests.support.pbx import Kamailio, Rtpengine, running_kamailio, running_rtpengine
+from tests.support.processes import running, wait_for
+from tests.support.sip import Message, Phone, _param, _uri, md5
 from workflow.ports import PhoneSystemError
 
 LAN_PREFIX = "10.77.0"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tasks.pbx.kamailio import KamailioPhoneSystem
-from tests.pbx.conftest import Kamailio
-from tests.sip import Phone
+from tests.support.pbx import Kamailio
+from tests.support.sip import Phone
 from workflow.ports import PhoneAccount
 from workflow.routing import Routing
 

@@ -10,28 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import Engine, event, select
 
-from tests.conftest import (
-    ApiClient,
-    World,
-    build_app,
-    drain,
-    fresh_pg_database,
-    make_world,
-    worker_suffix,
-)
-from tests.pbx.conftest import Kamailio
-from tests.pbx.test_kamailio_workflow import revealed_password
-from tests.processes import running, wait_for
-from tests.services.test_submit import actor
-from tests.sip import Phone
-from tests.ui.test_pages import sign_in
+from tests.support.api import ApiClient
+from tests.support.apps import build_app, drain, fresh_pg_database, worker_suffix
+from tests.support.credentials import revealed_password
+from tests.support.pages import sign_in
+from tests.support.pbx import Kamailio
+from tests.support.processes import running, wait_for
+from tests.support.reachability import Site, row_of
+from tests.support.sip import Phone
+from tests.support.world import actor, make_world
 from web.extensions import db
 from web.reachability import EXTENSION_KEY
 from workflow import decisions
@@ -42,48 +33,6 @@ from workflow.tickets import TicketKind, TicketRequest, submit_ticket
 
 #: The desk phone's User-Agent, as a Yealink T46S sends it.
 YEALINK = "Yealink SIP-T46S 66.86.0.15"
-
-
-@dataclass
-class Site:
-    """agentdesk on the test Kamailio with three agents; counts its queries to Kamailio."""
-
-    app: Flask
-    world: World
-    agent_ids: dict[str, int]
-    usernames: dict[str, str]
-    statements: list[str] = field(default_factory=list)
-
-    def client(self) -> FlaskClient:
-        """A requester signed in to the pages."""
-        client = self.app.test_client()
-        sign_in(client, self.world.emails["requester"])
-        return client
-
-    def page(self, path: str, client: FlaskClient | None = None) -> str:
-        """A page as the requester sees it (it must not fail)."""
-        response = (client or self.client()).get(path)
-        assert response.status_code == 200, response.status_code
-        return response.get_data(as_text=True)
-
-    def api(self) -> ApiClient:
-        """The API as the requester."""
-        with self.app.app_context():
-            token = create_token(db.session, self.world.emails["requester"])
-            db.session.commit()
-        return ApiClient(self.app.test_client(), token)
-
-    def location_queries(self) -> int:
-        """How many statements read Kamailio's `location` table so far."""
-        return sum("FROM location" in statement for statement in self.statements)
-
-
-def row_of(page: str, extension: str) -> str:
-    """The agent list's row of `extension` (its own cell: another row's call may name it)."""
-    for row in re.findall(r"<tr>.*?</tr>", page, re.S):
-        if f'<td><span class="font-monospace">{extension}</span></td>' in row:
-            return str(row)
-    raise AssertionError(f"no row for {extension}")
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from tests.pbx.conftest import Kamailio
-from tests.sip import Phone, md5
+from tests.support.pbx import Kamailio
+from tests.support.sip import Phone, md5
 from workflow.ports import PhoneSystemError
 
 

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import create_engine
 
 from tasks.pbx.kamailio import KamailioPhoneSystem
-from tests.conftest import PG_ADMIN_URL, worker_suffix
-from tests.pbx.launcher import Kamailio, running_kamailio
-from tests.pbx.profiles import set_profile
-from tests.processes import wait_for
-from tests.sip import Message, Phone
+from tests.support.apps import PG_ADMIN_URL, worker_suffix
+from tests.support.kamailio_profiles import set_profile
+from tests.support.pbx import Kamailio, running_kamailio
+from tests.support.processes import wait_for
+from tests.support.sip import Message, Phone
 from workflow.ports import PhoneAccount
 from workflow.routing import Routing
 

@@ -23,10 +23,10 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine
 
 from tasks.pbx.kamailio import KamailioPhoneSystem
-from tests.conftest import worker_suffix
-from tests.pbx.launcher import DOMAIN, Kamailio, running_kamailio
-from tests.processes import free_port, running, wait_for
-from tests.sip import Message, Phone, _uri
+from tests.support.apps import worker_suffix
+from tests.support.pbx import DOMAIN, Kamailio, running_kamailio
+from tests.support.processes import free_port, running, wait_for
+from tests.support.sip import Message, Phone, _uri
 from web.cli import cli
 from workflow.ports import PhoneAccount
 from workflow.routing import Routing

@@ -1,6 +1,6 @@
 """Calls with the outside world through a carrier's SIP trunk, with the shipped kamailio.cfg.
 
-Test phones and SIPp play the carrier's gateways (tests/pbx/carrier.py): the proxy sends
+Test phones and SIPp play the carrier's gateways (tests/support/carrier.py): the proxy sends
 outside numbers to them in the trunk's format, fails over between them, answers their
 digest challenge, and takes calls from them only to the hotline numbers agentdesk maps.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tasks.pbx.kamailio import KamailioPhoneSystem
-from tests.pbx.carrier import (
+from tests.support.carrier import (
     CARRIER_HOST,
     TRUNK_NUMBER,
     gateway_at,
@@ -22,10 +22,17 @@ from tests.pbx.carrier import (
     map_hotline,
     use_gateways,
 )
-from tests.pbx.conftest import Kamailio
-from tests.pbx.profiles import HOTLINE, SECRET, agent, load_dialplan, outgoing, set_profile
-from tests.processes import free_port
-from tests.sip import Message, Phone
+from tests.support.kamailio_profiles import (
+    HOTLINE,
+    SECRET,
+    agent,
+    load_dialplan,
+    outgoing,
+    set_profile,
+)
+from tests.support.pbx import Kamailio
+from tests.support.processes import free_port
+from tests.support.sip import Message, Phone
 from workflow.ports import PhoneAccount
 from workflow.routing import Routing, RoutingType
 

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from tasks.pbx.kamailio import KamailioPhoneSystem
-from tests.pbx.conftest import Kamailio
+from tests.support.pbx import Kamailio
 from workflow.ports import PhoneSystemError, TrunkGateway
 
 VNPT = TrunkGateway(name="VNPT chính", address="203.162.4.1", port=5060, transport="udp",

@@ -27,11 +27,17 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from tasks.pbx.kamailio import KamailioPhoneSystem
-from tests.conftest import worker_suffix
-from tests.pbx.launcher import DOMAIN, Kamailio, Rtpengine, running_kamailio, running_rtpengine
-from tests.pbx.test_management_plane import post_rpc
-from tests.processes import free_port, wait_for
-from tests.sip import Message, Phone, md5, parse
+from tests.support.apps import worker_suffix
+from tests.support.pbx import (
+    DOMAIN,
+    Kamailio,
+    Rtpengine,
+    post_rpc,
+    running_kamailio,
+    running_rtpengine,
+)
+from tests.support.processes import free_port, wait_for
+from tests.support.sip import Message, Phone, md5, parse
 from web.cli import cli
 from workflow.models import utcnow
 from workflow.ports import PhoneAccount

@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from sqlalchemy import select, update
 
 from tasks.runtime import runtime
-from tests.conftest import World
+from tests.support.world import World
 from web.extensions import db
 from workflow import structure
 from workflow.accounts import add_user, change_access

@@ -7,7 +7,7 @@ from datetime import date, time
 import pytest
 from flask import Flask
 
-from tests.conftest import World
+from tests.support.world import World
 from web.extensions import db
 from workflow.calling import admin, calendar
 from workflow.calling import queries as calling

@@ -10,8 +10,9 @@ from sqlalchemy import func, select, update
 
 from tasks.relay import sweep_once
 from tasks.runtime import runtime
-from tests.conftest import ApiClient, World, drain
-from tests.services.test_submit import provision, submit
+from tests.support.api import ApiClient
+from tests.support.apps import drain
+from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow.calling import admin, sync
 from workflow.calling.admin import ProfileInput

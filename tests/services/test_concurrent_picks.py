@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 
-from tests.conftest import make_world
+from tests.support.world import make_world
 from web.extensions import db
 from workflow.accounts import actor_of
 from workflow.models import User

@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 from tasks.relay import expire_once
 from tasks.runtime import runtime
 from tasks.vault import FernetCipher
-from tests.conftest import World, make_world
-from tests.services.test_submit import problems_of, provision, submit
+from tests.support.world import World, make_world, problems_of, provision, submit
 from web.extensions import db
 from workflow import credentials
 from workflow.credentials import CredentialState, Vault

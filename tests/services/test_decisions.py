@@ -11,8 +11,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from tasks.relay import email_once, relay_once, sweep_once
 from tasks.runtime import runtime
-from tests.conftest import World, drain
-from tests.services.test_submit import actor, submit
+from tests.support.apps import drain
+from tests.support.world import World, actor, failed_ticket, submit
 from web.extensions import db
 from workflow import decisions
 from workflow.errors import Conflict, PermissionDenied, RuleViolation, TransitionNotAllowed
@@ -27,17 +27,7 @@ from workflow.models import (
     utcnow,
 )
 from workflow.notifications import email_pending
-from workflow.ports import NotificationLetter, PhoneAccount, PhoneSystemError
-
-
-class UnreachableSwitchboard:
-    """A phone system that cannot be reached, as when the PBX is down."""
-
-    def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
-        raise PhoneSystemError("switchboard unreachable")
-
-    def remove_account(self, sip_username: str, ticket_id: int) -> bool:
-        raise PhoneSystemError("switchboard unreachable")
+from workflow.ports import NotificationLetter
 
 
 def events_of(ticket_id: int) -> list[tuple[str, str | None, str]]:
@@ -194,24 +184,6 @@ def test_only_the_requester_or_an_admin_cancels(app: Flask, world: World) -> Non
         decisions.cancel_ticket(db.session, actor(world.approver_id), ticket.id)
     decisions.cancel_ticket(db.session, actor(world.requester_id), ticket.id, "Nhầm người")
     assert events_of(ticket.id)[-1] == ("cancel", "submitted", "cancelled")
-
-
-def failed_ticket(app: Flask, world: World) -> Ticket:
-    """A ticket approved while the switchboard is unreachable, run through every attempt."""
-    deps = runtime(app)
-    real_phone_system = deps.phone_system
-    deps.phone_system = lambda session: UnreachableSwitchboard()
-    try:
-        ticket = submit(world, extension="5001")
-        decisions.approve_ticket(db.session, actor(world.approver_id), ticket.id)
-        for _ in range(deps.provisioning.max_attempts + 2):
-            drain(app)
-            sweep_once(deps)  # the lease of a failed attempt expires at once in tests
-        drain(app)
-    finally:
-        deps.phone_system = real_phone_system
-    db.session.expire_all()
-    return db.session.get_one(Ticket, ticket.id)
 
 
 def test_a_failing_switchboard_fails_the_ticket_after_the_last_attempt_then_retry_works(

@@ -9,10 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tasks.runtime import runtime
-from tests.conftest import World
-from tests.services.test_decisions import failed_ticket
-from tests.services.test_submit import actor, submit
-from tests.ui.test_pages import csrf_token, sign_in
+from tests.support.pages import csrf_token, sign_in
+from tests.support.world import World, actor, failed_ticket, submit
 from web.extensions import db
 from workflow import decisions
 from workflow.claims import claim_approved, record_starts

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
-from tests.conftest import fresh_pg_database, settings_for, worker_suffix
+from tests.support.apps import fresh_pg_database, settings_for, worker_suffix
 from web import create_app
 from web.extensions import db
 from workflow import queries

@@ -9,8 +9,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
-from tests.conftest import World
-from tests.services.test_submit import provision, submit
+from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow.notification_letters import claim_due_letters
 from workflow.notifications import EMAIL_MAX_AGE

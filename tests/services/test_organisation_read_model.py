@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from tests.conftest import World
-from tests.services.test_submit import actor, submit
+from tests.support.world import World, actor, submit
 from web.extensions import db
 from workflow import organisation_queries as organisation
 from workflow import queries

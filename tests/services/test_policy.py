@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from tests.conftest import World
-from tests.services.test_submit import provision, submit
+from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow.errors import RuleViolation
 from workflow.extensions import current_organisation, update_policy

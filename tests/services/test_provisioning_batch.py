@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from tasks.relay import relay_once
 from tasks.runtime import runtime
-from tests.conftest import World, drain, make_world
-from tests.services.test_submit import actor, submit
+from tests.support.apps import drain
+from tests.support.world import World, actor, make_world, submit
 from web.extensions import db
 from workflow import decisions
 from workflow.claims import claim_approved, claim_ticket, record_starts

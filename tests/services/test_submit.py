@@ -6,39 +6,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.conftest import World, drain
+from tests.support.world import World, actor, problems_of, provision, submit
 from web.extensions import db
 from workflow import decisions
-from workflow.accounts import actor_of
 from workflow.errors import RuleViolation
 from workflow.extensions import update_policy
-from workflow.models import Agent, Notification, OutboxMessage, Ticket, TicketEvent, User
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
-
-
-def actor(user_id: int):  # type: ignore[no-untyped-def]
-    """The rules' view of a stored user."""
-    return actor_of(db.session.get(User, user_id))
-
-
-def submit(world: World, **fields: object) -> Ticket:
-    """Submit a ticket as the world's requester."""
-    request = TicketRequest(
-        **{"kind": TicketKind.NEW, "employee_id": world.employee_ids[0], **fields}
-    )  # type: ignore[arg-type]
-    return submit_ticket(db.session, actor(world.requester_id), request)
-
-
-def provision(app: Flask, world: World, ticket: Ticket) -> None:
-    """Approve `ticket` and run the workers until it is done."""
-    decisions.approve_ticket(db.session, actor(world.approver_id), ticket.id)
-    drain(app)
-    db.session.expire_all()
-
-
-def problems_of(error: pytest.ExceptionInfo[RuleViolation]) -> dict[str, list[str]]:
-    """Problem codes per field."""
-    return {field: [p.code for p in found] for field, found in error.value.problems.items()}
+from workflow.models import Agent, Notification, OutboxMessage, Ticket, TicketEvent
+from workflow.tickets import TicketKind
 
 
 def test_a_new_ticket_is_saved_with_its_audit_event_and_notices(

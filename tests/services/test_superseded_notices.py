@@ -14,11 +14,11 @@ from flask import Flask
 from sqlalchemy import Connection, select, text
 
 from tasks.mail import SmtpMailer, SmtpSettings
-from tests.conftest import World, drain, make_world
-from tests.mail import Inbox
-from tests.processes import wait_for
-from tests.services.test_submit import actor, submit
-from tests.ui.test_agent_pages import signed_in_as
+from tests.support.apps import drain
+from tests.support.mail import Inbox
+from tests.support.pages import signed_in_as
+from tests.support.processes import wait_for
+from tests.support.world import World, actor, make_world, submit
 from web.extensions import db
 from workflow import decisions, notifications
 from workflow.models import Notification, TicketEvent, User

@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import func, select, text
 
 from tasks.runtime import runtime
-from tests.conftest import World
+from tests.support.world import World
 from web.extensions import db
 from workflow.calling import admin, gateways, trunks
 from workflow.calling.models import CallingChange, CallingSync, Trunk

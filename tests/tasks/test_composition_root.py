@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tasks.runtime import runtime
-from tests.conftest import settings_for
+from tests.support.apps import settings_for
 from web import create_app
 from web.composition import create_core_app, phone_system, vault
 from web.extensions import db

@@ -11,10 +11,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tasks.mail import SmtpMailer, SmtpSettings
-from tests.conftest import World
-from tests.mail import Inbox
-from tests.processes import free_port
-from tests.services.test_submit import provision, submit
+from tests.support.mail import Inbox
+from tests.support.processes import free_port
+from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow import credential_letters, credentials
 from workflow.credentials import CredentialState

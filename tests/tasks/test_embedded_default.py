@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.processes import free_port, port_open, running, wait_for
+from tests.support.processes import free_port, port_open, running, wait_for
 
 
 def call(port: int, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:

@@ -9,10 +9,9 @@ from flask import Flask
 from sqlalchemy import update
 
 from tasks.mail import SmtpMailer, SmtpSettings
-from tests.conftest import World
-from tests.mail import Inbox
-from tests.services.test_submit import provision, submit
-from tests.ui.test_pages import sign_in
+from tests.support.mail import Inbox
+from tests.support.pages import sign_in
+from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow import credential_letters
 from workflow.models import Employee

@@ -6,8 +6,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from tasks.mail import SmtpSettings, compose
-from tests.conftest import World
-from tests.services.test_submit import provision, submit
+from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow.models import Notification
 from workflow.notification_letters import claim_due_letters

@@ -2,7 +2,7 @@
 
 Legacy rows with line breaks in a name or an address (written before names and emails were
 checked) used to make the mailer raise while setting a header, which ended the relay pass
-after pass. Every test here mails through the real SMTP server of `tests/mail.py`.
+after pass. Every test here mails through the real SMTP server of `tests/support/mail.py`.
 """
 
 from __future__ import annotations
@@ -17,16 +17,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from dramatiq import Message as QueuedMessage
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tasks.actors import PROVISION_QUEUE
 from tasks.mail import SmtpMailer, SmtpSettings
 from tasks.relay import run_pass, start_relay_thread
 from tasks.runtime import Runtime, runtime
-from tests.conftest import World, drain
-from tests.mail import Inbox
-from tests.processes import free_port, wait_for
-from tests.services.test_submit import actor, submit
+from tests.support.mail import POISONED_EMAIL, Inbox
+from tests.support.processes import free_port, wait_for
+from tests.support.world import World, actor, legacy, submit, ticket_done
 from web.extensions import db
 from workflow import decisions
 from workflow.models import Employee, Notification, OutboxMessage, SipCredential, User, utcnow
@@ -34,7 +33,6 @@ from workflow.models import Employee, Notification, OutboxMessage, SipCredential
 #: Legacy values: a name that would add a Bcc header, and addresses that are two lines.
 NAME_WITH_BCC = "Nguyễn Văn\nBcc: victim@evil.vn"
 NAME_WITH_SEPARATORS = "Trần\u2028Thị\x85Hoa"
-POISONED_EMAIL = "mail\npoison@x.vn"
 
 
 @pytest.fixture
@@ -46,20 +44,6 @@ def mailing(app: Flask, smtp: tuple[int, Inbox]) -> Iterator[tuple[Runtime, Inbo
     deps.mailer, deps.relay_interval = SmtpMailer(SmtpSettings("127.0.0.1", port)), 0.05
     yield deps, inbox
     deps.mailer, deps.relay_interval = None, interval
-
-
-def legacy(model: Any, row_id: int, **values: object) -> None:
-    """Write values straight into a row, as data saved before the checks existed."""
-    db.session.execute(update(model).where(model.id == row_id).values(**values))
-    db.session.commit()
-
-
-def ticket_done(app: Flask, world: World, employee: int, approver_id: int) -> int:
-    """A ticket for the world's employee, approved and provisioned (a password issued)."""
-    ticket_id = submit(world, employee_id=world.employee_ids[employee]).id
-    decisions.approve_ticket(db.session, actor(approver_id), ticket_id)
-    drain(app)
-    return ticket_id
 
 
 def ticket_stuck(world: World, employee: int) -> int:

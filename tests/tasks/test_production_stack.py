@@ -11,9 +11,10 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from tasks.mail import message_id
-from tests.conftest import build_app, fresh_pg_database, make_world, worker_suffix
-from tests.mail import Inbox
-from tests.processes import redis_server, running, wait_for
+from tests.support.apps import build_app, fresh_pg_database, worker_suffix
+from tests.support.mail import Inbox
+from tests.support.processes import redis_server, running, wait_for
+from tests.support.world import make_world
 from web.extensions import db
 from workflow import decisions
 from workflow.accounts import actor_of

@@ -20,9 +20,8 @@ from tasks.actors import PROVISION_QUEUE
 from tasks.mail import SmtpMailer, SmtpSettings
 from tasks.relay import run_pass
 from tasks.runtime import Runtime, runtime
-from tests.conftest import World
-from tests.mail import Inbox
-from tests.services.test_submit import actor, submit
+from tests.support.mail import Inbox
+from tests.support.world import World, actor, submit
 from web.extensions import db
 from workflow import decisions
 from workflow.models import Notification, OutboxMessage, Ticket, TicketEvent

@@ -7,9 +7,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.conftest import World
-from tests.services.test_submit import provision, submit
-from tests.ui.test_pages import csrf_token, sign_in
+from tests.support.pages import csrf_token, sign_in
+from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow.extensions import current_organisation
 from workflow.models import Branch, Department, User

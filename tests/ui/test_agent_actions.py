@@ -8,9 +8,8 @@ import re
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import World
-from tests.services.test_submit import provision, submit
-from tests.ui.test_agent_pages import signed_in_as
+from tests.support.pages import signed_in_as
+from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow.models import Agent
 from workflow.tickets import TicketKind

@@ -7,13 +7,12 @@ import io
 from collections.abc import Callable
 
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tasks.runtime import runtime
-from tests.conftest import ApiClient, World
-from tests.services.test_submit import provision, submit
-from tests.ui.test_pages import csrf_token, sign_in
+from tests.support.api import ApiClient
+from tests.support.pages import csrf_token, signed_in_as
+from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow.models import Agent, Notification
 from workflow.tickets import TicketKind
@@ -24,13 +23,6 @@ def two_agents(app: Flask, world: World) -> None:
     provision(app, world, submit(world, extension="5002"))
     provision(app, world, submit(world, employee_id=world.employee_ids[1], extension="5001"))
     provision(app, world, submit(world, kind=TicketKind.CHANGE, extension="5009"))
-
-
-def signed_in_as(app: Flask, world: World, role: str) -> FlaskClient:
-    """A browser signed in with that role."""
-    client = app.test_client()
-    sign_in(client, world.emails[role])
-    return client
 
 
 def test_an_agent_page_shows_its_settings_and_every_ticket_that_shaped_it(

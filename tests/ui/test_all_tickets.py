@@ -10,10 +10,8 @@ from datetime import UTC, datetime
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import World
-from tests.services.test_decisions import failed_ticket
-from tests.services.test_submit import actor, submit
-from tests.ui.test_agent_pages import signed_in_as
+from tests.support.pages import signed_in_as
+from tests.support.world import World, actor, failed_ticket, submit
 from web.extensions import db
 from web.ui import all_tickets
 from workflow.models import Employee, Ticket

@@ -8,11 +8,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.conftest import ApiClient, World, drain
-from tests.services.test_submit import actor, provision, submit
-from tests.ui.test_agent_pages import signed_in_as
-from tests.ui.test_import import upload
-from tests.ui.test_pages import csrf_token
+from tests.support.api import ApiClient
+from tests.support.apps import drain
+from tests.support.pages import csrf_token, signed_in_as, upload
+from tests.support.world import World, actor, provision, submit
 from web.extensions import db
 from workflow import decisions
 from workflow.models import Employee, Notification, Ticket, TicketEvent

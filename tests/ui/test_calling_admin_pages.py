@@ -4,7 +4,6 @@ trail, an agent's calling section and the call check, in both languages."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,15 +11,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
-from werkzeug.test import TestResponse
 
-from tests.conftest import World, drain
-from tests.services.test_submit import provision, submit
-from tests.ui.test_pages import csrf_token, sign_in
+from tests.support.apps import drain
+from tests.support.calling import sales_profile
+from tests.support.pages import csrf_token, in_english, signed_in_as, text_of
+from tests.support.world import World, provision, submit
 from web.extensions import db
 from web.ui.calling import check as check_page
 from workflow.calling import admin
-from workflow.calling.admin import ProfileInput
 from workflow.calling.models import (
     CallingAssignment,
     CallingChange,
@@ -45,24 +43,6 @@ MONDAY_LUNCH = datetime(2026, 3, 2, 5, 30, tzinfo=UTC)
 VERSION = re.compile(r'name="version" type="hidden" value="(\d+)"')
 
 
-def signed_in_as(app: Flask, world: World, role: str) -> FlaskClient:
-    """A browser signed in with that role of the world."""
-    client = app.test_client()
-    sign_in(client, world.emails[role])
-    return client
-
-
-def in_english(client: FlaskClient) -> None:
-    """Switch the browser's pages to English with the switch in the bar."""
-    client.post("/language", data={"language": "en", "next": "/calling/check",
-                                   "csrf_token": csrf_token(client, "/calling/check")})
-
-
-def text_of(response: TestResponse) -> str:
-    """A response's body as text."""
-    return response.get_data(as_text=True)
-
-
 def agent(extension: str) -> Agent:
     """The active agent with this extension."""
     db.session.expire_all()
@@ -74,15 +54,6 @@ def add_hotline(client: FlaskClient, number: str, label: str = "CSKH") -> str:
     return text_of(client.post("/admin/calling/hotlines", data={
         "number": number, "label": label,
         "csrf_token": csrf_token(client, "/admin/calling/hotlines")}, follow_redirects=True))
-
-
-def sales_profile(world: World, **fields: Any) -> CallingProfile:
-    """A "Telesales" profile with a hotline: mobiles and landlines, 10 minutes a call."""
-    line = admin.save_hotline(db.session(), world.admin_id, "02473005678", "Bán hàng")
-    telesales = ProfileInput(
-        name="Telesales", outgoing=True, classes=("internal", "mobile", "landline"),
-        hotline_ids=(line.id,), default_hotline_id=line.id, max_outgoing_seconds=600)
-    return admin.save_profile(db.session(), world.admin_id, replace(telesales, **fields))
 
 
 def organisation_profile() -> str:

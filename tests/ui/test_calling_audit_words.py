@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select, update
 
-from tests.conftest import World
-from tests.ui.test_calling_admin_pages import sales_profile, signed_in_as, text_of
+from tests.support.calling import sales_profile
+from tests.support.pages import signed_in_as, text_of
+from tests.support.world import World
 from web.extensions import db
 from workflow.calling import admin
 from workflow.calling.models import CallingSync

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import World
-from tests.ui.test_calling_admin_pages import signed_in_as, text_of
+from tests.support.pages import signed_in_as, text_of
+from tests.support.world import World
 from web.extensions import db
 from workflow.calling import admin
 from workflow.calling.admin import ProfileInput

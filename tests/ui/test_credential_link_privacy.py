@@ -7,9 +7,9 @@ import re
 
 from flask import Flask
 
-from tests.conftest import World
-from tests.ui.test_credential_pages import PRIVATE, SHOW, latest, provisioned
-from tests.ui.test_pages import csrf_token, sign_in
+from tests.support.credentials import PRIVATE, SHOW, latest, provisioned
+from tests.support.pages import csrf_token, sign_in
+from tests.support.world import World
 from web.extensions import db
 from workflow import credentials
 

@@ -3,7 +3,6 @@ and the change ticket that issues a new password; on both databases, without a b
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -14,24 +13,26 @@ from sqlalchemy import select, update
 
 from tasks.relay import expire_once
 from tasks.runtime import runtime
-from tests.conftest import PASSWORD_HASH, ApiClient, World
-from tests.services.test_submit import provision, submit
-from tests.ui.test_pages import csrf_token, sign_in
-from tests.ui.test_setup import filing
+from tests.support.api import ApiClient
+from tests.support.credentials import (
+    EMPLOYEE_EMAIL,
+    PRIVATE,
+    SHOW,
+    digest_on_switchboard,
+    latest,
+    provisioned,
+    sha256,
+    signed_in_with,
+    stored,
+    with_email,
+)
+from tests.support.pages import csrf_token, filing
+from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow import credentials
-from workflow.accounts import save_user
-from workflow.models import Agent, DirectoryEntry, Employee, SipCredential, Ticket, utcnow
-from workflow.rules import Role
+from workflow.models import Agent, SipCredential, Ticket, utcnow
 from workflow.tickets import TicketKind
 
-#: Headers of every page that shows a password or a live link (Referrer-Policy has its own
-#: test below).
-PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
-#: The email of the employee who signs in to see their own password.
-EMPLOYEE_EMAIL = "nhanvien@test.vn"
-
-SHOW = "Hiện mật khẩu"
 SEEN = "Mật khẩu đã được xem lúc"
 EXPIRED = "Liên kết đã hết hạn lúc"
 SUPERSEDED = "Mật khẩu này đã được thay bằng một mật khẩu mới hơn."
@@ -41,40 +42,9 @@ NOTHING_PENDING = "Không có mật khẩu nào đang chờ nhân viên xem."
 NOTHING_TO_CHANGE = "Phiếu đổi tài khoản phải thay đổi số máy lẻ, định tuyến hoặc mật khẩu SIP."
 
 
-def provisioned(app: Flask, world: World, employee: int = 0, extension: str = "5001") -> Agent:
-    """A new-account ticket for the employee, approved and provisioned; their agent."""
-    provision(app, world, submit(world, employee_id=world.employee_ids[employee],
-                                 extension=extension))
-    return db.session.scalars(select(Agent).where(Agent.extension == extension)).one()
-
-
-def latest(agent: Agent) -> credentials.CredentialStatus:
-    """The newest password issued for the agent's account."""
-    found = credentials.latest_for(db.session, agent.sip_username)
-    assert found is not None, f"no password was issued for {agent.sip_username}"
-    return found
-
-
 def link_to(agent: Agent) -> str:
     """A new one-time link (its path) to the agent's pending password."""
     return f"/credentials/{credentials.new_link(db.session, latest(agent).id)}"
-
-
-def stored(credential_id: int) -> SipCredential:
-    """The credential row as the database holds it now."""
-    db.session.expire_all()
-    return db.session.get_one(SipCredential, credential_id)
-
-
-def digest_on_switchboard(agent: Agent) -> str:
-    """The password digest the built-in directory keeps for the agent's account."""
-    db.session.expire_all()
-    return db.session.scalars(select(DirectoryEntry.secret_digest).where(
-        DirectoryEntry.sip_username == agent.sip_username)).one()
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def shown(page: str, element: str) -> str:
@@ -100,22 +70,6 @@ def press_show(client: FlaskClient, path: str) -> tuple[int, str, dict[str, str]
     else:
         response = client.post(path, data={"csrf_token": csrf_token(client, path)})
     return response.status_code, response.get_data(as_text=True), dict(response.headers)
-
-
-def signed_in_as(app: Flask, email: str) -> FlaskClient:
-    """A browser signed in with `email`."""
-    client = app.test_client()
-    sign_in(client, email)
-    return client
-
-
-def with_email(app: Flask, world: World, employee: int = 0) -> FlaskClient:
-    """The employee given an email, and a user account with it, signed in."""
-    db.session.execute(update(Employee).where(Employee.id == world.employee_ids[employee])
-                       .values(email="NhanVien@Test.VN"))  # matched without regard to case
-    db.session.commit()
-    save_user(db.session, EMPLOYEE_EMAIL, Role.REQUESTER, PASSWORD_HASH, "Nhân Viên")
-    return signed_in_as(app, EMPLOYEE_EMAIL)
 
 
 def test_opening_a_link_does_not_use_it_and_the_button_shows_the_password_once(
@@ -169,7 +123,7 @@ def test_pages_with_a_password_or_a_live_link_send_their_address_to_no_other_sit
 ) -> None:
     agent = provisioned(app, world)
     employee = with_email(app, world)
-    admin = signed_in_as(app, world.emails["admin"])
+    admin = signed_in_with(app, world.emails["admin"])
     handed = admin.post(f"/agents/{agent.id}/credential-link",
                         data={"csrf_token": csrf_token(admin, f"/agents/{agent.id}")})
     assert handed.status_code == 200
@@ -218,7 +172,7 @@ def test_an_expired_link_says_when_and_shows_nothing(app: Flask, world: World) -
     expire_once(runtime(app))
     row = stored(issued.id)
     assert (row.state, row.secret) == ("expired", None)
-    admin = signed_in_as(app, world.emails["admin"])
+    admin = signed_in_with(app, world.emails["admin"])
     handed = admin.post(f"/agents/{agent.id}/credential-link",
                         data={"csrf_token": csrf_token(admin, f"/agents/{agent.id}")})
     assert handed.status_code == 409 and NOTHING_PENDING in handed.get_data(as_text=True)
@@ -275,7 +229,7 @@ def test_a_signed_in_employee_sees_their_pending_password_once(
     agent = provisioned(app, world)
     issued = latest(agent)
     employee = with_email(app, world)
-    colleague = signed_in_as(app, world.emails["requester"])
+    colleague = signed_in_with(app, world.emails["requester"])
 
     # The navigation bar tells the employee, on every page, and nobody else
     for path in ("/agents", "/tickets", "/notifications"):
@@ -318,7 +272,7 @@ def test_an_admin_hands_over_a_new_link_and_the_emailed_one_stops_working(
 ) -> None:
     agent = provisioned(app, world)
     emailed = link_to(agent)
-    admin = signed_in_as(app, world.emails["admin"])
+    admin = signed_in_with(app, world.emails["admin"])
     page = admin.get(f"/agents/{agent.id}").get_data(as_text=True)
     state = re.search(r'id="credential-state">(.*?)</dd>', page, re.S)
     assert state and "Chờ nhân viên xem; liên kết hết hạn lúc" in state.group(1)
@@ -355,7 +309,7 @@ def test_an_admin_hands_over_a_new_link_and_the_emailed_one_stops_working(
 def test_only_an_admin_may_hand_over_a_link(app: Flask, world: World) -> None:
     agent = provisioned(app, world)
     emailed = link_to(agent)
-    requester = signed_in_as(app, world.emails["requester"])
+    requester = signed_in_with(app, world.emails["requester"])
     page = requester.get(f"/agents/{agent.id}").get_data(as_text=True)
     assert 'id="credential-state"' in page and "Chờ nhân viên xem" in page
     assert "Tạo liên kết một lần" not in page and "/credential-link" not in page
@@ -375,7 +329,7 @@ def test_a_change_ticket_that_only_resets_the_password_issues_a_new_one(
     first = latest(agent)
     old_link = link_to(agent)
     old_digest = digest_on_switchboard(agent)
-    requester = signed_in_as(app, world.emails["requester"])
+    requester = signed_in_with(app, world.emails["requester"])
 
     # A change that changes nothing is refused; the reset box alone is a change
     nothing = requester.post("/agents/setup", data=filing(
@@ -412,7 +366,7 @@ def test_a_change_ticket_that_only_resets_the_password_issues_a_new_one(
 def test_a_change_without_the_reset_box_keeps_the_password(app: Flask, world: World) -> None:
     agent = provisioned(app, world)
     first = latest(agent)
-    requester = signed_in_as(app, world.emails["requester"])
+    requester = signed_in_with(app, world.emails["requester"])
     page = requester.get("/agents/setup").get_data(as_text=True)
     assert 'id="reset-password"' in page and 'id="reset_password"' in page
     assert "Cấp mật khẩu SIP mới" in page

@@ -7,9 +7,8 @@ import io
 
 from flask import Flask
 
-from tests.conftest import World
-from tests.services.test_submit import provision, submit
-from tests.ui.test_agent_pages import signed_in_as
+from tests.support.pages import signed_in_as
+from tests.support.world import World, provision, submit
 from web.extensions import db
 from web.spreadsheet import cell, csv_stream, phone_cell
 from workflow.models import Branch, Department, Employee

@@ -19,19 +19,19 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select, update
 
-from tests.conftest import World
-from tests.ui.test_credential_pages import (
+from tests.support.credentials import (
     EMPLOYEE_EMAIL,
     PRIVATE,
     digest_on_switchboard,
     latest,
     provisioned,
     sha256,
-    signed_in_as,
+    signed_in_with,
     stored,
     with_email,
 )
-from tests.ui.test_pages import csrf_token
+from tests.support.pages import csrf_token
+from tests.support.world import World
 from web.access_log import loggable_path
 from web.extensions import db
 from web.ui.device_links import lpconfig, valid_proxy
@@ -227,7 +227,7 @@ def test_of_two_fetches_at_once_one_gets_the_account(app: Flask, world: World) -
 
 def test_nobody_issues_a_link_to_someone_elses_password(app: Flask, world: World) -> None:
     agent = provisioned(app, world)
-    signed_in = signed_in_as(app, world.emails["requester"])
+    signed_in = signed_in_with(app, world.emails["requester"])
     status, page = issue_mine(signed_in, latest(agent).id)
     assert status == 409 and "device-link-address" not in page
     assert db.session.scalars(select(DeviceLink)).all() == []
@@ -238,7 +238,7 @@ def test_nobody_issues_a_link_to_someone_elses_password(app: Flask, world: World
 
 def test_an_admin_issues_a_link_for_a_desk_phone(app: Flask, world: World) -> None:
     agent = provisioned(app, world)
-    admin = signed_in_as(app, world.emails["admin"])
+    admin = signed_in_with(app, world.emails["admin"])
     detail = f"/agents/{agent.id}"
     assert "Cài đặt điện thoại bàn" in admin.get(detail).get_data(as_text=True)
     response = admin.post(f"/agents/{agent.id}/device-link",

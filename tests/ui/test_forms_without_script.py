@@ -6,16 +6,14 @@ import re
 
 from flask.testing import FlaskClient
 
-from tests.conftest import World
-from tests.services.test_submit import submit
-from tests.ui.test_pages import csrf_token
-from tests.ui.test_tickets import browsers, page_of, state_of  # noqa: F401  (fixture)
+from tests.support.pages import csrf_token, page_of, state_of
+from tests.support.world import World, submit
 
 QUESTION = "Huỷ phiếu #{id}? Phiếu đã huỷ không mở lại được."
 
 
 def test_a_cancel_without_the_answer_asks_on_the_page_and_cancels_nothing(
-    browsers: dict[str, FlaskClient], world: World  # noqa: F811
+    browsers: dict[str, FlaskClient], world: World
 ) -> None:
     ticket = submit(world, extension="5001")
     requester = browsers["requester"]
@@ -37,7 +35,7 @@ def test_a_cancel_without_the_answer_asks_on_the_page_and_cancels_nothing(
 
 
 def test_the_ticket_page_offers_cancelling_with_the_question_for_the_script(
-    browsers: dict[str, FlaskClient], world: World  # noqa: F811
+    browsers: dict[str, FlaskClient], world: World
 ) -> None:
     ticket = submit(world, extension="5001")
     page = page_of(browsers["requester"], f"/tickets/{ticket.id}")
@@ -51,7 +49,7 @@ def test_the_ticket_page_offers_cancelling_with_the_question_for_the_script(
 
 
 def test_the_setup_forms_default_button_is_disabled_so_enter_files_nothing(
-    browsers: dict[str, FlaskClient],  # noqa: F811
+    browsers: dict[str, FlaskClient],
 ) -> None:
     page = page_of(browsers["requester"], "/agents/setup")
     form = page[page.index('id="setup-form"'):]

@@ -7,9 +7,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import World
-from tests.ui.test_pages import csrf_token, sign_in
-from tests.ui.test_setup import filing, tickets
+from tests.support.pages import csrf_token, filing, sign_in, tickets
+from tests.support.world import World
 
 REFUSED_VI = "Có ký tự không được phép (ký tự điều khiển hoặc mã Unicode lỗi)."
 

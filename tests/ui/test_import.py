@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import base64
-import io
 import re
-import unicodedata
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import World
-from tests.ui.test_pages import csrf_token, sign_in
+from tests.support.pages import csrf_token, sign_in, upload, windows_vietnamese
+from tests.support.world import World
 from web.extensions import db
 from workflow.models import Department, Employee
 
@@ -28,34 +26,6 @@ BAD = (
     "Hà Nội;Kinh doanh;;NV912;khong-phai-email\n"
     "Hà Nội;Kinh doanh;Trùng Mã;NV910;\n"
 )
-
-
-def windows_vietnamese(text: str) -> bytes:
-    """`text` as Excel saves it on Vietnamese Windows: cp1258, tones as combining marks."""
-    encoded = bytearray()
-    for char in text:
-        try:
-            encoded += char.encode("cp1258")
-        except UnicodeEncodeError:
-            base, *marks = unicodedata.normalize("NFD", char)
-            for mark in marks:  # e.g. ộ: the code page has ô, and the dot below as a mark
-                composed = unicodedata.normalize("NFC", base + mark)
-                if len(composed) == 1 and composed.encode("cp1258", errors="ignore"):
-                    base = composed
-                    marks.remove(mark)
-                    break
-            encoded += (base + "".join(marks)).encode("cp1258")
-    return bytes(encoded)
-
-
-def upload(client: FlaskClient, text: str, windows: bool = False,
-           button: str = "preview") -> str:
-    """Post a CSV file (UTF-8 with BOM, or as Vietnamese Windows saves it); returns the page."""
-    data = {"csrf_token": csrf_token(client, "/admin/employees/import"), button: "1",
-            "file": (io.BytesIO(windows_vietnamese(text) if windows else
-                                text.encode("utf-8-sig")), "nhan-vien.csv")}
-    return client.post("/admin/employees/import", data=data,
-                       content_type="multipart/form-data").get_data(as_text=True)
 
 
 def employees() -> int:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import ApiClient, World
-from tests.services.test_submit import provision, submit
-from tests.ui.test_pages import sign_in
+from tests.support.api import ApiClient
+from tests.support.pages import sign_in
+from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow.models import Agent, Ticket
 from workflow.routing import display_number

@@ -7,33 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, World
-from tests.services.test_submit import provision, submit
+from tests.support.pages import csrf_token, sign_in
+from tests.support.world import PASSWORD, World, provision, submit
 from web.extensions import db
 from web.ui import local_time
 from workflow.models import User
 from workflow.tickets import TicketKind
-
-CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
-
-
-def csrf_token(client: FlaskClient, path: str = "/login") -> str:
-    """The CSRF token of the form on `path`."""
-    found = CSRF.search(client.get(path).get_data(as_text=True))
-    assert found, f"no CSRF token on {path}"
-    return found.group(1)
-
-
-def sign_in(client: FlaskClient, email: str, password: str = PASSWORD, **extra: str) -> str:
-    """Post the sign-in form; returns where it redirected to (or the page it showed)."""
-    response = client.post("/login", data={
-        "email": email, "password": password, "csrf_token": csrf_token(client), **extra})
-    if response.status_code == 302:
-        return response.headers["Location"]
-    return response.get_data(as_text=True)
 
 
 def test_pages_send_anonymous_visitors_to_sign_in_and_back(app: Flask, world: World) -> None:
@@ -136,8 +117,6 @@ def test_bootstrap_is_served_by_the_app_itself(app: Flask, world: World) -> None
     assert stylesheet, "Bootstrap CSS must come from the app, not a CDN"
     assert client.get(stylesheet.group(1)).status_code == 200
     assert "cdn" not in page.lower()
-
-
 
 
 def test_the_agent_list_searches_filters_and_pages(app: Flask, world: World) -> None:

@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import World
-from tests.ui.test_agent_pages import signed_in_as
+from tests.support.pages import signed_in_as
+from tests.support.world import World
 from web.extensions import db
 from workflow import paging
 from workflow.models import Agent, Employee, Ticket

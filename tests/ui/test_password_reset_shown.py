@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from tests.conftest import World
-from tests.services.test_submit import provision, submit
-from tests.ui.test_pages import sign_in
+from tests.support.pages import sign_in
+from tests.support.world import World, provision, submit
 from workflow.tickets import TicketKind
 
 

@@ -17,8 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import World
-from tests.ui.test_pages import csrf_token, sign_in
+from tests.support.pages import csrf_token, sign_in
+from tests.support.world import World
 from web.cli import cli
 from web.extensions import db
 from workflow.models import Employee, User

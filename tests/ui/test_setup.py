@@ -7,39 +7,12 @@ import re
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from tests.conftest import World
-from tests.services.test_submit import provision, submit
-from tests.ui.test_pages import csrf_token, sign_in
+from tests.support.pages import csrf_token, filing, setup_page, sign_in, tickets
+from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow.models import Ticket
-
-KEY = re.compile(r'name="idempotency_key" type="hidden" value="([0-9a-f]+)"')
-
-
-def setup_page(client: FlaskClient, world: World, employee: int = 0) -> str:
-    """The form for the world's first branch and department, with an employee picked."""
-    return client.get(f"/agents/setup?branch_id={world.branch_ids[0]}"
-                      f"&department_id={world.department_ids[0]}"
-                      f"&employee_id={world.employee_ids[employee]}").get_data(as_text=True)
-
-
-def filing(client: FlaskClient, world: World, employee: int = 0, **fields: str) -> dict[str, str]:
-    """What the form posts for one ticket (a new-account one unless `fields` say otherwise)."""
-    page = setup_page(client, world, employee)
-    key = KEY.search(page)
-    assert key, "the form carries an idempotency key"
-    return {"csrf_token": csrf_token(client, "/agents/setup"), "idempotency_key": key.group(1),
-            "branch_id": str(world.branch_ids[0]), "department_id": str(world.department_ids[0]),
-            "employee_id": str(world.employee_ids[employee]), "kind": "new",
-            "routing_type": "app_web", "submit_exit": "1", **fields}
-
-
-def tickets() -> int:
-    """How many tickets exist."""
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(Ticket)) or 0
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import World
-from tests.ui.test_pages import sign_in
+from tests.support.pages import sign_in
+from tests.support.world import World
 from workflow.kinds import KINDS
 
 

@@ -10,11 +10,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tasks.runtime import runtime
-from tests.conftest import World, drain
-from tests.services.test_decisions import failed_ticket
-from tests.services.test_submit import actor, submit
-from tests.ui.test_pages import sign_in
-from tests.ui.test_tickets import page_of
+from tests.support.apps import drain
+from tests.support.pages import page_of, sign_in
+from tests.support.world import World, actor, failed_ticket, submit
 from web.extensions import db
 from workflow import decisions
 from workflow.claims import claim_approved, record_starts

@@ -6,10 +6,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.conftest import World
-from tests.services.test_submit import actor, provision, submit
-from tests.ui.test_pages import csrf_token
-from tests.ui.test_tickets import browsers, page_of  # noqa: F401  (the fixture)
+from tests.support.pages import csrf_token, page_of
+from tests.support.world import World, actor, provision, submit
 from web.extensions import db
 from workflow import decisions, notifications
 from workflow.models import Agent, Notification, TicketEvent
@@ -17,7 +15,7 @@ from workflow.tickets import TicketKind
 
 
 def test_the_ticket_page_sums_up_branch_department_routing(
-    browsers: dict[str, FlaskClient], world: World  # noqa: F811
+    browsers: dict[str, FlaskClient], world: World
 ) -> None:
     ticket = submit(world, extension="5001", routing_type="phone",
                     priority_number="0912345678", backup_number="0987654321",
@@ -33,7 +31,7 @@ def test_the_ticket_page_sums_up_branch_department_routing(
 
 
 def test_a_revoke_shows_the_extension_it_revokes_and_links_the_agent(
-    app: Flask, browsers: dict[str, FlaskClient], world: World  # noqa: F811
+    app: Flask, browsers: dict[str, FlaskClient], world: World
 ) -> None:
     provision(app, world, submit(world, extension="5001"))
     agent = db.session.scalars(select(Agent).where(Agent.extension == "5001")).one()
@@ -44,7 +42,7 @@ def test_a_revoke_shows_the_extension_it_revokes_and_links_the_agent(
 
 
 def test_the_completion_adds_no_empty_table_to_the_timeline(
-    app: Flask, browsers: dict[str, FlaskClient], world: World  # noqa: F811
+    app: Flask, browsers: dict[str, FlaskClient], world: World
 ) -> None:
     ticket = submit(world, extension="5001")
     provision(app, world, ticket)
@@ -55,7 +53,7 @@ def test_the_completion_adds_no_empty_table_to_the_timeline(
 
 
 def test_the_queue_has_a_branch_column_and_a_select_all_box(
-    browsers: dict[str, FlaskClient], world: World  # noqa: F811
+    browsers: dict[str, FlaskClient], world: World
 ) -> None:
     submit(world, extension="5001")
     queue = page_of(browsers["approver"], "/approvals")
@@ -70,7 +68,7 @@ def test_the_queue_has_a_branch_column_and_a_select_all_box(
 
 
 def test_a_rejection_without_reason_says_the_same_on_the_ticket_and_in_the_queue(
-    browsers: dict[str, FlaskClient], world: World  # noqa: F811
+    browsers: dict[str, FlaskClient], world: World
 ) -> None:
     ticket = submit(world, extension="5001")
     approver = browsers["approver"]
@@ -86,7 +84,7 @@ def test_a_rejection_without_reason_says_the_same_on_the_ticket_and_in_the_queue
 
 
 def test_a_select_left_empty_asks_to_choose(
-    browsers: dict[str, FlaskClient], world: World  # noqa: F811
+    browsers: dict[str, FlaskClient], world: World
 ) -> None:
     admin = browsers["admin"]
     response = admin.post("/admin/departments/new", data={
@@ -98,7 +96,7 @@ def test_a_select_left_empty_asks_to_choose(
 
 
 def test_the_unread_filter_and_the_extension_in_notices(
-    browsers: dict[str, FlaskClient], world: World  # noqa: F811
+    browsers: dict[str, FlaskClient], world: World
 ) -> None:
     first = submit(world, extension="5001")
     submit(world, extension="5002", employee_id=world.employee_ids[1])
@@ -135,7 +133,7 @@ def test_approvers_learn_once_that_a_ticket_they_were_to_decide_was_cancelled(
 
 
 def test_a_done_ticket_is_called_hoan_tat_in_messages_as_on_its_badge(
-    app: Flask, browsers: dict[str, FlaskClient], world: World  # noqa: F811
+    app: Flask, browsers: dict[str, FlaskClient], world: World
 ) -> None:
     ticket = submit(world, extension="5001")
     provision(app, world, ticket)

@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import World, drain
-from tests.services.test_decisions import failed_ticket
-from tests.services.test_submit import actor, submit
-from tests.ui.test_pages import csrf_token, sign_in
+from tests.support.apps import drain
+from tests.support.pages import csrf_token, page_of, state_of
+from tests.support.world import World, actor, failed_ticket, submit
 from web.extensions import db
 from workflow import decisions
-from workflow.models import Ticket
 from workflow.tickets import TicketKind, TicketRequest, submit_ticket
-
-
-@pytest.fixture
-def browsers(app: Flask, world: World) -> dict[str, FlaskClient]:
-    """One signed-in browser per role of the world."""
-    clients = {}
-    for role in ("requester", "approver", "other_approver", "admin"):
-        client = app.test_client()
-        sign_in(client, world.emails[role])
-        clients[role] = client
-    return clients
-
-
-def page_of(client: FlaskClient, path: str) -> str:
-    """The HTML of a page (asserting it answered 200)."""
-    response = client.get(path)
-    assert response.status_code == 200, (path, response.status_code)
-    return response.get_data(as_text=True)
-
-
-def state_of(ticket_id: int) -> str:
-    """The ticket's state now."""
-    db.session.expire_all()
-    return db.session.get_one(Ticket, ticket_id).state
 
 
 def test_the_queue_shows_waiting_tickets_with_their_change_and_a_count(

@@ -6,9 +6,8 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import World
-from tests.ui.test_calling_admin_pages import in_english, signed_in_as, text_of
-from tests.ui.test_pages import csrf_token
+from tests.support.pages import csrf_token, in_english, signed_in_as, text_of
+from tests.support.world import World
 from web.extensions import db
 from workflow.calling.models import Hotline, Trunk
 

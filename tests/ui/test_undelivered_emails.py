@@ -13,10 +13,9 @@ from sqlalchemy import select
 from tasks.mail import SmtpMailer, SmtpSettings
 from tasks.relay import run_pass
 from tasks.runtime import runtime
-from tests.conftest import World
-from tests.mail import Inbox
-from tests.tasks.test_parked_emails import POISONED_EMAIL, legacy, ticket_done
-from tests.ui.test_pages import csrf_token, sign_in
+from tests.support.mail import POISONED_EMAIL, Inbox
+from tests.support.pages import csrf_token, sign_in
+from tests.support.world import World, legacy, ticket_done
 from web.extensions import db
 from workflow import credentials
 from workflow.models import Employee, Notification, SipCredential, User

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import ApiClient, World
-from tests.ui.test_import import upload
-from tests.ui.test_pages import csrf_token, sign_in
+from tests.support.api import ApiClient
+from tests.support.pages import csrf_token, sign_in, upload
+from tests.support.world import World
 from web.extensions import db
 from workflow.models import Agent, Department, Employee
 

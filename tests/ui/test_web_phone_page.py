@@ -11,9 +11,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import update
 
-from tests.conftest import World, build_app
-from tests.ui.test_credential_pages import provisioned
-from tests.ui.test_pages import csrf_token, sign_in
+from tests.support.apps import build_app
+from tests.support.credentials import provisioned
+from tests.support.pages import csrf_token, sign_in
+from tests.support.world import World
 from web.extensions import db
 from workflow.models import Agent, Employee
 

@@ -14,16 +14,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from tests.conftest import PASSWORD_HASH, World
-from tests.services.test_submit import actor
-from tests.ui.test_credential_pages import (
+from tests.support.credentials import (
     EMPLOYEE_EMAIL,
     latest,
     provisioned,
-    signed_in_as,
+    signed_in_with,
     with_email,
 )
-from tests.ui.test_pages import csrf_token
+from tests.support.pages import csrf_token
+from tests.support.world import PASSWORD_HASH, World, actor
 from web.extensions import db
 from workflow import decisions
 from workflow.accounts import save_user
@@ -84,7 +83,7 @@ def test_the_agent_gets_credentials_kamailio_accepts_for_its_sip_user_only(
 def test_someone_holding_no_active_agent_is_told_why_in_their_language(
         configured: Flask, world: World) -> None:
     save_user(db.session, EMPLOYEE_EMAIL, Role.REQUESTER, PASSWORD_HASH, "Nhân Viên")
-    client = signed_in_as(configured, EMPLOYEE_EMAIL)
+    client = signed_in_with(configured, EMPLOYEE_EMAIL)
     status, body, _ = post(client, "vi")
     assert status == 404
     assert body["error"] == "webphone_no_agent" and "password" not in body

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.processes import stop
+from tests.support.processes import stop
 
 LINPHONEC = "/usr/bin/linphonec"
 #: The app's own settings (no account): SIP over UDP only, on a port of the system's choosing

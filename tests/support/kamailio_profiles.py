@@ -6,9 +6,9 @@ import psycopg
 
 from tasks.pbx.dialplan import dialplan_rules
 from tasks.pbx.kamailio import KamailioPhoneSystem
-from tests.pbx.launcher import Kamailio
-from tests.processes import wait_for
-from tests.sip import Phone
+from tests.support.pbx import Kamailio
+from tests.support.processes import wait_for
+from tests.support.sip import Phone
 from workflow.ports import PhoneAccount, PhoneSystemError
 from workflow.routing import Routing
 

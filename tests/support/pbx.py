@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
 import socket
 import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +18,11 @@ from typing import Any
 
 import bencode
 import psycopg
+from flask import Flask
 
 from tasks.pbx.kamailio import json_rpc
-from tests.conftest import PG_ADMIN_URL, fresh_pg_database
-from tests.processes import free_port, wait_for
+from tests.support.apps import PG_ADMIN_URL, build_app, fresh_pg_database, worker_suffix
+from tests.support.processes import free_port, wait_for
 from workflow.ports import PhoneSystemError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,3 +194,23 @@ def running_rtpengine(interface: str, log: Path) -> Iterator[Rtpengine]:
     finally:
         stop_group(process)
 
+
+
+def kamailio_app(kamailio: Kamailio) -> Flask:
+    """agentdesk on PostgreSQL, provisioning on the test Kamailio."""
+    return build_app(fresh_pg_database(f"agentdesk_kamflow_{worker_suffix()}"),
+                     PHONE_SYSTEM="kamailio", KAMAILIO_DATABASE_URL=kamailio.database_url,
+                     KAMAILIO_RPC_URL=kamailio.rpc_url, SIP_DOMAIN=kamailio.domain)
+
+
+def post_rpc(host: str, port: int, method: str, *params: object) -> tuple[int, str]:
+    """POST a JSON-RPC request to host:port/RPC; the HTTP status and the body."""
+    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": list(params),
+                       "id": 1}).encode()
+    request = urllib.request.Request(f"http://{host}:{port}/RPC", data=body,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()

@@ -30,27 +30,13 @@ from playwright.sync_api import Browser, Page, WebSocket, expect
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
-from tests.baresip import Baresip
-from tests.conftest import (
-    PASSWORD,
-    World,
-    build_app,
-    drain,
-    fresh_pg_database,
-    make_world,
-    worker_suffix,
-)
-from tests.e2e.conftest import ACTION_TIMEOUT_MS, CHROMIUM_ARGS, login
-from tests.pbx.launcher import (
-    DOMAIN,
-    Kamailio,
-    Rtpengine,
-    running_kamailio,
-    running_rtpengine,
-)
-from tests.pbx.test_kamailio_workflow import revealed_password
-from tests.processes import free_port, running
-from tests.services.test_submit import actor
+from tests.support.apps import build_app, drain, fresh_pg_database, worker_suffix
+from tests.support.baresip import Baresip
+from tests.support.browser import ACTION_TIMEOUT_MS, CHROMIUM_ARGS, login
+from tests.support.credentials import revealed_password
+from tests.support.pbx import DOMAIN, Kamailio, Rtpengine, running_kamailio, running_rtpengine
+from tests.support.processes import free_port, running
+from tests.support.world import PASSWORD, World, actor, make_world
 from web.cli import cli
 from web.extensions import db
 from workflow import decisions

@@ -10,7 +10,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
 
-from tests.processes import free_port
+from tests.support.processes import free_port
 
 
 class Inbox(MessageHandler):
@@ -33,3 +33,6 @@ def smtp() -> Iterator[tuple[int, Inbox]]:
     controller.start()
     yield port, inbox
     controller.stop()
+
+
+POISONED_EMAIL = "mail\npoison@x.vn"

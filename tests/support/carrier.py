@@ -6,12 +6,14 @@ trusts a trunk by its address.
 
 from __future__ import annotations
 
+import itertools
+
 import psycopg
 from sqlalchemy import create_engine
 
 from tasks.pbx.kamailio import KamailioPhoneSystem
-from tests.pbx.launcher import Kamailio
-from tests.sip import Phone
+from tests.support.pbx import Kamailio
+from tests.support.sip import Message, Phone
 from workflow.ports import TrunkGateway
 
 #: Where the test carriers' gateways live.
@@ -66,3 +68,31 @@ def map_hotline(kamailio: Kamailio, number: str, extension: str) -> None:
             "INSERT INTO agentdesk_did (number, extension) VALUES (%s, %s) "
             "ON CONFLICT (number) DO UPDATE SET extension = EXCLUDED.extension",
             (number, extension))
+
+
+_mobiles = itertools.count(1)
+
+
+def new_mobile() -> str:
+    """A Vietnamese mobile number (+84 913…) no other test uses."""
+    return f"+84913{next(_mobiles):06d}"
+
+
+def refused(caller: Phone) -> tuple[int, str]:
+    """The final status and reason phrase of the caller's last call."""
+    status = caller.outcome()
+    return status, caller.last_answer.reason
+
+
+def rings(callee: Phone, caller: Phone) -> Message:
+    """The INVITE that reached `callee`, which then declines it (486) so the call ends."""
+    invite = callee.ring()
+    assert invite is not None, "the call never reached the number"
+    callee.answer(invite, 486, "Busy Here")
+    assert caller.outcome() == 486
+    return invite
+
+
+def identity(e164: str) -> list[str]:
+    """The P-Asserted-Identity the proxy should send the carrier for `e164`."""
+    return [f"<sip:{e164}@{CARRIER_HOST}>"]

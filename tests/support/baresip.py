@@ -8,7 +8,7 @@ import secrets
 import socket
 from pathlib import Path
 
-from tests.processes import wait_for
+from tests.support.processes import wait_for
 
 
 class Baresip:

@@ -1,0 +1,1 @@
+"""Helpers and fixtures shared by the test folders and the benchmarks, one module per concept."""
