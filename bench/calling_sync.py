@@ -46,12 +46,12 @@ from bench.stack import CpuMeter, cpu_mloops, exit_on_sigterm, loadavg, pg_backe
 from tasks.runtime import runtime
 from web import config, create_app
 from web.extensions import db
-from workflow.accounts import save_user
 from workflow.calling import admin, sync
-from workflow.calling.models import CallingProfile, CallingSync
-from workflow.calling.rules import CallingRules, Level, WorkingHours
+from workflow.domain.calling_rules import CallingRules, Level, WorkingHours
+from workflow.domain.rules import Role
+from workflow.models.calling import CallingProfile, CallingSync
+from workflow.people.accounts import save_user
 from workflow.ports import PhoneSystem, TrunkGateway
-from workflow.rules import Role
 
 PROJECT = Path(__file__).resolve().parent.parent
 #: Databases of this benchmark, dropped at the start and at the end.

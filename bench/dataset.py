@@ -15,8 +15,7 @@ from werkzeug.security import generate_password_hash
 
 from web import create_app
 from web.extensions import db
-from workflow import decisions
-from workflow.accounts import actor_of, create_token, save_user
+from workflow.domain.rules import Actor, Role
 from workflow.models import (
     Branch,
     Department,
@@ -25,8 +24,9 @@ from workflow.models import (
     Ticket,
 )
 from workflow.names import fold, name_key
-from workflow.rules import Actor, Role
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.people.accounts import actor_of, create_token, save_user
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 #: Tables emptied between phases (the organisation, employees, users and tokens stay).
 WORK_TABLES = ("notification", "ticket_watcher", "ticket_event", "outbox_message",

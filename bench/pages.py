@@ -37,8 +37,8 @@ from bench import dataset
 from bench.run import code_version, fmt
 from bench.stack import CpuMeter, cpu_mloops, exit_on_sigterm, loadavg, pg_backends
 from web.extensions import db
-from workflow.accounts import save_user
-from workflow.rules import Role
+from workflow.domain.rules import Role
+from workflow.people.accounts import save_user
 
 PROJECT = Path(__file__).resolve().parent.parent
 #: The password behind `dataset.PASSWORD_HASH` (bench users only).

@@ -61,8 +61,8 @@ from bench.stack import (
 from tests.support.pbx import Kamailio, running_kamailio
 from tests.support.sip import Phone
 from web.extensions import db
-from workflow.accounts import save_user
-from workflow.rules import Role
+from workflow.domain.rules import Role
+from workflow.people.accounts import save_user
 
 PROJECT = Path(__file__).resolve().parent.parent
 #: Databases of this benchmark (agentdesk's and Kamailio's), dropped at the start and end.

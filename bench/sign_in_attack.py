@@ -50,8 +50,8 @@ from bench.stack import (
 )
 from web.auth import hash_password
 from web.extensions import db
-from workflow.accounts import save_user
-from workflow.rules import Role
+from workflow.domain.rules import Role
+from workflow.people.accounts import save_user
 
 PROJECT = Path(__file__).resolve().parent.parent
 DATABASE = "agentdesk_bench_sign_in"

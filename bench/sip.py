@@ -50,9 +50,9 @@ from bench.stack import Children, child_pids, cpu_mloops, exit_on_sigterm, free_
 from tasks.pbx.kamailio import KamailioPhoneSystem
 from tests.support.apps import PG_ADMIN_URL
 from tests.support.pbx import CONFIG, Kamailio, running_kamailio
-from workflow.calling.rules import CallingRules, WorkingHours
+from workflow.domain.calling_rules import CallingRules, WorkingHours
+from workflow.domain.routing import Routing
 from workflow.ports import PhoneAccount, PhoneSystemError
-from workflow.routing import Routing
 
 PROJECT = Path(__file__).resolve().parent.parent
 SIPP_DIR = Path(__file__).resolve().parent / "sipp"

@@ -8,8 +8,9 @@ import dramatiq
 from flask import current_app
 
 from tasks.runtime import runtime
-from workflow import outbox, provisioning
+from workflow import outbox
 from workflow.calling import sync
+from workflow.tickets import provisioning
 
 logger = logging.getLogger(__name__)
 

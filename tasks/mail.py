@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from tasks import mail_text
 from workflow.credentials import link_digest
+from workflow.domain.text import folded, unsafe_characters
 from workflow.models import utcnow
 from workflow.ports import CredentialLetter, EmailRefused, NotificationLetter
-from workflow.text import folded, unsafe_characters
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from babel.support import NullTranslations, Translations
 
-from workflow.kinds import kind_of
+from workflow.tickets.kinds import kind_of
 
 #: The catalogs shared with the web (package data of `web`).
 CATALOGS = Path(__file__).resolve().parent.parent / "web" / "translations"

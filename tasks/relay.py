@@ -10,10 +10,12 @@ from collections.abc import Callable
 from flask import Flask
 
 from tasks.runtime import Runtime, runtime
-from workflow import credential_letters, credentials, notifications, outbox
+from workflow import credentials, outbox
+from workflow.agents import credential_letters
 from workflow.calling import sync
 from workflow.models import utcnow
-from workflow.notifications import EMAIL_MAX_AGE
+from workflow.tickets import notifications
+from workflow.tickets.notifications import EMAIL_MAX_AGE
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tasks.dispatch import Dispatcher
 from workflow.ports import Mailer, PhoneSystem
-from workflow.provisioning import ProvisioningSettings
+from workflow.tickets.provisioning import ProvisioningSettings
 
 #: Key of the runtime in `app.extensions`.
 EXTENSION_KEY = "agentdesk"

@@ -14,7 +14,7 @@ from tests.support.apps import PG_ADMIN_URL, build_app, fresh_pg_database, wipe,
 from tests.support.mail import smtp  # noqa: F401  (the SMTP server fixture, for every test)
 from tests.support.world import World, make_world
 from web.extensions import db
-from workflow.accounts import create_token
+from workflow.people.accounts import create_token
 
 
 @pytest.fixture(scope="session")

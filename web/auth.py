@@ -13,9 +13,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from web.errors import error_response
 from web.extensions import db, login_manager
 from web.throttle import SignInGate, SignInThrottle
-from workflow.accounts import Identity, find_user, identity_by_id, identity_for_token
+from workflow.domain.rules import Actor
 from workflow.models import User
-from workflow.rules import Actor
+from workflow.people.accounts import Identity, find_user, identity_by_id, identity_for_token
 
 #: The scheme of API tokens in the Authorization header.
 BEARER = "Bearer "

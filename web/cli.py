@@ -24,14 +24,14 @@ from web.auth import hash_password
 from web.config import ConfigurationError, is_trial
 from web.extensions import db
 from web.messages import render
-from workflow import reconcile
-from workflow.accounts import create_token, save_user
+from workflow.agents import reconcile
 from workflow.calling import gateways, trunks
-from workflow.demo import seed_demo
-from workflow.errors import RuleViolation, WorkflowError
+from workflow.demo.seed import seed_demo
+from workflow.domain.errors import RuleViolation, WorkflowError
+from workflow.domain.routing import RoutingType
+from workflow.domain.rules import Role
+from workflow.people.accounts import create_token, save_user
 from workflow.ports import PhoneAccount
-from workflow.routing import RoutingType
-from workflow.rules import Role
 
 
 def _make_app() -> Flask:

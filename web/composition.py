@@ -30,7 +30,7 @@ from web import config
 from web.extensions import db
 from workflow.credentials import Vault
 from workflow.ports import Mailer, PhoneSystem
-from workflow.provisioning import ProvisioningSettings
+from workflow.tickets.provisioning import ProvisioningSettings
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render, translate_library_message
-from workflow.errors import (
+from workflow.domain.errors import (
     Conflict,
     NotFound,
     PermissionDenied,

@@ -17,9 +17,9 @@ from flask import Flask, current_app
 
 from web.composition import phone_system
 from web.extensions import db
+from workflow.domain.routing import RoutingType
 from workflow.models import Agent
 from workflow.ports import PhoneSystemError, RegisteredDevice
-from workflow.routing import RoutingType
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from datetime import date
 
 from flask import Response, stream_with_context
 
-from workflow.routing import display_number
+from workflow.domain.routing import display_number
 
 #: First characters that make Excel, LibreOffice or Google Sheets start a formula (or, for
 #: tab and carriage return, hide one behind blank space); the full-width forms are read as

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, joinedload
 
-from workflow.errors import Conflict, NotFound
+from workflow.domain.errors import Conflict, NotFound
 from workflow.models import Employee, SipCredential, UTCDateTime, table, utcnow
 from workflow.ports import Cipher
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from workflow.machine import Action, sources
+from workflow.domain.machine import Action, sources
 from workflow.models import OutboxMessage, Ticket, UTCDateTime, state_in, table, utcnow
 
 #: Actor names, shared with the task layer that defines them.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.errors import PermissionDenied
+from workflow.domain.errors import PermissionDenied
+from workflow.domain.rules import Role
 from workflow.models import User
-from workflow.rules import Role
 
 #: The refusal of a change only admins may make (a message in both languages).
 ADMIN_ONLY = "admin_only"

@@ -8,8 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from workflow.calling.rules import CallingRules, WorkingHours
-from workflow.routing import Routing
+from workflow.domain.calling_rules import CallingRules, WorkingHours
+from workflow.domain.routing import Routing
 
 
 class PhoneSystemError(Exception):

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from workflow.calling.rules import WorkingHours
+from workflow.domain.calling_rules import WorkingHours
 
 #: A Monday: weekly recurrences start in its week.
 _ANCHOR = date(2026, 1, 5)

@@ -1,7 +1,7 @@
 """Kamailio dialplan rows that sort dialled numbers into classes, made from phonenumbers' data.
 
 Kamailio cannot run phonenumbers, so agentdesk writes its regular expressions (the same
-metadata `workflow.calling.numbers` uses) into Kamailio's `dialplan` table: rules of
+metadata `workflow.domain.numbers` uses) into Kamailio's `dialplan` table: rules of
 NORMALISE put a dialled number in E.164 form, rules of CLASSIFY name its class in `attrs`.
 """
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from phonenumbers import PhoneMetadata
 
-from workflow.calling.numbers import NumberClass
-from workflow.routing import DEFAULT_REGION
+from workflow.domain.numbers import NumberClass
+from workflow.domain.routing import DEFAULT_REGION
 
 #: dialplan ids (`dpid`) of the two rule sets.
 NORMALISE, CLASSIFY = 1, 2

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from workflow.calling.rules import CallingRules, WorkingHours
+from workflow.domain.calling_rules import CallingRules, WorkingHours
+from workflow.domain.routing import Routing, RoutingType
 from workflow.models import DirectoryEntry, DirectoryWrite, UTCDateTime, table, utcnow
 from workflow.ports import AccountMissing, CallRecord, PhoneAccount, RegisteredDevice, TrunkGateway
-from workflow.routing import Routing, RoutingType
 
 logger = logging.getLogger(__name__)
 

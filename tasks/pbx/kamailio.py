@@ -35,7 +35,8 @@ from tasks.pbx.preferences import (
     routing_preferences,
 )
 from tasks.pbx.records import last_calls, recent_calls
-from workflow.calling.rules import CallingRules, WorkingHours
+from workflow.agents.reachability import device_kind
+from workflow.domain.calling_rules import CallingRules, WorkingHours
 from workflow.ports import (
     AccountMissing,
     CallRecord,
@@ -44,7 +45,6 @@ from workflow.ports import (
     RegisteredDevice,
     TrunkGateway,
 )
-from workflow.reachability import device_kind
 
 logger = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from workflow.calling.numbers import NumberClass
-from workflow.calling.rules import CallingRules
-from workflow.routing import Routing, RoutingType
+from workflow.domain.calling_rules import CallingRules
+from workflow.domain.numbers import NumberClass
+from workflow.domain.routing import Routing, RoutingType
 
 #: The routing attributes this adapter owns.
 ROUTING = ("route_type", "priority", "backup")

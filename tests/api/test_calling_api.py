@@ -12,8 +12,8 @@ from tests.support.api import ApiClient, new_ticket
 from tests.support.apps import drain
 from tests.support.world import World
 from web.extensions import db
-from workflow.calling.models import CallingChange, WorkingPeriod
 from workflow.models import Agent
+from workflow.models.calling import CallingChange, WorkingPeriod
 
 PHONE = {"type": "phone", "priority_number": "0912345678", "backup_number": "02437654321"}
 

@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 
 from tests.support.world import PASSWORD, World, submit
 from web.extensions import db
-from workflow.accounts import create_token
 from workflow.models import Ticket
+from workflow.people.accounts import create_token
 
 CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 

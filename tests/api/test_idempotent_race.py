@@ -14,8 +14,8 @@ from tests.support.concurrency import concurrently
 from tests.support.pages import csrf_token, filing, sign_in
 from tests.support.world import World
 from web.extensions import db
-from workflow.accounts import create_token
 from workflow.models import Ticket, TicketEvent
+from workflow.people.accounts import create_token
 
 #: Requests sent at the same moment with one key (as many as the audit's gunicorn workers).
 AT_ONCE = 12

@@ -21,7 +21,7 @@ from tests.support.api import ApiClient
 from tests.support.apps import drain
 from tests.support.world import World
 from web.extensions import db
-from workflow.accounts import create_token
+from workflow.people.accounts import create_token
 
 #: Every role the API knows, and nobody.
 ROLES = ("anonymous", "requester", "approver", "admin")

@@ -21,9 +21,9 @@ from web import create_app
 from web.auth import THROTTLE_KEY
 from web.config import ConfigurationError
 from web.extensions import db
-from workflow.accounts import change_access, create_token, save_user
+from workflow.domain.rules import Role
 from workflow.models import User
-from workflow.rules import Role
+from workflow.people.accounts import change_access, create_token, save_user
 
 CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 #: Low limits, so that a test reaches them in a few attempts.

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tests.support.api import ApiClient
 from tests.support.world import World
 from web.extensions import db
-from workflow.calling.models import CallingChange, Trunk
+from workflow.models.calling import CallingChange, Trunk
 
 TRUNKS = "/api/v1/calling/trunks"
 VNPT = {"name": "VNPT", "address": "203.162.4.1", "number": "02873001234",

@@ -39,10 +39,10 @@ from tests.support.webphone_site import (
 )
 from tests.support.world import actor
 from web.extensions import db
-from workflow import decisions
+from workflow.agents.webphone import ephemeral_credential
 from workflow.models import utcnow
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
-from workflow.webphone import ephemeral_credential
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 
 @pytest.fixture(scope="module")

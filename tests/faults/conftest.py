@@ -28,11 +28,11 @@ from tests.support.apps import build_app, fresh_pg_database, worker_suffix
 from tests.support.concurrency import DEADLINE
 from tests.support.world import PASSWORD_HASH, World, make_world
 from web.extensions import db
-from workflow import decisions
-from workflow.accounts import actor_of, create_token, save_user
+from workflow.domain.rules import Role
 from workflow.models import User
-from workflow.rules import Role
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.people.accounts import actor_of, create_token, save_user
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 T = TypeVar("T")
 

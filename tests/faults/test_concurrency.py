@@ -7,7 +7,7 @@ from functools import partial
 import pytest
 
 from tests.support.concurrency import concurrently
-from workflow.rules import Role
+from workflow.domain.rules import Role
 
 from .conftest import Harness
 

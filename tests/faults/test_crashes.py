@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.rules import Role
+from workflow.domain.rules import Role
 
 from .conftest import Harness
 

@@ -22,8 +22,8 @@ from tasks.pbx.kamailio import KamailioPhoneSystem
 from tests.support.apps import worker_suffix
 from tests.support.pbx import Kamailio, running_kamailio
 from tests.support.sip import SDP, Message, Phone, md5
+from workflow.domain.routing import Routing
 from workflow.ports import PhoneAccount
-from workflow.routing import Routing
 
 SCENARIOS = Path(__file__).with_name("sipp")
 AUTH_FAILURES = 3

@@ -21,9 +21,9 @@ from tests.support.pbx import Kamailio
 from tests.support.sip import Phone
 from tests.support.world import World, actor, make_world
 from web.extensions import db
-from workflow import decisions
 from workflow.models import Agent
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 
 @dataclass

@@ -20,8 +20,8 @@ from tests.support.kamailio_profiles import SECRET, set_profile
 from tests.support.pbx import Kamailio
 from tests.support.processes import wait_for
 from tests.support.sip import Message, Phone
+from workflow.domain.routing import Routing
 from workflow.ports import CallDirection, CallOutcome, CallRecord, PhoneAccount, PhoneSystemError
-from workflow.routing import Routing
 
 #: An operator's number calling in through a trunk (not one of ours: never challenged).
 OUTSIDER = "+84912000077"

@@ -41,7 +41,7 @@ from tests.support.kamailio_profiles import (
 )
 from tests.support.pbx import Kamailio
 from tests.support.sip import Message, Phone
-from workflow.calling.rules import WorkingHours
+from workflow.domain.calling_rules import WorkingHours
 
 #: Seconds in a day, as tmrec counts a daily window.
 DAY = 86400

@@ -12,14 +12,14 @@ from tests.support.pbx import Kamailio, kamailio_app
 from tests.support.sip import Phone
 from tests.support.world import actor, make_world
 from web.extensions import db
-from workflow import decisions
 from workflow.calling import admin, trunks
 from workflow.calling.admin import ProfileInput
-from workflow.calling.models import CallingSync
-from workflow.calling.rules import Level
 from workflow.calling.trunks import TrunkInput
+from workflow.domain.calling_rules import Level
 from workflow.models import Agent
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.models.calling import CallingSync
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 HOTLINE = "+842838123456"
 

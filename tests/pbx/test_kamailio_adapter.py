@@ -8,8 +8,8 @@ import pytest
 from tasks.pbx.kamailio import KamailioPhoneSystem, digest_hashes
 from tests.support.pbx import Kamailio
 from tests.support.sip import Message, Phone
+from workflow.domain.routing import Routing, RoutingType
 from workflow.ports import AccountMissing, PhoneAccount
-from workflow.routing import Routing, RoutingType
 
 SECRET = "mat-khau-sip-thu"
 

@@ -14,9 +14,9 @@ from tests.support.sip import Phone
 from tests.support.world import actor, make_world
 from web.cli import cli
 from web.extensions import db
-from workflow import decisions
 from workflow.models import Agent, Ticket
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 
 def kamailio_rows(kamailio: Kamailio, username: str) -> tuple[int, list[str]]:

@@ -29,11 +29,11 @@ from tests.support.sip import Phone
 from tests.support.world import actor, make_world
 from web.extensions import db
 from web.last_calls import EXTENSION_KEY
-from workflow import decisions
-from workflow.accounts import create_token
 from workflow.models import Agent
+from workflow.people.accounts import create_token
 from workflow.ports import CallDirection, CallOutcome, CallRecord, PhoneSystem
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 EXTENSIONS = ("5821", "5822", "5823")
 

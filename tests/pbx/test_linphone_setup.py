@@ -34,11 +34,12 @@ from tests.support.processes import free_port, wait_for
 from tests.support.sip import Phone
 from tests.support.world import World, actor, make_world
 from web.extensions import db
-from workflow import credentials, decisions
-from workflow.device_links import token_digest
+from workflow import credentials
+from workflow.agents.device_links import token_digest
 from workflow.models import Agent, DeviceLink, Employee
 from workflow.ports import DeviceKind, PhoneSystemError, RegisteredDevice
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 #: The agents: one sets up their own Linphone, one gets a "desk phone" link from an admin
 #: (Linphone again), and a desk phone (our SIP client) calls.

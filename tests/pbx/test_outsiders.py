@@ -5,8 +5,8 @@ from __future__ import annotations
 from tasks.pbx.kamailio import KamailioPhoneSystem
 from tests.support.pbx import Kamailio
 from tests.support.sip import Phone
+from workflow.domain.routing import Routing
 from workflow.ports import PhoneAccount
-from workflow.routing import Routing
 
 
 def answer_to_outsider(kamailio: Kamailio, extension: str) -> tuple[int, str]:

@@ -25,11 +25,11 @@ from tests.support.sip import Phone
 from tests.support.world import actor, make_world
 from web.extensions import db
 from web.reachability import EXTENSION_KEY
-from workflow import decisions
-from workflow.accounts import create_token
 from workflow.models import Agent
+from workflow.people.accounts import create_token
 from workflow.ports import DeviceKind
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 #: The desk phone's User-Agent, as a Yealink T46S sends it.
 YEALINK = "Yealink SIP-T46S 66.86.0.15"

@@ -17,8 +17,8 @@ from tests.support.kamailio_profiles import set_profile
 from tests.support.pbx import Kamailio, running_kamailio
 from tests.support.processes import wait_for
 from tests.support.sip import Message, Phone
+from workflow.domain.routing import Routing
 from workflow.ports import PhoneAccount
-from workflow.routing import Routing
 
 SECRET = "mat-khau-khoi-dong-lai"
 #: The caller, then one callee (with its extension) per call in progress at the restart.

@@ -28,8 +28,8 @@ from tests.support.pbx import DOMAIN, Kamailio, running_kamailio
 from tests.support.processes import free_port, running, wait_for
 from tests.support.sip import Message, Phone, _uri
 from web.cli import cli
+from workflow.domain.routing import Routing
 from workflow.ports import PhoneAccount
-from workflow.routing import Routing
 
 #: The TLS phone (baresip) and the UDP phone it calls: SIP username, extension, password.
 TLS_AGENT = ("agtls", "5801", "mat-khau-tls-1")

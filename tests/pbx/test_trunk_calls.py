@@ -33,8 +33,8 @@ from tests.support.kamailio_profiles import (
 from tests.support.pbx import Kamailio
 from tests.support.processes import free_port
 from tests.support.sip import Message, Phone
+from workflow.domain.routing import Routing, RoutingType
 from workflow.ports import PhoneAccount
-from workflow.routing import Routing, RoutingType
 
 SIPP_SCENARIOS = Path(__file__).parent / "sipp"
 

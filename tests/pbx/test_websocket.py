@@ -39,10 +39,10 @@ from tests.support.pbx import (
 from tests.support.processes import free_port, wait_for
 from tests.support.sip import Message, Phone, md5, parse
 from web.cli import cli
+from workflow.agents.webphone import ephemeral_credential
+from workflow.domain.routing import Routing
 from workflow.models import utcnow
 from workflow.ports import PhoneAccount
-from workflow.routing import Routing
-from workflow.webphone import ephemeral_credential
 
 SECRET = "test-webphone-secret"
 #: The Web phone's agent and a desk phone's agent: SIP username, extension, stored password.

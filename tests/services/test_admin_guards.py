@@ -14,16 +14,16 @@ from sqlalchemy import select, update
 from tasks.runtime import runtime
 from tests.support.world import World
 from web.extensions import db
-from workflow import structure
-from workflow.accounts import add_user, change_access
 from workflow.calling import admin, calendar, trunks
-from workflow.calling.rules import Level
-from workflow.errors import PermissionDenied
-from workflow.extensions import update_policy
+from workflow.domain.calling_rules import Level
+from workflow.domain.errors import PermissionDenied
+from workflow.domain.rules import Role
 from workflow.models import Base, Branch, User
+from workflow.people import structure
+from workflow.people.accounts import add_user, change_access
+from workflow.people.policy import update_policy
+from workflow.people.staff_import import apply_import
 from workflow.permissions import ADMIN_ONLY
-from workflow.rules import Role
-from workflow.staff_import import apply_import
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from web.extensions import db
 from workflow.calling import admin, calendar
 from workflow.calling import queries as calling
 from workflow.calling.admin import ProfileInput
-from workflow.calling.rules import Level, is_assigned
-from workflow.errors import NotFound
+from workflow.domain.calling_rules import Level, is_assigned
+from workflow.domain.errors import NotFound
 from workflow.models import Agent, Employee
 
 

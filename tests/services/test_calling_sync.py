@@ -16,10 +16,10 @@ from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow.calling import admin, sync
 from workflow.calling.admin import ProfileInput
-from workflow.calling.models import CallingSync
-from workflow.calling.rules import Level
+from workflow.domain.calling_rules import Level
 from workflow.models import DirectoryEntry, DirectoryWrite, Employee, OutboxMessage, utcnow
-from workflow.structure import save_employee
+from workflow.models.calling import CallingSync
+from workflow.people.structure import save_employee
 
 
 def calling_on_switchboard() -> dict[str, dict | None]:

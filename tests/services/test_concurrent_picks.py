@@ -9,9 +9,9 @@ from flask import Flask
 
 from tests.support.world import make_world
 from web.extensions import db
-from workflow.accounts import actor_of
 from workflow.models import User
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.people.accounts import actor_of
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 #: How many submissions race at once.
 RACERS = 6

@@ -19,9 +19,9 @@ from tests.support.world import World, make_world, problems_of, provision, submi
 from web.extensions import db
 from workflow import credentials
 from workflow.credentials import CredentialState, Vault
-from workflow.errors import Conflict, NotFound, RuleViolation
+from workflow.domain.errors import Conflict, NotFound, RuleViolation
 from workflow.models import Agent, DirectoryEntry, SipCredential, utcnow
-from workflow.tickets import TicketKind
+from workflow.tickets.submission import TicketKind
 
 
 def provisioned_agent(app: Flask, world: World) -> Agent:

@@ -14,8 +14,7 @@ from tasks.runtime import runtime
 from tests.support.apps import drain
 from tests.support.world import World, actor, failed_ticket, submit
 from web.extensions import db
-from workflow import decisions
-from workflow.errors import Conflict, PermissionDenied, RuleViolation, TransitionNotAllowed
+from workflow.domain.errors import Conflict, PermissionDenied, RuleViolation, TransitionNotAllowed
 from workflow.models import (
     Agent,
     DirectoryEntry,
@@ -26,8 +25,9 @@ from workflow.models import (
     TicketEvent,
     utcnow,
 )
-from workflow.notifications import email_pending
 from workflow.ports import NotificationLetter
+from workflow.tickets import decisions
+from workflow.tickets.notifications import email_pending
 
 
 def events_of(ticket_id: int) -> list[tuple[str, str | None, str]]:
@@ -146,7 +146,7 @@ def test_nobody_approves_their_own_ticket(app: Flask, world: World) -> None:
 
 def submit_ticket_as(world: World, user_id: int) -> Ticket:
     """Submit a new ticket as another user."""
-    from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+    from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
     return submit_ticket(
         db.session, actor(user_id), TicketRequest(TicketKind.NEW, world.employee_ids[0], "5001")

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from tasks.runtime import runtime
 from web.auth import hash_password
 from web.extensions import db
-from workflow.demo import seed_demo
-from workflow.demo_activity import OUTAGE, _Unreachable, email_for
+from workflow.demo.activity import OUTAGE, _Unreachable, email_for
+from workflow.demo.seed import seed_demo
+from workflow.domain.rules import extension_problems
+from workflow.domain.text import email_address
 from workflow.models import (
     Agent,
     DirectoryEntry,
@@ -25,8 +27,6 @@ from workflow.models import (
     TicketEvent,
 )
 from workflow.ports import PhoneSystemError
-from workflow.rules import extension_problems
-from workflow.text import email_address
 
 
 def seed(app: Flask) -> Session:

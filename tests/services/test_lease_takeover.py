@@ -12,10 +12,10 @@ from tasks.runtime import runtime
 from tests.support.pages import csrf_token, sign_in
 from tests.support.world import World, actor, failed_ticket, submit
 from web.extensions import db
-from workflow import decisions
-from workflow.claims import claim_approved, record_starts
 from workflow.models import Ticket, TicketEvent
-from workflow.provisioning import Outcome, provision_ticket
+from workflow.tickets import decisions
+from workflow.tickets.claims import claim_approved, record_starts
+from workflow.tickets.provisioning import Outcome, provision_ticket
 
 
 def timeline(ticket_id: int) -> list[tuple[str, int | None, str | None, str, dict[str, Any]]]:

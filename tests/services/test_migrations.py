@@ -13,8 +13,8 @@ from sqlalchemy import inspect, text
 from tests.support.apps import fresh_pg_database, settings_for, worker_suffix
 from web import create_app
 from web.extensions import db
-from workflow import queries
 from workflow.models import Base
+from workflow.tickets import queries
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

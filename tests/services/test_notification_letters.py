@@ -11,9 +11,9 @@ from sqlalchemy import event
 
 from tests.support.world import World, provision, submit
 from web.extensions import db
-from workflow.notification_letters import claim_due_letters
-from workflow.notifications import EMAIL_MAX_AGE
-from workflow.tickets import TicketKind
+from workflow.tickets.notification_letters import claim_due_letters
+from workflow.tickets.notifications import EMAIL_MAX_AGE
+from workflow.tickets.submission import TicketKind
 
 
 @contextmanager

@@ -6,9 +6,9 @@ from flask import Flask
 
 from tests.support.world import World, actor, submit
 from web.extensions import db
-from workflow import organisation_queries as organisation
-from workflow import queries
 from workflow.models import Branch, Department, Employee
+from workflow.people import queries as organisation
+from workflow.tickets import queries
 
 
 def test_a_new_or_missing_unit_is_none_and_an_existing_one_is_found(

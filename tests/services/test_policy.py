@@ -7,8 +7,9 @@ from flask import Flask
 
 from tests.support.world import World, provision, submit
 from web.extensions import db
-from workflow.errors import RuleViolation
-from workflow.extensions import current_organisation, update_policy
+from workflow.domain.errors import RuleViolation
+from workflow.models import current_organisation
+from workflow.people.policy import update_policy
 
 
 def test_a_policy_that_would_invalidate_active_extensions_is_refused_with_them(

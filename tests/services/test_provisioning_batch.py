@@ -17,8 +17,6 @@ from tasks.runtime import runtime
 from tests.support.apps import drain
 from tests.support.world import World, actor, make_world, submit
 from web.extensions import db
-from workflow import decisions
-from workflow.claims import claim_approved, claim_ticket, record_starts
 from workflow.models import (
     Agent,
     DirectoryEntry,
@@ -29,7 +27,9 @@ from workflow.models import (
     TicketEvent,
 )
 from workflow.ports import PhoneAccount
-from workflow.provisioning import Outcome, provision_ticket
+from workflow.tickets import decisions
+from workflow.tickets.claims import claim_approved, claim_ticket, record_starts
+from workflow.tickets.provisioning import Outcome, provision_ticket
 
 
 def approved_tickets(world: World, count: int) -> list[int]:
@@ -68,7 +68,7 @@ def test_one_message_provisions_the_waiting_tickets_and_their_messages_find_noth
     ids = approved_tickets(world, 3)
 
     # When the first message is handled
-    with caplog.at_level(logging.INFO, logger="workflow.provisioning"):
+    with caplog.at_level(logging.INFO, logger="workflow.tickets.provisioning"):
         assert provision(app, ids[0]) == Outcome.PROVISIONED
 
     # Then all three are provisioned together, each written once to the directory

@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 
 from tests.support.world import World, actor, problems_of, provision, submit
 from web.extensions import db
-from workflow import decisions
-from workflow.errors import RuleViolation
-from workflow.extensions import update_policy
+from workflow.domain.errors import RuleViolation
 from workflow.models import Agent, Notification, OutboxMessage, Ticket, TicketEvent
-from workflow.tickets import TicketKind
+from workflow.people.policy import update_policy
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind
 
 
 def test_a_new_ticket_is_saved_with_its_audit_event_and_notices(

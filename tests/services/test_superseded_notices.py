@@ -20,8 +20,8 @@ from tests.support.pages import signed_in_as
 from tests.support.processes import wait_for
 from tests.support.world import World, actor, make_world, submit
 from web.extensions import db
-from workflow import decisions, notifications
 from workflow.models import Notification, TicketEvent, User
+from workflow.tickets import decisions, notifications
 
 
 def notices_of(user_id: int, ticket_id: int) -> list[tuple[str, bool, bool]]:

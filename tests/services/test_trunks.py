@@ -11,9 +11,9 @@ from tasks.runtime import runtime
 from tests.support.world import World
 from web.extensions import db
 from workflow.calling import admin, gateways, trunks
-from workflow.calling.models import CallingChange, CallingSync, Trunk
 from workflow.calling.trunks import TrunkInput
-from workflow.errors import RuleViolation
+from workflow.domain.errors import RuleViolation
+from workflow.models.calling import CallingChange, CallingSync, Trunk
 from workflow.ports import Cipher
 
 PASSWORD = "mat-khau;nha=mang%"

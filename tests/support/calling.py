@@ -9,7 +9,7 @@ from tests.support.world import World
 from web.extensions import db
 from workflow.calling import admin
 from workflow.calling.admin import ProfileInput
-from workflow.calling.models import CallingProfile
+from workflow.models.calling import CallingProfile
 
 
 def sales_profile(world: World, **fields: Any) -> CallingProfile:

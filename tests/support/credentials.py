@@ -13,10 +13,10 @@ from tests.support.pages import sign_in
 from tests.support.world import PASSWORD_HASH, World, provision, submit
 from web.extensions import db
 from workflow import credentials
-from workflow.accounts import save_user
 from workflow.credentials import CredentialState
+from workflow.domain.rules import Role
 from workflow.models import Agent, DirectoryEntry, Employee, SipCredential
-from workflow.rules import Role
+from workflow.people.accounts import save_user
 
 #: Headers of every page that shows a password or a live link (Referrer-Policy has its own
 #: test in tests/ui/test_credential_pages.py).

@@ -9,8 +9,8 @@ from tasks.pbx.kamailio import KamailioPhoneSystem
 from tests.support.pbx import Kamailio
 from tests.support.processes import wait_for
 from tests.support.sip import Phone
+from workflow.domain.routing import Routing
 from workflow.ports import PhoneAccount, PhoneSystemError
-from workflow.routing import Routing
 
 SECRET = "mat-khau-sip-thu"
 #: The company's numbers an agent may present (Ho Chi Minh City and Hanoi landlines).

@@ -12,7 +12,7 @@ from tests.support.api import ApiClient
 from tests.support.pages import sign_in
 from tests.support.world import World
 from web.extensions import db
-from workflow.accounts import create_token
+from workflow.people.accounts import create_token
 
 
 @dataclass

@@ -39,10 +39,10 @@ from tests.support.processes import free_port, running
 from tests.support.world import PASSWORD, World, actor, make_world
 from web.cli import cli
 from web.extensions import db
-from workflow import decisions
 from workflow.models import Agent, Employee
 from workflow.ports import PhoneSystemError
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 SECRET = "e2e-webphone-secret-" + secrets.token_hex(8)
 #: Fake media: a microphone that beeps, granted without a prompt. Sound follows Chromium's

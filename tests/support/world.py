@@ -14,10 +14,9 @@ from tasks.relay import sweep_once
 from tasks.runtime import runtime
 from tests.support.apps import drain
 from web.extensions import db
-from workflow import decisions
-from workflow.accounts import actor_of, save_user
 from workflow.calling.defaults import ensure_default_profile
-from workflow.errors import RuleViolation
+from workflow.domain.errors import RuleViolation
+from workflow.domain.rules import Role
 from workflow.models import (
     Branch,
     Department,
@@ -26,9 +25,10 @@ from workflow.models import (
     Ticket,
     User,
 )
+from workflow.people.accounts import actor_of, save_user
 from workflow.ports import PhoneAccount, PhoneSystemError
-from workflow.rules import Role
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 #: Password of every test user; hashed once per session because hashing is slow on purpose.
 PASSWORD = "s3cret-pass"

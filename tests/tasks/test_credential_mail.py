@@ -15,9 +15,10 @@ from tests.support.mail import Inbox
 from tests.support.processes import free_port
 from tests.support.world import World, provision, submit
 from web.extensions import db
-from workflow import credential_letters, credentials
+from workflow import credentials
+from workflow.agents import credential_letters
 from workflow.credentials import CredentialState
-from workflow.errors import NotFound
+from workflow.domain.errors import NotFound
 from workflow.models import Employee, SipCredential, User
 
 #: Where the letters' links point.

@@ -13,10 +13,10 @@ from tests.support.mail import Inbox
 from tests.support.pages import sign_in
 from tests.support.world import World, provision, submit
 from web.extensions import db
-from workflow import credential_letters
+from workflow.agents import credential_letters
 from workflow.models import Employee
-from workflow.notification_letters import claim_due_letters
-from workflow.notifications import EMAIL_MAX_AGE
+from workflow.tickets.notification_letters import claim_due_letters
+from workflow.tickets.notifications import EMAIL_MAX_AGE
 
 #: The public address the letters are configured with (not the test client's host).
 BASE_URL = "https://agentdesk.example.vn/"

@@ -9,9 +9,9 @@ from tasks.mail import SmtpSettings, compose
 from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow.models import Notification
-from workflow.notification_letters import claim_due_letters
-from workflow.notifications import EMAIL_MAX_AGE
-from workflow.tickets import TicketKind
+from workflow.tickets.notification_letters import claim_due_letters
+from workflow.tickets.notifications import EMAIL_MAX_AGE
+from workflow.tickets.submission import TicketKind
 
 
 def body_for_approver(world: World, ticket_id: int) -> str:

@@ -27,8 +27,8 @@ from tests.support.mail import POISONED_EMAIL, Inbox
 from tests.support.processes import free_port, wait_for
 from tests.support.world import World, actor, legacy, submit, ticket_done
 from web.extensions import db
-from workflow import decisions
 from workflow.models import Employee, Notification, OutboxMessage, SipCredential, User, utcnow
+from workflow.tickets import decisions
 
 #: Legacy values: a name that would add a Bcc header, and addresses that are two lines.
 NAME_WITH_BCC = "Nguyễn Văn\nBcc: victim@evil.vn"

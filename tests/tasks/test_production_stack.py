@@ -16,10 +16,10 @@ from tests.support.mail import Inbox
 from tests.support.processes import redis_server, running, wait_for
 from tests.support.world import make_world
 from web.extensions import db
-from workflow import decisions
-from workflow.accounts import actor_of
 from workflow.models import DirectoryEntry, Employee, Notification, Ticket, User
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.people.accounts import actor_of
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 
 def reveal(app: Flask, link: str) -> str:

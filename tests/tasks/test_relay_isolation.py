@@ -23,8 +23,8 @@ from tasks.runtime import Runtime, runtime
 from tests.support.mail import Inbox
 from tests.support.world import World, actor, submit
 from web.extensions import db
-from workflow import decisions
 from workflow.models import Notification, OutboxMessage, Ticket, TicketEvent
+from workflow.tickets import decisions
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from sqlalchemy import select
 from tests.support.pages import csrf_token, sign_in
 from tests.support.world import World, provision, submit
 from web.extensions import db
-from workflow.extensions import current_organisation
-from workflow.models import Branch, Department, User
+from workflow.models import Branch, Department, User, current_organisation
 
 #: Every page and who may open it.
 PAGES = {

@@ -12,7 +12,7 @@ from tests.support.pages import signed_in_as
 from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow.models import Agent
-from workflow.tickets import TicketKind
+from workflow.tickets.submission import TicketKind
 
 
 def one_agent(app: Flask, world: World) -> Agent:

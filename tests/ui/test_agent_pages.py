@@ -15,7 +15,7 @@ from tests.support.pages import csrf_token, signed_in_as
 from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow.models import Agent, Notification
-from workflow.tickets import TicketKind
+from workflow.tickets.submission import TicketKind
 
 
 def two_agents(app: Flask, world: World) -> None:

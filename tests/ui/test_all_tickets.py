@@ -15,7 +15,7 @@ from tests.support.world import World, actor, failed_ticket, submit
 from web.extensions import db
 from web.ui import all_tickets
 from workflow.models import Employee, Ticket
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 
 def listed(client: FlaskClient, query: str = "") -> set[int]:

@@ -13,10 +13,10 @@ from tests.support.apps import drain
 from tests.support.pages import csrf_token, signed_in_as, upload
 from tests.support.world import World, actor, provision, submit
 from web.extensions import db
-from workflow import decisions
 from workflow.models import Employee, Notification, Ticket, TicketEvent
-from workflow.structure import save_employee
-from workflow.tickets import TicketKind
+from workflow.people.structure import save_employee
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind
 
 #: What the timeline shows of the move from the world's first branch to its second.
 MOVE_LINE = ('<th scope="row">Chi nhánh</th><td>Hà Nội</td><td>Đà Nẵng</td>')

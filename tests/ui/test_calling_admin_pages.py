@@ -19,7 +19,9 @@ from tests.support.world import World, provision, submit
 from web.extensions import db
 from web.ui.calling import check as check_page
 from workflow.calling import admin
-from workflow.calling.models import (
+from workflow.domain.calling_rules import Level
+from workflow.models import Agent, Employee, utcnow
+from workflow.models.calling import (
     CallingAssignment,
     CallingChange,
     CallingProfile,
@@ -29,8 +31,6 @@ from workflow.calling.models import (
     PublicHoliday,
     WorkingPeriod,
 )
-from workflow.calling.rules import Level
-from workflow.models import Agent, Employee, utcnow
 
 #: The administration pages of the section.
 ADMIN_PAGES = ["/admin/calling", "/admin/calling/profiles/new", "/admin/calling/hotlines",

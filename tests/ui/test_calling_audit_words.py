@@ -10,9 +10,9 @@ from tests.support.pages import signed_in_as, text_of
 from tests.support.world import World
 from web.extensions import db
 from workflow.calling import admin
-from workflow.calling.models import CallingSync
-from workflow.calling.rules import Level
+from workflow.domain.calling_rules import Level
 from workflow.models import utcnow
+from workflow.models.calling import CallingSync
 
 
 def test_a_new_assignment_shows_no_level_before_it(app: Flask, world: World) -> None:

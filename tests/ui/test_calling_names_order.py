@@ -10,7 +10,7 @@ from tests.support.world import World
 from web.extensions import db
 from workflow.calling import admin
 from workflow.calling.admin import ProfileInput
-from workflow.calling.rules import Level
+from workflow.domain.calling_rules import Level
 
 #: Stored in byte order's worst case; read in the order of a Vietnamese dictionary:
 #: e before i decides "Kế toán" before "Kinh doanh", and Đ comes after D, before E, not after Z.

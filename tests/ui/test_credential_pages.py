@@ -31,7 +31,7 @@ from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow import credentials
 from workflow.models import Agent, SipCredential, Ticket, utcnow
-from workflow.tickets import TicketKind
+from workflow.tickets.submission import TicketKind
 
 SEEN = "Mật khẩu đã được xem lúc"
 EXPIRED = "Liên kết đã hết hạn lúc"

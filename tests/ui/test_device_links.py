@@ -35,8 +35,8 @@ from tests.support.world import World
 from web.access_log import loggable_path
 from web.extensions import db
 from web.ui.device_links import lpconfig, valid_proxy
+from workflow.agents.device_links import token_digest
 from workflow.credentials import Revealed
-from workflow.device_links import token_digest
 from workflow.models import DeviceLink, User, utcnow
 
 #: What Linphone sends when it fetches its remote provisioning (linphonec 5.1.65, seen in

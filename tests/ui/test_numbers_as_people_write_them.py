@@ -10,8 +10,8 @@ from tests.support.api import ApiClient
 from tests.support.pages import sign_in
 from tests.support.world import World, provision, submit
 from web.extensions import db
+from workflow.domain.routing import display_number
 from workflow.models import Agent, Ticket
-from workflow.routing import display_number
 
 
 def test_phone_numbers_are_shown_as_people_read_them(app: Flask, world: World) -> None:

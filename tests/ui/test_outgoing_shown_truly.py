@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tests.support.pages import sign_in
 from tests.support.world import World, provision, submit
 from web.extensions import db
-from workflow.calling.rules import CallingRules
+from workflow.domain.calling_rules import CallingRules
 from workflow.models import Agent
 
 

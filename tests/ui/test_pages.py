@@ -14,7 +14,7 @@ from tests.support.world import PASSWORD, World, provision, submit
 from web.extensions import db
 from web.ui import local_time
 from workflow.models import User
-from workflow.tickets import TicketKind
+from workflow.tickets.submission import TicketKind
 
 
 def test_pages_send_anonymous_visitors_to_sign_in_and_back(app: Flask, world: World) -> None:

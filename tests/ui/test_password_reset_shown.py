@@ -7,7 +7,7 @@ from flask import Flask
 
 from tests.support.pages import sign_in
 from tests.support.world import World, provision, submit
-from workflow.tickets import TicketKind
+from workflow.tickets.submission import TicketKind
 
 
 def test_a_reset_only_change_shows_the_new_password_in_the_queue_and_on_the_ticket(

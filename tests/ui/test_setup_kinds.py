@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from tests.support.pages import sign_in
 from tests.support.world import World
-from workflow.kinds import KINDS
+from workflow.tickets.kinds import KINDS
 
 
 @pytest.fixture

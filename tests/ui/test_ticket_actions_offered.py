@@ -14,9 +14,9 @@ from tests.support.apps import drain
 from tests.support.pages import page_of, sign_in
 from tests.support.world import World, actor, failed_ticket, submit
 from web.extensions import db
-from workflow import decisions
-from workflow.claims import claim_approved, record_starts
 from workflow.models import Ticket
+from workflow.tickets import decisions
+from workflow.tickets.claims import claim_approved, record_starts
 
 #: The forms of the ticket page, by the action they post to.
 ACTION_FORM = re.compile(r'action="/tickets/(\d+)/(approve|reject|cancel|retry)"')

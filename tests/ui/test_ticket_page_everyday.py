@@ -9,9 +9,9 @@ from sqlalchemy import select
 from tests.support.pages import csrf_token, page_of
 from tests.support.world import World, actor, provision, submit
 from web.extensions import db
-from workflow import decisions, notifications
 from workflow.models import Agent, Notification, TicketEvent
-from workflow.tickets import TicketKind
+from workflow.tickets import decisions, notifications
+from workflow.tickets.submission import TicketKind
 
 
 def test_the_ticket_page_sums_up_branch_department_routing(

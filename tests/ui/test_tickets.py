@@ -9,8 +9,8 @@ from tests.support.apps import drain
 from tests.support.pages import csrf_token, page_of, state_of
 from tests.support.world import World, actor, failed_ticket, submit
 from web.extensions import db
-from workflow import decisions
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 
 def test_the_queue_shows_waiting_tickets_with_their_change_and_a_count(

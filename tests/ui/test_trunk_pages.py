@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tests.support.pages import csrf_token, in_english, signed_in_as, text_of
 from tests.support.world import World
 from web.extensions import db
-from workflow.calling.models import Hotline, Trunk
+from workflow.models.calling import Hotline, Trunk
 
 NEW = "/admin/calling/trunks/new"
 PASSWORD = "mat-khau-nha-mang"

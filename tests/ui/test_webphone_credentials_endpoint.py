@@ -24,11 +24,11 @@ from tests.support.credentials import (
 from tests.support.pages import csrf_token
 from tests.support.world import PASSWORD_HASH, World, actor
 from web.extensions import db
-from workflow import decisions
-from workflow.accounts import save_user
+from workflow.domain.rules import Role
 from workflow.models import Agent, utcnow
-from workflow.rules import Role
-from workflow.tickets import TicketKind, TicketRequest, submit_ticket
+from workflow.people.accounts import save_user
+from workflow.tickets import decisions
+from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 SECRET = "webphone-test-secret"
 WS_URL = "wss://pbx.example.vn:8443"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.machine import TRANSITIONS, Action, Status, source, sources, target
-from workflow.rules import GUARDS, Actor, Role, TicketFacts, allowed_actions
+from workflow.domain.machine import TRANSITIONS, Action, Status, source, sources, target
+from workflow.domain.rules import GUARDS, Actor, Role, TicketFacts, allowed_actions
 
 BRANCH, OTHER_BRANCH = 10, 11
 REQUESTER = Actor(1, Role.REQUESTER)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflow.calling.rules import NO_PROFILE, Assigned, Level, Profile, is_assigned
+from workflow.domain.calling_rules import NO_PROFILE, Assigned, Level, Profile, is_assigned
 
 PROFILE = Profile(1, "Telesales", NO_PROFILE)
 LISTED = [(None, Assigned(Level.ORGANISATION, "", PROFILE)),

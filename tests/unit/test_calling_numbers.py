@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.calling.numbers import CHOOSABLE, Dialled, NumberClass, classify
-from workflow.rules import ExtensionPolicy
+from workflow.domain.numbers import CHOOSABLE, Dialled, NumberClass, classify
+from workflow.domain.rules import ExtensionPolicy
 
 INTERNAL = NumberClass.INTERNAL
 LANDLINE = NumberClass.LANDLINE

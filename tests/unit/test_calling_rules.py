@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from workflow.calling.numbers import CHOOSABLE, NumberClass
-from workflow.calling.rules import (
+from workflow.domain.calling_rules import (
     NO_PROFILE,
     PRECEDENCE,
     Assigned,
@@ -23,8 +22,9 @@ from workflow.calling.rules import (
     call_verdict,
     forward_problems,
 )
-from workflow.calling.rules import resolve as resolve_profile
-from workflow.errors import Problem
+from workflow.domain.calling_rules import resolve as resolve_profile
+from workflow.domain.errors import Problem
+from workflow.domain.numbers import CHOOSABLE, NumberClass
 
 INTERNAL = NumberClass.INTERNAL
 LANDLINE = NumberClass.LANDLINE

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tasks.pbx.kamailio import contact_transport
+from workflow.agents.reachability import device_kind
 from workflow.ports import DeviceKind
-from workflow.reachability import device_kind
 
 
 @pytest.mark.parametrize(("user_agent", "transport", "kind"), [

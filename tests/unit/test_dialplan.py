@@ -7,8 +7,8 @@ import re
 import pytest
 
 from tasks.pbx.dialplan import CLASSIFY, NORMALISE, Rule, dialplan_rules
-from workflow.calling.numbers import classify
-from workflow.rules import ExtensionPolicy
+from workflow.domain.numbers import classify
+from workflow.domain.rules import ExtensionPolicy
 
 RULES = dialplan_rules()
 

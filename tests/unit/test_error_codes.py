@@ -8,7 +8,7 @@ from pathlib import Path
 from web.messages import LANGUAGES, MESSAGES
 
 ROOT = Path(__file__).resolve().parents[2]
-#: The errors whose first argument is a code (workflow.errors).
+#: The errors whose first argument is a code (workflow.domain.errors).
 RAISERS = {"NotFound", "Conflict", "PermissionDenied", "WorkflowError", "Problem"}
 
 

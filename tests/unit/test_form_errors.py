@@ -6,7 +6,7 @@ from flask import Flask
 from wtforms import Form, StringField
 
 from web.ui.form_errors import refusal_text, show_refusal
-from workflow.errors import Conflict, NotFound, Problem, RuleViolation
+from workflow.domain.errors import Conflict, NotFound, Problem, RuleViolation
 
 
 class ContactForm(Form):

@@ -8,8 +8,8 @@ import pytest
 
 from tasks.pbx.calendar import calendar_rows
 from tasks.pbx.preferences import CALLING, calling_of, calling_preferences
-from workflow.calling.numbers import NumberClass
-from workflow.calling.rules import NO_PROFILE, CallingRules, WorkingHours
+from workflow.domain.calling_rules import NO_PROFILE, CallingRules, WorkingHours
+from workflow.domain.numbers import NumberClass
 
 TELESALES = CallingRules(
     outgoing=True, classes=frozenset({NumberClass.INTERNAL, NumberClass.MOBILE}),

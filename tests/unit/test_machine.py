@@ -6,8 +6,15 @@ import itertools
 
 import pytest
 
-from workflow.errors import TransitionNotAllowed
-from workflow.machine import FINAL_STATES, OPEN_STATES, TRANSITIONS, Action, Status, next_status
+from workflow.domain.errors import TransitionNotAllowed
+from workflow.domain.machine import (
+    FINAL_STATES,
+    OPEN_STATES,
+    TRANSITIONS,
+    Action,
+    Status,
+    next_status,
+)
 
 EXPECTED = {
     (Status.SUBMITTED, Action.APPROVE): Status.APPROVED,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.errors import RuleViolation
-from workflow.routing import Routing, RoutingType, normalise_number, parse_routing
-from workflow.rules import (
+from workflow.domain.errors import RuleViolation
+from workflow.domain.routing import Routing, RoutingType, normalise_number, parse_routing
+from workflow.domain.rules import (
     Actor,
     ExtensionPolicy,
     Role,

@@ -7,8 +7,8 @@ from email.message import EmailMessage
 import pytest
 
 from tasks.mail import UnsafeHeader, recipient, set_header
-from workflow import text
-from workflow.errors import RuleViolation
+from workflow.domain import text
+from workflow.domain.errors import RuleViolation
 from workflow.ports import EmailRefused
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.kinds import KINDS, TicketKind, kind_of
-from workflow.kinds.kind import Label
+from workflow.tickets.kinds import KINDS, TicketKind, kind_of
+from workflow.tickets.kinds.kind import Label
 
 
 def test_the_registry_covers_every_ticket_kind_and_nothing_else() -> None:

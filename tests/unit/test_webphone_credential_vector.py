@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from workflow.webphone import ephemeral_credential
+from workflow.agents.webphone import ephemeral_credential
 
 #: 2023-11-14 22:13:20 UTC, an hour before the expiry below.
 NOW = datetime.fromtimestamp(1700000000, UTC)

@@ -14,7 +14,7 @@ from web.errors import error_response
 from web.extensions import db
 from web.last_calls import last_calls
 from web.reachability import registrations
-from workflow import queries
+from workflow.tickets import queries
 
 blp = Blueprint("agents", __name__, description="Agent accounts")
 

@@ -25,7 +25,6 @@ from web.composition import vault
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
-from workflow import queries
 from workflow.calling import admin, gateways, sync, trunks
 from workflow.calling.check import check_call
 from workflow.calling.listing import profiles_by_name
@@ -34,11 +33,12 @@ from workflow.calling.queries import (
     hotlines_by_number,
     listed_assignments,
 )
-from workflow.calling.rules import Level
-from workflow.errors import PermissionDenied
+from workflow.domain.calling_rules import Level
+from workflow.domain.errors import PermissionDenied
+from workflow.domain.rules import Role
 from workflow.models import utcnow
 from workflow.ports import Cipher
-from workflow.rules import Role
+from workflow.tickets import queries
 
 blp = Blueprint("calling", __name__, description="Calling functions (class of service)")
 

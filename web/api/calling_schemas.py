@@ -9,8 +9,6 @@ from marshmallow import Schema, fields, validate
 from web.api.fields import Flag, Line, WholeNumber, id_field
 from web.api.schemas import one_of
 from web.input_limits import MAX_ID
-from workflow.calling.numbers import CHOOSABLE, NumberClass
-from workflow.calling.rules import Level
 from workflow.calling.trunks import (
     DEFAULT_PORT,
     MAX_PASSWORD,
@@ -20,6 +18,8 @@ from workflow.calling.trunks import (
     NUMBER_FORMATS,
     TRANSPORTS,
 )
+from workflow.domain.calling_rules import Level
+from workflow.domain.numbers import CHOOSABLE, NumberClass
 
 
 def seconds_field() -> fields.Integer:

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from web.api.schemas import NotificationSchema
 from web.auth import current_actor
 from web.extensions import db
-from workflow import notifications
+from workflow.tickets import notifications
 
 blp = Blueprint("notifications", __name__, description="In-app notifications")
 

@@ -18,12 +18,12 @@ from web.api.fields import (
 )
 from web.last_calls import LastCalls, last_calls
 from web.reachability import Registrations, registrations
-from workflow.kinds import KINDS
-from workflow.kinds.extension_and_routing import routing_as_dict
-from workflow.machine import Status
+from workflow.domain.machine import Status
+from workflow.domain.routing import RoutingType
 from workflow.ports import CallDirection, CallOutcome, CallRecord, DeviceKind
-from workflow.routing import RoutingType
-from workflow.tickets import MAX_DETAILS_LENGTH
+from workflow.tickets.kinds import KINDS
+from workflow.tickets.kinds.extension_and_routing import routing_as_dict
+from workflow.tickets.submission import MAX_DETAILS_LENGTH
 
 #: The furthest page a list goes to (keeps OFFSET far from any integer limit).
 MAX_PAGE = 100_000

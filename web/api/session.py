@@ -12,7 +12,7 @@ from web.api.schemas import LoginSchema, UserRefSchema
 from web.auth import SignedInUser, SignInThrottled, authenticate
 from web.errors import error_response
 from web.extensions import db
-from workflow.accounts import end_sessions, identity_of
+from workflow.people.accounts import end_sessions, identity_of
 
 blp = Blueprint("session", __name__, description="Sign in and out")
 

@@ -20,14 +20,11 @@ from web.auth import current_actor
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
-from workflow import queries
-from workflow.extensions import (
-    current_organisation,
-    extension_problems_now,
-    suggest_extension,
-)
-from workflow.picker import employees_to_pick
-from workflow.rules import clean_extension
+from workflow.domain.rules import clean_extension
+from workflow.models import current_organisation
+from workflow.people.picker import employees_to_pick
+from workflow.tickets import queries
+from workflow.tickets.extensions import extension_problems_now, suggest_extension
 
 blp = Blueprint("structure", __name__, description="Branches, departments, employees, policy")
 

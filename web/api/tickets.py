@@ -19,9 +19,9 @@ from web.api.schemas import (
 )
 from web.auth import current_actor
 from web.extensions import db
-from workflow import decisions, queries
-from workflow.kinds import TicketKind
-from workflow.tickets import TicketRequest, submit_ticket
+from workflow.tickets import decisions, queries
+from workflow.tickets.kinds import TicketKind
+from workflow.tickets.submission import TicketRequest, submit_ticket
 
 blp = Blueprint("tickets", __name__, description="Setup tickets and their decisions")
 

@@ -21,9 +21,9 @@ from web.ui.form_errors import problem_messages
 from web.ui.forms import LANGUAGE_NAMES
 from web.ui.labels import label_globals
 from web.ui.phone import holds_active_agent
-from workflow import notifications, queries, undelivered
-from workflow.routing import display_number
-from workflow.rules import Role
+from workflow.domain.routing import display_number
+from workflow.domain.rules import Role
+from workflow.tickets import notifications, queries, undelivered
 
 csrf = CSRFProtect()
 

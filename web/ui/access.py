@@ -13,7 +13,7 @@ from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
 from web.auth import current_actor
-from workflow.rules import Actor, Role
+from workflow.domain.rules import Actor, Role
 
 View = TypeVar("View", bound=Callable[..., Any])
 

@@ -14,11 +14,12 @@ from web.extensions import db
 from web.ui.access import actor, signed_in
 from web.ui.form_errors import show_refusal
 from web.ui.forms import AccessForm, NewUserForm, PolicyForm
-from workflow import queries
-from workflow.accounts import add_user, change_access
-from workflow.errors import RuleViolation
-from workflow.extensions import current_organisation, update_policy
-from workflow.rules import Role
+from workflow.domain.errors import RuleViolation
+from workflow.domain.rules import Role
+from workflow.models import current_organisation
+from workflow.people.accounts import add_user, change_access
+from workflow.people.policy import update_policy
+from workflow.tickets import queries
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

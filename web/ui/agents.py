@@ -17,9 +17,10 @@ from web.ui.access import signed_in
 from web.ui.args import position_args
 from web.ui.call_records import recent_calls
 from web.ui.forms import AgentFilterForm
-from workflow import credentials, queries
+from workflow import credentials
 from workflow.calling.queries import calling_of_employee, hotline_labels
-from workflow.picker import open_tickets_of
+from workflow.people.picker import open_tickets_of
+from workflow.tickets import queries
 
 bp = Blueprint("agent_pages", __name__)
 

@@ -17,9 +17,9 @@ from web.ui.access import actor, signed_in
 from web.ui.args import int_arg, position_args
 from web.ui.forms import KIND_LABELS
 from web.ui.labels import STATE_NAMES
-from workflow import queries
-from workflow.machine import Status
-from workflow.rules import Role
+from workflow.domain.machine import Status
+from workflow.domain.rules import Role
+from workflow.tickets import queries
 
 bp = Blueprint("all_tickets", __name__)
 

@@ -13,10 +13,10 @@ from web.ui.access import actor, signed_in
 from web.ui.args import int_arg, position_args
 from web.ui.form_errors import refusal_text
 from web.ui.forms import KIND_LABELS, BulkDecisionForm
-from workflow import decisions, queries
-from workflow.errors import WorkflowError
-from workflow.machine import Action
-from workflow.rules import Role
+from workflow.domain.errors import WorkflowError
+from workflow.domain.machine import Action
+from workflow.domain.rules import Role
+from workflow.tickets import decisions, queries
 
 #: What the queue decides in bulk.
 DECISIONS = frozenset({Action.APPROVE, Action.REJECT})

@@ -12,10 +12,11 @@ from web.composition import vault
 from web.extensions import db
 from web.ui.access import signed_in
 from web.ui.forms import CredentialLinkForm
-from workflow import credentials, queries
+from workflow import credentials
 from workflow.credentials import Vault
-from workflow.errors import Conflict, NotFound
-from workflow.rules import Role
+from workflow.domain.errors import Conflict, NotFound
+from workflow.domain.rules import Role
+from workflow.tickets import queries
 
 bp = Blueprint("credential_pages", __name__)
 logger = logging.getLogger(__name__)

@@ -17,11 +17,13 @@ from web.auth import current_actor
 from web.extensions import db
 from web.ui.access import signed_in
 from web.ui.credentials import PRIVATE_HEADERS, _private, _vault
-from workflow import credentials, device_links, queries
+from workflow import credentials
+from workflow.agents import device_links
+from workflow.agents.device_links import IssuedLink, LinkState, Purpose
 from workflow.credentials import CredentialState, Revealed
-from workflow.device_links import IssuedLink, LinkState, Purpose
-from workflow.errors import Conflict, NotFound
-from workflow.rules import Role
+from workflow.domain.errors import Conflict, NotFound
+from workflow.domain.rules import Role
+from workflow.tickets import queries
 
 bp = Blueprint("device_links", __name__)
 logger = logging.getLogger(__name__)

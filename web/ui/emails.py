@@ -11,9 +11,9 @@ from werkzeug.wrappers import Response
 from web.extensions import db
 from web.ui.access import signed_in
 from web.ui.forms import FlaskForm
-from workflow import undelivered
-from workflow.rules import Role
-from workflow.undelivered import EmailKind
+from workflow.domain.rules import Role
+from workflow.tickets import undelivered
+from workflow.tickets.undelivered import EmailKind
 
 bp = Blueprint("emails_admin", __name__, url_prefix="/admin")
 

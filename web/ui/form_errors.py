@@ -8,7 +8,7 @@ from wtforms import Form
 
 from web.i18n import current_language
 from web.messages import render
-from workflow.errors import Problem, RuleViolation, WorkflowError
+from workflow.domain.errors import Problem, RuleViolation, WorkflowError
 
 
 def problem_messages(problems: Iterable[Problem], language: str | None = None) -> list[str]:

@@ -37,9 +37,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from web.i18n import current_language
 from web.messages import FIELD_NAMES, LANGUAGES, render
-from workflow import text
-from workflow.kinds import KINDS, TicketKind
-from workflow.kinds.kind import Kind
+from workflow.domain import text
+from workflow.tickets.kinds import KINDS, TicketKind
+from workflow.tickets.kinds.kind import Kind
 
 #: How each language names itself in the switch.
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 
 from web.extensions import db
 from web.ui.access import actor, signed_in
-from workflow import notifications
+from workflow.tickets import notifications
 
 bp = Blueprint("notices", __name__)
 

@@ -11,7 +11,7 @@ from web.extensions import db
 from web.i18n import SESSION_KEY
 from web.ui.access import safe_next
 from web.ui.forms import LanguageForm
-from workflow.accounts import set_language
+from workflow.people.accounts import set_language
 
 bp = Blueprint("pages", __name__)
 

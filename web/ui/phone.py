@@ -12,8 +12,8 @@ from web.extensions import db
 from web.ui.access import signed_in
 from web.ui.call_records import recent_calls
 from web.ui.webphone import settings as webphone_settings
-from workflow import webphone
-from workflow.errors import NotFound
+from workflow.agents import webphone
+from workflow.domain.errors import NotFound
 from workflow.models import Agent
 
 bp = Blueprint("phone_page", __name__)

@@ -15,14 +15,13 @@ from web.ui.access import actor, signed_in
 from web.ui.args import int_arg
 from web.ui.form_errors import show_refusal
 from web.ui.forms import SetupAgentForm
-from workflow import queries
-from workflow.errors import Conflict, NotFound, RuleViolation
-from workflow.extensions import current_organisation
-from workflow.kinds import KINDS, TicketKind, kind_of
-from workflow.kinds.kind import Kind
-from workflow.models import Agent
-from workflow.picker import PickableEmployee, employees_to_pick, refused_at_once
-from workflow.tickets import SubmittedTicket, TicketRequest, submit_ticket
+from workflow.domain.errors import Conflict, NotFound, RuleViolation
+from workflow.models import Agent, current_organisation
+from workflow.people.picker import PickableEmployee, employees_to_pick, refused_at_once
+from workflow.tickets import queries
+from workflow.tickets.kinds import KINDS, TicketKind, kind_of
+from workflow.tickets.kinds.kind import Kind
+from workflow.tickets.submission import SubmittedTicket, TicketRequest, submit_ticket
 
 bp = Blueprint("setup", __name__)
 

@@ -22,7 +22,7 @@ from web.extensions import db
 from web.i18n import SESSION_KEY
 from web.ui.access import safe_next
 from web.ui.forms import LoginForm
-from workflow.accounts import end_sessions, identity_of
+from workflow.people.accounts import end_sessions, identity_of
 
 #: Failed sign-ins are counted per address and per account (`web.throttle`).
 bp = Blueprint("sign_in", __name__)

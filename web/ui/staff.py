@@ -15,9 +15,9 @@ from web.messages import render
 from web.ui.access import actor, signed_in
 from web.ui.forms import ImportForm
 from web.ui.staff_csv import COLUMNS, REQUIRED, UnreadableFile, read_rows
-from workflow.errors import RuleViolation
-from workflow.rules import Role
-from workflow.staff_import import apply_import, plan_import
+from workflow.domain.errors import RuleViolation
+from workflow.domain.rules import Role
+from workflow.people.staff_import import apply_import, plan_import
 
 bp = Blueprint("staff", __name__, url_prefix="/admin")
 

@@ -15,17 +15,18 @@ from web.ui.args import int_arg, position_args
 from web.ui.calling.forms import EmployeeRoleForm
 from web.ui.form_errors import show_refusal
 from web.ui.forms import BranchForm, DepartmentForm, FlaskForm
-from workflow import queries, structure
 from workflow.calling.listing import job_roles_by_name
-from workflow.errors import RuleViolation
-from workflow.organisation_queries import (
+from workflow.domain.errors import RuleViolation
+from workflow.domain.rules import Role
+from workflow.people import structure
+from workflow.people.queries import (
     branch_names,
     department_names,
     find_branch,
     find_department,
     find_employee,
 )
-from workflow.rules import Role
+from workflow.tickets import queries
 
 bp = Blueprint("structure_admin", __name__, url_prefix="/admin")
 

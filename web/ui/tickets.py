@@ -14,10 +14,10 @@ from web.ui.access import actor, signed_in
 from web.ui.args import position_args
 from web.ui.form_errors import refusal_text, show_refusal
 from web.ui.forms import CommentForm, RejectForm
-from workflow import decisions, queries
-from workflow.errors import RuleViolation, WorkflowError
-from workflow.machine import FINAL_STATES
+from workflow.domain.errors import RuleViolation, WorkflowError
+from workflow.domain.machine import FINAL_STATES
 from workflow.models import Agent, Branch
+from workflow.tickets import decisions, queries
 
 bp = Blueprint("ticket_pages", __name__)
 

@@ -11,8 +11,8 @@ from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
 from web.ui.access import signed_in
-from workflow import webphone
-from workflow.errors import NotFound
+from workflow.agents import webphone
+from workflow.domain.errors import NotFound
 
 bp = Blueprint("webphone", __name__)
 

@@ -14,22 +14,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow.calling.effective import Assignments, active_placements
-from workflow.calling.models import (
+from workflow.calling.sync import request_sync
+from workflow.domain.calling_rules import Level, forward_problems
+from workflow.domain.errors import Conflict, NotFound, Problem, RuleViolation
+from workflow.domain.numbers import CHOOSABLE, classify
+from workflow.domain.routing import normalise_number
+from workflow.domain.rules import MAX_EXTENSION_LENGTH, clean_extension, extension_problems
+from workflow.models import Agent, Branch, Department, Employee, current_organisation, utcnow
+from workflow.models.calling import (
     CallingAssignment,
     CallingChange,
     CallingProfile,
     Hotline,
     JobRole,
 )
-from workflow.calling.numbers import CHOOSABLE, classify
-from workflow.calling.rules import Level, forward_problems
-from workflow.calling.sync import request_sync
-from workflow.errors import Conflict, NotFound, Problem, RuleViolation
-from workflow.extensions import current_organisation
-from workflow.models import Agent, Branch, Department, Employee, utcnow
 from workflow.permissions import require_admin
-from workflow.routing import normalise_number
-from workflow.rules import MAX_EXTENSION_LENGTH, clean_extension, extension_problems
 
 #: The longest call limit a profile may set (a day), in seconds.
 MAX_CALL_SECONDS = 86_400

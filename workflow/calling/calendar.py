@@ -10,8 +10,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from workflow.calling.admin import audit
-from workflow.calling.models import PublicHoliday, WorkingPeriod
-from workflow.errors import NotFound, Problem, RuleViolation
+from workflow.domain.errors import NotFound, Problem, RuleViolation
+from workflow.models.calling import PublicHoliday, WorkingPeriod
 from workflow.permissions import require_admin
 
 #: Days of the week as the audit trail and the pages show them (0 = Monday).

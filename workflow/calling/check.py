@@ -9,12 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.calling.effective import Assignments, placement_of_employee, working_hours
-from workflow.calling.numbers import Dialled, classify
-from workflow.calling.rules import Effective, Verdict, call_verdict
-from workflow.errors import Problem, RuleViolation
-from workflow.extensions import current_organisation
-from workflow.models import Agent, is_active
-from workflow.routing import normalise_number
+from workflow.domain.calling_rules import Effective, Verdict, call_verdict
+from workflow.domain.errors import Problem, RuleViolation
+from workflow.domain.numbers import Dialled, classify
+from workflow.domain.routing import normalise_number
+from workflow.models import Agent, current_organisation, is_active
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.calling.models import CallingAssignment, CallingProfile
-from workflow.calling.numbers import CHOOSABLE
-from workflow.calling.rules import Level
+from workflow.domain.calling_rules import Level
+from workflow.domain.numbers import CHOOSABLE
+from workflow.models.calling import CallingAssignment, CallingProfile
 
 #: Its name (migration 0006 creates the same profile in existing installations).
 DEFAULT_PROFILE_NAME = "Mặc định"

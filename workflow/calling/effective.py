@@ -8,15 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from workflow.calling.models import (
-    CallingAssignment,
-    CallingProfile,
-    JobRole,
-    PublicHoliday,
-    WorkingPeriod,
-)
-from workflow.calling.numbers import NumberClass
-from workflow.calling.rules import (
+from workflow.domain.calling_rules import (
     PRECEDENCE,
     Assigned,
     CallingRules,
@@ -26,9 +18,17 @@ from workflow.calling.rules import (
     WorkingHours,
     resolve,
 )
+from workflow.domain.numbers import NumberClass
+from workflow.domain.routing import RoutingType
 from workflow.models import Agent, Branch, Department, Employee, is_active
+from workflow.models.calling import (
+    CallingAssignment,
+    CallingProfile,
+    JobRole,
+    PublicHoliday,
+    WorkingPeriod,
+)
 from workflow.names import sort_key
-from workflow.routing import RoutingType
 
 
 def rules_of(row: CallingProfile) -> CallingRules:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from workflow.calling.effective import Assignments, placement_of_employee
-from workflow.calling.numbers import classify
-from workflow.calling.rules import forward_problems
-from workflow.errors import Problem
-from workflow.extensions import current_organisation
-from workflow.routing import Routing, RoutingType
+from workflow.domain.calling_rules import forward_problems
+from workflow.domain.errors import Problem
+from workflow.domain.numbers import classify
+from workflow.domain.routing import Routing, RoutingType
+from workflow.models import current_organisation
 
 
 def routing_problems(session: Session, employee_id: int, routing: Routing) -> dict[

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.calling.models import Hotline, Trunk
+from workflow.models.calling import Hotline, Trunk
 from workflow.ports import Cipher, TrunkGateway
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.calling.models import CallingProfile, JobRole
+from workflow.models.calling import CallingProfile, JobRole
 from workflow.names import by_name
 
 

@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from workflow.calling.effective import Assignments, placement_of_employee
 from workflow.calling.listing import profiles_by_name
-from workflow.calling.models import (
+from workflow.domain.calling_rules import Assigned, Effective
+from workflow.domain.errors import NotFound
+from workflow.models import Agent, Employee, User, is_active
+from workflow.models.calling import (
     CallingChange,
     CallingProfile,
     Hotline,
@@ -21,9 +24,6 @@ from workflow.calling.models import (
     PublicHoliday,
     WorkingPeriod,
 )
-from workflow.calling.rules import Assigned, Effective
-from workflow.errors import NotFound
-from workflow.models import Agent, Employee, User, is_active
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from workflow import outbox
 from workflow.calling import gateways
 from workflow.calling.effective import Assignments, active_placements, working_hours
-from workflow.calling.models import CallingSync
 from workflow.models import utcnow
+from workflow.models.calling import CallingSync
 from workflow.ports import Cipher, PhoneSystem, PhoneSystemError
 
 logger = logging.getLogger(__name__)

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 
 from workflow.calling.admin import _flush_unique, audit
 from workflow.calling.gateways import list_trunks
-from workflow.calling.models import Trunk
-from workflow.errors import NotFound, Problem, RuleViolation
+from workflow.domain.errors import NotFound, Problem, RuleViolation
+from workflow.domain.routing import normalise_number
+from workflow.domain.text import for_field, one_line_problem, unsafe_characters
 from workflow.models import utcnow
+from workflow.models.calling import Trunk
 from workflow.permissions import require_admin
 from workflow.ports import Cipher
-from workflow.routing import normalise_number
-from workflow.text import for_field, one_line_problem, unsafe_characters
 
 TRANSPORTS = ("udp", "tcp", "tls")
 NUMBER_FORMATS = ("e164", "national")

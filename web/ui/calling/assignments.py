@@ -20,10 +20,10 @@ from web.ui.form_errors import refusal_text, show_refusal
 from workflow.calling import admin
 from workflow.calling.listing import job_roles_by_name, profiles_by_name
 from workflow.calling.queries import AgentLink, active_agent_id, listed_assignments
-from workflow.calling.rules import Level, is_assigned
-from workflow.errors import NotFound, RuleViolation
-from workflow.organisation_queries import branch_names, department_names
-from workflow.rules import Role
+from workflow.domain.calling_rules import Level, is_assigned
+from workflow.domain.errors import NotFound, RuleViolation
+from workflow.domain.rules import Role
+from workflow.people.queries import branch_names, department_names
 
 #: Levels whose target is picked from a list (the agent is picked by extension).
 LISTED_TARGETS = (Level.BRANCH, Level.DEPARTMENT, Level.ROLE)

@@ -17,7 +17,7 @@ from web.ui.calling.syncs import latest_syncs
 from web.ui.labels import CLASS_NAMES, LEVEL_NAMES, WEEKDAY_NAMES
 from workflow.calling.queries import Change, latest_changes, names_in_changes
 from workflow.calling.sync import count_superseded
-from workflow.rules import Role
+from workflow.domain.rules import Role
 
 #: Rows of the audit trail shown.
 AUDIT_ROWS = 50

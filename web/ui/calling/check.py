@@ -16,7 +16,7 @@ from web.ui.calling.forms import CallCheckForm
 from web.ui.form_errors import show_refusal
 from workflow.calling.check import CallCheck, check_call
 from workflow.calling.queries import active_sip_username, hotline_labels
-from workflow.errors import RuleViolation
+from workflow.domain.errors import RuleViolation
 from workflow.models import utcnow
 
 #: How many of the extension's recent refused calls the answer cites.

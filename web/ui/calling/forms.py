@@ -22,7 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from web.ui.forms import EmployeeForm, FlaskForm
 from web.ui.labels import CLASS_NAMES
-from workflow.calling.numbers import CHOOSABLE
+from workflow.domain.numbers import CHOOSABLE
 
 #: Periods a weekday may have on the working-week form.
 PERIODS_PER_DAY = 2

@@ -20,7 +20,6 @@ from web.ui.calling.syncs import latest_syncs
 from web.ui.form_errors import show_refusal
 from web.ui.labels import LEVEL_NAMES
 from workflow.calling import admin
-from workflow.calling.models import CallingProfile, Hotline
 from workflow.calling.queries import (
     AgentLink,
     get_profile,
@@ -29,10 +28,11 @@ from workflow.calling.queries import (
     profiles_by_hotline,
     profiles_with_hotlines,
 )
-from workflow.calling.rules import Assigned
-from workflow.errors import Conflict, RuleViolation
-from workflow.organisation_queries import department_names
-from workflow.rules import Role
+from workflow.domain.calling_rules import Assigned
+from workflow.domain.errors import Conflict, RuleViolation
+from workflow.domain.rules import Role
+from workflow.models.calling import CallingProfile, Hotline
+from workflow.people.queries import department_names
 
 
 @bp.route("/admin/calling")

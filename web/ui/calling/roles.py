@@ -16,8 +16,8 @@ from web.ui.form_errors import show_refusal
 from workflow.calling import admin
 from workflow.calling.listing import job_roles_by_name
 from workflow.calling.queries import employees_per_job_role, get_job_role
-from workflow.errors import RuleViolation
-from workflow.rules import Role
+from workflow.domain.errors import RuleViolation
+from workflow.domain.rules import Role
 
 
 @bp.route("/admin/calling/roles", methods=["GET", "POST"])

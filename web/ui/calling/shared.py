@@ -12,8 +12,8 @@ from web.ui.calling.blueprint import bp
 from web.ui.form_errors import show_refusal
 from web.ui.labels import LEVEL_NAMES
 from workflow.calling.queries import AgentLink, active_agents_with
-from workflow.calling.rules import Assigned, Level
-from workflow.errors import RuleViolation, WorkflowError
+from workflow.domain.calling_rules import Assigned, Level
+from workflow.domain.errors import RuleViolation, WorkflowError
 
 
 def target_text(target: int | None, assigned: Assigned, departments: Mapping[int, str]) -> str:

@@ -8,8 +8,8 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from workflow.calling.models import CallingSync
 from workflow.calling.sync import recent_syncs
+from workflow.models.calling import CallingSync
 
 #: Syncs the audit page lists.
 SYNC_ROWS = 10

@@ -16,9 +16,9 @@ from web.ui.form_errors import show_refusal
 from web.ui.forms import FlaskForm
 from workflow.calling import admin, gateways, trunks
 from workflow.calling.queries import get_hotline
-from workflow.errors import NotFound, RuleViolation
+from workflow.domain.errors import NotFound, RuleViolation
+from workflow.domain.rules import Role
 from workflow.ports import Cipher
-from workflow.rules import Role
 
 
 @bp.route("/admin/calling/trunks")

@@ -19,8 +19,8 @@ from web.ui.form_errors import problem_messages, show_refusal
 from web.ui.forms import FlaskForm
 from workflow.calling import calendar
 from workflow.calling.queries import public_holidays, working_periods
-from workflow.errors import RuleViolation
-from workflow.rules import Role
+from workflow.domain.errors import RuleViolation
+from workflow.domain.rules import Role
 
 
 @bp.route("/admin/calling/hours", methods=["GET", "POST"])

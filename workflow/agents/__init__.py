@@ -1,0 +1,1 @@
+"""What a provisioned agent account offers: password letters, setup links, Web phone."""

@@ -1,0 +1,1 @@
+"""Demo data: an organisation with staff, tickets, agents and calling functions."""

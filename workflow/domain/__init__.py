@@ -1,0 +1,1 @@
+"""Pure rules: the ticket state machine, extension, routing and calling rules, errors."""

@@ -1,0 +1,178 @@
+"""Business rules as plain functions: extension policy and who may do what."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from workflow.domain.errors import Problem
+from workflow.domain.machine import TRANSITIONS, Action, Status
+
+#: The shortest and longest extension an organisation may choose.
+MIN_EXTENSION_LENGTH = 3
+MAX_EXTENSION_LENGTH = 8
+
+
+class Role(StrEnum):
+    """What a user does in agentdesk."""
+
+    REQUESTER = "requester"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+
+#: The kinds of branch an organisation has: a facility, an office or a branch.
+BRANCH_KINDS = ("branch", "office", "facility")
+
+
+@dataclass(frozen=True)
+class ExtensionPolicy:
+    """An organisation's rule for extension numbers."""
+
+    length: int
+    prefix: str = ""
+    reserved: frozenset[str] = field(default_factory=frozenset)
+
+    def problems(self) -> list[Problem]:
+        """What is wrong with the policy itself (empty when it is usable)."""
+        found = []
+        if not MIN_EXTENSION_LENGTH <= self.length <= MAX_EXTENSION_LENGTH:
+            found.append(
+                Problem("policy_length_range", {"min": MIN_EXTENSION_LENGTH,
+                                                "max": MAX_EXTENSION_LENGTH})
+            )
+        if self.prefix and (not self.prefix.isdecimal() or not self.prefix.isascii()):
+            found.append(Problem("policy_prefix_digits"))
+        elif self.prefix.startswith("0"):
+            found.append(Problem("policy_prefix_zero"))
+        elif len(self.prefix) >= self.length:
+            found.append(Problem("policy_prefix_too_long", {"length": self.length}))
+        return found
+
+    def number_range(self) -> tuple[int, int]:
+        """The smallest and largest number of the policy's length and prefix (reserved or not)."""
+        free_digits = self.length - len(self.prefix)
+        if not self.prefix:
+            return 10 ** (free_digits - 1), 10**free_digits - 1
+        return int(self.prefix + "0" * free_digits), int(self.prefix + "9" * free_digits)
+
+
+def clean_extension(raw: str) -> str:
+    """An extension as typed or pasted ("5 012", " 5012 "), without any blank inside or
+    around: digits are what count, as with phone numbers."""
+    return "".join(raw.split())
+
+
+def extension_problems(policy: ExtensionPolicy, extension: str) -> list[Problem]:
+    """Every way `extension` breaks `policy` (empty when it is valid)."""
+    if not extension.isascii() or not extension.isdecimal():
+        return [Problem("extension_digits")]
+    found = []
+    if set(extension) == {"0"}:
+        found.append(Problem("extension_zero"))
+    elif extension.startswith("0"):
+        found.append(Problem("extension_leading_zero"))
+    if len(extension) != policy.length:
+        found.append(Problem("extension_length", {"length": policy.length}))
+    if not extension.startswith(policy.prefix):
+        found.append(Problem("extension_prefix", {"prefix": policy.prefix}))
+    if extension in policy.reserved:
+        found.append(Problem("extension_reserved"))
+    return found
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person doing something, as the rules need to see them."""
+
+    user_id: int
+    role: Role
+    all_branches: bool = False
+    branch_ids: frozenset[int] = frozenset()
+
+    def covers(self, branch_id: int) -> bool:
+        """Whether this user's scope includes `branch_id`."""
+        return self.role is Role.ADMIN or self.all_branches or branch_id in self.branch_ids
+
+
+def decision_refusal(actor: Actor, branch_id: int, requester_id: int) -> str | None:
+    """Why `actor` may not approve or reject this ticket, or None when they may."""
+    if actor.role not in (Role.APPROVER, Role.ADMIN):
+        return "not_an_approver"
+    if actor.user_id == requester_id:
+        return "own_ticket"
+    if not actor.covers(branch_id):
+        return "out_of_scope"
+    return None
+
+
+def cancel_refusal(actor: Actor, requester_id: int) -> str | None:
+    """Why `actor` may not cancel this ticket, or None when they may."""
+    if actor.role is Role.ADMIN or actor.user_id == requester_id:
+        return None
+    return "not_requester"
+
+
+def retry_refusal(actor: Actor, branch_id: int) -> str | None:
+    """Why `actor` may not retry a failed ticket, or None when they may."""
+    if actor.role not in (Role.APPROVER, Role.ADMIN):
+        return "not_an_approver"
+    if not actor.covers(branch_id):
+        return "out_of_scope"
+    return None
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What the rules need to know of a ticket to say who may act on it."""
+
+    state: Status
+    branch_id: int
+    requester_id: int
+
+
+def _may_decide(actor: Actor, ticket: TicketFacts) -> str | None:
+    """Why `actor` may not approve or reject this ticket, or None."""
+    return decision_refusal(actor, ticket.branch_id, ticket.requester_id)
+
+
+def _may_cancel(actor: Actor, ticket: TicketFacts) -> str | None:
+    """Why `actor` may not cancel this ticket, or None."""
+    return cancel_refusal(actor, ticket.requester_id)
+
+
+def _may_retry(actor: Actor, ticket: TicketFacts) -> str | None:
+    """Why `actor` may not retry this ticket, or None."""
+    return retry_refusal(actor, ticket.branch_id)
+
+
+#: The guard of each action a person takes; the table's other actions are the workers' alone.
+GUARDS: dict[Action, Callable[[Actor, TicketFacts], str | None]] = {
+    Action.APPROVE: _may_decide,
+    Action.REJECT: _may_decide,
+    Action.CANCEL: _may_cancel,
+    Action.RETRY: _may_retry,
+}
+
+
+def action_refusal(actor: Actor, action: Action, ticket: TicketFacts) -> str | None:
+    """Why `actor` may not take the person's `action` on this ticket, or None when they may."""
+    return GUARDS[action](actor, ticket)
+
+
+def allowed_actions(ticket: TicketFacts, actor: Actor) -> frozenset[Action]:
+    """The actions `actor` may take on the ticket now: the table's, as far as the guards let."""
+    return frozenset(
+        action for state, action in TRANSITIONS
+        if state == ticket.state and action in GUARDS and GUARDS[action](actor, ticket) is None
+    )
+
+
+def visible_branch_filter(actor: Actor) -> Collection[int] | None:
+    """Branches whose tickets `actor` may see beyond their own; None means all."""
+    if actor.role is Role.ADMIN or actor.all_branches:
+        return None
+    if actor.role is Role.APPROVER:
+        return actor.branch_ids
+    return frozenset()

@@ -1,0 +1,83 @@
+"""Every table of agentdesk, one module per concept on one declarative base."""
+
+from workflow.db import Base, UTCDateTime, on_postgresql, table, utcnow
+from workflow.domain.rules import Role
+from workflow.models.agents import (
+    Agent,
+    DeviceLink,
+    DirectoryEntry,
+    DirectoryWrite,
+    SipCredential,
+    is_active,
+)
+from workflow.models.calling import (
+    CallingAssignment,
+    CallingChange,
+    CallingProfile,
+    CallingSync,
+    Hotline,
+    JobRole,
+    PublicHoliday,
+    Trunk,
+    WorkingPeriod,
+)
+from workflow.models.people import (
+    ApiToken,
+    Branch,
+    Department,
+    Employee,
+    Organisation,
+    User,
+    approver_branch,
+    current_organisation,
+)
+from workflow.models.tickets import (
+    OPEN_STATE_VALUES,
+    Notification,
+    OutboxMessage,
+    Ticket,
+    TicketEvent,
+    in_open_state,
+    state_in,
+    ticket_watcher,
+)
+
+__all__ = [
+    "OPEN_STATE_VALUES",
+    "Agent",
+    "ApiToken",
+    "Base",
+    "Branch",
+    "CallingAssignment",
+    "CallingChange",
+    "CallingProfile",
+    "CallingSync",
+    "Department",
+    "DeviceLink",
+    "DirectoryEntry",
+    "DirectoryWrite",
+    "Employee",
+    "Hotline",
+    "JobRole",
+    "Notification",
+    "Organisation",
+    "OutboxMessage",
+    "PublicHoliday",
+    "Role",
+    "SipCredential",
+    "Ticket",
+    "TicketEvent",
+    "Trunk",
+    "UTCDateTime",
+    "User",
+    "WorkingPeriod",
+    "approver_branch",
+    "current_organisation",
+    "in_open_state",
+    "is_active",
+    "on_postgresql",
+    "state_in",
+    "table",
+    "ticket_watcher",
+    "utcnow",
+]

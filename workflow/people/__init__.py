@@ -1,0 +1,1 @@
+"""The organisation, its staff and user accounts; moving staff moves their open tickets."""

@@ -1,0 +1,1 @@
+"""Setup tickets: filing, deciding, provisioning, completing, their notices and read model."""
