@@ -54,6 +54,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "policy_prefix_too_long": "Đầu số phải ngắn hơn {length} chữ số.",
         "policy_breaks_extensions": "Quy tắc mới làm các số đang dùng không hợp lệ: {extensions}.",
         "unknown_user": "Có người nhận thông báo không tồn tại.",
+        "error": "Không thực hiện được yêu cầu.",
         "not_found": "Không tìm thấy.",
         "ticket_not_found": "Không tìm thấy phiếu #{ticket_id}.",
         "agent_not_found": "Không tìm thấy agent #{agent_id}.",
@@ -200,6 +201,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "policy_breaks_extensions": "The new policy would invalidate extensions in use: "
         "{extensions}.",
         "unknown_user": "A person to notify does not exist.",
+        "error": "The request could not be done.",
         "not_found": "Not found.",
         "ticket_not_found": "Ticket #{ticket_id} not found.",
         "agent_not_found": "Agent #{agent_id} not found.",

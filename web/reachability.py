@@ -18,6 +18,7 @@ from flask import Flask, current_app
 from web.composition import phone_system
 from web.extensions import db
 from workflow.domain.routing import RoutingType
+from workflow.domain.rules import AgentStatus
 from workflow.models import Agent
 from workflow.ports import PhoneSystemError, RegisteredDevice
 
@@ -44,7 +45,7 @@ class Registrations:
 
     def unreachable(self, agent: Agent) -> bool:
         """An active agent whose calls ring App and Web while no device is registered."""
-        return (self.readable and agent.status == "active"
+        return (self.readable and agent.status == AgentStatus.ACTIVE
                 and agent.routing_type == RoutingType.APP_WEB
                 and not self.of(agent.sip_username))
 

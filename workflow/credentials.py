@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, joinedload
 
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Conflict, NotFound
 from workflow.models import Employee, SipCredential, UTCDateTime, table, utcnow
 from workflow.ports import Cipher
@@ -60,7 +61,7 @@ class Vault:
             return self.cipher.decrypt(sealed.encode()).decode()
         except ValueError as error:
             # The keys changed without keeping the old one (CREDENTIAL_KEYS): issue anew.
-            raise Conflict("credential_unreadable") from error
+            raise Conflict(ErrorCode.CREDENTIAL_UNREADABLE) from error
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def new_link(session: Session, credential_id: int) -> str:
     ).rowcount
     if not changed:
         session.rollback()
-        raise Conflict("credential_gone")
+        raise Conflict(ErrorCode.CREDENTIAL_GONE)
     session.commit()
     return token
 
@@ -168,7 +169,7 @@ def status_by_link(session: Session, token: str) -> CredentialStatus:
     found = session.scalars(_statuses().where(SipCredential.link_digest == link_digest(token))
                             ).first()
     if found is None:
-        raise NotFound("credential")
+        raise NotFound(ErrorCode.CREDENTIAL)
     return _status(found)
 
 
@@ -232,7 +233,7 @@ def _reveal(session: Session, vault: Vault, which: ColumnElement[bool]) -> Revea
     ).first()
     if row is None or row.secret is None:
         session.rollback()
-        raise Conflict("credential_gone")
+        raise Conflict(ErrorCode.CREDENTIAL_GONE)
     password = vault.open(row.secret)
     # The state is checked again as the row is written: a concurrent reveal that got there
     # first leaves nothing to update.
@@ -244,7 +245,7 @@ def _reveal(session: Session, vault: Vault, which: ColumnElement[bool]) -> Revea
     ).rowcount
     session.commit()
     if not won:
-        raise Conflict("credential_gone")
+        raise Conflict(ErrorCode.CREDENTIAL_GONE)
     return Revealed(row.sip_username, vault.domain, password, row.full_name)
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import PermissionDenied
 from workflow.domain.rules import Role
 from workflow.models import User
 
 #: The refusal of a change only admins may make (a message in both languages).
-ADMIN_ONLY = "admin_only"
+ADMIN_ONLY = ErrorCode.ADMIN_ONLY
 
 
-def admin_refusal(role: str | None) -> str | None:
+def admin_refusal(role: str | None) -> ErrorCode | None:
     """Why a user with `role` (None: no active user) may not change the set-up, or None."""
     return None if role == Role.ADMIN.value else ADMIN_ONLY
 

@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 from web.messages import LANGUAGES, MESSAGES
+from workflow.domain.codes import ErrorCode
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The errors whose first argument is a code (workflow.domain.errors).
@@ -29,8 +30,13 @@ def raised_codes() -> dict[str, str]:
                 else:
                     continue
                 if isinstance(code, ast.Constant) and isinstance(code.value, str):
-                    found.setdefault(code.value,
-                                     f"{path.relative_to(ROOT)}:{node.lineno}")
+                    value = code.value
+                elif (isinstance(code, ast.Attribute) and isinstance(code.value, ast.Name)
+                      and code.value.id == "ErrorCode"):
+                    value = ErrorCode[code.attr].value
+                else:
+                    continue
+                found.setdefault(value, f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
 

@@ -34,6 +34,7 @@ from workflow.calling.queries import (
     listed_assignments,
 )
 from workflow.domain.calling_rules import Level
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import PermissionDenied
 from workflow.domain.rules import Role
 from workflow.models import utcnow
@@ -208,7 +209,7 @@ def _admin_id() -> int:
     """The caller's id, when they are an admin."""
     actor = current_actor()
     if actor.role is not Role.ADMIN:
-        raise PermissionDenied("admin_only")
+        raise PermissionDenied(ErrorCode.ADMIN_ONLY)
     return actor.user_id
 
 

@@ -20,6 +20,7 @@ from web.last_calls import LastCalls, last_calls
 from web.reachability import Registrations, registrations
 from workflow.domain.machine import Status
 from workflow.domain.routing import RoutingType
+from workflow.domain.rules import AgentStatus
 from workflow.ports import CallDirection, CallOutcome, CallRecord, DeviceKind
 from workflow.tickets.kinds import KINDS
 from workflow.tickets.kinds.extension_and_routing import routing_as_dict
@@ -83,7 +84,7 @@ class WithRouting(Schema):
 class AgentSummarySchema(WithRouting):
     id = fields.Integer()
     extension = fields.String()
-    status = fields.String(validate=one_of(["active", "revoked"]))
+    status = fields.String(validate=one_of(AgentStatus))
 
 
 class EmployeeSchema(Schema):
@@ -187,7 +188,7 @@ def _last_call(sip_username: str) -> CallRecord | None:
 class AgentArgsSchema(PageArgsSchema):
     branch_id = query_id()
     department_id = query_id()
-    status = fields.String(validate=one_of(["active", "revoked"]))
+    status = fields.String(validate=one_of(AgentStatus))
     routing_type = fields.String(validate=one_of(RoutingType))
     q = Line(validate=validate.Length(max=100))
     no_device = fields.Boolean(metadata={

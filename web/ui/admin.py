@@ -14,6 +14,7 @@ from web.extensions import db
 from web.ui.access import actor, signed_in
 from web.ui.form_errors import show_refusal
 from web.ui.forms import AccessForm, NewUserForm, PolicyForm
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import RuleViolation
 from workflow.domain.rules import Role
 from workflow.models import current_organisation
@@ -41,7 +42,7 @@ def policy() -> Any:
     if form.validate_on_submit():
         reserved = [item for item in SEPARATORS.split(form.reserved.data or "") if item]
         if not all(item.isascii() and item.isdecimal() for item in reserved):
-            show_refusal(form, RuleViolation.single("reserved", "reserved_digits"))
+            show_refusal(form, RuleViolation.single("reserved", ErrorCode.RESERVED_DIGITS))
         else:
             try:
                 update_policy(session, int(form.length.data or 0),

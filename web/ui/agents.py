@@ -19,6 +19,7 @@ from web.ui.call_records import recent_calls
 from web.ui.forms import AgentFilterForm
 from workflow import credentials
 from workflow.calling.queries import calling_of_employee, hotline_labels
+from workflow.domain.rules import AgentStatus
 from workflow.people.picker import open_tickets_of
 from workflow.tickets import queries
 
@@ -39,7 +40,7 @@ def agent_list() -> Any:
     page = queries.browse_agents(db.session(), filters, position_args(
         (form.page.data or 1) if not form.errors else 1), PER_PAGE)
     open_tickets = open_tickets_of(db.session(), [agent.employee_id for agent in page.items
-                                                  if agent.status == "active"])
+                                                  if agent.status == AgentStatus.ACTIVE])
     return render_template("agents/list.html", form=form, page=page, open_tickets=open_tickets,
                            registrations=reading,
                            last_calls=last_calls(agent.sip_username for agent in page.items))

@@ -38,6 +38,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from web.i18n import current_language
 from web.messages import FIELD_NAMES, LANGUAGES, render
 from workflow.domain import text
+from workflow.domain.rules import AgentStatus
 from workflow.tickets.kinds import KINDS, TicketKind
 from workflow.tickets.kinds.kind import Kind
 
@@ -124,8 +125,9 @@ class AgentFilterForm(FlaskForm):
     branch_id = SelectField(_l("Chi nhánh"), coerce=_optional_id, validators=[Optional()])
     department_id = SelectField(_l("Phòng ban"), coerce=_optional_id, validators=[Optional()])
     status = SelectField(_l("Trạng thái"), validators=[Optional()], choices=[
-        SelectChoice("", _l("Tất cả")), SelectChoice("active", _l("Đang hoạt động")),
-        SelectChoice("revoked", _l("Đã ngừng cấp")),
+        SelectChoice("", _l("Tất cả")),
+        SelectChoice(AgentStatus.ACTIVE.value, _l("Đang hoạt động")),
+        SelectChoice(AgentStatus.REVOKED.value, _l("Đã ngừng cấp")),
     ])
     routing_type = SelectField(_l("Định tuyến"), validators=[Optional()], choices=[
         SelectChoice("", _l("Tất cả")), SelectChoice("app_web", _l("App và Web")),

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from workflow import credentials
 from workflow.credentials import CredentialState, Revealed, Vault
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Conflict, NotFound
 from workflow.models import DeviceLink, SipCredential, utcnow
 
@@ -75,7 +76,7 @@ def issue(session: Session, credential_id: int, issued_by_id: int | None, purpos
     ).first()
     if pending is None:
         session.rollback()
-        raise Conflict("credential_gone")
+        raise Conflict(ErrorCode.CREDENTIAL_GONE)
     session.execute(update(DeviceLink)
                     .where(DeviceLink.credential_id == credential_id,
                            DeviceLink.used_at.is_(None), DeviceLink.expires_at > now)
@@ -98,7 +99,7 @@ def pending_credential_of(session: Session, credential_id: int, email: str) -> i
     """`credential_id` if it is a pending password of the employee signed in with `email`
     (NotFound otherwise: nobody issues links to someone else's password)."""
     if credential_id not in {status.id for status in credentials.pending_for(session, email)}:
-        raise NotFound("credential")
+        raise NotFound(ErrorCode.CREDENTIAL)
     return credential_id
 
 
@@ -107,7 +108,7 @@ def state_of(session: Session, token: str) -> LinkState:
     link = session.scalars(select(DeviceLink)
                            .where(DeviceLink.token_digest == token_digest(token))).first()
     if link is None:
-        raise NotFound("device_link")
+        raise NotFound(ErrorCode.DEVICE_LINK)
     if link.used_at is not None:
         return LinkState.USED
     if link.expires_at <= utcnow():
@@ -133,7 +134,7 @@ def use(session: Session, vault: Vault, token: str, user_agent: str) -> Revealed
     if not won:
         session.rollback()
         state_of(session, token)  # NotFound for a link that never existed
-        raise Conflict("device_link_gone")
+        raise Conflict(ErrorCode.DEVICE_LINK_GONE)
     link_id, credential_id = session.execute(
         select(DeviceLink.id, DeviceLink.credential_id).where(DeviceLink.token_digest == digest)
     ).one()
@@ -144,7 +145,7 @@ def use(session: Session, vault: Vault, token: str, user_agent: str) -> Revealed
         # The password was shown on a page or replaced meanwhile: nothing to hand out; the
         # link stays unused but leads nowhere any more.
         logger.info("device link %s refused: its password is no longer pending", link_id)
-        raise Conflict("device_link_gone") from None
+        raise Conflict(ErrorCode.DEVICE_LINK_GONE) from None
     logger.info("device link %s used for %s by %r", link_id, revealed.sip_username,
                 _printable(user_agent))
     return revealed

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound
 from workflow.domain.machine import Status
 from workflow.models import Agent, Employee, Ticket, is_active, utcnow
@@ -90,7 +91,7 @@ def active_agent_of(session: Session, email: str) -> Agent:
                ~revoking)
         .order_by(Agent.id).limit(1)).first()
     if agent is None:
-        raise NotFound("webphone_no_agent")
+        raise NotFound(ErrorCode.WEBPHONE_NO_AGENT)
     return agent
 
 
@@ -102,7 +103,7 @@ def issue_credentials(session: Session, settings: WebphoneSettings | None, email
     the user holds no active agent account.
     """
     if settings is None:
-        raise NotFound("webphone_not_configured")
+        raise NotFound(ErrorCode.WEBPHONE_NOT_CONFIGURED)
     agent = active_agent_of(session, email)
     credential = ephemeral_credential(settings.secret, agent.sip_username, now or utcnow(),
                                       settings.lifetime)

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from workflow.calling.effective import Assignments, active_placements
 from workflow.calling.sync import request_sync
-from workflow.domain.calling_rules import Level, forward_problems
+from workflow.domain.calling_rules import TARGET_COLUMN, AuditSubject, Level, forward_problems
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Conflict, NotFound, Problem, RuleViolation
 from workflow.domain.numbers import CHOOSABLE, classify
 from workflow.domain.routing import normalise_number
@@ -36,8 +37,6 @@ MAX_CALL_SECONDS = 86_400
 NAMED_AGENTS = 20
 
 #: The column of `CallingAssignment` that holds each level's target.
-TARGET_COLUMN = {Level.BRANCH: "branch_id", Level.DEPARTMENT: "department_id",
-                 Level.ROLE: "job_role_id", Level.AGENT: "agent_id"}
 _TARGET_MODEL: dict[Level, Any] = {Level.BRANCH: Branch, Level.DEPARTMENT: Department,
                                    Level.ROLE: JobRole, Level.AGENT: Agent}
 
@@ -64,7 +63,7 @@ def save_profile(session: Session, actor_id: int, data: ProfileInput,
     hotlines = _check_profile(session, data)
     row = _profile(session, profile_id) if profile_id else CallingProfile(version=0)
     if profile_id and version is not None and row.version != version:
-        raise Conflict("profile_changed", version=row.version)
+        raise Conflict(ErrorCode.PROFILE_CHANGED, version=row.version)
     before = _profile_snapshot(row) if profile_id else None
     broken_before = broken_forwards(session) if profile_id else set()
     row.name, row.outgoing = data.name.strip(), data.outgoing
@@ -76,11 +75,11 @@ def save_profile(session: Session, actor_id: int, data: ProfileInput,
     row.after_hours, row.external_forwarding = data.after_hours, data.external_forwarding
     row.version, row.updated_at = row.version + 1, utcnow()
     session.add(row)
-    _flush_unique(session, "name", "profile_name_taken")
+    _flush_unique(session, "name", ErrorCode.PROFILE_NAME_TAKEN)
     session.expire(row, ["default_hotline"])
     if profile_id:
         _refuse_new_breakage(session, broken_before)
-    audit(session, actor_id, "profile", row.id, before, _profile_snapshot(row))
+    audit(session, actor_id, AuditSubject.PROFILE, row.id, before, _profile_snapshot(row))
     session.commit()
     return row
 
@@ -93,7 +92,8 @@ def assign_profile(session: Session, actor_id: int, level: Level, target_id: int
     if level is not Level.ORGANISATION and (column is None or target_id is None
                                             or session.get(_TARGET_MODEL[level], target_id)
                                             is None):
-        raise NotFound("assignment_target_not_found", level=level.value, target_id=target_id)
+        raise NotFound(ErrorCode.ASSIGNMENT_TARGET_NOT_FOUND, level=level.value,
+                       target_id=target_id)
     profile = _profile(session, profile_id) if profile_id else None
     query = select(CallingAssignment).where(CallingAssignment.level == level.value)
     if column is not None:
@@ -118,7 +118,7 @@ def assign_profile(session: Session, actor_id: int, level: Level, target_id: int
         row.profile, row.updated_at = profile, utcnow()
     session.flush()
     _refuse_new_breakage(session, broken_before)
-    audit(session, actor_id, "assignment", target_id,
+    audit(session, actor_id, AuditSubject.ASSIGNMENT, target_id,
            {"level": level_before, "profile": before},
            {"level": level.value, "profile": profile.name if profile else None},
            keep=("level",))
@@ -133,7 +133,7 @@ def save_hotline(session: Session, actor_id: int, number: str, label: str = "",
     e164 = normalise_number(number) if len(number) <= 30 else None
     problems: dict[str, list[Problem]] = {}
     if e164 is None:
-        problems["number"] = [Problem("phone_invalid", {"number": number[:30]})]
+        problems["number"] = [Problem(ErrorCode.PHONE_INVALID, {"number": number[:30]})]
     wanted = clean_extension(extension or "") or None
     if wanted is not None:
         policy = current_organisation(session).policy
@@ -143,17 +143,17 @@ def save_hotline(session: Session, actor_id: int, number: str, label: str = "",
         raise RuleViolation(problems)
     row = session.get(Hotline, hotline_id) if hotline_id else Hotline()
     if row is None:
-        raise NotFound("hotline_not_found", hotline_id=hotline_id)
+        raise NotFound(ErrorCode.HOTLINE_NOT_FOUND, hotline_id=hotline_id)
     before = ({"number": row.number, "label": row.label, "extension": row.extension}
               if hotline_id else None)
     assert e164 is not None  # refused above
     row.number, row.label, row.extension = e164, label.strip()[:100], wanted
     session.add(row)
-    _flush_unique(session, "number", "hotline_taken")
+    _flush_unique(session, "number", ErrorCode.HOTLINE_TAKEN)
     after: dict[str, Any] = {"number": e164, "label": row.label}
     if wanted is not None or (before or {}).get("extension") is not None:
         after["extension"] = wanted  # hotlines that ring nothing keep their trail as it was
-    audit(session, actor_id, "hotline", row.id, before, after)
+    audit(session, actor_id, AuditSubject.HOTLINE, row.id, before, after)
     session.commit()
     return row
 
@@ -163,15 +163,15 @@ def save_job_role(session: Session, actor_id: int, name: str,
     """Add a job role (e.g. "Telesales"), or rename one."""
     require_admin(session, actor_id)
     if not name.strip() or len(name.strip()) > 100:
-        raise RuleViolation.single("name", "name_required")
+        raise RuleViolation.single("name", ErrorCode.NAME_REQUIRED)
     row = session.get(JobRole, job_role_id) if job_role_id else JobRole()
     if row is None:
-        raise NotFound("job_role_not_found", job_role_id=job_role_id)
+        raise NotFound(ErrorCode.JOB_ROLE_NOT_FOUND, job_role_id=job_role_id)
     before = {"name": row.name} if job_role_id else None
     row.name = name.strip()
     session.add(row)
-    _flush_unique(session, "name", "job_role_taken")
-    audit(session, actor_id, "job_role", row.id, before, {"name": row.name})
+    _flush_unique(session, "name", ErrorCode.JOB_ROLE_TAKEN)
+    audit(session, actor_id, AuditSubject.JOB_ROLE, row.id, before, {"name": row.name})
     session.commit()
     return row
 
@@ -189,14 +189,14 @@ def assign_job_role(session: Session, actor_id: int, employee_id: int,
     require_admin(session, actor_id)
     employee = session.get(Employee, employee_id)
     if employee is None:
-        raise NotFound("employee_unknown", employee_id=employee_id)
+        raise NotFound(ErrorCode.EMPLOYEE_UNKNOWN, employee_id=employee_id)
     if job_role_id is not None and session.get(JobRole, job_role_id) is None:
-        raise RuleViolation.single("job_role_id", "job_role_not_found")
+        raise RuleViolation.single("job_role_id", ErrorCode.JOB_ROLE_NOT_FOUND)
     before = employee.job_role_id
     broken_before = broken_forwards(session)
     employee.job_role_id = job_role_id
     _refuse_new_breakage(session, broken_before)
-    audit(session, actor_id, "employee_role", employee_id, {"job_role_id": before},
+    audit(session, actor_id, AuditSubject.EMPLOYEE_ROLE, employee_id, {"job_role_id": before},
           {"job_role_id": job_role_id})
 
 
@@ -221,7 +221,7 @@ def _refuse_new_breakage(session: Session, before: set[tuple[int, str]]) -> None
     if newly:
         session.rollback()
         raise RuleViolation.single(
-            "profile", "forwards_would_break", count=len(newly),
+            "profile", ErrorCode.FORWARDS_WOULD_BREAK, count=len(newly),
             extensions=[extension for _, extension in newly[:NAMED_AGENTS]])
 
 
@@ -229,19 +229,19 @@ def _check_profile(session: Session, data: ProfileInput) -> list[Hotline]:
     """The profile's hotlines, or every problem of the input."""
     problems: dict[str, list[Problem]] = {}
     if not data.name.strip() or len(data.name.strip()) > 100:
-        problems["name"] = [Problem("name_required")]
+        problems["name"] = [Problem(ErrorCode.NAME_REQUIRED)]
     unknown = set(data.classes) - {each.value for each in CHOOSABLE}
     if unknown:
-        problems["classes"] = [Problem("class_unknown", {"classes": sorted(unknown)})]
+        problems["classes"] = [Problem(ErrorCode.CLASS_UNKNOWN, {"classes": sorted(unknown)})]
     for name in ("max_internal_seconds", "max_outgoing_seconds"):
         value = getattr(data, name)
         if value is not None and not 1 <= value <= MAX_CALL_SECONDS:
-            problems[name] = [Problem("seconds_range", {"max": MAX_CALL_SECONDS})]
+            problems[name] = [Problem(ErrorCode.SECONDS_RANGE, {"max": MAX_CALL_SECONDS})]
     hotlines = list(session.scalars(select(Hotline).where(Hotline.id.in_(data.hotline_ids))))
     if len(hotlines) != len(set(data.hotline_ids)):
-        problems["hotline_ids"] = [Problem("hotline_not_found")]
+        problems["hotline_ids"] = [Problem(ErrorCode.HOTLINE_NOT_FOUND)]
     if data.default_hotline_id is not None and data.default_hotline_id not in data.hotline_ids:
-        problems["default_hotline_id"] = [Problem("default_hotline_not_listed")]
+        problems["default_hotline_id"] = [Problem(ErrorCode.DEFAULT_HOTLINE_NOT_LISTED)]
     if problems:
         raise RuleViolation(problems)
     return hotlines
@@ -251,7 +251,7 @@ def _profile(session: Session, profile_id: int) -> CallingProfile:
     """The profile with this id, or NotFound."""
     row = session.get(CallingProfile, profile_id)
     if row is None:
-        raise NotFound("profile_not_found", profile_id=profile_id)
+        raise NotFound(ErrorCode.PROFILE_NOT_FOUND, profile_id=profile_id)
     return row
 
 
@@ -265,7 +265,7 @@ def _profile_snapshot(row: CallingProfile) -> dict[str, Any]:
             "after_hours": row.after_hours, "external_forwarding": row.external_forwarding}
 
 
-def audit(session: Session, actor_id: int | None, subject: str, subject_id: int | None,
+def audit(session: Session, actor_id: int | None, subject: AuditSubject, subject_id: int | None,
            before: dict[str, Any] | None, after: dict[str, Any],
            keep: tuple[str, ...] = ()) -> None:
     """Record each changed field (and those in `keep`) as [old, new]; ask for a sync."""
@@ -280,7 +280,7 @@ def audit(session: Session, actor_id: int | None, subject: str, subject_id: int 
     request_sync(session, change.id)
 
 
-def _flush_unique(session: Session, field_name: str, code: str) -> None:
+def _flush_unique(session: Session, field_name: str, code: ErrorCode) -> None:
     """Flush, turning a duplicate into a field-level problem."""
     try:
         session.flush()

@@ -10,6 +10,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from workflow.calling.admin import audit
+from workflow.domain.calling_rules import AuditSubject
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound, Problem, RuleViolation
 from workflow.models.calling import PublicHoliday, WorkingPeriod
 from workflow.permissions import require_admin
@@ -22,13 +24,13 @@ def set_working_week(session: Session, actor_id: int,
                      periods: Sequence[tuple[int, time, time]]) -> None:
     """Replace the working week with `periods` (weekday, start, end), local time."""
     require_admin(session, actor_id)
-    problems = [Problem("period_invalid", {"weekday": weekday})
+    problems = [Problem(ErrorCode.PERIOD_INVALID, {"weekday": weekday})
                 for weekday, starts, ends in periods
                 if weekday not in WEEKDAYS or not starts < ends]
     ordered = sorted(periods)
     for (day, _, ends), (next_day, next_starts, _) in pairwise(ordered):
         if day == next_day and next_starts < ends:
-            problems.append(Problem("periods_overlap", {"weekday": day}))
+            problems.append(Problem(ErrorCode.PERIODS_OVERLAP, {"weekday": day}))
     if problems:
         raise RuleViolation({"periods": problems})
     before = _week(session)
@@ -36,7 +38,7 @@ def set_working_week(session: Session, actor_id: int,
     session.add_all(WorkingPeriod(weekday=day, starts=starts, ends=ends)
                     for day, starts, ends in ordered)
     session.flush()
-    audit(session, actor_id, "working_week", None, {"periods": before},
+    audit(session, actor_id, AuditSubject.WORKING_WEEK, None, {"periods": before},
           {"periods": _week(session)})
     session.commit()
 
@@ -45,11 +47,11 @@ def add_holiday(session: Session, actor_id: int, day: date, name: str) -> Public
     """Add a public holiday (one date; Tết moves, so each year's days are entered)."""
     require_admin(session, actor_id)
     if session.scalar(select(PublicHoliday.id).where(PublicHoliday.day == day)) is not None:
-        raise RuleViolation.single("day", "holiday_taken", day=day.strftime("%d/%m/%Y"))
+        raise RuleViolation.single("day", ErrorCode.HOLIDAY_TAKEN, day=day.strftime("%d/%m/%Y"))
     holiday = PublicHoliday(day=day, name=name.strip()[:100])
     session.add(holiday)
     session.flush()
-    audit(session, actor_id, "holiday", holiday.id, None,
+    audit(session, actor_id, AuditSubject.HOLIDAY, holiday.id, None,
           {"day": day.isoformat(), "name": holiday.name})
     session.commit()
     return holiday
@@ -60,8 +62,8 @@ def remove_holiday(session: Session, actor_id: int, holiday_id: int) -> None:
     require_admin(session, actor_id)
     holiday = session.get(PublicHoliday, holiday_id)
     if holiday is None:
-        raise NotFound("holiday_not_found", holiday_id=holiday_id)
-    audit(session, actor_id, "holiday", holiday.id,
+        raise NotFound(ErrorCode.HOLIDAY_NOT_FOUND, holiday_id=holiday_id)
+    audit(session, actor_id, AuditSubject.HOLIDAY, holiday.id,
           {"day": holiday.day.isoformat(), "name": holiday.name}, {"day": None, "name": None})
     session.delete(holiday)
     session.commit()

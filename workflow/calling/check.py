@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from workflow.calling.effective import Assignments, placement_of_employee, working_hours
 from workflow.domain.calling_rules import Effective, Verdict, call_verdict
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Problem, RuleViolation
 from workflow.domain.numbers import Dialled, classify
 from workflow.domain.routing import normalise_number
@@ -36,14 +37,14 @@ def check_call(session: Session, extension: str, number: str, moment: datetime,
         Agent.extension == extension.strip(), is_active(Agent.status)))
     problems: dict[str, list[Problem]] = {}
     if employee_id is None:
-        problems["extension"] = [Problem("extension_not_found",
+        problems["extension"] = [Problem(ErrorCode.EXTENSION_NOT_FOUND,
                                          {"extension": extension.strip()})]
     dialled = classify(number, current_organisation(session).policy)
     if dialled is None:
-        problems["number"] = [Problem("number_invalid", {"number": number})]
+        problems["number"] = [Problem(ErrorCode.NUMBER_INVALID, {"number": number})]
     presented = normalise_number(caller_id) if caller_id else None
     if caller_id and presented is None:
-        problems["caller_id"] = [Problem("phone_invalid", {"number": caller_id})]
+        problems["caller_id"] = [Problem(ErrorCode.PHONE_INVALID, {"number": caller_id})]
     if problems or dialled is None or employee_id is None:
         raise RuleViolation(problems)
     effective = Assignments(session).effective(placement_of_employee(session, employee_id))

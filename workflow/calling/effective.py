@@ -17,6 +17,7 @@ from workflow.domain.calling_rules import (
     Profile,
     WorkingHours,
     resolve,
+    target_at,
 )
 from workflow.domain.numbers import NumberClass
 from workflow.domain.routing import RoutingType
@@ -86,9 +87,7 @@ class Assignments:
 
     def effective(self, placement: Placement) -> Effective:
         """The profile that applies at `placement`, and where it comes from."""
-        wanted = {Level.ORGANISATION: None, Level.BRANCH: placement.branch_id,
-                  Level.DEPARTMENT: placement.department_id, Level.ROLE: placement.job_role_id,
-                  Level.AGENT: placement.agent_id}
+        wanted = {level: target_at(level, placement) for level in Level}
         found = {level: self._by_target[(level, target)] for level, target in wanted.items()
                  if (target is not None or level is Level.ORGANISATION)
                  and (level, target) in self._by_target}
@@ -142,9 +141,7 @@ def working_hours(session: Session, timezone: str) -> WorkingHours:
 
 def _target_id(row: CallingAssignment) -> int | None:
     """The id of what an assignment targets (None for the organisation)."""
-    return {Level.ORGANISATION: None, Level.BRANCH: row.branch_id,
-            Level.DEPARTMENT: row.department_id, Level.ROLE: row.job_role_id,
-            Level.AGENT: row.agent_id}[Level(row.level)]
+    return target_at(Level(row.level), row)
 
 
 def _target_names(session: Session, rows: Sequence[CallingAssignment]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from workflow.calling.effective import Assignments, placement_of_employee
 from workflow.calling.listing import profiles_by_name
 from workflow.domain.calling_rules import Assigned, Effective
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound
 from workflow.models import Agent, Employee, User, is_active
 from workflow.models.calling import (
@@ -93,7 +94,7 @@ def get_hotline(session: Session, hotline_id: int) -> Hotline:
     """One hotline (NotFound when there is none)."""
     found = session.get(Hotline, hotline_id)
     if found is None:
-        raise NotFound("hotline_not_found", hotline_id=hotline_id)
+        raise NotFound(ErrorCode.HOTLINE_NOT_FOUND, hotline_id=hotline_id)
     return found
 
 
@@ -101,7 +102,7 @@ def get_profile(session: Session, profile_id: int) -> CallingProfile:
     """One calling profile (NotFound when there is none)."""
     found = session.get(CallingProfile, profile_id)
     if found is None:
-        raise NotFound("profile_not_found", profile_id=profile_id)
+        raise NotFound(ErrorCode.PROFILE_NOT_FOUND, profile_id=profile_id)
     return found
 
 
@@ -109,7 +110,7 @@ def get_job_role(session: Session, job_role_id: int) -> JobRole:
     """One job role (NotFound when there is none)."""
     found = session.get(JobRole, job_role_id)
     if found is None:
-        raise NotFound("job_role_not_found", job_role_id=job_role_id)
+        raise NotFound(ErrorCode.JOB_ROLE_NOT_FOUND, job_role_id=job_role_id)
     return found
 
 

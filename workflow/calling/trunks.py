@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from workflow.calling.admin import _flush_unique, audit
 from workflow.calling.gateways import list_trunks
+from workflow.domain.calling_rules import AuditSubject
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound, Problem, RuleViolation
 from workflow.domain.routing import normalise_number
 from workflow.domain.text import for_field, one_line_problem, unsafe_characters
@@ -57,7 +59,7 @@ def get_trunk(session: Session, trunk_id: int) -> Trunk:
     """The trunk with this id, or NotFound."""
     row = session.get(Trunk, trunk_id)
     if row is None:
-        raise NotFound("trunk_not_found", trunk_id=trunk_id)
+        raise NotFound(ErrorCode.TRUNK_NOT_FOUND, trunk_id=trunk_id)
     return row
 
 
@@ -67,7 +69,7 @@ def find_trunk(session: Session, name_or_id: str) -> Trunk:
     if row is None and name_or_id.strip().isdecimal() and len(name_or_id.strip()) < 10:
         row = session.get(Trunk, int(name_or_id))
     if row is None:
-        raise NotFound("trunk_not_found", trunk_id=name_or_id[:100])
+        raise NotFound(ErrorCode.TRUNK_NOT_FOUND, trunk_id=name_or_id[:100])
     return row
 
 
@@ -99,12 +101,12 @@ def save_trunk(session: Session, actor_id: int | None, cipher: Cipher, data: Tru
     if row.position is None:
         row.position = MAX_POSITION + 1  # last, until renumbered
     session.add(row)
-    _flush_unique(session, "name", "trunk_name_taken")
+    _flush_unique(session, "name", ErrorCode.TRUNK_NAME_TAKEN)
     _place(session, row, clean.position)
     # A new password on a trunk that had one shows as a change, never as its value.
     replaced = ("auth_password",) if trunk_id and data.auth_password and clean.auth_username \
         else ()
-    audit(session, actor_id, "trunk", row.id, before, snapshot(row), keep=replaced)
+    audit(session, actor_id, AuditSubject.TRUNK, row.id, before, snapshot(row), keep=replaced)
     session.commit()
     return row
 
@@ -114,14 +116,14 @@ def move_trunk(session: Session, actor_id: int | None, trunk_id: int, position: 
     require_admin(session, actor_id)
     row = get_trunk(session, trunk_id)
     if not 1 <= position <= MAX_POSITION:
-        raise RuleViolation.single("position", "trunk_position_range", max=MAX_POSITION)
+        raise RuleViolation.single("position", ErrorCode.TRUNK_POSITION_RANGE, max=MAX_POSITION)
     before = snapshot(row)
     _place(session, row, position)
     if row.position == before["position"]:
         session.rollback()
         return row
     row.updated_at = utcnow()
-    audit(session, actor_id, "trunk", row.id, before, snapshot(row))
+    audit(session, actor_id, AuditSubject.TRUNK, row.id, before, snapshot(row))
     session.commit()
     return row
 
@@ -134,7 +136,7 @@ def set_enabled(session: Session, actor_id: int | None, trunk_id: int, enabled: 
         return row
     before = snapshot(row)
     row.enabled, row.updated_at = enabled, utcnow()
-    audit(session, actor_id, "trunk", row.id, before, snapshot(row))
+    audit(session, actor_id, AuditSubject.TRUNK, row.id, before, snapshot(row))
     session.commit()
     return row
 
@@ -147,7 +149,7 @@ def delete_trunk(session: Session, actor_id: int | None, trunk_id: int) -> None:
     session.delete(row)
     session.flush()
     _renumber(session, list_trunks(session))
-    audit(session, actor_id, "trunk", trunk_id, before, {"name": None, "deleted": True},
+    audit(session, actor_id, AuditSubject.TRUNK, trunk_id, before, {"name": None, "deleted": True},
           keep=("name",))
     session.commit()
 
@@ -180,38 +182,39 @@ def _checked(data: TrunkInput, has_password: bool) -> TrunkInput:
     name = text("name", data.name, MAX_NAME, True)
     address = _address(data.address)
     if address is None:
-        problems["address"] = [Problem("trunk_address_invalid")]
+        problems["address"] = [Problem(ErrorCode.TRUNK_ADDRESS_INVALID)]
     number = None
     if one_line_problem(data.number, 30) is None:
         number = normalise_number(data.number.strip())
     if number is None:
-        problems["number"] = [Problem("phone_invalid", {"number": data.number.strip()[:30]})]
+        number = data.number.strip()[:30]
+        problems["number"] = [Problem(ErrorCode.PHONE_INVALID, {"number": number})]
     if data.port is not None and not 1 <= data.port <= 65_535:
-        problems["port"] = [Problem("trunk_port_range")]
+        problems["port"] = [Problem(ErrorCode.TRUNK_PORT_RANGE)]
     if data.transport not in TRANSPORTS:
-        problems["transport"] = [Problem("trunk_transport_unknown")]
+        problems["transport"] = [Problem(ErrorCode.TRUNK_TRANSPORT_UNKNOWN)]
     if data.number_format not in NUMBER_FORMATS:
-        problems["number_format"] = [Problem("trunk_format_unknown")]
+        problems["number_format"] = [Problem(ErrorCode.TRUNK_FORMAT_UNKNOWN)]
     if data.position is not None and not 1 <= data.position <= MAX_POSITION:
-        problems["position"] = [Problem("trunk_position_range", {"max": MAX_POSITION})]
+        problems["position"] = [Problem(ErrorCode.TRUNK_POSITION_RANGE, {"max": MAX_POSITION})]
     username = text("auth_username", data.auth_username, MAX_USERNAME, False)
     realm = text("auth_realm", data.auth_realm, MAX_REALM, False)
     for field_name, value in (("auth_username", username), ("auth_realm", realm)):
         if field_name not in problems and not _printable_ascii(value):
-            problems[field_name] = [Problem("trunk_credential_ascii")]
+            problems[field_name] = [Problem(ErrorCode.TRUNK_CREDENTIAL_ASCII)]
     if data.auth_password:
         if unsafe := unsafe_characters(data.auth_password):
-            problems["auth_password"] = [Problem("trunk_password_unsafe",
+            problems["auth_password"] = [Problem(ErrorCode.TRUNK_PASSWORD_UNSAFE,
                                                  {"characters": ", ".join(unsafe[:10])})]
         elif not _printable_ascii(data.auth_password):
-            problems["auth_password"] = [Problem("trunk_credential_ascii")]
+            problems["auth_password"] = [Problem(ErrorCode.TRUNK_CREDENTIAL_ASCII)]
         elif len(data.auth_password) > MAX_PASSWORD:
-            problems["auth_password"] = [Problem("trunk_password_length",
+            problems["auth_password"] = [Problem(ErrorCode.TRUNK_PASSWORD_LENGTH,
                                                  {"max": MAX_PASSWORD})]
         elif not username and "auth_username" not in problems:
-            problems["auth_username"] = [Problem("trunk_username_required")]
+            problems["auth_username"] = [Problem(ErrorCode.TRUNK_USERNAME_REQUIRED)]
     elif username and not has_password:
-        problems["auth_password"] = [Problem("trunk_password_required")]
+        problems["auth_password"] = [Problem(ErrorCode.TRUNK_PASSWORD_REQUIRED)]
     if problems:
         raise RuleViolation(problems)
     assert address is not None and number is not None

@@ -9,8 +9,22 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Problem
 from workflow.domain.numbers import NumberClass
+
+
+class AuditSubject(StrEnum):
+    """What a row of the calling audit trail is about."""
+
+    PROFILE = "profile"
+    ASSIGNMENT = "assignment"
+    HOTLINE = "hotline"
+    JOB_ROLE = "job_role"
+    EMPLOYEE_ROLE = "employee_role"
+    WORKING_WEEK = "working_week"
+    HOLIDAY = "holiday"
+    TRUNK = "trunk"
 
 
 class Level(StrEnum):
@@ -21,6 +35,18 @@ class Level(StrEnum):
     DEPARTMENT = "department"
     ROLE = "role"
     AGENT = "agent"
+
+
+#: The id naming an assignment's target at each level, by its attribute name on assignments
+#: and placements alike (the organisation needs none).
+TARGET_COLUMN: dict[Level, str] = {Level.BRANCH: "branch_id", Level.DEPARTMENT: "department_id",
+                                   Level.ROLE: "job_role_id", Level.AGENT: "agent_id"}
+
+
+def target_at(level: Level, holder: object) -> int | None:
+    """The id `holder` (an assignment or a placement) has at `level`; None for the organisation."""
+    column = TARGET_COLUMN.get(level)
+    return None if column is None else getattr(holder, column)
 
 
 #: The documented rule: the most specific assignment wins, in this order. A role says what
@@ -172,7 +198,7 @@ def call_verdict(rules: CallingRules, number_class: NumberClass, moment: datetim
 def forward_problems(rules: CallingRules, classes: Iterable[NumberClass]) -> list[Problem]:
     """Why `phone` routing to numbers of these classes would get around the rules."""
     if not rules.external_forwarding:
-        return [Problem("forwarding_not_allowed")]
+        return [Problem(ErrorCode.FORWARDING_NOT_ALLOWED)]
     refused = sorted({each.value for each in classes
                       if not rules.outgoing or each not in rules.classes})
-    return [Problem("forward_class_not_allowed", {"classes": refused})] if refused else []
+    return [Problem(ErrorCode.FORWARD_CLASS_NOT_ALLOWED, {"classes": refused})] if refused else []

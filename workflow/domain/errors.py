@@ -6,21 +6,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from workflow.domain.codes import ErrorCode
+
 
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with one field: a message code and its parameters."""
 
-    code: str
+    code: ErrorCode
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
 class WorkflowError(Exception):
     """Base of every expected domain outcome that is not success."""
 
-    code = "error"
+    code: ErrorCode = ErrorCode.ERROR
 
-    def __init__(self, code: str | None = None, **params: Any) -> None:
+    def __init__(self, code: ErrorCode | None = None, **params: Any) -> None:
         self.code = code or self.code
         self.params = params
         super().__init__(self.code, params)
@@ -29,25 +31,25 @@ class WorkflowError(Exception):
 class NotFound(WorkflowError):
     """The named thing does not exist (or is not visible to the caller)."""
 
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class PermissionDenied(WorkflowError):
     """The caller may not do this."""
 
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
 
 
 class Conflict(WorkflowError):
     """Someone else changed the thing first; reload and try again."""
 
-    code = "conflict"
+    code = ErrorCode.CONFLICT
 
 
 class TransitionNotAllowed(Conflict):
     """The state machine does not allow this action from the current state."""
 
-    code = "transition_not_allowed"
+    code = ErrorCode.TRANSITION_NOT_ALLOWED
 
     def __init__(self, action: str, state: str) -> None:
         super().__init__(action=action, state=state)
@@ -59,14 +61,14 @@ class TransitionNotAllowed(Conflict):
 class RuleViolation(WorkflowError):
     """Input breaks a business rule; carries per-field problems."""
 
-    code = "invalid"
+    code = ErrorCode.INVALID
 
     def __init__(self, problems: Mapping[str, list[Problem]]) -> None:
         super().__init__()
         self.problems = dict(problems)
 
     @classmethod
-    def single(cls, field_name: str, code: str, **params: Any) -> RuleViolation:
+    def single(cls, field_name: str, code: ErrorCode, **params: Any) -> RuleViolation:
         """A violation with one problem on one field."""
         return cls({field_name: [Problem(code, params)]})
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 import phonenumbers
 
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Problem, RuleViolation
 
 #: Numbers written without a country code are read as Vietnamese numbers.
@@ -83,21 +84,22 @@ def parse_routing(
     try:
         kind = RoutingType(routing_type or RoutingType.APP_WEB)
     except ValueError:
-        raise RuleViolation.single("routing.type", "routing_type_unknown") from None
+        raise RuleViolation.single("routing.type", ErrorCode.ROUTING_TYPE_UNKNOWN) from None
     if kind is RoutingType.APP_WEB:
         return Routing()
     problems: dict[str, list[Problem]] = {}
     numbers: dict[str, str] = {}
     for name, raw in (("priority_number", priority_number), ("backup_number", backup_number)):
         if not raw or not raw.strip():
-            problems[f"routing.{name}"] = [Problem("phone_required")]
+            problems[f"routing.{name}"] = [Problem(ErrorCode.PHONE_REQUIRED)]
         elif (number := normalise_number(raw.strip(), region)) is None:
-            code = "phone_has_extension" if _has_extension(raw, region) else "phone_invalid"
+            code = (ErrorCode.PHONE_HAS_EXTENSION if _has_extension(raw, region)
+                    else ErrorCode.PHONE_INVALID)
             problems[f"routing.{name}"] = [Problem(code, {"number": raw.strip()})]
         else:
             numbers[name] = number
     if not problems and numbers["priority_number"] == numbers["backup_number"]:
-        problems["routing.backup_number"] = [Problem("backup_same_as_priority")]
+        problems["routing.backup_number"] = [Problem(ErrorCode.BACKUP_SAME_AS_PRIORITY)]
     if problems:
         raise RuleViolation(problems)
     return Routing(kind, numbers["priority_number"], numbers["backup_number"])

@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Problem
 from workflow.domain.machine import TRANSITIONS, Action, Status
 
@@ -20,6 +21,13 @@ class Role(StrEnum):
     REQUESTER = "requester"
     APPROVER = "approver"
     ADMIN = "admin"
+
+
+class AgentStatus(StrEnum):
+    """Whether an agent account rings: active, or revoked for good."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
 
 
 #: The kinds of branch an organisation has: a facility, an office or a branch.
@@ -39,15 +47,15 @@ class ExtensionPolicy:
         found = []
         if not MIN_EXTENSION_LENGTH <= self.length <= MAX_EXTENSION_LENGTH:
             found.append(
-                Problem("policy_length_range", {"min": MIN_EXTENSION_LENGTH,
+                Problem(ErrorCode.POLICY_LENGTH_RANGE, {"min": MIN_EXTENSION_LENGTH,
                                                 "max": MAX_EXTENSION_LENGTH})
             )
         if self.prefix and (not self.prefix.isdecimal() or not self.prefix.isascii()):
-            found.append(Problem("policy_prefix_digits"))
+            found.append(Problem(ErrorCode.POLICY_PREFIX_DIGITS))
         elif self.prefix.startswith("0"):
-            found.append(Problem("policy_prefix_zero"))
+            found.append(Problem(ErrorCode.POLICY_PREFIX_ZERO))
         elif len(self.prefix) >= self.length:
-            found.append(Problem("policy_prefix_too_long", {"length": self.length}))
+            found.append(Problem(ErrorCode.POLICY_PREFIX_TOO_LONG, {"length": self.length}))
         return found
 
     def number_range(self) -> tuple[int, int]:
@@ -67,18 +75,18 @@ def clean_extension(raw: str) -> str:
 def extension_problems(policy: ExtensionPolicy, extension: str) -> list[Problem]:
     """Every way `extension` breaks `policy` (empty when it is valid)."""
     if not extension.isascii() or not extension.isdecimal():
-        return [Problem("extension_digits")]
+        return [Problem(ErrorCode.EXTENSION_DIGITS)]
     found = []
     if set(extension) == {"0"}:
-        found.append(Problem("extension_zero"))
+        found.append(Problem(ErrorCode.EXTENSION_ZERO))
     elif extension.startswith("0"):
-        found.append(Problem("extension_leading_zero"))
+        found.append(Problem(ErrorCode.EXTENSION_LEADING_ZERO))
     if len(extension) != policy.length:
-        found.append(Problem("extension_length", {"length": policy.length}))
+        found.append(Problem(ErrorCode.EXTENSION_LENGTH, {"length": policy.length}))
     if not extension.startswith(policy.prefix):
-        found.append(Problem("extension_prefix", {"prefix": policy.prefix}))
+        found.append(Problem(ErrorCode.EXTENSION_PREFIX, {"prefix": policy.prefix}))
     if extension in policy.reserved:
-        found.append(Problem("extension_reserved"))
+        found.append(Problem(ErrorCode.EXTENSION_RESERVED))
     return found
 
 
@@ -96,30 +104,30 @@ class Actor:
         return self.role is Role.ADMIN or self.all_branches or branch_id in self.branch_ids
 
 
-def decision_refusal(actor: Actor, branch_id: int, requester_id: int) -> str | None:
+def decision_refusal(actor: Actor, branch_id: int, requester_id: int) -> ErrorCode | None:
     """Why `actor` may not approve or reject this ticket, or None when they may."""
     if actor.role not in (Role.APPROVER, Role.ADMIN):
-        return "not_an_approver"
+        return ErrorCode.NOT_AN_APPROVER
     if actor.user_id == requester_id:
-        return "own_ticket"
+        return ErrorCode.OWN_TICKET
     if not actor.covers(branch_id):
-        return "out_of_scope"
+        return ErrorCode.OUT_OF_SCOPE
     return None
 
 
-def cancel_refusal(actor: Actor, requester_id: int) -> str | None:
+def cancel_refusal(actor: Actor, requester_id: int) -> ErrorCode | None:
     """Why `actor` may not cancel this ticket, or None when they may."""
     if actor.role is Role.ADMIN or actor.user_id == requester_id:
         return None
-    return "not_requester"
+    return ErrorCode.NOT_REQUESTER
 
 
-def retry_refusal(actor: Actor, branch_id: int) -> str | None:
+def retry_refusal(actor: Actor, branch_id: int) -> ErrorCode | None:
     """Why `actor` may not retry a failed ticket, or None when they may."""
     if actor.role not in (Role.APPROVER, Role.ADMIN):
-        return "not_an_approver"
+        return ErrorCode.NOT_AN_APPROVER
     if not actor.covers(branch_id):
-        return "out_of_scope"
+        return ErrorCode.OUT_OF_SCOPE
     return None
 
 
@@ -132,23 +140,23 @@ class TicketFacts:
     requester_id: int
 
 
-def _may_decide(actor: Actor, ticket: TicketFacts) -> str | None:
+def _may_decide(actor: Actor, ticket: TicketFacts) -> ErrorCode | None:
     """Why `actor` may not approve or reject this ticket, or None."""
     return decision_refusal(actor, ticket.branch_id, ticket.requester_id)
 
 
-def _may_cancel(actor: Actor, ticket: TicketFacts) -> str | None:
+def _may_cancel(actor: Actor, ticket: TicketFacts) -> ErrorCode | None:
     """Why `actor` may not cancel this ticket, or None."""
     return cancel_refusal(actor, ticket.requester_id)
 
 
-def _may_retry(actor: Actor, ticket: TicketFacts) -> str | None:
+def _may_retry(actor: Actor, ticket: TicketFacts) -> ErrorCode | None:
     """Why `actor` may not retry this ticket, or None."""
     return retry_refusal(actor, ticket.branch_id)
 
 
 #: The guard of each action a person takes; the table's other actions are the workers' alone.
-GUARDS: dict[Action, Callable[[Actor, TicketFacts], str | None]] = {
+GUARDS: dict[Action, Callable[[Actor, TicketFacts], ErrorCode | None]] = {
     Action.APPROVE: _may_decide,
     Action.REJECT: _may_decide,
     Action.CANCEL: _may_cancel,
@@ -156,7 +164,7 @@ GUARDS: dict[Action, Callable[[Actor, TicketFacts], str | None]] = {
 }
 
 
-def action_refusal(actor: Actor, action: Action, ticket: TicketFacts) -> str | None:
+def action_refusal(actor: Actor, action: Action, ticket: TicketFacts) -> ErrorCode | None:
     """Why `actor` may not take the person's `action` on this ticket, or None when they may."""
     return GUARDS[action](actor, ticket)
 

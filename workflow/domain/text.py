@@ -12,6 +12,7 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Problem, RuleViolation
 
 #: Unicode categories never allowed in a one-line value: controls (C0, C1 with NEL),
@@ -55,11 +56,11 @@ def one_line_problem(value: str, max_length: int, required: bool = True) -> Prob
     """What is wrong with a one-line value, naming no field yet, if anything."""
     clean = _clean(value)
     if unsafe := unsafe_characters(clean):
-        return Problem("text_unsafe", {"characters": ", ".join(unsafe)})
+        return Problem(ErrorCode.TEXT_UNSAFE, {"characters": ", ".join(unsafe)})
     if required and not clean:
-        return Problem("text_required", {"max": max_length})
+        return Problem(ErrorCode.TEXT_REQUIRED, {"max": max_length})
     if len(clean) > max_length:
-        return Problem("text_too_long", {"max": max_length})
+        return Problem(ErrorCode.TEXT_TOO_LONG, {"max": max_length})
     return None
 
 
@@ -78,13 +79,13 @@ def email_problem(value: str, required: bool = False) -> Problem | None:
     """What is wrong with an email address, naming no field yet, if anything."""
     clean = _clean(value)
     if unsafe := unsafe_characters(clean):
-        return Problem("text_unsafe", {"characters": ", ".join(unsafe)})
+        return Problem(ErrorCode.TEXT_UNSAFE, {"characters": ", ".join(unsafe)})
     if not clean:
-        return Problem("email_invalid") if required else None
+        return Problem(ErrorCode.EMAIL_INVALID) if required else None
     try:
         _validated(clean)
     except EmailNotValidError:
-        return Problem("email_invalid")
+        return Problem(ErrorCode.EMAIL_INVALID)
     return None
 
 

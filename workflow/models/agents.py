@@ -10,6 +10,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column, relatio
 
 from workflow.db import Base, utcnow
 from workflow.domain.routing import RoutingType
+from workflow.domain.rules import AgentStatus
 from workflow.models.people import Employee
 
 
@@ -22,15 +23,15 @@ class Agent(Base):
             "uq_agent_active_extension",
             "extension",
             unique=True,
-            postgresql_where=text("status = 'active'"),
-            sqlite_where=text("status = 'active'"),
+            postgresql_where=text(f"status = '{AgentStatus.ACTIVE}'"),
+            sqlite_where=text(f"status = '{AgentStatus.ACTIVE}'"),
         ),
         Index(
             "uq_agent_active_employee",
             "employee_id",
             unique=True,
-            postgresql_where=text("status = 'active'"),
-            sqlite_where=text("status = 'active'"),
+            postgresql_where=text(f"status = '{AgentStatus.ACTIVE}'"),
+            sqlite_where=text(f"status = '{AgentStatus.ACTIVE}'"),
         ),
         # The agent list's default order (newest first): its pages are read off this index
         # backwards instead of sorting every agent.
@@ -47,7 +48,7 @@ class Agent(Base):
     routing_type: Mapped[str] = mapped_column(String(10), default=RoutingType.APP_WEB.value)
     priority_number: Mapped[str | None] = mapped_column(String(20))
     backup_number: Mapped[str | None] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(10), default="active", index=True)
+    status: Mapped[str] = mapped_column(String(10), default=AgentStatus.ACTIVE.value, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     revoked_at: Mapped[datetime | None]
@@ -139,4 +140,4 @@ class DeviceLink(Base):
 
 def is_active(status: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[bool]:
     """An agent `status` column says active."""
-    return status == literal("active", literal_execute=True)
+    return status == literal(AgentStatus.ACTIVE.value, literal_execute=True)

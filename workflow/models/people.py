@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validat
 
 from workflow import names
 from workflow.db import SORT_KEY, Base, utcnow
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound
 from workflow.domain.rules import ExtensionPolicy, Role
 
@@ -144,5 +145,5 @@ def current_organisation(session: Session) -> Organisation:
     """The organisation this installation serves."""
     organisation = session.scalar(select(Organisation).order_by(Organisation.id).limit(1))
     if organisation is None:
-        raise NotFound("organisation_missing")
+        raise NotFound(ErrorCode.ORGANISATION_MISSING)
     return organisation

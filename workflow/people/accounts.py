@@ -11,6 +11,7 @@ from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from workflow.domain import text
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound, RuleViolation
 from workflow.domain.rules import Actor, Role
 from workflow.models import ApiToken, Branch, User, approver_branch, table
@@ -84,7 +85,7 @@ def add_user(
     email = _email(email)
     full_name = text.one_line(full_name, "full_name", MAX_NAME)
     if session.scalar(select(User.id).where(User.email == email)):
-        raise RuleViolation.single("email", "email_taken")
+        raise RuleViolation.single("email", ErrorCode.EMAIL_TAKEN)
     return save_user(session, email, role, password_hash, full_name,
                      branch_ids if role is Role.APPROVER else [])
 
@@ -105,11 +106,11 @@ def change_access(
     require_admin(session, actor_id)
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("user_not_found", user_id=user_id)
+        raise NotFound(ErrorCode.USER_NOT_FOUND, user_id=user_id)
     branches = _branches(session, branch_ids)
     stays_admin = role is Role.ADMIN and active
     if user.role == Role.ADMIN.value and not stays_admin and _other_admins(session, user_id) == 0:
-        raise RuleViolation.single("role", "last_admin")
+        raise RuleViolation.single("role", ErrorCode.LAST_ADMIN)
     user.role = role.value
     user.branches = branches if role is Role.APPROVER else []
     user.all_branches = role is Role.ADMIN or (role is Role.APPROVER and not branches)
@@ -124,7 +125,7 @@ def _branches(session: Session, branch_ids: list[int]) -> list[Branch]:
     """The branches with these ids, all of which must exist."""
     branches = list(session.scalars(select(Branch).where(Branch.id.in_(branch_ids))))
     if len(branches) != len(set(branch_ids)):
-        raise RuleViolation.single("branch_ids", "branch_unknown")
+        raise RuleViolation.single("branch_ids", ErrorCode.BRANCH_UNKNOWN)
     return branches
 
 
@@ -161,7 +162,7 @@ def create_token(session: Session, email: str) -> str:
     """Issue a new API token for a user; only its digest is kept (the command line's only)."""
     user = find_user(session, email)
     if user is None:
-        raise NotFound("user_not_found", email=email)
+        raise NotFound(ErrorCode.USER_NOT_FOUND, email=email)
     token = secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, digest=_digest(token)))
     session.commit()

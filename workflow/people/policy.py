@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import RuleViolation
 from workflow.domain.rules import ExtensionPolicy, extension_problems
 from workflow.models import (
@@ -27,7 +28,7 @@ def update_policy(session: Session, length: int, prefix: str, reserved: list[str
     active = session.scalars(select(Agent.extension).where(is_active(Agent.status)))
     broken = sorted(ext for ext in active if extension_problems(policy, ext))
     if broken:
-        raise RuleViolation.single("policy", "policy_breaks_extensions", extensions=broken)
+        raise RuleViolation.single("policy", ErrorCode.POLICY_BREAKS_EXTENSIONS, extensions=broken)
     organisation = current_organisation(session)
     organisation.extension_length = length
     organisation.extension_prefix = prefix

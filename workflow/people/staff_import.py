@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from workflow.calling.sync import request_sync
 from workflow.domain import text
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Problem, RuleViolation
 from workflow.models import Branch, Department, Employee
 from workflow.permissions import require_admin
@@ -75,13 +76,14 @@ def plan_import(session: Session, rows: Sequence[Mapping[str, str]]) -> ImportPl
         row.problems = _text_problems(row)
         branch_id = row.branch_id = branches.get(row.branch.casefold())
         if branch_id is None:
-            row.problems.append(Problem("import_branch_unknown", {"branch": row.branch}))
+            row.problems.append(Problem(ErrorCode.IMPORT_BRANCH_UNKNOWN, {"branch": row.branch}))
         elif not row.department:
-            row.problems.append(Problem("import_department_required"))
+            row.problems.append(Problem(ErrorCode.IMPORT_DEPARTMENT_REQUIRED))
         else:
             row.new_department = (branch_id, row.department.casefold()) not in departments
         if row.employee_code and row.employee_code.casefold() in seen_codes:
-            row.problems.append(Problem("import_code_repeated", {"code": row.employee_code}))
+            repeated = Problem(ErrorCode.IMPORT_CODE_REPEATED, {"code": row.employee_code})
+            row.problems.append(repeated)
         seen_codes.add(row.employee_code.casefold())
         if row.problems:
             row.action = RowAction.REFUSE
@@ -112,7 +114,7 @@ def apply_import(session: Session, rows: Sequence[Mapping[str, str]],
     require_admin(session, actor_id)
     plan = plan_import(session, rows)
     if plan.refused or not plan.rows:
-        raise RuleViolation.single("file", "import_has_errors", count=plan.refused)
+        raise RuleViolation.single("file", ErrorCode.IMPORT_HAS_ERRORS, count=plan.refused)
     departments = {(department.branch_id, department.name.casefold()): department
                    for department in session.scalars(select(Department).where(Department.active))}
     moved = False

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from workflow.calling.admin import assign_job_role
 from workflow.calling.sync import request_sync
 from workflow.domain import text
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound, RuleViolation
 from workflow.domain.rules import BRANCH_KINDS
 from workflow.models import Agent, Branch, Department, Employee, is_active
@@ -35,7 +36,7 @@ def save_branch(
     require_admin(session, actor_id)
     name = _required_name(name)
     if kind not in BRANCH_KINDS:
-        raise RuleViolation.single("kind", "branch_kind_unknown")
+        raise RuleViolation.single("kind", ErrorCode.BRANCH_KIND_UNKNOWN)
     branch = _get(session, Branch, branch_id) if branch_id else None
     if branch is None:
         organisation_id = session.scalar(select(func.min(Branch.organisation_id)))
@@ -138,7 +139,7 @@ def _get(session: Session, model: type[Unit], entity_id: int | None) -> Unit:
     """The row with this id, or NotFound."""
     found = session.get(model, entity_id) if entity_id else None
     if found is None:
-        raise NotFound("not_found")
+        raise NotFound(ErrorCode.NOT_FOUND)
     return found
 
 
@@ -151,4 +152,4 @@ def _refuse_if_agents(session: Session, scope: object) -> None:
         .where(is_active(Agent.status), scope)  # type: ignore[arg-type]
     ) or 0
     if holders:
-        raise RuleViolation.single("active", "structure_has_agents", count=holders)
+        raise RuleViolation.single("active", ErrorCode.STRUCTURE_HAS_AGENTS, count=holders)

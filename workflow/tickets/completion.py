@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 from workflow import credentials
 from workflow.calling.effective import Assignments, placements_of_employees
 from workflow.credentials import Vault
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Conflict
 from workflow.domain.machine import Action, sources, target
 from workflow.domain.routing import Routing
+from workflow.domain.rules import AgentStatus
 from workflow.models import Agent, UTCDateTime, state_in, table, utcnow
 from workflow.ports import PhoneAccount, PhoneSystem
 from workflow.tickets.claims import EVENTS, TICKETS, Claim, event_row
@@ -64,7 +66,7 @@ def create_agents(
         rows.append({"employee_id": claim.employee_id, "extension": claim.extension,
                      "sip_username": claim.sip_username, "routing_type": routing.type.value,
                      "priority_number": routing.priority_number,
-                     "backup_number": routing.backup_number, "status": "active",
+                     "backup_number": routing.backup_number, "status": AgentStatus.ACTIVE.value,
                      "created_at": now, "updated_at": now, "revoked_at": None})
     # Rows come back in any order; an employee has one active agent, so it maps them back.
     added = session.connection().execute(_ADD_AGENTS, rows)
@@ -92,7 +94,7 @@ def complete_all(
     ])
     if moved.rowcount != len(claims):
         # A lease ran out and another worker took a ticket over: its result stands.
-        raise Conflict("ticket_changed", ticket_ids=[claim.id for claim in claims])
+        raise Conflict(ErrorCode.TICKET_CHANGED, ticket_ids=[claim.id for claim in claims])
     event_of = {ticket_id: event_id for event_id, ticket_id in connection.execute(_ADD_EVENTS, [
         event_row(claim.id, Action.COMPLETE, now, changes[claim.id])
         for claim in claims

@@ -7,6 +7,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from workflow import outbox
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound, PermissionDenied, RuleViolation
 from workflow.domain.machine import Action, Status, sources
 from workflow.domain.rules import Actor, TicketFacts, action_refusal, allowed_actions
@@ -26,7 +27,7 @@ def get_ticket(session: Session, ticket_id: int) -> Ticket:
     """The ticket with this id, or NotFound."""
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
-        raise NotFound("ticket_not_found", ticket_id=ticket_id)
+        raise NotFound(ErrorCode.TICKET_NOT_FOUND, ticket_id=ticket_id)
     return ticket
 
 
@@ -54,7 +55,7 @@ def reject_ticket(session: Session, actor: Actor, ticket_id: int, reason: str) -
     ticket = get_ticket(session, ticket_id)
     _require(actor, Action.REJECT, ticket)
     if not reason or not reason.strip():
-        raise RuleViolation.single("reason", "reason_required")
+        raise RuleViolation.single("reason", ErrorCode.REASON_REQUIRED)
     moved = transition(session, ticket, Action.REJECT, actor.user_id, _comment(reason))
     return _commit_with_notice(session, ticket, moved)
 
@@ -91,7 +92,7 @@ def _comment(text: str | None) -> str:
     """A comment trimmed and checked for length."""
     text = (text or "").strip()
     if len(text) > MAX_COMMENT_LENGTH:
-        raise RuleViolation.single("comment", "comment_too_long", max=MAX_COMMENT_LENGTH)
+        raise RuleViolation.single("comment", ErrorCode.COMMENT_TOO_LONG, max=MAX_COMMENT_LENGTH)
     return text
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Integer, String, and_, bindparam, cast, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Problem
 from workflow.domain.rules import ExtensionPolicy, clean_extension, extension_problems
 from workflow.models import (
@@ -52,9 +53,10 @@ def availability_problems(
 ) -> list[Problem]:
     """Why `extension` cannot be requested, given who holds it and which ticket asks for it."""
     if holder is not None:
-        return [Problem("extension_taken", {"extension": extension, "holder": holder})]
+        return [Problem(ErrorCode.EXTENSION_TAKEN, {"extension": extension, "holder": holder})]
     if ticket_id is not None:
-        return [Problem("extension_pending", {"extension": extension, "ticket_id": ticket_id})]
+        params = {"extension": extension, "ticket_id": ticket_id}
+        return [Problem(ErrorCode.EXTENSION_PENDING, params)]
     return []
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, joinedload
 
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound
 from workflow.domain.machine import MOVE_BRANCH, SUBMIT
 from workflow.domain.rules import Role
@@ -262,7 +263,7 @@ def mark_read(session: Session, user_id: int, notification_id: int) -> Notificat
     """Mark one of the user's notifications as read (idempotent)."""
     notification = session.get(Notification, notification_id)
     if notification is None or notification.user_id != user_id:
-        raise NotFound("notification_not_found", notification_id=notification_id)
+        raise NotFound(ErrorCode.NOTIFICATION_NOT_FOUND, notification_id=notification_id)
     session.execute(
         update(Notification)
         .where(Notification.id == notification_id, Notification.read_at.is_(None))

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound
 from workflow.domain.machine import Action, sources
 from workflow.domain.rules import Actor, Role, visible_branch_filter
@@ -77,7 +78,7 @@ def staff_page(session: Session, department_id: int | None, q: str | None,
 def list_departments(session: Session, branch_id: int) -> Sequence[Department]:
     """Active departments of a branch by name."""
     if session.get(Branch, branch_id) is None:
-        raise NotFound("branch_not_found", branch_id=branch_id)
+        raise NotFound(ErrorCode.BRANCH_NOT_FOUND, branch_id=branch_id)
     return by_name(session.scalars(
         select(Department).where(Department.branch_id == branch_id, Department.active)
     ).all(), lambda department: department.name)
@@ -91,7 +92,7 @@ def list_employees(
     `q` narrows to names containing it, with or without diacritics, in any case.
     """
     if session.get(Department, department_id) is None:
-        raise NotFound("department_not_found", department_id=department_id)
+        raise NotFound(ErrorCode.DEPARTMENT_NOT_FOUND, department_id=department_id)
     query = (
         select(Employee, Agent)
         .outerjoin(Agent, (Agent.employee_id == Employee.id) & is_active(Agent.status))
@@ -114,7 +115,7 @@ def get_user(session: Session, user_id: int) -> User:
     """The user with this id, or NotFound."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("user_not_found", user_id=user_id)
+        raise NotFound(ErrorCode.USER_NOT_FOUND, user_id=user_id)
     return user
 
 
@@ -219,7 +220,7 @@ def _agent_conditions(query: AnySelect, filters: AgentFilter) -> AnySelect:
         query = query.where(Agent.routing_type == filters.routing_type)
     if filters.no_device:
         # A revoked agent has no device by design: the filter finds who cannot be reached.
-        query = query.where(Agent.status == "active")
+        query = query.where(is_active(Agent.status))
         if filters.registered:
             query = query.where(Agent.sip_username.not_in(sorted(filters.registered)))
     return query
@@ -249,7 +250,7 @@ def get_agent(session: Session, agent_id: int) -> Agent:
         joinedload(Agent.employee).joinedload(Employee.department).joinedload(Department.branch)
     ])
     if agent is None:
-        raise NotFound("agent_not_found", agent_id=agent_id)
+        raise NotFound(ErrorCode.AGENT_NOT_FOUND, agent_id=agent_id)
     return agent
 
 
@@ -382,5 +383,5 @@ def get_visible_ticket(session: Session, actor: Actor, ticket_id: int) -> Ticket
     )
     ticket = session.scalar(query)
     if ticket is None:
-        raise NotFound("ticket_not_found", ticket_id=ticket_id)
+        raise NotFound(ErrorCode.TICKET_NOT_FOUND, ticket_id=ticket_id)
     return ticket

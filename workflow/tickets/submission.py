@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Conflict, Problem, RuleViolation
 from workflow.domain.machine import Status
 from workflow.domain.rules import Actor, clean_extension
@@ -167,7 +168,7 @@ def _watchers(session: Session, user_ids: tuple[int, ...]) -> tuple[UserRef, ...
     """The users to notify, all of whom must exist."""
     rows = session.execute(_WATCHERS, {"user_ids": list(user_ids)}).all()
     if len(rows) != len(set(user_ids)):
-        raise RuleViolation.single("notify_user_ids", "unknown_user")
+        raise RuleViolation.single("notify_user_ids", ErrorCode.UNKNOWN_USER)
     return tuple(UserRef(row.id, row.full_name, row.email) for row in rows)
 
 
@@ -175,10 +176,10 @@ def _conflict_from(error: IntegrityError) -> Conflict:
     """Translate a unique-index race into the conflict it stands for."""
     text = str(error.orig)
     if "uq_ticket_open_extension" in text or "ticket.extension" in text:
-        return Conflict("extension_race")
+        return Conflict(ErrorCode.EXTENSION_RACE)
     if "uq_ticket_open_employee" in text or "ticket.employee_id" in text:
-        return Conflict("employee_race")
-    return Conflict("conflict")
+        return Conflict(ErrorCode.EMPLOYEE_RACE)
+    return Conflict(ErrorCode.CONFLICT)
 
 
 def _plan(session: Session, request: TicketRequest, context: SubmissionContext) -> Plan:
@@ -187,16 +188,16 @@ def _plan(session: Session, request: TicketRequest, context: SubmissionContext) 
     agent, kind = context.agent, kind_of(request.kind)
     if context.open_ticket_id is not None:
         problems["employee_id"] = [
-            Problem("employee_has_open_ticket", {"ticket_id": context.open_ticket_id})
+            Problem(ErrorCode.EMPLOYEE_HAS_OPEN_TICKET, {"ticket_id": context.open_ticket_id})
         ]
     if len(request.details) > MAX_DETAILS_LENGTH:
-        problems["details"] = [Problem("details_too_long", {"max": MAX_DETAILS_LENGTH})]
+        problems["details"] = [Problem(ErrorCode.DETAILS_TOO_LONG, {"max": MAX_DETAILS_LENGTH})]
     if not kind.needs_agent and agent is not None:
         problems.setdefault("employee_id", []).append(
-            Problem("employee_has_agent", {"extension": agent.extension})
+            Problem(ErrorCode.EMPLOYEE_HAS_AGENT, {"extension": agent.extension})
         )
     if kind.needs_agent and agent is None:
-        problems.setdefault("employee_id", []).append(Problem("employee_has_no_agent"))
+        problems.setdefault("employee_id", []).append(Problem(ErrorCode.EMPLOYEE_HAS_NO_AGENT))
     if problems:
         raise RuleViolation(problems)
     return kind.plan(session, request, context)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import RuleViolation
 from workflow.domain.rules import ExtensionPolicy
 from workflow.models import (
@@ -122,7 +123,7 @@ def read_submission_context(
         "employee_id": employee_id, "requester_id": requester_id, "extension": extension,
     }).first()
     if row is None:
-        raise RuleViolation.single("employee_id", "employee_unknown")
+        raise RuleViolation.single("employee_id", ErrorCode.EMPLOYEE_UNKNOWN)
     values = dict(row._mapping)
     values.pop("locked", None)
     return SubmissionContext(**values, picks_locked=locking)

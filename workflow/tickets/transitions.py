@@ -10,6 +10,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Conflict
 from workflow.domain.machine import Action, Status, next_status
 from workflow.models import Ticket, TicketEvent, utcnow
@@ -49,7 +50,7 @@ def move(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("ticket_changed", ticket_id=ticket_id)
+        raise Conflict(ErrorCode.TICKET_CHANGED, ticket_id=ticket_id)
     event_id = session.execute(
         insert(TicketEvent)
         .values(ticket_id=ticket_id, actor_id=actor_id, action=action.value,

@@ -21,6 +21,7 @@ from workflow.calling import admin
 from workflow.calling.listing import job_roles_by_name, profiles_by_name
 from workflow.calling.queries import AgentLink, active_agent_id, listed_assignments
 from workflow.domain.calling_rules import Level, is_assigned
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound, RuleViolation
 from workflow.domain.rules import Role
 from workflow.people.queries import branch_names, department_names
@@ -142,7 +143,8 @@ def _target_of(session: Session, level: Level, form: AssignmentForm) -> int | No
     extension = (form.extension.data or "").strip()
     found = active_agent_id(session, extension)
     if found is None:
-        show_refusal(form, NotFound("extension_not_found", extension=extension), field="extension")
+        show_refusal(form, NotFound(ErrorCode.EXTENSION_NOT_FOUND, extension=extension),
+                     field="extension")
     return found
 
 

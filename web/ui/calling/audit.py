@@ -17,20 +17,22 @@ from web.ui.calling.syncs import latest_syncs
 from web.ui.labels import CLASS_NAMES, LEVEL_NAMES, WEEKDAY_NAMES
 from workflow.calling.queries import Change, latest_changes, names_in_changes
 from workflow.calling.sync import count_superseded
+from workflow.domain.calling_rules import AuditSubject
 from workflow.domain.rules import Role
 
 #: Rows of the audit trail shown.
 AUDIT_ROWS = 50
 
 #: What an audit row is about, as the trail names it.
-SUBJECT_NAMES = {
-    "profile": _l("Hồ sơ gọi"),
-    "assignment": _l("Gán hồ sơ gọi"),
-    "hotline": _l("Hotline"),
-    "job_role": _l("Chức danh"),
-    "employee_role": _l("Chức danh của nhân viên"),
-    "working_week": _l("Tuần làm việc"),
-    "holiday": _l("Ngày nghỉ lễ"),
+SUBJECT_NAMES: dict[str, Any] = {
+    AuditSubject.PROFILE: _l("Hồ sơ gọi"),
+    AuditSubject.ASSIGNMENT: _l("Gán hồ sơ gọi"),
+    AuditSubject.HOTLINE: _l("Hotline"),
+    AuditSubject.JOB_ROLE: _l("Chức danh"),
+    AuditSubject.EMPLOYEE_ROLE: _l("Chức danh của nhân viên"),
+    AuditSubject.WORKING_WEEK: _l("Tuần làm việc"),
+    AuditSubject.HOLIDAY: _l("Ngày nghỉ lễ"),
+    AuditSubject.TRUNK: _l("Trunk nhà mạng"),
 }
 #: The changed settings, as the trail names them.
 FIELD_NAMES = {
@@ -85,7 +87,7 @@ def _field_order(item: tuple[str, Any]) -> tuple[int, str]:
 
 def _audit_target(row: Change, names: Mapping[str, Mapping[int, str]]) -> str:
     """What exactly an audit row is about (a name when it still exists, else its id)."""
-    if row.subject == "assignment" and row.subject_id is None:
+    if row.subject == AuditSubject.ASSIGNMENT and row.subject_id is None:
         return str(LEVEL_NAMES["organisation"])
     if row.subject_id is None:
         return ""

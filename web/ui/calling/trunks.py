@@ -16,6 +16,7 @@ from web.ui.form_errors import show_refusal
 from web.ui.forms import FlaskForm
 from workflow.calling import admin, gateways, trunks
 from workflow.calling.queries import get_hotline
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound, RuleViolation
 from workflow.domain.rules import Role
 from workflow.ports import Cipher
@@ -80,7 +81,7 @@ def trunk_action(trunk_id: int, action: str) -> Any:
     elif action == "delete":
         return render_template("calling/trunk_delete.html", trunk=found, form=FlaskForm())
     else:
-        raise NotFound("trunk_not_found", trunk_id=trunk_id)
+        raise NotFound(ErrorCode.TRUNK_NOT_FOUND, trunk_id=trunk_id)
     return redirect(url_for("calling_pages.trunk_list"))
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from workflow.calling.forwarding import routing_problems
+from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Problem, RuleViolation
 from workflow.domain.routing import Routing, RoutingType, parse_routing
 from workflow.domain.rules import extension_problems
@@ -46,7 +47,7 @@ def plan_extension_and_routing(
     if agent is None and extension is None:
         extension = pick_free_extension(session, policy, locked=context.picks_locked)
         if extension is None:
-            problems["extension"] = [Problem("extension_none_free")]
+            problems["extension"] = [Problem(ErrorCode.EXTENSION_NONE_FREE)]
     if agent is not None and extension == agent.extension:
         extension = None
     if extension is not None:
@@ -64,7 +65,7 @@ def plan_extension_and_routing(
     reset_password = agent is not None and asked.reset_password
     if (agent is not None and not problems and extension is None and routing is None
             and not reset_password):
-        problems["extension"] = [Problem("nothing_to_change")]
+        problems["extension"] = [Problem(ErrorCode.NOTHING_TO_CHANGE)]
     if problems:
         raise RuleViolation(problems)
     return Plan(extension=extension, routing=routing, reset_password=reset_password,

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from workflow import credentials
 from workflow.credentials import Vault
+from workflow.domain.rules import AgentStatus
 from workflow.models import utcnow
 from workflow.ports import PhoneSystem
 from workflow.tickets.claims import Claim
@@ -36,7 +37,7 @@ def _apply_one(session: Session, claim: Claim, phone: PhoneSystem) -> dict[str, 
     sip_username = agent_of(session, claim).sip_username
     phone.remove_account(sip_username, claim.id)
     credentials.withdraw(session, sip_username)
-    return update_agent(session, claim, now, status="revoked", revoked_at=now)
+    return update_agent(session, claim, now, status=AgentStatus.REVOKED.value, revoked_at=now)
 
 
 KIND = Kind(
