@@ -66,7 +66,7 @@ def translated(text: str, language: str) -> str:
 
 def kind_label(kind: str, language: str) -> str:
     """A ticket kind as people say it in `language` (KeyError for an unknown kind)."""
-    return kind_of(kind).label.in_language(language)
+    return translated(kind_of(kind).label, language)
 
 
 def notice_subject(action: str, language: str, ticket_id: int, kind: str,

@@ -5,24 +5,12 @@ from __future__ import annotations
 import pytest
 
 from workflow.tickets.kinds import KINDS, TicketKind, kind_of
-from workflow.tickets.kinds.kind import Label
 
 
 def test_the_registry_covers_every_ticket_kind_and_nothing_else() -> None:
     assert set(KINDS) == {kind.value for kind in TicketKind}
     for code, kind in KINDS.items():
         assert kind.code == code
-
-
-@pytest.mark.parametrize("code", [kind.value for kind in TicketKind])
-def test_every_kind_is_named_in_both_languages(code: str) -> None:
-    label = kind_of(code).label
-    assert label.in_language("vi").strip() and label.in_language("en").strip()
-    assert label.in_language("vi") != label.in_language("en")
-
-
-def test_a_language_the_product_does_not_speak_gets_vietnamese() -> None:
-    assert Label(vi="Cấp mới TK", en="New account").in_language("fr") == "Cấp mới TK"
 
 
 def test_only_a_new_account_is_filed_for_an_employee_without_an_agent() -> None:

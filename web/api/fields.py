@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from web.input_limits import MAX_ID
-from web.messages import MESSAGES
+from web.messages import render
 
 #: Ids are PostgreSQL INTEGERs; anything outside is refused before it reaches SQL.
 ID_RANGE = validate.Range(min=1, max=MAX_ID)
@@ -29,7 +29,7 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 def _one_line(value: str) -> None:
     """Refuse line breaks (in English, like marshmallow's own messages; translated later)."""
     if _LINE_BREAK.search(value):
-        raise ValidationError(MESSAGES["en"]["single_line"])
+        raise ValidationError(render("single_line", {}, "en"))
 
 
 def _with_metadata(kwargs: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask_babel import Domain
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm as _FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
@@ -85,7 +84,7 @@ def _one_line(form: Any, field: Any) -> None:
     """Refuse a line break or another unsafe character, by the domain's own rule and with
     its message (which sits next to the field)."""
     if isinstance(field.data, str) and (unsafe := text.unsafe_characters(field.data)):
-        name = field.name if field.name in FIELD_NAMES["vi"] else str(field.label.text).lower()
+        name = field.name if field.name in FIELD_NAMES else str(field.label.text).lower()
         raise ValidationError(render("text_unsafe", {"field": name, "characters": ", ".join(
             unsafe)}, current_language()))
 
@@ -143,13 +142,9 @@ class AgentFilterForm(FlaskForm):
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)])
 
 
-def _kind_label(kind: Kind) -> LazyString:
-    """The kind's name in the page's language, read when it is shown."""
-    return LazyString(lambda: kind.label.in_language(current_language()))
-
-
-#: Ticket kinds as the pages name them, in the order the form offers them.
-KIND_LABELS = {code: _kind_label(kind) for code, kind in KINDS.items()}
+#: Ticket kinds as the pages name them (from the catalogs, in the page's language when shown),
+#: in the order the form offers them.
+KIND_LABELS = {code: _l(kind.label) for code, kind in KINDS.items()}
 
 
 def _kind_choice(kind: Kind) -> SelectChoice:

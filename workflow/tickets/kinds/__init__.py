@@ -1,6 +1,6 @@
 """Every kind of ticket, each in its own module; this registry is the one list of them.
 
-A kind is a code (`TicketKind`) and a `Kind`: its labels, its plan (what a request of the
+A kind is a code (`TicketKind`) and a `Kind`: its label, its plan (what a request of the
 kind checks and changes) and its apply (what provisioning does on the phone system).
 """
 

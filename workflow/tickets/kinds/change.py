@@ -16,7 +16,7 @@ from workflow.ports import AccountMissing, PhoneAccount, PhoneSystem
 from workflow.tickets.claims import Claim
 from workflow.tickets.kinds.existing_agent import agent_of, issue_password, update_agent
 from workflow.tickets.kinds.extension_and_routing import plan_extension_and_routing
-from workflow.tickets.kinds.kind import Kind, Label
+from workflow.tickets.kinds.kind import N_, Kind
 
 
 def apply(
@@ -56,7 +56,7 @@ def _apply_one(session: Session, claim: Claim, phone: PhoneSystem, vault: Vault)
 
 KIND = Kind(
     code="change",
-    label=Label(vi="Đổi tài khoản", en="Change account"),
+    label=N_("Đổi tài khoản"),
     needs_agent=True, routes=True, picks_extension=False, resets_password=True,
     removes_account=False, plan=plan_extension_and_routing, apply=apply,
 )

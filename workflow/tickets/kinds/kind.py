@@ -15,16 +15,9 @@ from workflow.tickets.claims import Claim
 from workflow.tickets.submission_context import SubmissionContext
 
 
-@dataclass(frozen=True)
-class Label:
-    """A name shown to people, in each language the product speaks (Vietnamese first)."""
-
-    vi: str
-    en: str
-
-    def in_language(self, language: str) -> str:
-        """The name in `language`; Vietnamese for any language the product does not speak."""
-        return self.en if language == "en" else self.vi
+def N_(text: str) -> str:  # named by the gettext convention, which the extractor knows
+    """Mark a name shown to people for the catalogs; the pages and the emails translate it."""
+    return text
 
 
 class Asked(Protocol):
@@ -81,7 +74,8 @@ class Kind:
 
     #: The code stored on the ticket and used by the API and the form.
     code: str
-    label: Label
+    #: The name shown to people, in Vietnamese (the source language of the catalogs).
+    label: str
     #: True when the employee must hold an active agent, False when they must hold none.
     needs_agent: bool
     #: Whether the ticket asks for an extension and a routing.

@@ -14,7 +14,7 @@ from workflow.ports import PhoneSystem
 from workflow.tickets import completion
 from workflow.tickets.claims import Claim
 from workflow.tickets.kinds.extension_and_routing import plan_extension_and_routing
-from workflow.tickets.kinds.kind import Asked, Kind, Label, Plan
+from workflow.tickets.kinds.kind import N_, Asked, Kind, Plan
 from workflow.tickets.submission_context import SubmissionContext
 
 
@@ -38,7 +38,7 @@ def apply(
 
 KIND = Kind(
     code="new",
-    label=Label(vi="Cấp mới TK", en="New account"),
+    label=N_("Cấp mới TK"),
     needs_agent=False, routes=True, picks_extension=True, resets_password=False,
     removes_account=False, plan=plan, apply=apply,
 )

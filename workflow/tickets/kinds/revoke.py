@@ -14,7 +14,7 @@ from workflow.models import utcnow
 from workflow.ports import PhoneSystem
 from workflow.tickets.claims import Claim
 from workflow.tickets.kinds.existing_agent import agent_of, update_agent
-from workflow.tickets.kinds.kind import Asked, Kind, Label, Plan
+from workflow.tickets.kinds.kind import N_, Asked, Kind, Plan
 from workflow.tickets.submission_context import SubmissionContext
 
 
@@ -42,7 +42,7 @@ def _apply_one(session: Session, claim: Claim, phone: PhoneSystem) -> dict[str, 
 
 KIND = Kind(
     code="revoke",
-    label=Label(vi="Ngừng cấp TK cloud phone", en="Stop cloud phone account"),
+    label=N_("Ngừng cấp TK cloud phone"),
     needs_agent=True, routes=False, picks_extension=False, resets_password=False,
     removes_account=True, plan=plan, apply=apply,
 )
