@@ -11,7 +11,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from web.messages import FIELD_NAMES, LANGUAGES, MESSAGES, WORDS, render
+from web.messages import FIELD_NAMES, LANGUAGES, MESSAGES, WORDS, in_language, render
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGS = ROOT / "web" / "translations"
@@ -116,6 +116,17 @@ def test_every_message_word_and_field_name_has_a_finished_translation(language: 
     assert untranslated(MESSAGES, translations) == []
     assert untranslated(WORDS, translations) == []
     assert untranslated(FIELD_NAMES, translations) == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES[1:])
+def test_the_compiled_catalog_gives_each_context_its_own_translation(language: str) -> None:
+    translations = catalog(language)
+    for table in (MESSAGES, WORDS, FIELD_NAMES):
+        compiled = {context: in_language(context, text, language)
+                    for context, text in table.items()}
+        edited = {context: translations.get(text, context=context).string
+                  for context, text in table.items()}
+        assert compiled == edited
 
 
 def test_a_missing_or_fuzzy_translation_is_found() -> None:
