@@ -12,6 +12,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from web.messages import FIELD_NAMES, LANGUAGES, MESSAGES, WORDS, in_language, render
+from workflow.domain.codes import ErrorCode
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGS = ROOT / "web" / "translations"
@@ -176,3 +177,32 @@ def test_field_names_are_translated_and_a_leading_one_is_capitalised() -> None:
 def test_an_unknown_code_reads_as_itself_and_other_languages_as_vietnamese() -> None:
     assert render("no_such_code", {}, "en") == "no_such_code"
     assert render("forbidden", {}, "fr") == render("forbidden", {}, "vi")
+
+
+def literal_codes() -> list[str]:
+    """Every raise given its code as a bare string rather than an ErrorCode member."""
+    found = []
+    for folder in ("workflow", "web", "tasks"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = _named(node.func)
+                position = 0 if name in RAISERS else 1 if name == "single" else None
+                if position is None or len(node.args) <= position:
+                    continue
+                written = node.args[position]
+                if isinstance(written, ast.Constant) and isinstance(written.value, str):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} {written.value}")
+    return found
+
+
+def test_no_code_is_raised_as_a_bare_string() -> None:
+    assert literal_codes() == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES[1:])
+def test_every_error_code_is_worded_in_every_language(language: str) -> None:
+    codes = [code.value for code in ErrorCode]
+    assert [code for code in codes if not MESSAGES.get(code, "").strip()] == []
+    assert untranslated({code: MESSAGES[code] for code in codes}, catalog(language)) == []
