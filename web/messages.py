@@ -146,6 +146,7 @@ MESSAGES: dict[str, str] = dict((
     NC_("profile_not_found", "Không tìm thấy hồ sơ gọi này."),
     NC_("profile_changed", "Hồ sơ gọi vừa được người khác sửa; hãy tải lại trang."),
     NC_("assignment_target_not_found", "Không tìm thấy đối tượng được gán hồ sơ gọi."),
+    NC_("nothing_assigned", "Chưa gán hồ sơ gọi nào ở đây."),
     NC_("name_required", "Vui lòng nhập tên (tối đa 100 ký tự)."),
     NC_("call_allowed", "Được gọi."),
     NC_("call_emergency", "Số khẩn cấp: luôn được gọi."),

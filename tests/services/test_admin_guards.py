@@ -59,6 +59,8 @@ CHANGES: dict[str, Change] = {
         db.session, who, admin.ProfileInput(name="Chỉ nội bộ")),
     "calling.assign_profile": lambda s, who: admin.assign_profile(
         db.session, who, Level.BRANCH, s.world.branch_ids[0], s.profile_id),
+    "calling.unassign_profile": lambda s, who: admin.unassign_profile(
+        db.session, who, Level.ORGANISATION, None),
     "calling.save_hotline": lambda s, who: admin.save_hotline(
         db.session, who, "02473005678", "Bán hàng"),
     "calling.save_job_role": lambda s, who: admin.save_job_role(db.session, who, "Telesales"),
@@ -73,6 +75,8 @@ CHANGES: dict[str, Change] = {
     "trunks.save_trunk": lambda s, who: trunks.save_trunk(
         db.session, who, _cipher(), _trunk("Viettel")),
     "trunks.move_trunk": lambda s, who: trunks.move_trunk(db.session, who, s.trunk_id, 2),
+    "trunks.step_trunk": lambda s, who: trunks.step_trunk(
+        db.session, who, s.trunk_id, trunks.Step.DOWN),
     "trunks.set_enabled": lambda s, who: trunks.set_enabled(
         db.session, who, s.trunk_id, False),
     "trunks.delete_trunk": lambda s, who: trunks.delete_trunk(db.session, who, s.trunk_id),

@@ -14,7 +14,6 @@ from web.extensions import db
 from web.ui.access import actor, signed_in
 from web.ui.form_errors import show_refusal
 from web.ui.forms import AccessForm, NewUserForm, PolicyForm
-from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import RuleViolation
 from workflow.domain.rules import Role
 from workflow.models import current_organisation
@@ -41,17 +40,15 @@ def policy() -> Any:
         form.reserved.data = ", ".join(organisation.reserved_extensions)
     if form.validate_on_submit():
         reserved = [item for item in SEPARATORS.split(form.reserved.data or "") if item]
-        if not all(item.isascii() and item.isdecimal() for item in reserved):
-            show_refusal(form, RuleViolation.single("reserved", ErrorCode.RESERVED_DIGITS))
+        try:
+            update_policy(session, int(form.length.data or 0), (form.prefix.data or "").strip(),
+                          reserved, actor_id=actor().user_id)
+        except RuleViolation as violation:
+            # The policy's own problems concern its length and prefix: shown by the length.
+            show_refusal(form, violation, field_of={"reserved": "reserved"}, fallback="length")
         else:
-            try:
-                update_policy(session, int(form.length.data or 0),
-                              (form.prefix.data or "").strip(), reserved, actor_id=actor().user_id)
-            except RuleViolation as violation:
-                show_refusal(form, violation, field="length")
-            else:
-                flash(_("Đã lưu quy tắc số máy lẻ."), "success")
-                return redirect(url_for("admin.policy"))
+            flash(_("Đã lưu quy tắc số máy lẻ."), "success")
+            return redirect(url_for("admin.policy"))
     return render_template("admin/policy.html", form=form)
 
 

@@ -16,7 +16,6 @@ from web.ui.form_errors import refusal_text, show_refusal
 from web.ui.forms import CommentForm, RejectForm
 from workflow.domain.errors import RuleViolation, WorkflowError
 from workflow.domain.machine import FINAL_STATES
-from workflow.models import Agent, Branch
 from workflow.tickets import decisions, queries
 
 bp = Blueprint("ticket_pages", __name__)
@@ -45,14 +44,11 @@ def _show(ticket_id: int, comment_form: CommentForm, reject_form: RejectForm,
           status: int = 200) -> Any:
     """Render the ticket page (with forms carrying their errors, after a refused decision)."""
     caller = actor()
-    ticket = queries.get_visible_ticket(db.session(), caller, ticket_id)
-    allowed = decisions.actions_on(ticket, caller)
-    session = db.session()
-    # A revoke or change names its agent; the summary shows the extension it acts on.
-    agent = session.get(Agent, ticket.agent_id) if ticket.agent_id else None
+    detail = queries.get_ticket_detail(db.session(), caller, ticket_id)
+    ticket = detail.ticket
     page = render_template(
-        "tickets/detail.html", ticket=ticket, allowed=allowed, comment_form=comment_form,
-        agent=agent, branch=session.get(Branch, ticket.branch_id),
+        "tickets/detail.html", ticket=ticket, allowed=decisions.actions_on(ticket, caller),
+        comment_form=comment_form, agent=detail.agent, branch=detail.branch,
         routing=_routing(ticket.routing_type, ticket.priority_number, ticket.backup_number),
         reject_form=reject_form, final=ticket.state in {state.value for state in FINAL_STATES},
     )

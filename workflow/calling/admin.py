@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 
 from workflow.calling.effective import Assignments, active_placements
 from workflow.calling.sync import request_sync
-from workflow.domain.calling_rules import TARGET_COLUMN, AuditSubject, Level, forward_problems
+from workflow.domain.calling_rules import (
+    TARGET_COLUMN,
+    AuditSubject,
+    Level,
+    forward_problems,
+    is_assigned,
+)
 from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Conflict, NotFound, Problem, RuleViolation
 from workflow.domain.numbers import CHOOSABLE, classify
@@ -124,6 +130,15 @@ def assign_profile(session: Session, actor_id: int, level: Level, target_id: int
            keep=("level",))
     session.commit()
     return row
+
+
+def unassign_profile(session: Session, actor_id: int, level: Level, target_id: int | None
+                     ) -> None:
+    """Remove the profile assigned at one level; refused when none is assigned there."""
+    require_admin(session, actor_id)
+    if not is_assigned(Assignments(session).listed(), level, target_id):
+        raise NotFound(ErrorCode.NOTHING_ASSIGNED, level=level.value, target_id=target_id)
+    assign_profile(session, actor_id, level, target_id, None)
 
 
 def save_hotline(session: Session, actor_id: int, number: str, label: str = "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -35,6 +36,13 @@ MAX_USERNAME = 64
 MAX_PASSWORD = 128
 MAX_REALM = 100
 DEFAULT_PORT = 5060
+
+
+class Step(StrEnum):
+    """One place earlier or later in the order in which trunks are tried."""
+
+    UP = "up"
+    DOWN = "down"
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,19 @@ def move_trunk(session: Session, actor_id: int | None, trunk_id: int, position: 
     row = get_trunk(session, trunk_id)
     if not 1 <= position <= MAX_POSITION:
         raise RuleViolation.single("position", ErrorCode.TRUNK_POSITION_RANGE, max=MAX_POSITION)
+    return _move(session, actor_id, row, position)
+
+
+def step_trunk(session: Session, actor_id: int | None, trunk_id: int, step: Step) -> Trunk:
+    """Move a trunk one place up or down in the order (nothing at either end); audited."""
+    require_admin(session, actor_id)
+    row = get_trunk(session, trunk_id)
+    position = row.position + (-1 if step is Step.UP else 1)
+    return _move(session, actor_id, row, max(1, min(position, MAX_POSITION)))
+
+
+def _move(session: Session, actor_id: int | None, row: Trunk, position: int) -> Trunk:
+    """Put `row` at `position` and audit it, or change nothing when it stays where it is."""
     before = snapshot(row)
     _place(session, row, position)
     if row.position == before["position"]:

@@ -65,6 +65,7 @@ class ErrorCode(StrEnum):
     NOT_AN_APPROVER = "not_an_approver"
     NOT_FOUND = "not_found"
     NOT_REQUESTER = "not_requester"
+    NOTHING_ASSIGNED = "nothing_assigned"
     NOTHING_TO_CHANGE = "nothing_to_change"
     NOTIFICATION_NOT_FOUND = "notification_not_found"
     NUMBER_INVALID = "number_invalid"

@@ -33,7 +33,9 @@ class Action(StrEnum):
     RETAKE = "retake"
 
 
-#: The audit action of a ticket's creation, which starts it in SUBMITTED (not a transition).
+#: The state a ticket is created in: where it starts, not a transition into it.
+INITIAL_STATE = Status.SUBMITTED
+#: The audit action of a ticket's creation, which starts it in INITIAL_STATE (not a transition).
 SUBMIT = "submit"
 #: The audit action of an open ticket following its employee to another branch (its state
 #: stays; the approvers who decide it change).

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column, relationship
 
 from workflow.db import Base, utcnow
-from workflow.domain.machine import OPEN_STATES, Status
+from workflow.domain.machine import INITIAL_STATE, OPEN_STATES, Status
 from workflow.models.people import Employee, User
 
 
@@ -80,7 +80,7 @@ class Ticket(Base):
                                                  server_default=text("false"))
     details: Mapped[str] = mapped_column(Text, default="")
     requester_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    state: Mapped[str] = mapped_column(String(15), default=Status.SUBMITTED.value)
+    state: Mapped[str] = mapped_column(String(15), default=INITIAL_STATE.value)
     version: Mapped[int] = mapped_column(Integer, default=1)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None]

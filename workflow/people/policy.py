@@ -21,6 +21,8 @@ def update_policy(session: Session, length: int, prefix: str, reserved: list[str
                   actor_id: int | None) -> Organisation:
     """Change the extension policy unless it would invalidate active extensions (admins)."""
     require_admin(session, actor_id)
+    if not all(number.isascii() and number.isdecimal() for number in reserved):
+        raise RuleViolation.single("reserved", ErrorCode.RESERVED_DIGITS)
     policy = ExtensionPolicy(length, prefix, frozenset(reserved))
     problems = policy.problems()
     if problems:

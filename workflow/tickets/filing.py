@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, BindParameter, Integer, bindparam, func, insert, literal, select, true
 from sqlalchemy.orm import Session
 
-from workflow.domain.machine import SUBMIT, Status
+from workflow.domain.machine import INITIAL_STATE, SUBMIT
 from workflow.models import (
     Notification,
     Ticket,
@@ -33,7 +33,7 @@ def _event_values(ticket_id: Any) -> tuple[Any, ...]:
     """The submit event of the ticket `ticket_id`, in `_EVENT_COLUMNS` order."""
     created_at = bindparam("created_at", type_=_tickets.c.created_at.type)
     return (ticket_id, bindparam("requester_id", type_=Integer), literal(SUBMIT),
-            literal(None), literal(Status.SUBMITTED.value), literal(""),
+            literal(None), literal(INITIAL_STATE.value), literal(""),
             bindparam("changes", type_=JSON), created_at)
 
 
@@ -104,7 +104,7 @@ def file_ticket(session: Session, row: dict[str, Any], watcher_ids: list[int],
     event_id = session.execute(_INSERT_EVENT, {
         "ticket_id": ticket_id, "actor_id": row["requester_id"],
         "action": SUBMIT, "from_state": None,
-        "to_state": Status.SUBMITTED.value, "comment": "", "changes": changes,
+        "to_state": INITIAL_STATE.value, "comment": "", "changes": changes,
         "created_at": row["created_at"],
     }).scalar_one()
     audience = Audience(ticket_id, row["requester_id"], row["branch_id"])

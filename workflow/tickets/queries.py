@@ -385,3 +385,20 @@ def get_visible_ticket(session: Session, actor: Actor, ticket_id: int) -> Ticket
     if ticket is None:
         raise NotFound(ErrorCode.TICKET_NOT_FOUND, ticket_id=ticket_id)
     return ticket
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    """A visible ticket with what its page shows beside it."""
+
+    ticket: Ticket
+    branch: Branch | None
+    #: The agent a revoke or change acts on (None until a new agent exists).
+    agent: Agent | None
+
+
+def get_ticket_detail(session: Session, actor: Actor, ticket_id: int) -> TicketDetail:
+    """A ticket as its page shows it, if `actor` may see it; NotFound otherwise."""
+    ticket = get_visible_ticket(session, actor, ticket_id)
+    agent = session.get(Agent, ticket.agent_id) if ticket.agent_id else None
+    return TicketDetail(ticket, session.get(Branch, ticket.branch_id), agent)

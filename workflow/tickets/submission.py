@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Conflict, Problem, RuleViolation
-from workflow.domain.machine import Status
+from workflow.domain.machine import INITIAL_STATE
 from workflow.domain.rules import Actor, clean_extension
 from workflow.models import Ticket, User, table, utcnow
 from workflow.tickets import idempotency
@@ -140,7 +140,7 @@ def _file(session: Session, actor: Actor, request: TicketRequest) -> SubmittedTi
         "sip_username": plan.sip_username,
         "reset_password": plan.reset_password,
         "details": request.details.strip(), "requester_id": actor.user_id,
-        "idempotency_key": request.idempotency_key, "state": Status.SUBMITTED.value,
+        "idempotency_key": request.idempotency_key, "state": INITIAL_STATE.value,
         "version": 1, "attempts": 0, "created_at": now, "updated_at": now,
     }
     try:

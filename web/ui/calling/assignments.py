@@ -20,7 +20,7 @@ from web.ui.form_errors import refusal_text, show_refusal
 from workflow.calling import admin
 from workflow.calling.listing import job_roles_by_name, profiles_by_name
 from workflow.calling.queries import AgentLink, active_agent_id, listed_assignments
-from workflow.domain.calling_rules import Level, is_assigned
+from workflow.domain.calling_rules import Level
 from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound, RuleViolation
 from workflow.domain.rules import Role
@@ -52,14 +52,13 @@ def assign(level: str) -> Any:
     if form.validate_on_submit():
         target_id = _target_of(session, chosen, form)
         known = target_id is not None or chosen is Level.ORGANISATION
-        removing = bool(form.remove.data)
-        if known and removing and not is_assigned(listed_assignments(session), chosen,
-                                                  target_id):
-            form[_target_field(form)].errors.append(_("Chưa gán hồ sơ gọi nào ở đây."))
-        elif known:
-            profile_id = None if removing else form.profile_id.data
+        if known:
             try:
-                admin.assign_profile(session, actor().user_id, chosen, target_id, profile_id)
+                if form.remove.data:
+                    admin.unassign_profile(session, actor().user_id, chosen, target_id)
+                else:
+                    admin.assign_profile(session, actor().user_id, chosen, target_id,
+                                         form.profile_id.data)
             except RuleViolation as violation:
                 session.rollback()
                 refused = show_calling_refusal(form, violation)

@@ -70,9 +70,8 @@ def trunk_action(trunk_id: int, action: str) -> Any:
     if not FlaskForm().validate_on_submit():
         return redirect(url_for("calling_pages.trunk_list"))
     user_id, name = actor().user_id, found.name
-    if action in ("up", "down"):
-        position = max(1, found.position + (-1 if action == "up" else 1))
-        trunks.move_trunk(session, user_id, trunk_id, position)
+    if action in (trunks.Step.UP, trunks.Step.DOWN):
+        trunks.step_trunk(session, user_id, trunk_id, trunks.Step(action))
     elif action in ("enable", "disable"):
         trunks.set_enabled(session, user_id, trunk_id, action == "enable")
     elif action == "delete" and request.form.get("confirm") == "yes":
