@@ -14,7 +14,7 @@ from tests.support.apps import fresh_pg_database, settings_for, worker_suffix
 from web import create_app
 from web.extensions import db
 from workflow.models import Base
-from workflow.tickets import queries
+from workflow.people import queries as people_queries
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -59,9 +59,9 @@ def test_upgrading_gives_existing_employees_their_search_and_sort_names(
                 "INSERT INTO employee (id, department_id, full_name, active) VALUES"
                 " (1, 1, 'Nguyễn Thị Bình', true), (2, 1, 'Đặng Văn An', true)"))
         upgrade()
-        found = queries.list_employees(db.session(), 1, "NGUYEN")
+        found = people_queries.list_employees(db.session(), 1, "NGUYEN")
         assert [employee.full_name for employee, _agent in found] == ["Nguyễn Thị Bình"]
-        everyone = queries.list_employees(db.session(), 1)
+        everyone = people_queries.list_employees(db.session(), 1)
         assert [employee.full_name for employee, _agent in everyone] == [
             "Đặng Văn An", "Nguyễn Thị Bình"]
         db.session.remove()

@@ -14,7 +14,7 @@ from web.errors import error_response
 from web.extensions import db
 from web.last_calls import last_calls
 from web.reachability import registrations
-from workflow.tickets import queries
+from workflow.agents import queries as agent_queries
 
 blp = Blueprint("agents", __name__, description="Agent accounts")
 
@@ -32,7 +32,8 @@ def list_agents(args: dict[str, Any]) -> Any:
         if not reading.readable:
             return error_response(503, "registrations_unreadable")
         args["registered"] = frozenset(reading.devices)
-    found = queries.list_agents(db.session(), queries.AgentFilter(**args), page, per_page)
+    filters = agent_queries.AgentFilter(**args)
+    found = agent_queries.list_agents(db.session(), filters, page, per_page)
     g.last_calls = last_calls(agent.sip_username for agent in found.items)  # one read a page
     return found
 
@@ -42,6 +43,6 @@ def list_agents(args: dict[str, Any]) -> Any:
 def get_agent(agent_id: int) -> Any:
     """One agent, with the devices registered now and its last call."""
     current_actor()
-    agent = queries.get_agent(db.session(), agent_id)
+    agent = agent_queries.get_agent(db.session(), agent_id)
     g.last_calls = last_calls([agent.sip_username])
     return agent

@@ -25,6 +25,7 @@ from web.composition import vault
 from web.extensions import db
 from web.i18n import current_language
 from web.messages import render
+from workflow.agents import queries as agent_queries
 from workflow.calling import admin, gateways, sync, trunks
 from workflow.calling.check import check_call
 from workflow.calling.listing import profiles_by_name
@@ -39,7 +40,6 @@ from workflow.domain.errors import PermissionDenied
 from workflow.domain.rules import Role
 from workflow.models import utcnow
 from workflow.ports import Cipher
-from workflow.tickets import queries
 
 blp = Blueprint("calling", __name__, description="Calling functions (class of service)")
 
@@ -201,7 +201,7 @@ def check(args: dict[str, Any]) -> Any:
 def agent_calling(agent_id: int) -> Any:
     """The calling rules that apply to an agent, and where they come from."""
     current_actor()
-    agent = queries.get_agent(db.session(), agent_id)
+    agent = agent_queries.get_agent(db.session(), agent_id)
     return calling_of_employee(db.session(), agent.employee_id)
 
 

@@ -22,8 +22,8 @@ from web.i18n import current_language
 from web.messages import render
 from workflow.domain.rules import clean_extension
 from workflow.models import current_organisation
+from workflow.people import queries as people_queries
 from workflow.people.picker import employees_to_pick
-from workflow.tickets import queries
 from workflow.tickets.extensions import extension_problems_now, suggest_extension
 
 blp = Blueprint("structure", __name__, description="Branches, departments, employees, policy")
@@ -34,7 +34,7 @@ blp = Blueprint("structure", __name__, description="Branches, departments, emplo
 def list_branches() -> Any:
     """Active branches, offices and facilities."""
     current_actor()
-    return queries.list_branches(db.session())
+    return people_queries.list_branches(db.session())
 
 
 @blp.route("/branches/<int:branch_id>/departments")
@@ -42,7 +42,7 @@ def list_branches() -> Any:
 def list_departments(branch_id: int) -> Any:
     """Active departments of a branch."""
     current_actor()
-    return queries.list_departments(db.session(), branch_id)
+    return people_queries.list_departments(db.session(), branch_id)
 
 
 @blp.route("/departments/<int:department_id>/employees")

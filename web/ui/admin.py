@@ -17,9 +17,9 @@ from web.ui.forms import AccessForm, NewUserForm, PolicyForm
 from workflow.domain.errors import RuleViolation
 from workflow.domain.rules import Role
 from workflow.models import current_organisation
+from workflow.people import queries as people_queries
 from workflow.people.accounts import add_user, change_access
 from workflow.people.policy import update_policy
-from workflow.tickets import queries
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -56,7 +56,7 @@ def policy() -> Any:
 @signed_in(Role.ADMIN)
 def users() -> Any:
     """Everyone who signs in, with their role and branches."""
-    people = queries.list_users(db.session(), include_inactive=True)
+    people = people_queries.list_users(db.session(), include_inactive=True)
     return render_template("admin/users.html", users=people)
 
 
@@ -67,7 +67,7 @@ def new_user() -> Any:
     session = db.session()
     form = NewUserForm()
     form.branch_ids.choices = [SelectChoice(str(branch.id), branch.name)
-                               for branch in queries.list_branches(session)]
+                               for branch in people_queries.list_branches(session)]
     if form.validate_on_submit():
         try:
             add_user(session, form.email.data or "", form.full_name.data or "",
@@ -87,10 +87,10 @@ def new_user() -> Any:
 def user_access(user_id: int) -> Any:
     """Change one user's role, approver branches and sign-in permission."""
     session = db.session()
-    user = queries.get_user(session, user_id)
+    user = people_queries.get_user(session, user_id)
     form = AccessForm()
     form.branch_ids.choices = [SelectChoice(str(branch.id), branch.name)
-                               for branch in queries.list_branches(session)]
+                               for branch in people_queries.list_branches(session)]
     if not form.is_submitted():
         form.role.data = user.role
         form.branch_ids.data = [branch.id for branch in user.branches]

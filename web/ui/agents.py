@@ -18,10 +18,11 @@ from web.ui.args import position_args
 from web.ui.call_records import recent_calls
 from web.ui.forms import AgentFilterForm
 from workflow import credentials
+from workflow.agents import queries as agent_queries
 from workflow.calling.queries import calling_of_employee, hotline_labels
 from workflow.domain.rules import AgentStatus
+from workflow.people import queries as people_queries
 from workflow.people.picker import open_tickets_of
-from workflow.tickets import queries
 
 bp = Blueprint("agent_pages", __name__)
 
@@ -37,7 +38,7 @@ def agent_list() -> Any:
     """Agent accounts, searchable, filtered and sorted, one page at a time."""
     reading = registrations()
     form, filters = _filters(reading)
-    page = queries.browse_agents(db.session(), filters, position_args(
+    page = agent_queries.browse_agents(db.session(), filters, position_args(
         (form.page.data or 1) if not form.errors else 1), PER_PAGE)
     open_tickets = open_tickets_of(db.session(), [agent.employee_id for agent in page.items
                                                   if agent.status == AgentStatus.ACTIVE])
@@ -57,16 +58,16 @@ def export() -> Response:
     return csv_response("agents.csv", header, _export_rows(filters))
 
 
-def _export_rows(filters: queries.AgentFilter) -> Iterator[list[Any]]:
+def _export_rows(filters: agent_queries.AgentFilter) -> Iterator[list[Any]]:
     """The exported agents, phone numbers as people read them (see `phone_cell`)."""
-    rows = queries.agent_rows(db.session(), filters, EXPORT_CHUNK)
+    rows = agent_queries.agent_rows(db.session(), filters, EXPORT_CHUNK)
     for (name, code, branch, department, extension, routing, priority, backup, status,
          changed) in rows:
         yield [name, code, branch, department, extension, routing, phone_cell(priority),
                phone_cell(backup), status, changed]
 
 
-def _filters(reading: Registrations) -> tuple[AgentFilterForm, queries.AgentFilter]:
+def _filters(reading: Registrations) -> tuple[AgentFilterForm, agent_queries.AgentFilter]:
     """The filter form from the query string, and the filters it stands for (none if bad).
 
     "No device" needs the registrations: when they cannot be read it is not applied (the
@@ -75,17 +76,18 @@ def _filters(reading: Registrations) -> tuple[AgentFilterForm, queries.AgentFilt
     session = db.session()
     everything = SelectChoice("", _("Tất cả"))
     form.branch_id.choices = [everything] + [
-        SelectChoice(str(branch.id), branch.name) for branch in queries.list_branches(session)
+        SelectChoice(str(branch.id), branch.name)
+        for branch in people_queries.list_branches(session)
     ]
     form.department_id.choices = [everything] + [
         SelectChoice(str(department.id), f"{branch.name} — {department.name}")
-        for branch, departments in queries.organisation_structure(session)
+        for branch, departments in people_queries.organisation_structure(session)
         for department in departments
         if department.active and form.branch_id.data in (None, branch.id)
     ]
     if not form.validate():
-        return form, queries.AgentFilter()
-    return form, queries.AgentFilter(
+        return form, agent_queries.AgentFilter()
+    return form, agent_queries.AgentFilter(
         branch_id=form.branch_id.data, department_id=form.department_id.data,
         status=form.status.data or None,
         routing_type=form.routing_type.data or None, q=form.q.data or None,
@@ -101,11 +103,11 @@ def agent_page(agent_id: int) -> Any:
     """One agent account: its settings now, its calling functions and where they come from,
     its last call, and the tickets that shaped it."""
     session = db.session()
-    agent = queries.get_agent(session, agent_id)
+    agent = agent_queries.get_agent(session, agent_id)
     calling = calling_of_employee(session, agent.employee_id)
     open_ticket = open_tickets_of(session, [agent.employee_id]).get(agent.employee_id)
     return render_template("agents/detail.html", agent=agent, open_ticket_id=open_ticket,
-                           history=queries.agent_history(session, agent_id),
+                           history=agent_queries.agent_history(session, agent_id),
                            credential=credentials.latest_for(session, agent.sip_username),
                            calling=calling, hotline_labels=hotline_labels(session),
                            last_calls=recent_calls(agent.sip_username, 1),

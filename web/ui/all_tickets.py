@@ -19,6 +19,7 @@ from web.ui.forms import KIND_LABELS
 from web.ui.labels import STATE_NAMES
 from workflow.domain.machine import Status
 from workflow.domain.rules import Role
+from workflow.people import queries as people_queries
 from workflow.tickets import queries
 
 bp = Blueprint("all_tickets", __name__)
@@ -39,7 +40,7 @@ def all_tickets() -> Any:
     # The quick filter counts failed tickets under every other filter, whatever state is shown.
     failed = queries.count_tickets(session, caller, _with_state(filters, Status.FAILED.value))
     return render_template("tickets/all.html", page=page, chosen=chosen, failed=failed,
-                           branches=queries.list_branches(session))
+                           branches=people_queries.list_branches(session))
 
 
 @bp.route("/tickets/all/export.csv")
@@ -54,7 +55,7 @@ def export() -> Response:
 def _export_rows(filters: queries.TicketFilter) -> Iterator[list[Any]]:
     """The exported tickets, kinds and states named as the pages name them."""
     session = db.session()
-    branches = {branch.id: branch.name for branch in queries.list_branches(session)}
+    branches = {branch.id: branch.name for branch in people_queries.list_branches(session)}
     for ticket in queries.ticket_rows(session, actor(), filters, EXPORT_CHUNK):
         yield [ticket.id, str(KIND_LABELS.get(ticket.kind, ticket.kind)),
                str(STATE_NAMES.get(ticket.state, ticket.state)), ticket.employee.full_name,

@@ -16,6 +16,7 @@ from web.ui.forms import KIND_LABELS, BulkDecisionForm
 from workflow.domain.errors import WorkflowError
 from workflow.domain.machine import Action
 from workflow.domain.rules import Role
+from workflow.people import queries as people_queries
 from workflow.tickets import decisions, queries
 
 #: What the queue decides in bulk.
@@ -53,7 +54,7 @@ def queue() -> Any:
         else:
             _decide_all(form.ticket_ids.data or [], rejecting, form.comment.data or "")
             return redirect(url_for("approvals.queue"))
-    branches = queries.list_branches(session)
+    branches = people_queries.list_branches(session)
     return render_template("approvals/queue.html", page=page, form=form, kind=kind,
                            branch_id=branch_id, branches=branches, allowed=allowed,
                            offered=frozenset().union(*allowed.values()),

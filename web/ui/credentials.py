@@ -13,10 +13,10 @@ from web.extensions import db
 from web.ui.access import signed_in
 from web.ui.forms import CredentialLinkForm
 from workflow import credentials
+from workflow.agents import queries as agent_queries
 from workflow.credentials import Vault
 from workflow.domain.errors import Conflict, NotFound
 from workflow.domain.rules import Role
-from workflow.tickets import queries
 
 bp = Blueprint("credential_pages", __name__)
 logger = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def reveal_mine(credential_id: int) -> Response:
 def hand_over(agent_id: int) -> Response:
     """A new one-time link to the agent's pending password, for an admin to hand over."""
     session = db.session()
-    agent = queries.get_agent(session, agent_id)
+    agent = agent_queries.get_agent(session, agent_id)
     latest = credentials.latest_for(session, agent.sip_username)
     link = None
     if FlaskForm().validate_on_submit() and latest is not None:

@@ -19,11 +19,11 @@ from web.ui.access import signed_in
 from web.ui.credentials import PRIVATE_HEADERS, _private, _vault
 from workflow import credentials
 from workflow.agents import device_links
+from workflow.agents import queries as agent_queries
 from workflow.agents.device_links import IssuedLink, LinkState, Purpose
 from workflow.credentials import CredentialState, Revealed
 from workflow.domain.errors import Conflict, NotFound
 from workflow.domain.rules import Role
-from workflow.tickets import queries
 
 bp = Blueprint("device_links", __name__)
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def for_my_device(credential_id: int) -> Response:
 def for_desk_phone(agent_id: int) -> Response:
     """A new setup link, with its QR code, for an admin to load into a desk phone."""
     session = db.session()
-    agent = queries.get_agent(session, agent_id)
+    agent = agent_queries.get_agent(session, agent_id)
     latest = credentials.latest_for(session, agent.sip_username)
     issued = None
     if (FlaskForm().validate_on_submit() and latest is not None

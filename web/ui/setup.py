@@ -17,8 +17,8 @@ from web.ui.form_errors import show_refusal
 from web.ui.forms import SetupAgentForm
 from workflow.domain.errors import Conflict, NotFound, RuleViolation
 from workflow.models import Agent, current_organisation
+from workflow.people import queries as people_queries
 from workflow.people.picker import PickableEmployee, employees_to_pick, refused_at_once
-from workflow.tickets import queries
 from workflow.tickets.kinds import KINDS, TicketKind, kind_of
 from workflow.tickets.kinds.kind import Kind
 from workflow.tickets.submission import SubmittedTicket, TicketRequest, submit_ticket
@@ -73,20 +73,21 @@ def _fill_choices(session: Session, form: SetupAgentForm, kind: Kind) -> Agent |
     employees (those a ticket of `kind` would refuse disabled); returns the chosen
     employee's active agent, if any."""
     form.branch_id.choices = [SelectChoice("", _("Chọn chi nhánh"))] + [
-        SelectChoice(str(branch.id), branch.name) for branch in queries.list_branches(session)
+        SelectChoice(str(branch.id), branch.name)
+        for branch in people_queries.list_branches(session)
     ]
     form.department_id.choices = [SelectChoice("", _("Chọn phòng ban"))]
     form.employee_id.choices = [SelectChoice("", _("Chọn nhân viên"))]
     form.notify_user_ids.choices = [
         SelectChoice(str(user.id), f"{user.full_name} <{user.email}>")
-        for user in queries.list_users(session)
+        for user in people_queries.list_users(session)
     ]
     current = None
     try:
         if form.branch_id.data:
             form.department_id.choices += [
                 SelectChoice(str(department.id), department.name)
-                for department in queries.list_departments(session, form.branch_id.data)
+                for department in people_queries.list_departments(session, form.branch_id.data)
             ]
         if form.department_id.data:
             for row in employees_to_pick(session, form.department_id.data):

@@ -18,6 +18,7 @@ from web.ui.forms import BranchForm, DepartmentForm, FlaskForm
 from workflow.calling.listing import job_roles_by_name
 from workflow.domain.errors import RuleViolation
 from workflow.domain.rules import Role
+from workflow.people import queries as people_queries
 from workflow.people import structure
 from workflow.people.queries import (
     branch_names,
@@ -26,7 +27,6 @@ from workflow.people.queries import (
     find_department,
     find_employee,
 )
-from workflow.tickets import queries
 
 bp = Blueprint("structure_admin", __name__, url_prefix="/admin")
 
@@ -39,7 +39,7 @@ PER_PAGE = 50
 def overview() -> Any:
     """Every branch with its departments."""
     return render_template("admin/structure.html",
-                           structure=queries.organisation_structure(db.session()))
+                           structure=people_queries.organisation_structure(db.session()))
 
 
 @bp.route("/branches/new", methods=["GET", "POST"], defaults={"branch_id": None})
@@ -83,7 +83,7 @@ def department(department_id: int | None) -> Any:
 def employees() -> Any:
     """Employees of one department (or all), searchable by name or code."""
     department_id = int_arg("department_id")
-    page = queries.staff_page(db.session(), department_id, request.args.get("q", "")[:100],
+    page = people_queries.staff_page(db.session(), department_id, request.args.get("q", "")[:100],
                               position_args(), PER_PAGE)
     return render_template("admin/employees.html", page=page, department_id=department_id)
 

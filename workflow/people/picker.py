@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.models import Agent, Employee, Ticket, in_open_state
-from workflow.tickets import queries
+from workflow.people import queries as people_queries
 from workflow.tickets.kinds.kind import Kind
 
 
@@ -26,7 +26,7 @@ def employees_to_pick(session: Session, department_id: int, q: str | None = None
                       ) -> list[PickableEmployee]:
     """The department's active employees by given name (those whose name contains `q`, with
     or without diacritics), each with what decides which tickets fit."""
-    rows = queries.list_employees(session, department_id, q)
+    rows = people_queries.list_employees(session, department_id, q)
     open_tickets = open_tickets_of(session, [employee.id for employee, _ in rows])
     return [PickableEmployee(employee, agent, open_tickets.get(employee.id))
             for employee, agent in rows]
