@@ -7,15 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web.auth import init_auth
 from web.composition import create_core_app
 from web.errors import register_error_handlers
 from web.extensions import db, migrate
+from web.health import init_health
 from web.input_limits import install_input_limits
 
 logger = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_api(app)
     init_ui(app)
     register_error_handlers(app)
-    app.add_url_rule("/healthz", "healthz", healthz)
+    init_health(app)
     return app
 
 
@@ -58,12 +57,3 @@ def _trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-
-def healthz() -> tuple[Response, int]:
-    """Liveness and database reachability."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError as error:
-        logger.warning("health check failed: %s", error)
-        return jsonify({"status": "unavailable"}), 503
-    return jsonify({"status": "ok"}), 200

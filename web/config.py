@@ -103,6 +103,8 @@ def from_env() -> dict[str, Any]:
         "REGISTRATIONS_CACHE_SECONDS": float(env("REGISTRATIONS_CACHE_SECONDS", "5")),
         # How long a page's last calls read from the phone system are reused for that page.
         "LAST_CALLS_CACHE_SECONDS": float(env("LAST_CALLS_CACHE_SECONDS", "5")),
+        # How long /readyz waits for each dependency before calling it unavailable.
+        "READINESS_TIMEOUT_SECONDS": float(env("READINESS_TIMEOUT_SECONDS", "2")),
         "WEBPHONE_SECRET": env("WEBPHONE_SECRET") or None,
         "WEBPHONE_CREDENTIAL_SECONDS": int(env("WEBPHONE_CREDENTIAL_SECONDS", "3600")),
         "WEBPHONE_WS_URL": env("WEBPHONE_WS_URL") or None,

@@ -79,7 +79,7 @@ def error_response(
 
 def _for_a_person() -> bool:
     """Whether the failing request came from the web pages (not the API or a probe)."""
-    return has_request_context() and not request.path.startswith(("/api/", "/healthz"))
+    return has_request_context() and not request.path.startswith(("/api/", "/healthz", "/readyz"))
 
 
 def handle_workflow_error(error: WorkflowError) -> tuple[Response, int]:

@@ -74,6 +74,10 @@ class KamailioPhoneSystem:
     domain: str
     rpc_url: str
 
+    def ready(self, timeout: float) -> None:
+        """Nothing when Kamailio answers JSON-RPC within `timeout`; PhoneSystemError otherwise."""
+        json_rpc(self.rpc_url, "core.version", timeout=timeout)
+
     def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
         """Make Kamailio hold exactly `account`; True when something changed.
 
@@ -513,14 +517,14 @@ def _write_many(connection: Connection, names: tuple[str, ...],
             "VALUES ('', :name, '', :attribute, 0, :value)"), rows)
 
 
-def json_rpc(url: str, method: str, *params: Any) -> Any:
+def json_rpc(url: str, method: str, *params: Any, timeout: float = 5.0) -> Any:
     """Call Kamailio's JSON-RPC over HTTP; its errors become PhoneSystemError."""
     request = urllib.request.Request(
         url, headers={"Content-Type": "application/json"},
         data=json.dumps({"jsonrpc": "2.0", "method": method, "params": list(params),
                          "id": 1}).encode())
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             answer = json.loads(response.read())
     except urllib.error.HTTPError as error:  # JSON-RPC errors come with an HTTP error code
         answer = json.loads(error.read() or b"{}") or {"error": {"message": str(error)}}
