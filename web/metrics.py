@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Iterable
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -107,19 +107,21 @@ def _record(response: Response) -> Response:
 
 def metrics() -> Response:
     """Every metric in Prometheus text format; a bearer token when METRICS_TOKEN is set."""
-    _check_token()
+    if not _token_accepted():
+        # Plain text, not the people's error page: the caller is a scraper.
+        return Response("metrics token required\n", 401, mimetype="text/plain",
+                        headers={"WWW-Authenticate": "Bearer"})
     output = generate_latest(_process_registry()) + generate_latest(_health_registry())
     return Response(output, mimetype=CONTENT_TYPE_LATEST)
 
 
-def _check_token() -> None:
-    """Refuse a scrape without the METRICS_TOKEN bearer token, when one is configured."""
+def _token_accepted() -> bool:
+    """Whether the request bears METRICS_TOKEN (always, when none is configured)."""
     expected = current_app.config.get("METRICS_TOKEN")
     if not expected:
-        return
+        return True
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), str(expected).encode()):
-        abort(401)
+    return hmac.compare_digest(given.encode(), str(expected).encode())
 
 
 def _process_registry() -> CollectorRegistry:

@@ -144,7 +144,8 @@ def test_a_metrics_token_is_required_when_set(app: Flask) -> None:
     app.config["METRICS_TOKEN"] = "s3cret-scrape-token"
     try:
         client = app.test_client()
-        assert client.get("/metrics").status_code == 401
+        refused = client.get("/metrics")
+        assert refused.status_code == 401 and refused.mimetype == "text/plain"
         wrong = {"Authorization": "Bearer nope"}
         assert client.get("/metrics", headers=wrong).status_code == 401
         assert scrape(app, Authorization="Bearer s3cret-scrape-token").value(
