@@ -32,7 +32,7 @@ def sync_calling(sync_id: int) -> bool:
     """Bring every agent's calling rules up to date; whether it applied (for the metrics)."""
     deps = runtime(current_app)
     return sync.run_sync(deps.session(), sync_id, deps.phone_system, deps.provisioning.lease,
-                  deps.timezone, deps.provisioning.vault.cipher)
+                         deps.timezone, deps.provisioning.vault.cipher)
 
 
 #: Every actor: its name (shared with the outbox), function and queue.
