@@ -18,20 +18,21 @@ logger = logging.getLogger(__name__)
 PROVISION_QUEUE = "provisioning"
 
 
-def provision_ticket(ticket_id: int) -> None:
-    """Apply an approved ticket to the phone system."""
+def provision_ticket(ticket_id: int) -> str:
+    """Apply an approved ticket to the phone system; the outcome feeds the worker metrics."""
     deps = runtime(current_app)
     outcome = provisioning.provision_ticket(
         deps.session(), ticket_id, deps.phone_system, deps.provisioning
     )
     logger.debug("provision_ticket(%s): %s", ticket_id, outcome)
+    return outcome.value
 
 
-def sync_calling(sync_id: int) -> None:
-    """Bring every agent's calling rules on the phone system up to date."""
+def sync_calling(sync_id: int) -> bool:
+    """Bring every agent's calling rules up to date; whether it applied (for the metrics)."""
     deps = runtime(current_app)
-    sync.run_sync(deps.session(), sync_id, deps.phone_system, deps.provisioning.lease,
-                  deps.timezone, deps.provisioning.vault.cipher)
+    return sync.run_sync(deps.session(), sync_id, deps.phone_system, deps.provisioning.lease,
+                         deps.timezone, deps.provisioning.vault.cipher)
 
 
 #: Every actor: its name (shared with the outbox), function and queue.

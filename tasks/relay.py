@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from tasks.metrics import relay_duty
 from tasks.runtime import Runtime, runtime
 from workflow import credentials, outbox
 from workflow.agents import credential_letters
@@ -96,7 +97,8 @@ def run_pass(app: Flask, deps: Runtime) -> None:
     for duty in DUTIES:
         with app.app_context():
             try:
-                duty(deps)
+                with relay_duty(duty.__name__):
+                    duty(deps)
             except Exception:
                 logger.exception("relay duty %s failed; the others go on", duty.__name__)
 

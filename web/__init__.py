@@ -16,6 +16,7 @@ from web.errors import register_error_handlers
 from web.extensions import db, migrate
 from web.health import init_health
 from web.input_limits import install_input_limits
+from web.metrics import init_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from web.ui import init_ui
 
     app = create_core_app(overrides)
+    init_metrics(app)  # first: its timer covers every other hook
     app.permanent_session_lifetime = timedelta(hours=app.config["SESSION_HOURS"])
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese stays readable
     install_input_limits(app)

@@ -22,6 +22,7 @@ from tasks.actors import register_actors
 from tasks.broker import build_broker
 from tasks.dispatch import Dispatcher, install_outbox_hooks
 from tasks.mail import SmtpMailer, SmtpSettings
+from tasks.metrics import CountingMailer, WorkerMetrics
 from tasks.pbx.directory import DirectoryPhoneSystem
 from tasks.pbx.kamailio import KamailioPhoneSystem
 from tasks.runtime import EXTENSION_KEY, Runtime, runtime
@@ -86,6 +87,7 @@ def build_runtime(app: Flask) -> Runtime:
     settings = app.config
     broker = build_broker(app, settings["REDIS_URL"])
     register_actors(broker)
+    broker.add_middleware(WorkerMetrics(settings["PHONE_SYSTEM"]))
     dispatcher = Dispatcher(broker)
     install_outbox_hooks(FlaskSession, dispatcher_of_current_app)
     if settings["PHONE_SYSTEM"] not in PHONE_SYSTEMS:
@@ -117,12 +119,12 @@ def _mailer(settings: Mapping[str, Any]) -> Mailer | None:
     """SMTP when MAIL_SERVER is set; None keeps emails pending."""
     if not settings["MAIL_SERVER"]:
         return None
-    return SmtpMailer(SmtpSettings(
+    return CountingMailer(SmtpMailer(SmtpSettings(
         server=settings["MAIL_SERVER"], port=settings["MAIL_PORT"],
         username=settings["MAIL_USERNAME"], password=settings["MAIL_PASSWORD"],
         use_tls=settings["MAIL_USE_TLS"], sender=settings["MAIL_DEFAULT_SENDER"],
         base_url=settings["BASE_URL"], timezone=settings["TIMEZONE"],
-    ))
+    )))
 
 
 def vault(app: Flask) -> Vault:

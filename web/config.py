@@ -108,4 +108,6 @@ def from_env() -> dict[str, Any]:
         "WEBPHONE_SECRET": env("WEBPHONE_SECRET") or None,
         "WEBPHONE_CREDENTIAL_SECONDS": int(env("WEBPHONE_CREDENTIAL_SECONDS", "3600")),
         "WEBPHONE_WS_URL": env("WEBPHONE_WS_URL") or None,
+        # When set, `/metrics` answers only requests bearing this token.
+        "METRICS_TOKEN": env("METRICS_TOKEN") or None,
     }
