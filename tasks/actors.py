@@ -24,7 +24,7 @@ def provision_ticket(ticket_id: int) -> str:
     outcome = provisioning.provision_ticket(
         deps.session(), ticket_id, deps.phone_system, deps.provisioning
     )
-    logger.debug("provision_ticket(%s): %s", ticket_id, outcome)
+    logger.info("provisioning of ticket %s: %s", ticket_id, outcome)
     return outcome.value
 
 

@@ -11,6 +11,8 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
 from flask import Flask
 
+from tasks.logs import LogContextMiddleware
+
 
 class AppContextMiddleware(Middleware):
     """Run every message inside a Flask app context, so actors get config and a session."""
@@ -45,5 +47,6 @@ def build_broker(app: Flask, redis_url: str | None) -> dramatiq.Broker:
         broker = StubBroker()
         broker.emit_after("process_boot")
     broker.add_middleware(AppContextMiddleware(app))
+    broker.add_middleware(LogContextMiddleware())
     dramatiq.set_broker(broker)
     return broker

@@ -27,7 +27,7 @@ def relay_once(deps: Runtime) -> int:
     rows = outbox.claim_due_messages(session, deps.relay_grace)
     sent = 0
     for row in rows:
-        if not deps.dispatcher.send(row.actor_name, row.args):
+        if not deps.dispatcher.send(row.actor_name, row.args, row.request_id):
             break
         row.last_sent_at = utcnow()
         row.send_count += 1

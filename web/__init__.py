@@ -17,6 +17,7 @@ from web.extensions import db, migrate
 from web.health import init_health
 from web.input_limits import install_input_limits
 from web.metrics import init_metrics
+from web.request_id import RequestId
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_ui(app)
     register_error_handlers(app)
     init_health(app)
+    app.wsgi_app = RequestId(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

@@ -58,8 +58,13 @@ class AccessLog:
     def _log(environ: WSGIEnvironment, status: str, started: float) -> None:
         """Write the line; the client address is read after ProxyFix may have corrected it."""
         method = "".join(char for char in environ.get("REQUEST_METHOD", "-") if char.isprintable())
-        logger.info("%s %s %s %s %.1f ms", environ.get("REMOTE_ADDR", "-"), method[:16],
-                    loggable_path(environ), status, (time.perf_counter() - started) * 1000)
+        client, path = environ.get("REMOTE_ADDR", "-"), loggable_path(environ)
+        duration = round((time.perf_counter() - started) * 1000, 1)
+        # The fields again as their own keys, for JSON logs; the id was set inside the app.
+        fields = {"client": client, "method": method[:16], "path": path, "status": status,
+                  "duration_ms": duration, "request_id": environ.get("agentdesk.request_id")}
+        logger.info("%s %s %s %s %.1f ms", client, method[:16], path, status, duration,
+                    extra=fields)
 
 
 class _Logged:

@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
+from tasks.logs import configure_logging
 from tasks.pbx import certificate as tls_certificate
 from tasks.runtime import runtime
 from web import create_app
@@ -61,10 +62,12 @@ def serve(host: str, port: int, threads: int) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     upgrade()
-    # After the migrations, whose logging setup raises the root logger to WARN.
-    if not logging.getLogger().handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # After the migrations, whose logging setup raises the root logger to WARN: JSON lines,
+    # one per request among them.
+    configure_logging(logging.WARNING)
     logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO)
+    for name in ("tasks", "web"):
+        logging.getLogger(name).setLevel(logging.INFO)
     embedded = None
     if not app.config["REDIS_URL"]:
         embedded = EmbeddedWorkers(app)
@@ -105,6 +108,7 @@ def relay() -> None:
     from tasks.relay import wait_forever
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    configure_logging()
     wait_forever(current_app._get_current_object())  # type: ignore[attr-defined]
 
 

@@ -142,6 +142,8 @@ class OutboxMessage(Base):
     last_sent_at: Mapped[datetime | None]
     send_count: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None]
+    #: The web request that promised this work, so its log lines can be found with it.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class Notification(Base):
