@@ -66,7 +66,7 @@ def serve(host: str, port: int, threads: int) -> None:
     # one per request among them.
     configure_logging(logging.WARNING)
     logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO)
-    for name in ("tasks", "web"):
+    for name in ("tasks", "web", "workflow"):
         logging.getLogger(name).setLevel(logging.INFO)
     embedded = None
     if not app.config["REDIS_URL"]:
