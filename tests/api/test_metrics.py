@@ -100,8 +100,10 @@ def test_metrics_move_through_a_tickets_life(
     provisioned = dict(phone_system="directory", outcome="provisioned")
     assert (done.value("agentdesk_provisioning_attempts_total", **provisioned)
             == approved.value("agentdesk_provisioning_attempts_total", **provisioned) + 1)
+    # Every provisioning message is timed, whatever its outcome: the workers of apps that
+    # earlier tests left in this process may time a message of theirs meanwhile.
     assert (done.value("agentdesk_provisioning_duration_seconds_count", phone_system="directory")
-            == approved.value("agentdesk_provisioning_duration_seconds_count",
+            >= approved.value("agentdesk_provisioning_duration_seconds_count",
                               phone_system="directory") + 1)
     assert (done.value("agentdesk_worker_messages_total", result="ok")
             > approved.value("agentdesk_worker_messages_total", result="ok"))

@@ -5,6 +5,7 @@ The fixtures run exactly those two commands (`demo_database`, `live_server`).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -92,5 +93,9 @@ def test_serve_logs_each_request_without_query_strings_or_tokens(
         return text if " GET /api/openapi.json 200 " in text else None
 
     text = wait_for(both_logged, "the access line of GET /api/openapi.json", timeout=10)
-    assert re.search(r"agentdesk\.access.* 127\.0\.0\.1 GET /credentials/<token> \d{3} ", text)
+    # one JSON object a line; the access lines name their logger
+    access = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    assert any(line["logger"] == "agentdesk.access"
+               and re.match(r"127\.0\.0\.1 GET /credentials/<token> \d{3} ", line["message"])
+               for line in access)
     assert "Zx81" not in text and "Qq42" not in text
