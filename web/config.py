@@ -105,6 +105,9 @@ def from_env() -> dict[str, Any]:
         "LAST_CALLS_CACHE_SECONDS": float(env("LAST_CALLS_CACHE_SECONDS", "5")),
         # How long /readyz waits for each dependency before calling it unavailable.
         "READINESS_TIMEOUT_SECONDS": float(env("READINESS_TIMEOUT_SECONDS", "2")),
+        # How long one check of /readyz and one reading of /metrics' database gauges serve
+        # every caller: a flood of probes makes one check a second, not one per request.
+        "PROBE_CACHE_SECONDS": float(env("PROBE_CACHE_SECONDS", "1")),
         "WEBPHONE_SECRET": env("WEBPHONE_SECRET") or None,
         "WEBPHONE_CREDENTIAL_SECONDS": int(env("WEBPHONE_CREDENTIAL_SECONDS", "3600")),
         "WEBPHONE_WS_URL": env("WEBPHONE_WS_URL") or None,

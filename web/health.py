@@ -20,6 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from web.composition import phone_system
 from web.extensions import db
+from web.held import Held, held
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ UNAVAILABLE = "unavailable"
 NOT_USED = "not used"
 #: Where the probe's own database engine is kept on the app.
 _ENGINE_KEY = "agentdesk.readiness_engine"
+#: Where the last readiness answer is held on the app.
+_STATES_KEY = "agentdesk.readiness"
 
 
 @runtime_checkable
@@ -51,7 +54,19 @@ def healthz() -> tuple[Response, int]:
 
 
 def readyz() -> tuple[Response, int]:
-    """Readiness: 200 when every dependency answers in time, else 503 naming what failed."""
+    """Readiness: 200 when every dependency answers in time, else 503 naming what failed.
+
+    A probe hit by many callers (or by an attacker) checks at most once per
+    PROBE_CACHE_SECONDS; the others get that answer."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    states: Held[dict[str, str]] = held(app, _STATES_KEY, app.config["PROBE_CACHE_SECONDS"])
+    found = states.get(_check_all)
+    ready = all(state in (OK, NOT_USED) for state in found.values())
+    return jsonify(found), 200 if ready else 503
+
+
+def _check_all() -> dict[str, str]:
+    """The state of each dependency now."""
     timeout = float(current_app.config["READINESS_TIMEOUT_SECONDS"])
     states = {"database": _state("database", lambda: _check_database(timeout))}
     url = current_app.config["REDIS_URL"]
@@ -61,8 +76,7 @@ def readyz() -> tuple[Response, int]:
         states["phone_system"] = _state("phone_system", lambda: system.ready(timeout))
     else:  # kept in agentdesk's own database (the built-in directory): ready when it is
         states["phone_system"] = states["database"]
-    ready = all(state in (OK, NOT_USED) for state in states.values())
-    return jsonify(states), 200 if ready else 503
+    return states
 
 
 def _state(name: str, check: Callable[[], object]) -> str:

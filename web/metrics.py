@@ -2,9 +2,9 @@
 
 Requests are labelled by their URL rule (`/api/v1/tickets/<int:ticket_id>`), never the raw
 path, so no label carries an id, a name or an address. The ticket and outbox gauges are read
-from the database at each scrape. With PROMETHEUS_MULTIPROC_DIR set, every process (gunicorn's
-workers, the Dramatiq workers, the relay) writes its counters there and this endpoint adds
-them up; without it, the endpoint shows this process only.
+from the database at most once per PROBE_CACHE_SECONDS. With PROMETHEUS_MULTIPROC_DIR set,
+every process (gunicorn's workers, the Dramatiq workers, the relay) writes its counters there
+and this endpoint adds them up; without it, the endpoint shows this process only.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
 from web.extensions import db
-from workflow.tickets.health import read_health
+from web.held import Held, held
+from workflow.tickets.health import Health, read_health
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ REQUEST_DURATION = Histogram(
     "agentdesk_http_request_duration_seconds", "Time to answer one HTTP request.",
     ["method", "route"], buckets=REQUEST_BUCKETS)
 
+#: Where the last reading of the database's figures is held on the app.
+_HEALTH_KEY = "agentdesk.metrics_health"
 #: The route label of a request that matched no URL rule (a 404 or a refused method).
 UNMATCHED = "unmatched"
 
@@ -53,19 +56,14 @@ class HealthCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         """Read the figures in one go; on a database error, only `agentdesk_database_up 0`."""
-        up = GaugeMetricFamily("agentdesk_database_up",
-                               "1 when the gauges below could be read from the database.")
-        try:
-            health = read_health(db.session())
-            db.session.rollback()  # a read only: release the connection's snapshot
-        except SQLAlchemyError as error:
-            logger.warning("metrics could not read the database: %s", error)
-            db.session.rollback()
-            up.add_metric([], 0)
-            yield up
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        reading: Held[Health | None] = held(app, _HEALTH_KEY, app.config["PROBE_CACHE_SECONDS"])
+        health = reading.get(_read_health)
+        yield GaugeMetricFamily("agentdesk_database_up",
+                                "1 when the gauges below could be read from the database.",
+                                value=0 if health is None else 1)
+        if health is None:
             return
-        up.add_metric([], 1)
-        yield up
         tickets = GaugeMetricFamily("agentdesk_tickets", "Tickets by state.", labels=["state"])
         for state, count in health.tickets_by_state.items():
             tickets.add_metric([state], count)
@@ -81,6 +79,18 @@ class HealthCollector(Collector):
             "agentdesk_outbox_oldest_seconds",
             "Age of the oldest unprocessed outbox message (0 when none).",
             value=health.outbox_oldest_seconds)
+
+
+def _read_health() -> Health | None:
+    """The database's figures now; None when it cannot say."""
+    try:
+        health = read_health(db.session())
+        db.session.rollback()  # a read only: release the connection's snapshot
+    except SQLAlchemyError as error:
+        logger.warning("metrics could not read the database: %s", error)
+        db.session.rollback()
+        return None
+    return health
 
 
 def init_metrics(app: Flask) -> None:

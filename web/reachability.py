@@ -8,8 +8,6 @@ REGISTRATIONS_CACHE_SECONDS of each other share that reading.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -17,6 +15,7 @@ from flask import Flask, current_app
 
 from web.composition import phone_system
 from web.extensions import db
+from web.held import Held, held
 from workflow.domain.routing import RoutingType
 from workflow.domain.rules import AgentStatus
 from workflow.models import Agent
@@ -50,24 +49,6 @@ class Registrations:
                 and not self.of(agent.sip_username))
 
 
-class RegistrationCache:
-    """The last reading of the registrations, reused for `seconds`."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._lock = threading.Lock()
-        self._reading: Registrations | None = None
-        self._read_at = 0.0
-
-    def get(self, app: Flask) -> Registrations:
-        """The registrations, read again once the last reading is `seconds` old."""
-        with self._lock:  # one reading at a time: a burst of pages makes one query
-            if self._reading is None or time.monotonic() - self._read_at >= self.seconds:
-                self._reading = _read(app)
-                self._read_at = time.monotonic()
-            return self._reading
-
-
 def _read(app: Flask) -> Registrations:
     """One reading; an unreadable phone system is remembered too, so pages do not each
     wait for it while it is down."""
@@ -81,6 +62,6 @@ def _read(app: Flask) -> Registrations:
 def registrations() -> Registrations:
     """The devices registered now, as the current app last read them."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    cache: RegistrationCache = app.extensions.setdefault(
-        EXTENSION_KEY, RegistrationCache(app.config["REGISTRATIONS_CACHE_SECONDS"]))
-    return cache.get(app)
+    reading: Held[Registrations] = held(app, EXTENSION_KEY,
+                                        app.config["REGISTRATIONS_CACHE_SECONDS"])
+    return reading.get(lambda: _read(app))

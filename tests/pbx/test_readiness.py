@@ -135,3 +135,13 @@ def test_the_embedded_default_is_ready_without_redis(tmp_path: Path) -> None:
     response = Client(app).get("/readyz")
     assert (response.status_code, response.json) == (
         200, {"database": "ok", "redis": "not used", "phone_system": "ok"})
+
+
+def test_a_burst_of_probes_shares_one_check(stack: Stack) -> None:
+    # Given probes held for an hour (a flood of /readyz must not open a connection each)
+    stack.app.config["PROBE_CACHE_SECONDS"] = 3600.0
+    assert stack.get("/readyz")[0] == 200
+    # When Redis stops within the hour
+    stack.redis.__exit__(None, None, None)
+    # Then every probe meanwhile gets the answer already checked
+    assert [stack.get("/readyz")[0] for _ in range(20)] == [200] * 20

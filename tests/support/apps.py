@@ -47,6 +47,8 @@ def settings_for(database_url: str, **extra: Any) -> dict[str, Any]:
         # Tests fail to sign in more often than a person; the limits have their own tests.
         "LOGIN_FAILURES_PER_ADDRESS": "10000 per minute",
         "LOGIN_FAILURES_PER_ACCOUNT": "10000 per minute",
+        # Tests read /readyz and /metrics after each step; holding a reading has its own tests.
+        "PROBE_CACHE_SECONDS": 0.0,
         **extra,
     }
 
