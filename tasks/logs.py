@@ -72,6 +72,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class StderrHandler(logging.StreamHandler[Any]):
+    """Write to whatever `sys.stderr` is when a record comes.
+
+    Dramatiq's worker processes swap `sys.stderr` for a pipe to their parent, which writes
+    each child's lines whole; a handler inherited across the fork must follow that swap.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        """The current standard error."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        """Ignored: the stream is always the current standard error."""
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """Make every handler of the root logger write JSON lines (adding one on stderr if none).
 
@@ -80,7 +100,7 @@ def configure_logging(level: int = logging.INFO) -> None:
     """
     root = logging.getLogger()
     if not root.handlers:
-        root.addHandler(logging.StreamHandler(sys.stderr))
+        root.addHandler(StderrHandler())
     for handler in root.handlers:
         handler.setFormatter(JsonFormatter())
     root.setLevel(level)

@@ -96,7 +96,7 @@ def worker(processes: int, threads: int, dramatiq_args: tuple[str, ...]) -> None
     env = dict(os.environ)
     # Dramatiq reads its poll cap at import: it bounds pick-up latency after idle.
     env.setdefault("dramatiq_worker_timeout", str(current_app.config["WORKER_POLL_MS"]))
-    argv = [sys.executable, "-m", "dramatiq", "tasks.worker", "--processes", str(processes),
+    argv = [sys.executable, "-m", "tasks.worker_cli", "tasks.worker", "--processes", str(processes),
             "--threads", str(threads), *dramatiq_args]
     os.execve(sys.executable, argv, env)
 

@@ -98,9 +98,6 @@ def test_the_approvals_request_id_is_in_the_web_log_the_outbox_row_and_the_worke
 
 
 def parsed_worker(path: Path) -> list[dict]:
-    """The worker's JSON lines (its parent process's own start-up lines are not JSON)."""
-    lines = []
-    for line in path.read_text(errors="replace").splitlines():
-        if line.startswith("{"):
-            lines.append(json.loads(line))
-    return lines
+    """The worker's lines, each one JSON (its parent process's too)."""
+    return [json.loads(line) for line in path.read_text(errors="replace").splitlines()
+            if line.strip()]
