@@ -74,6 +74,10 @@ class Phone:
     cseq: int = 1
     _last: Message = field(init=False, default_factory=lambda: Message("", {}))
     _early: int | None = field(init=False, default=None)
+    #: Request-URI of each INVITE sent, by Call-ID: a refusal is ACKed to the same URI.
+    _invited: dict[str, str] = field(init=False, default_factory=dict)
+    #: (Call-ID, CSeq) of the final answers already taken: their repeats are not new answers.
+    _answered: set[tuple[str, str]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -156,6 +160,7 @@ class Phone:
         """
         uri = f"sip:{number}@{self.domain}"
         call_id = secrets.token_hex(8)
+        self._invited[call_id] = uri
         sdp = "Content-Type: application/sdp\r\n" + headers
         self.send(self._request("INVITE", uri, uri, call_id, sdp, SDP))
         challenge = self.outcome()
@@ -174,7 +179,9 @@ class Phone:
         """INVITE `number` at the domain and return at once, as a trunk (never challenged)
         does; `outcome` then waits for the final answer."""
         uri = f"sip:{number}@{self.domain}"
-        self.send(self._request("INVITE", uri, uri, secrets.token_hex(8),
+        call_id = secrets.token_hex(8)
+        self._invited[call_id] = uri
+        self.send(self._request("INVITE", uri, uri, call_id,
                                 "Content-Type: application/sdp\r\n" + headers, SDP))
 
     def outcome(self, timeout: float = 5.0) -> int:
@@ -183,10 +190,32 @@ class Phone:
             status, self._early = self._early, None
             return status
         while (answer := self.receive(timeout)) is not None:
-            if answer.status >= 200:
-                self._last = answer
-                return answer.status
+            if answer.status < 200:
+                continue
+            self._ack_refusal(answer)
+            taken = (answer.header("call-id"), answer.header("cseq"))
+            if taken in self._answered:  # the proxy repeating an answer already taken
+                continue
+            self._answered.add(taken)
+            self._last = answer
+            return answer.status
         raise TimeoutError("the call got no final answer")
+
+    def _ack_refusal(self, answer: Message) -> None:
+        """ACK a final refusal of an INVITE, as a phone must (RFC 3261 17.1.1.3).
+
+        Unacknowledged, the proxy repeats the refusal for half a minute, and a repeat could
+        be taken for the answer to the next call.
+        """
+        number, _, method = answer.header("cseq").partition(" ")
+        uri = self._invited.get(answer.header("call-id"))
+        if method != "INVITE" or answer.status < 300 or uri is None:
+            return
+        self.send(
+            f"ACK {uri} SIP/2.0\r\nVia: {answer.header('via')}\r\nMax-Forwards: 70\r\n"
+            f"From: {answer.header('from')}\r\nTo: {answer.header('to')}\r\n"
+            f"Call-ID: {answer.header('call-id')}\r\nCSeq: {number} ACK\r\n"
+            f"Content-Length: 0\r\n\r\n")
 
     def ring(self, timeout: float = 3.0) -> Message | None:
         """Wait for an incoming INVITE and say 180 Ringing, as a phone does; None if none."""
