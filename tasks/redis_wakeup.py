@@ -26,13 +26,11 @@ SUBSCRIBE_TIMEOUT_SECONDS = 10.0
 STOPPING_WAIT_SECONDS = 0.1
 
 
+# Messages, acks, nacks, requeues and heartbeats stay Dramatiq's own scripts (at least once);
+# only the idle consumer's sleep becomes a wait on the queue's channel. Pickup is immediate,
+# while an idle worker fetches once per idle wait (`timeout`), which also bounds its heartbeat.
 class WakingRedisBroker(RedisBroker):
-    """Dramatiq's Redis broker plus a wake-up published on the queue's channel per enqueue.
-
-    Messages, acks, nacks, requeues and heartbeats are Dramatiq's own scripts; only the idle
-    consumer's sleep becomes a wait on the channel, so pickup is immediate while an idle
-    worker makes one fetch per idle wait (`timeout`), which also bounds its heartbeat.
-    """
+    """Dramatiq's Redis broker that publishes a wake-up on the queue's channel per enqueue."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -93,6 +91,7 @@ class WakingConsumer(_RedisConsumer):
         #: Delayed messages handed out and not yet acked: message id -> eta (epoch ms). Their
         #: consumer thread moves them when due, so the wait must end by then.
         self._due: dict[str, float] = {}
+        self._due_lock = threading.Lock()  # acks may come from worker threads
         self._pubsub = broker.client.pubsub()
         try:
             # Subscribed (confirmed) before the first fetch: a wake-up published after any
@@ -126,7 +125,8 @@ class WakingConsumer(_RedisConsumer):
             self._release(message)
 
     def _release(self, message: MessageProxy) -> None:
-        self._due.pop(message.message_id, None)
+        with self._due_lock:
+            self._due.pop(message.message_id, None)
         self._slot_freed.set()
 
     def requeue(self, messages: Iterable[MessageProxy]) -> None:
@@ -143,19 +143,21 @@ class WakingConsumer(_RedisConsumer):
             self._pubsub.close()
 
     def __next__(self) -> MessageProxy | None:
-        """The next message; None after an idle wait, so the consumer thread can run its
-        delayed messages and notice a stop."""
+        """The next message, or None after a wait (the consumer thread then runs due ones)."""
         try:
             while True:
                 if self.message_cache:
                     data = self.message_cache.pop(0)
-                    if data is None:  # Dramatiq's own guard (its issue 266)
+                    if data is None:  # as Dramatiq's own consumer does
+                        logger.warning("a None message in the cache of queue %s",
+                                       self.queue_name)
                         continue
                     message = Message.decode(data)
                     self.queued_message_ids.add(message.message_id)
                     eta = message.options.get("eta")
                     if isinstance(eta, (int, float)):
-                        self._due[message.message_id] = eta
+                        with self._due_lock:
+                            self._due[message.message_id] = eta
                     return MessageProxy(message)
 
                 free = self.prefetch - self.outstanding_message_count
@@ -180,8 +182,10 @@ class WakingConsumer(_RedisConsumer):
         wait = self.timeout / 1000
         if self.broker.stopping.is_set():
             wait = min(wait, STOPPING_WAIT_SECONDS)
-        if self._due:
-            wait = min(wait, min(self._due.values()) / 1000 - time.time())
+        with self._due_lock:
+            due = min(self._due.values(), default=None)
+        if due is not None:
+            wait = min(wait, due / 1000 - time.time())
         return max(wait, 0.0)
 
     def _drain_wakeups(self) -> None:
