@@ -6,12 +6,12 @@ from typing import Any
 
 import dramatiq
 from dramatiq.broker import MessageProxy
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
 from flask import Flask
 
 from tasks.logs import LogContextMiddleware
+from tasks.redis_wakeup import WakingRedisBroker
 
 
 class AppContextMiddleware(Middleware):
@@ -42,7 +42,7 @@ def build_broker(app: Flask, redis_url: str | None) -> dramatiq.Broker:
     """A Redis broker when `redis_url` is set, else an in-process one; made the global broker."""
     broker: dramatiq.Broker
     if redis_url:
-        broker = RedisBroker(url=redis_url, namespace="agentdesk")
+        broker = WakingRedisBroker(url=redis_url, namespace="agentdesk")
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")

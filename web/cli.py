@@ -94,7 +94,8 @@ def worker(processes: int, threads: int, dramatiq_args: tuple[str, ...]) -> None
     if not current_app.config["REDIS_URL"]:
         raise click.UsageError("REDIS_URL is not set: `agentdesk serve` runs the worker itself")
     env = dict(os.environ)
-    # Dramatiq reads its poll cap at import: it bounds pick-up latency after idle.
+    # Dramatiq reads its idle wait at import. Consumers wake on each new message, so the
+    # wait only bounds how late a due retry and the heartbeat can be.
     env.setdefault("dramatiq_worker_timeout", str(current_app.config["WORKER_POLL_MS"]))
     argv = [sys.executable, "-m", "tasks.worker_cli", "tasks.worker", "--processes", str(processes),
             "--threads", str(threads), *dramatiq_args]

@@ -90,7 +90,7 @@ def from_env() -> dict[str, Any]:
         "PROVISION_BATCH": int(env("PROVISION_BATCH", "20")),
         "RELAY_GRACE_SECONDS": float(env("RELAY_GRACE_SECONDS", "10")),
         "RELAY_INTERVAL_SECONDS": float(env("RELAY_INTERVAL_SECONDS", "1")),
-        "WORKER_POLL_MS": int(env("WORKER_POLL_MS", "25")),
+        "WORKER_POLL_MS": int(env("WORKER_POLL_MS", "1000")),
         "WORKER_THREADS": int(env("WORKER_THREADS", "4")),
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
         "FORCE_HTTPS": _flag("FORCE_HTTPS"),
