@@ -8,11 +8,14 @@ killed as a database restart would.
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -20,8 +23,9 @@ from flask import Flask
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select, update
 
+from tasks.logs import JsonFormatter
 from tasks.mail import SmtpMailer, SmtpSettings
-from tasks.relay import start_relay_thread
+from tasks.relay import relay_once, start_relay_thread
 from tasks.runtime import Runtime, runtime
 from tasks.wakeups import CHANNEL
 from tests.support.apps import PG_ADMIN_URL, wipe
@@ -31,7 +35,7 @@ from tests.support.world import PASSWORD_HASH, make_world, submit
 from web.extensions import db
 from workflow import credentials
 from workflow.domain.rules import Role
-from workflow.models import Employee, Notification
+from workflow.models import Employee, Notification, OutboxMessage, utcnow
 from workflow.people.accounts import save_user
 
 #: The relay's interval in these tests: longer than any wait, so only a wake-up emails.
@@ -223,3 +227,31 @@ def test_on_sqlite_the_relay_polls(
 
         assert eventually(lambda: len(relay.inbox.messages) == 1)
         db.session.remove()
+
+
+def test_the_relay_logs_a_re_sent_message_with_the_request_that_promised_it(
+    app: Flask,
+) -> None:
+    ticket = submit(make_world())
+    db.session.add(OutboxMessage(key="relay-trail", actor_name="provision_ticket",
+                                 args=[ticket.id], request_id="trail-7",
+                                 created_at=utcnow() - timedelta(minutes=5)))
+    db.session.commit()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    relay_logger = logging.getLogger("tasks.relay")
+    level = relay_logger.level
+    relay_logger.setLevel(logging.INFO)
+    relay_logger.addHandler(handler)
+    try:
+        relay_once(runtime(app))
+    finally:
+        relay_logger.removeHandler(handler)
+        relay_logger.setLevel(level)
+
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    (resent,) = [line for line in lines if "relay-trail" in line["message"]
+                 or line.get("request_id") == "trail-7"]
+    assert resent["request_id"] == "trail-7"
+    assert "provision_ticket" in resent["message"]
