@@ -29,9 +29,12 @@ class Runtime:
     mailer: Mailer | None
     provisioning: ProvisioningSettings
     relay_grace: timedelta
+    #: Seconds between the relay's periodic duties (its polls, when it cannot listen).
     relay_interval: float
     #: The organisation's time zone (working hours are local).
     timezone: str = "Asia/Ho_Chi_Minh"
+    #: Where the relay LISTENs for work committed (a libpq URL); None: it polls (SQLite).
+    listen_url: str | None = None
 
 
 def runtime(app: Flask) -> Runtime:

@@ -27,6 +27,7 @@ from tasks.pbx.directory import DirectoryPhoneSystem
 from tasks.pbx.kamailio import KamailioPhoneSystem
 from tasks.runtime import EXTENSION_KEY, Runtime, runtime
 from tasks.vault import cipher_for
+from tasks.wakeups import listen_url
 from web import config
 from web.extensions import db
 from workflow.credentials import Vault
@@ -68,6 +69,13 @@ PHONE_SYSTEMS: dict[str, PhoneSystemChoice] = {
 }
 
 
+#: The relay's default interval where NOTIFY wakes it for emails (PostgreSQL): only the
+#: safety nets (re-sending, sweeping, expiring) and a missed wake-up wait for it.
+LISTENING_RELAY_INTERVAL = 5.0
+#: Its default interval where it polls for everything (SQLite).
+POLLING_RELAY_INTERVAL = 1.0
+
+
 def create_core_app(overrides: dict[str, Any] | None = None) -> Flask:
     """The app the workers run in: configuration, database and Runtime, no pages."""
     app = Flask("web", instance_relative_config=False)
@@ -94,6 +102,7 @@ def build_runtime(app: Flask) -> Runtime:
         raise ValueError(f"PHONE_SYSTEM must be one of {sorted(PHONE_SYSTEMS)}, "
                          f"not {settings['PHONE_SYSTEM']!r}")
     phone = PHONE_SYSTEMS[settings["PHONE_SYSTEM"]]
+    listen = listen_url(settings["SQLALCHEMY_DATABASE_URI"])
     return Runtime(
         broker=broker,
         dispatcher=dispatcher,
@@ -110,9 +119,17 @@ def build_runtime(app: Flask) -> Runtime:
             batch=settings["PROVISION_BATCH"] if phone.shares_transaction else 1,
         ),
         relay_grace=timedelta(seconds=settings["RELAY_GRACE_SECONDS"]),
-        relay_interval=settings["RELAY_INTERVAL_SECONDS"],
+        relay_interval=_relay_interval(settings["RELAY_INTERVAL_SECONDS"], listen),
         timezone=settings["TIMEZONE"],
+        listen_url=listen,
     )
+
+
+def _relay_interval(setting: float | None, listen: str | None) -> float:
+    """RELAY_INTERVAL_SECONDS, by default 5 s where the relay is woken for emails, else 1 s."""
+    if setting is not None:
+        return setting
+    return LISTENING_RELAY_INTERVAL if listen else POLLING_RELAY_INTERVAL
 
 
 def _mailer(settings: Mapping[str, Any]) -> Mailer | None:

@@ -54,6 +54,11 @@ def database_url(raw: str | None) -> str:
     return raw
 
 
+def _seconds(raw: str | None) -> float | None:
+    """A number of seconds, or None when unset."""
+    return float(raw) if raw else None
+
+
 def _flag(name: str, default: str = "0") -> bool:
     """A boolean environment variable."""
     return os.environ.get(name, default).lower() in {"1", "true", "yes", "on"}
@@ -89,7 +94,8 @@ def from_env() -> dict[str, Any]:
         "PROVISION_RETRY_SECONDS": float(env("PROVISION_RETRY_SECONDS", "2")),
         "PROVISION_BATCH": int(env("PROVISION_BATCH", "20")),
         "RELAY_GRACE_SECONDS": float(env("RELAY_GRACE_SECONDS", "10")),
-        "RELAY_INTERVAL_SECONDS": float(env("RELAY_INTERVAL_SECONDS", "1")),
+        # Unset: 5 s on PostgreSQL (emails wake the relay), 1 s on SQLite (it polls).
+        "RELAY_INTERVAL_SECONDS": _seconds(env("RELAY_INTERVAL_SECONDS")),
         "WORKER_POLL_MS": int(env("WORKER_POLL_MS", "1000")),
         "WORKER_THREADS": int(env("WORKER_THREADS", "4")),
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
