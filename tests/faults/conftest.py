@@ -256,7 +256,6 @@ class Harness:
             "REDIS_URL": redis_url,
             "SECRET_KEY": "fault-tests-secret-key-never-in-production",
             "PHONE_SYSTEM": "directory",
-            "WORKER_POLL_MS": "50",
             "PROVISION_RETRY_SECONDS": "0.2",
             "PYTHONUNBUFFERED": "1",
             **settings,
