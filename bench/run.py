@@ -165,8 +165,11 @@ class Bench:
         self.rss_web: list[float] = []
         self.rss_worker: list[float] = []
         self.mailbox: Mailbox | None = None
+        self.factors = timeout_factors(args.timeout_factor)
         #: How much longer than on a quiet machine each wait may take (set by calibrate()).
-        self.scale = args.timeout_factor
+        self.scale = 1.0
+        #: The phase running now (its --timeout-factor applies).
+        self.phase = ""
         self.code_at_start = ""
         self.interrupted: BaseException | None = None
         self.failures: list[tuple[str, int | None, str]] = []
@@ -195,14 +198,14 @@ class Bench:
     def calibrate(self, round_: int, suffix: str = "") -> None:
         """Record load and CPU speed now, and stretch every following wait to match them."""
         load1, mloops = loadavg(), cpu_mloops()
-        self.scale = timeout_scale(mloops, load1) * self.args.timeout_factor
+        self.scale = timeout_scale(mloops, load1)
         self.record(round_, f"env.load1{suffix}", load1)
         self.record(round_, f"env.cpu_mloops{suffix}", mloops)
         self.record(round_, f"env.timeout_scale{suffix}", self.scale)
 
     def timeout(self, quiet_seconds: float) -> float:
         """A wait that takes `quiet_seconds` at most on a quiet machine, as long as it may now."""
-        return quiet_seconds * self.scale
+        return quiet_seconds * self.scale * self.factors.get(self.phase, self.factors[""])
 
     def fail(self, phase: str, round_: int | None, error: str) -> None:
         """Note a phase that failed: in results.jsonl, on the console and in the summary."""
@@ -471,13 +474,13 @@ class Bench:
             print(f"== round {round_}  load1={loadavg():.2f}", flush=True)
             self.calibrate(round_)
             failed: set[str] = set()
-            for _, label, step, needs in steps:
+            for phase, label, step, needs in steps:
                 print(f"-- {label}  (timeouts x{self.scale:.1f})", flush=True)
                 if needs in failed:
                     failed.add(label)
                     self.fail(label, round_, f"skipped: {needs} failed")
                     continue
-                if not self.attempt(label, round_, step):
+                if not self.attempt(phase, label, round_, step):
                     failed.add(label)
         last = args.rounds - 1
         once: list[tuple[str, str, Callable[[int], None]]] = []
@@ -491,24 +494,42 @@ class Bench:
             self.calibrate(last, "_once")
         for label, name, step in once:
             print(f"-- {label}  (timeouts x{self.scale:.1f})", flush=True)
-            self.attempt(name, last, step)
+            self.attempt(name, name, last, step)
         self.record(last, "rss.web_worker_mb", max(self.rss_web, default=math.nan))
         self.record(last, "rss.dramatiq_worker_mb", max(self.rss_worker, default=math.nan))
         self.record(last, "env.load1_end", loadavg())
 
-    def attempt(self, label: str, round_: int, step: Callable[[int], None]) -> bool:
+    def attempt(self, phase: str, label: str, round_: int,
+                step: Callable[[int], None]) -> bool:
         """Run one step; an exception is noted (the step's own `finally` stopped its children)."""
+        self.phase = phase
         try:
             step(round_)
         except Exception as error:
             self.fail(label, round_, f"{type(error).__name__}: {error}")
             return False
+        finally:
+            self.phase = ""
         return True
 
     def _limits_into(self, round_: int, what: str) -> None:
         """Run a harness ceiling and record its metrics."""
         for key, value in self.limits(what, round_).items():
             self.record(round_, key, value)
+
+
+def timeout_factors(items: list[str]) -> dict[str, float]:
+    """--timeout-factor values: phase -> factor ("" for every phase not named)."""
+    factors = {"": 1.0}
+    for item in items:
+        phase, _, factor = item.rpartition("=")
+        if phase and phase not in PHASES:
+            raise SystemExit(f"--timeout-factor: no phase {phase!r} (one of {','.join(PHASES)})")
+        try:
+            factors[phase] = float(factor)
+        except ValueError:
+            raise SystemExit(f"--timeout-factor: {factor!r} is not a number") from None
+    return factors
 
 
 def fmt(value: float | None) -> str:
@@ -598,10 +619,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds the idle stack is left alone, once ready, before reading")
     parser.add_argument("--smtp-port", type=int, default=8725,
                         help="first port tried for the bench's SMTP server")
-    parser.add_argument("--timeout-factor", type=float, default=1.0,
-                        help="multiplies every wait's timeout (on top of the machine-speed "
-                             "scaling); e.g. 0.001 makes phases time out, to see failures "
-                             "reported")
+    parser.add_argument("--timeout-factor", action="append", default=[],
+                        metavar="[PHASE=]FACTOR",
+                        help="multiplies the timeouts of every wait (or of one phase's), on "
+                             "top of their scaling to the machine's speed and load; e.g. "
+                             "latency=0.01 makes that phase time out, to see a failure "
+                             "reported (repeatable)")
     parser.add_argument("--database", default="agentdesk_bench")
     parser.add_argument("--pg-admin-url",
                         default=os.environ.get("BENCH_PG_ADMIN_URL",
