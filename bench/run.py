@@ -225,8 +225,12 @@ class Bench:
              "--bind", f"127.0.0.1:{self.web_port}", "--backlog", "2048",
              "--log-level", "warning", "web:create_app()"],
             "gunicorn.log", env=self.product_env(mail), cwd=PROJECT)
-        wait_http(f"http://127.0.0.1:{self.web_port}/healthz", proc,
-                  timeout=self.timeout(30))
+        try:
+            wait_http(f"http://127.0.0.1:{self.web_port}/healthz", proc,
+                      timeout=self.timeout(30))
+        except BaseException:
+            self.children.stop(proc)  # else it keeps the port from the next phase's
+            raise
         return proc
 
     def start_stack(self, tag: str) -> ProductStack:
@@ -250,8 +254,8 @@ class Bench:
                            stack.worker, timeout=self.timeout(60), offset=offset)
             deadline = time.monotonic() + self.timeout(30)
             while len(child_pids(stack.web.pid)) < 2:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn has fewer than 2 workers")
+                if stack.web.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn has fewer than 2 workers, see logs/gunicorn.log")
                 time.sleep(0.1)
             if stack.relay.poll() is not None:
                 raise RuntimeError(f"the relay exited, see logs/relay-{tag}.log")

@@ -137,7 +137,7 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) ->
         if proc.poll() is not None:
             raise RuntimeError(f"process {proc.args!r} exited with {proc.returncode}")
         time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout} s")
+    raise RuntimeError(f"{url} did not answer within {timeout:.1f} s")
 
 
 def child_pids(pid: int) -> list[int]:
