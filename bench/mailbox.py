@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email import message_from_bytes, policy
+from functools import partial
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -50,7 +51,7 @@ class Mailbox:
 
     def __init__(self) -> None:
         """An empty mailbox."""
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.letters: list[Letter] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -62,6 +63,7 @@ class Mailbox:
                         str(parsed.get("Message-ID", "")), str(parsed.get("Subject", "")))
         with self.lock:
             self.letters.append(letter)
+            self.lock.notify_all()
         return "250 OK"
 
     def snapshot(self) -> list[Letter]:
@@ -85,6 +87,26 @@ class Mailbox:
             elif letter.is_notice and _one_line(letter.subject) in subjects:
                 found.setdefault("notice", letter.arrived)
         return found
+
+
+    def wait_provisioned_mail(self, ticket_id: int, employee_email: str,
+                              timeout: float) -> dict[str, float]:
+        """`provisioned_mail` once both letters came, or as it is after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                seen = len(self.letters)
+            found = self.provisioned_mail(ticket_id, employee_email)
+            left = deadline - time.monotonic()
+            if len(found) == 2 or left <= 0:
+                return found
+            with self.lock:
+                # Woken by the next letter (no busy polling beside the measured stack).
+                self.lock.wait_for(partial(self._more_than, seen), timeout=left)
+
+    def _more_than(self, count: int) -> bool:
+        """Whether more than `count` letters came (called with the lock held)."""
+        return len(self.letters) > count
 
 
 def _one_line(text: str) -> str:

@@ -290,14 +290,11 @@ def latency(api_requester: Api, api_approver: Api, client: redis.Redis, dsn: str
                                        f"{row[0] if row else '?'})")
                 time.sleep(poll_s)
             if mailbox is not None and email_of is not None:
-                address = email_of(employee_of[ticket_id])
-                while len(found := mailbox.provisioned_mail(ticket_id, address)) < 2:
-                    if time.time() - started > timeout + email_timeout:
-                        missing_mail += 1 if index >= warm_n else 0
-                        break
-                    time.sleep(poll_s)
+                found = mailbox.wait_provisioned_mail(
+                    ticket_id, email_of(employee_of[ticket_id]), email_timeout)
                 if index >= warm_n:
                     mail_at[ticket_id] = found
+                    missing_mail += len(found) < 2
             if index >= warm_n:
                 seen_at[ticket_id] = seen
                 e2e.append((seen - started) * 1000)

@@ -168,8 +168,9 @@ class Bench:
         self.factors = timeout_factors(args.timeout_factor)
         #: How much longer than on a quiet machine each wait may take (set by calibrate()).
         self.scale = 1.0
-        #: The phase running now (its --timeout-factor applies).
+        #: The phase running now (its --timeout-factor applies) and its round.
         self.phase = ""
+        self.round: int | None = None
         self.code_at_start = ""
         self.interrupted: BaseException | None = None
         self.failures: list[tuple[str, int | None, str]] = []
@@ -433,7 +434,9 @@ class Bench:
                 self.phases(app, client, seeded)
         except (KeyboardInterrupt, SystemExit) as stop:
             self.interrupted = stop
-            self.fail("run", None, f"interrupted ({type(stop).__name__} {stop})")
+            signal_name = "SIGTERM" if isinstance(stop, SystemExit) else "Ctrl-C"
+            self.fail(self.phase or "run", self.round, f"interrupted ({signal_name}): the "
+                      "figures of this step and of every later one are missing")
         except Exception as error:
             self.fail("set-up", None, f"{type(error).__name__}: {error}")
         finally:
@@ -506,14 +509,14 @@ class Bench:
     def attempt(self, phase: str, label: str, round_: int,
                 step: Callable[[int], None]) -> bool:
         """Run one step; an exception is noted (the step's own `finally` stopped its children)."""
-        self.phase = phase
+        self.phase, self.round = phase, round_
         try:
             step(round_)
         except Exception as error:
             self.fail(label, round_, f"{type(error).__name__}: {error}")
+            self.phase, self.round = "", None
             return False
-        finally:
-            self.phase = ""
+        self.phase, self.round = "", None  # kept on an interruption, to name the step
         return True
 
     def _limits_into(self, round_: int, what: str) -> None:
@@ -561,7 +564,8 @@ def render(values: dict[str, dict[int, float]], args: argparse.Namespace, argv: 
     rule = "|---|---|" + "---:|" * len(rounds) + "---:|---|"
     lines = []
     if failures:
-        lines += ["### Failures (the run went on without these figures)",
+        lines += ["### Failures (their figures are missing; the run went on after each, "
+                  "unless interrupted)",
                   "| phase | round | error |", "|---|---:|---|"]
         lines += [f"| {phase} | {'-' if round_ is None else round_} | "
                   f"{error.replace('|', '/')} |" for phase, round_, error in failures]
