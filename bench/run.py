@@ -95,19 +95,29 @@ CEILINGS: tuple[tuple[str, str, float, float | None], ...] = (
 )
 
 
+#: The folders whose code the figures measure (a change elsewhere, in bench/, is no change).
+PRODUCT_DIRS = ("web", "workflow", "tasks", "migrations")
+
+
+def _git(*args: str) -> str:
+    """Run git in the project; its stdout."""
+    done = subprocess.run(["git", *args], cwd=PROJECT, capture_output=True, text=True,
+                          timeout=30, check=False)
+    return done.stdout.strip()
+
+
 def code_version() -> str:
     """HEAD of the project, and whether the product code differs from it."""
     # The code may change under a long run: the start and end versions are both reported.
-    def git(*args: str) -> str:
-        """Run git in the project; its stdout."""
-        done = subprocess.run(["git", *args], cwd=PROJECT, capture_output=True, text=True,
-                              timeout=30, check=False)
-        return done.stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--", "web", "workflow", "tasks", "migrations")
+    head = _git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = _git("status", "--porcelain", "--", *PRODUCT_DIRS)
     return f"{head}{' + uncommitted changes' if dirty else ''}"
 
+
+def product_code() -> str:
+    """What the product code is now: its committed trees and any uncommitted difference."""
+    trees = _git("rev-parse", *(f"HEAD:{folder}" for folder in PRODUCT_DIRS))
+    return trees + "\n" + _git("diff", "HEAD", "--", *PRODUCT_DIRS)
 
 
 @dataclass
@@ -171,7 +181,7 @@ class Bench:
         #: The phase running now (its --timeout-factor applies) and its round.
         self.phase = ""
         self.round: int | None = None
-        self.code_at_start = ""
+        self.code_at_start = self.product_at_start = ""
         self.interrupted: BaseException | None = None
         self.failures: list[tuple[str, int | None, str]] = []
 
@@ -419,6 +429,7 @@ class Bench:
         client = redis.Redis.from_url(self.redis.url)
         app = None
         self.code_at_start = code_version()
+        self.product_at_start = product_code()
         try:
             print(f"== code {self.code_at_start}", flush=True)
             print(f"== set-up: databases {args.database}(+_limits), {args.employees} employees, "
@@ -452,9 +463,11 @@ class Bench:
                     with contextlib.suppress(Exception):
                         dataset.drop_database(args.pg_admin_url, name)
         code_at_end = code_version()
-        code = self.code_at_start if code_at_end == self.code_at_start else (
-            f"{self.code_at_start} at start, {code_at_end} at the end: THE CODE CHANGED "
-            "DURING THE RUN")
+        code = (f"{self.code_at_start}" if product_code() == self.product_at_start else
+                f"{self.code_at_start} at start, {code_at_end} at the end: THE PRODUCT CODE "
+                "CHANGED DURING THE RUN")
+        if code_at_end != self.code_at_start and product_code() == self.product_at_start:
+            code += f" (HEAD {code_at_end} at the end, same product code)"
         summary = render(self.record.values, self.args, " ".join(sys.argv[1:]), self.failures)
         summary += f"code: {code}\n"
         if self.extra_env:
