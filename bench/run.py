@@ -630,8 +630,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="approved tickets the worker drains per round")
     parser.add_argument("--limits-n", type=int, default=5000,
                         help="messages of the harness's dq.drain.db per round")
-    parser.add_argument("--processes", type=int, default=2, help="worker -p (harness: 2)")
-    parser.add_argument("--threads", type=int, default=8, help="worker -t (harness: 8)")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="the drain's worker -p (harness: 2)")
+    parser.add_argument("--threads", type=int, default=8, help="the drain's worker -t (harness: 8)")
     parser.add_argument("--idle-n", type=int, default=60,
                         help="latency samples (0 skips the latency phase)")
     parser.add_argument("--idle-seconds", type=float, default=60.0,
