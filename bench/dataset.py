@@ -61,6 +61,14 @@ def recreate_database(admin_url: str, name: str) -> str:
     return database_url(admin_url, name)
 
 
+def sessions_on(admin_url: str, name: str) -> int:
+    """How many sessions are connected to database `name` now (another run's, say)."""
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        row = connection.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                                 (name,)).fetchone()
+    return int(row[0]) if row else 0
+
+
 def drop_database(admin_url: str, name: str) -> None:
     """Drop database `name` if it exists."""
     with psycopg.connect(admin_url, autocommit=True) as connection:

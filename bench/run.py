@@ -184,6 +184,8 @@ class Bench:
         self.code_at_start = self.product_at_start = ""
         self.interrupted: BaseException | None = None
         self.failures: list[tuple[str, int | None, str]] = []
+        #: Leave the databases alone at the end (they were another run's).
+        self.keep_db = False
 
     # -- environment ---------------------------------------------------------------------
 
@@ -437,6 +439,11 @@ class Bench:
                   flush=True)
             with smtp_server(self.smtp_port) as mailbox:
                 self.mailbox = mailbox
+                for name in (args.database, f"{args.database}_limits"):
+                    if busy := dataset.sessions_on(args.pg_admin_url, name):
+                        self.keep_db = True  # not ours to drop: another run is using it
+                        raise RuntimeError(f"database {name} has {busy} session(s), another "
+                                           "run's? Pick another --database")
                 self.redis.start()
                 dataset.recreate_database(args.pg_admin_url, args.database)
                 dataset.recreate_database(args.pg_admin_url, f"{args.database}_limits")
@@ -458,7 +465,7 @@ class Bench:
             if app is not None:
                 with contextlib.suppress(Exception), app.app_context():
                     dataset.db.engine.dispose()
-            if not args.keep_db:
+            if not (args.keep_db or self.keep_db):
                 for name in (args.database, f"{args.database}_limits"):
                     with contextlib.suppress(Exception):
                         dataset.drop_database(args.pg_admin_url, name)
