@@ -683,6 +683,8 @@ def main() -> None:
         raise bench.interrupted
     if bench.interrupted is not None:
         raise SystemExit(130)
+    if bench.failures:
+        raise SystemExit(1)  # the summary is complete but for the failed steps' figures
 
 
 if __name__ == "__main__":
