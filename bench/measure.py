@@ -212,10 +212,10 @@ def idle_cpu(watched: dict[str, int], pg_pids: Callable[[], list[int]],
     """Per process: % of one core and context switches/s over `seconds` of doing nothing.
 
     utime+stime of /proc/<pid>/stat (every thread of the process, not its children) at both
-    ends of the window; the bench only sleeps meanwhile. `pg_backends`: the database's
-    PostgreSQL backends together (info: the queries of the idle loops).
+    ends of the window; the bench only sleeps meanwhile. Also "pg_backends": the processes
+    `pg_pids` lists (the database's PostgreSQL backends) together, the queries of idle loops.
     """
-    pids = {**watched}
+    pids = dict(watched)
     backends = pg_pids()
     before_cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
     before_cs = {name: context_switches(pid) for name, pid in pids.items()}
