@@ -233,6 +233,9 @@ class Bench:
 
     def start_gunicorn(self, mail: bool = False) -> subprocess.Popen[bytes]:
         """gunicorn with 2 sync workers, as the Procfile (bound to 127.0.0.1 only)."""
+        # Picked again each time: on a shared machine another program may take a port
+        # between two phases.
+        self.web_port = free_port(self.args.web_port, taken=[self.smtp_port])
         proc = self.children.spawn(
             [tool("gunicorn"), "--workers", "2", "--worker-class", "sync",
              "--bind", f"127.0.0.1:{self.web_port}", "--backlog", "2048",
@@ -293,19 +296,28 @@ class Bench:
     def limits(self, what: str, round_: int) -> dict[str, float]:
         """Run one harness ceiling in a child process (bounded), return its metrics."""
         log = self.out / "logs" / f"limits-r{round_}-{what}.log"
+        self.limits_redis_port = free_port(self.args.limits_redis_port,
+                                           taken=[self.redis_port, self.smtp_port])
+        self.limits_web_port = free_port(self.args.limits_web_port,
+                                         taken=[self.web_port, self.smtp_port])
         cmd = [sys.executable, str(PROJECT / "bench" / "limits_subset.py"), what,
                "--wrk-seconds", str(self.args.wrk_seconds), "--n", str(self.args.limits_n)]
         proc = self.children.spawn(cmd, log.name, env=self.limits_env(), cwd=self.limits_dir)
         limit = self.timeout(600)
+        timed_out = False
         try:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=limit)
+            proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            timed_out = True
         finally:
             self.children.stop(proc)
-        for line in log.read_text().splitlines():
+        lines = log.read_text(errors="replace").splitlines()
+        for line in lines:
             if line.startswith("LIMITS_JSON "):
                 return dict(json.loads(line[len("LIMITS_JSON "):]))
-        raise RuntimeError(f"harness {what} gave no result within {limit:.0f} s, see {log}")
+        why = (f"gave no result within {limit:.0f} s" if timed_out else
+               f"exited with {proc.returncode} and no result ({lines[-1] if lines else ''})")
+        raise RuntimeError(f"harness {what} {why}, see logs/{log.name}")
 
     # -- phases --------------------------------------------------------------------------
 
