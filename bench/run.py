@@ -231,7 +231,8 @@ class Bench:
 
     # -- processes -----------------------------------------------------------------------
 
-    def start_gunicorn(self, mail: bool = False) -> subprocess.Popen[bytes]:
+    def start_gunicorn(self, mail: bool = False,
+                       access_log: Path | None = None) -> subprocess.Popen[bytes]:
         """gunicorn with 2 sync workers, as the Procfile (bound to 127.0.0.1 only)."""
         # Picked again each time: on a shared machine another program may take a port
         # between two phases.
@@ -239,7 +240,9 @@ class Bench:
         proc = self.children.spawn(
             [tool("gunicorn"), "--workers", "2", "--worker-class", "sync",
              "--bind", f"127.0.0.1:{self.web_port}", "--backlog", "2048",
-             "--log-level", "warning", "web:create_app()"],
+             "--log-level", "warning",
+             *(["--access-logfile", str(access_log)] if access_log else []),
+             "web:create_app()"],
             "gunicorn.log", env=self.product_env(mail), cwd=PROJECT)
         try:
             wait_http(f"http://127.0.0.1:{self.web_port}/healthz", proc,
@@ -249,7 +252,7 @@ class Bench:
             raise
         return proc
 
-    def start_stack(self, tag: str) -> ProductStack:
+    def start_stack(self, tag: str, access_log: Path | None = None) -> ProductStack:
         """The production shape, mailing to the bench's SMTP server; returns once it is ready.
 
         Ready: /healthz answers, both Dramatiq worker processes said so in the log, the relay
@@ -258,7 +261,7 @@ class Bench:
         env = self.product_env(mail=True)
         stack = ProductStack()
         try:
-            stack.web = self.start_gunicorn(mail=True)
+            stack.web = self.start_gunicorn(mail=True, access_log=access_log)
             log = self.children.log_dir / f"worker-{tag}.log"
             offset = log.stat().st_size if log.exists() else 0
             stack.worker = self.children.spawn(
@@ -416,7 +419,10 @@ class Bench:
     def idle_phase(self, round_: int, app: Any, client: redis.Redis) -> None:
         """The production stack with nothing to do: CPU of each of its processes."""
         self.fresh_state(app, client)
-        stack = self.start_stack("idle")
+        # Requests logged during the window: the bench sends none, so any came from outside
+        # (another program on this machine) and the web figures are not idle ones.
+        access = self.children.log_dir / "gunicorn-idle-access.log"
+        stack = self.start_stack("idle", access_log=access)
         try:
             time.sleep(self.args.idle_settle)
             assert stack.web is not None and stack.worker is not None and stack.relay is not None
@@ -429,11 +435,18 @@ class Bench:
             watched["relay"] = stack.relay.pid
             if self.redis.proc is not None:
                 watched["redis"] = self.redis.proc.pid
+            logged = access.read_text(errors="replace").count("\n") if access.exists() else 0
             for name, figures in measure.idle_cpu(
                     watched, lambda: pg_backends(self.args.database),
                     self.args.idle_seconds).items():
                 for key, value in figures.items():
                     self.record(round_, f"idle.{name}_{key}", value)
+            outside = access.read_text(errors="replace").count("\n") - logged
+            self.record(round_, "idle.web_requests_from_outside", outside)
+            if outside:
+                raise RuntimeError(f"{outside} HTTP request(s) reached the idle gunicorn from "
+                                   f"outside the bench (logs/{access.name}): the idle web "
+                                   "figures are not idle ones")
         finally:
             self.stop_stack(stack)
 
