@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +59,14 @@ def recreate_database(admin_url: str, name: str) -> str:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
     return database_url(admin_url, name)
+
+
+def sessions_on(admin_url: str, name: str) -> int:
+    """How many sessions are connected to database `name` now (another run's, say)."""
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        row = connection.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                                 (name,)).fetchone()
+    return int(row[0]) if row else 0
 
 
 def drop_database(admin_url: str, name: str) -> None:
@@ -158,6 +166,20 @@ def fill_employee_names(connection: psycopg.Connection[Any]) -> None:
             copy.write_row((employee_id, fold(full_name), name_key(full_name)))
     connection.execute("UPDATE employee SET search_name = n.search_name, sort_name = n.sort_name "
                        "FROM employee_names AS n WHERE employee.id = n.id")
+
+
+def employee_email(employee_id: int) -> str:
+    """The address `give_emails` gives an employee (where their SIP password link goes)."""
+    return f"emp{employee_id}@bench.vn"
+
+
+def give_emails(app: Flask, employee_ids: Sequence[int]) -> None:
+    """Give these employees an email address, so their SIP password links are mailed."""
+    with app.app_context():
+        db.session.execute(text("UPDATE employee SET email = 'emp' || id || '@bench.vn' "
+                                "WHERE id = ANY(:ids)"), {"ids": list(employee_ids)})
+        db.session.commit()
+        db.session.remove()
 
 
 def explicit_extension(employee_id: int) -> str:

@@ -10,7 +10,7 @@ import random
 import re
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC
@@ -20,7 +20,18 @@ from typing import Any
 import psycopg
 import redis
 
-from bench.stack import Children, CpuMeter, child_pids, pg_backends, rss_mb, tool
+from bench.mailbox import Mailbox
+from bench.stack import (
+    Children,
+    CpuMeter,
+    child_pids,
+    context_switches,
+    cpu_seconds,
+    is_alive,
+    pg_backends,
+    rss_mb,
+    tool,
+)
 
 HERE = Path(__file__).resolve().parent
 #: Dramatiq keys of agentdesk's queues (namespace "agentdesk").
@@ -114,14 +125,15 @@ def parse_wrk(out: str) -> dict[str, float]:
 
 
 def wrk_submit(port: int, token: str, first_employee: int, employees: int, mode: str,
-               seconds: int, connections: int, log: Path) -> dict[str, float]:
+               seconds: int, connections: int, log: Path,
+               extra_timeout: float = 60.0) -> dict[str, float]:
     """`wrk -t1 -cC -dS --latency` POSTing tickets with submit.lua; parsed figures."""
     env = {**os.environ, "BENCH_TOKEN": token, "BENCH_EMP_FIRST": str(first_employee),
            "BENCH_EMP_COUNT": str(employees), "BENCH_EXTENSION": mode, "BENCH_WRK_THREADS": "1"}
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
            "-s", str(HERE / "submit.lua"), f"http://127.0.0.1:{port}/api/v1/tickets"]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True,
-                          timeout=seconds + 60)
+                          timeout=seconds + extra_timeout)
     with open(log, "a") as handle:
         handle.write(f"$ {' '.join(cmd)}  # {mode}\n{done.stdout}{done.stderr}\n")
     return parse_wrk(done.stdout)
@@ -195,28 +207,69 @@ def drain(children: Children, env: dict[str, str], client: redis.Redis, dsn: str
             "provisioned": provisioned[0] if provisioned else 0, "worker_rss_mb": rss}
 
 
+def idle_cpu(watched: dict[str, int], pg_pids: Callable[[], list[int]],
+             seconds: float) -> dict[str, dict[str, float]]:
+    """Per process: % of one core and context switches/s over `seconds` of doing nothing.
+
+    utime+stime of /proc/<pid>/stat (every thread of the process, not its children) at both
+    ends of the window; the bench only sleeps meanwhile. Also "pg_backends": the processes
+    `pg_pids` lists (the database's PostgreSQL backends) together, the queries of idle loops.
+    """
+    pids = dict(watched)
+    backends = pg_pids()
+    before_cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    before_cs = {name: context_switches(pid) for name, pid in pids.items()}
+    pg_before = {pid: cpu_seconds(pid) for pid in backends}
+    started = time.monotonic()
+    deadline = started + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(1.0, left))
+        gone = [name for name, pid in pids.items() if not is_alive(pid)]
+        if gone:
+            raise RuntimeError(f"{', '.join(gone)} exited during the idle window")
+    elapsed = time.monotonic() - started
+    figures = {name: {"pct_core": 100 * (cpu_seconds(pid) - before_cpu[name]) / elapsed,
+                      "switches_per_s": (context_switches(pid) - before_cs[name]) / elapsed}
+               for name, pid in pids.items()}
+    pg_used = sum(cpu_seconds(pid) - pg_before.get(pid, 0.0) for pid in pg_pids())
+    figures["pg_backends"] = {"pct_core": 100 * pg_used / elapsed, "count": len(backends)}
+    return figures
+
+
 def latency(api_requester: Api, api_approver: Api, client: redis.Redis, dsn: str,
             employee_ids: Sequence[int], idle_n: int, warm_n: int = 5,
             gap: tuple[float, float] = (0.1, 1.5), poll_s: float = 0.002,
-            timeout: float = 10.0) -> dict[str, float]:
-    """Approve one ticket at a time after a random idle gap; time approve -> provisioned."""
+            timeout: float = 10.0, queue_timeout: float = 60.0,
+            mailbox: Mailbox | None = None, email_of: Callable[[int], str] | None = None,
+            email_timeout: float = 10.0) -> dict[str, float]:
+    """Approve one ticket at a time after a random idle gap; time approve -> provisioned.
+
+    With a `mailbox` (the SMTP server the relay mails to), also approve -> the first letter
+    about the provisioned ticket: the employee's SIP password link or the requester's notice.
+    """
     # `approved`: from the approve event's timestamp (written in the approving transaction,
     # just before its commit) to the poller (every 2 ms) seeing state 'provisioned' (committed).
     # `e2e`: the same from the moment POST /approve is sent (adds the approve request itself).
     # `server`: approve event timestamp to complete event timestamp (both written by the app).
     # `pickup`: approve event to the worker's start event (Redis poll + claim).
+    # `email`: approve event to the SMTP server having the whole first letter; `email_link`
+    # and `email_notice` each kind on its own. After a sample the next gap starts only when
+    # both letters came (or `email_timeout` passed), so every approval meets an idle stack.
     total = warm_n + idle_n
     if len(employee_ids) < total:
         raise ValueError("not enough employees for the latency samples")
-    ticket_ids = []
+    ticket_ids, employee_of = [], {}
     for employee_id in employee_ids[:total]:
         status, body = api_requester.post("/api/v1/tickets", submit_body(employee_id))
         if status != 201:
             raise RuntimeError(f"submit failed: {status} {body}")
         ticket_ids.append(int(body["id"]))
-    wait_queues_empty(client, timeout=60)
+        employee_of[int(body["id"])] = employee_id
+    wait_queues_empty(client, timeout=queue_timeout)
     time.sleep(2.0)  # let the worker's Redis poll back off to its idle cap
     e2e, http_ms, seen_at = [], [], {}
+    mail_at: dict[int, dict[str, float]] = {}
+    missing_mail = 0
     with psycopg.connect(dsn, autocommit=True) as connection:
         for index, ticket_id in enumerate(ticket_ids):
             time.sleep(random.uniform(*gap))
@@ -232,8 +285,16 @@ def latency(api_requester: Api, api_approver: Api, client: redis.Redis, dsn: str
                     seen = time.time()
                     break
                 if time.time() - started > timeout:
-                    raise RuntimeError(f"ticket {ticket_id} not provisioned in {timeout} s")
+                    raise RuntimeError(f"ticket {ticket_id} not provisioned in {timeout:.1f} s "
+                                       f"(sample {index + 1} of {total}, state "
+                                       f"{row[0] if row else '?'})")
                 time.sleep(poll_s)
+            if mailbox is not None and email_of is not None:
+                found = mailbox.wait_provisioned_mail(
+                    ticket_id, email_of(employee_of[ticket_id]), email_timeout)
+                if index >= warm_n:
+                    mail_at[ticket_id] = found
+                    missing_mail += len(found) < 2
             if index >= warm_n:
                 seen_at[ticket_id] = seen
                 e2e.append((seen - started) * 1000)
@@ -249,7 +310,7 @@ def latency(api_requester: Api, api_approver: Api, client: redis.Redis, dsn: str
     server = [(s["complete"] - s["approve"]).total_seconds() * 1000 for s in stamps.values()]
     pickup = [(s["start"] - s["approve"]).total_seconds() * 1000 for s in stamps.values()]
     work = [(s["complete"] - s["start"]).total_seconds() * 1000 for s in stamps.values()]
-    return {
+    result = {
         "approved_p50_ms": pct(approved, 50), "approved_p99_ms": pct(approved, 99),
         "approved_max_ms": max(approved), "approved_mean_ms": sum(approved) / len(approved),
         "e2e_p50_ms": pct(e2e, 50), "e2e_p99_ms": pct(e2e, 99), "e2e_max_ms": max(e2e),
@@ -259,3 +320,29 @@ def latency(api_requester: Api, api_approver: Api, client: redis.Redis, dsn: str
         "provision_p50_ms": pct(work, 50), "provision_p99_ms": pct(work, 99),
         "approve_http_p50_ms": pct(http_ms, 50), "samples": len(e2e),
     }
+    if mailbox is not None:
+        result.update(email_figures(mail_at, {t: s["approve"].timestamp()
+                                              for t, s in stamps.items()}))
+        result["email_missing"] = missing_mail
+    return result
+
+
+def email_figures(mail_at: dict[int, dict[str, float]],
+                  approved_at: dict[int, float]) -> dict[str, float]:
+    """Percentiles of approve event -> first letter, link letter, notice (ms)."""
+    first, link, notice = [], [], []
+    for ticket_id, found in mail_at.items():
+        approve = approved_at.get(ticket_id)
+        if approve is None or not found:
+            continue
+        first.append((min(found.values()) - approve) * 1000)
+        if "link" in found:
+            link.append((found["link"] - approve) * 1000)
+        if "notice" in found:
+            notice.append((found["notice"] - approve) * 1000)
+    figures: dict[str, float] = {"email_samples": len(first)}
+    for name, values in (("email", first), ("email_link", link), ("email_notice", notice)):
+        figures[f"{name}_p50_ms"] = pct(values, 50)
+        figures[f"{name}_p99_ms"] = pct(values, 99)
+        figures[f"{name}_max_ms"] = max(values, default=math.nan)
+    return figures

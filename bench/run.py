@@ -3,8 +3,10 @@
 usage (from the project root):  python -m bench.run [--rounds 3] [--wrk-seconds 10] ...
 Each round, interleaved: limits web.sync.pg_enq -> our API submissions (explicit and auto
 extension) -> drain set-up (N approved tickets) -> limits dq.drain.db -> our worker drain.
-Then, once, the approve -> provisioned latency on an idle stack. Prints a markdown table of
-figures and of ratios (computed inside each round, then the median), written to bench/out/.
+Then, once, on the production stack (mailing to an SMTP server in this process): the
+approve -> provisioned and approve -> email latency, and each process's CPU while idle.
+Prints a markdown table of figures and of ratios (computed inside each round, then the
+median), written to bench/out/. A phase that fails is listed in the summary; the run goes on.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import redis
 
 from bench import dataset, measure
+from bench.mailbox import Mailbox, smtp_server
 from bench.stack import (
     Children,
     CpuMeter,
@@ -36,8 +40,10 @@ from bench.stack import (
     loadavg,
     pg_backends,
     rss_mb,
+    timeout_scale,
     tool,
     wait_http,
+    wait_log_lines,
 )
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -47,14 +53,19 @@ LIMITS_DIR = "../shared/limits"
 PRODUCT_VARS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PHONE_SYSTEM", "MAIL_SERVER",
                 "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS",
                 "dramatiq_worker_timeout", "WORKER_POLL_MS", "WORKER_THREADS",
-                "RELAY_GRACE_SECONDS", "RELAY_INTERVAL_SECONDS")
+                "RELAY_GRACE_SECONDS", "RELAY_INTERVAL_SECONDS", "BASE_URL",
+                "CREDENTIAL_KEYS", "MAIL_DEFAULT_SENDER")
+#: Phases `--only` can pick.
+PHASES = ("web", "drain", "latency", "idle")
+#: Worker counts of the Procfile's `worker` line (the latency and idle stacks).
+STACK_PROCESSES, STACK_THREADS = 2, 4
 
 #: (figure, numerator metric, denominator metric, target ratio, aim ratio; None: info only)
 RATIOS: tuple[tuple[str, str, str, float | None, float | None], ...] = (
     ("submit explicit / limits web.sync.pg_enq", "submit.explicit.rps", "web.sync.pg_enq.rps",
-     0.5, 0.7),
-    ("submit auto / limits web.sync.pg_enq", "submit.auto.rps", "web.sync.pg_enq.rps", 0.5, 0.7),
-    ("drain / limits dq.drain.db", "drain.mps", "dq.drain.db.mps", 0.3, 0.5),
+     0.7, 0.8),
+    ("submit auto / limits web.sync.pg_enq", "submit.auto.rps", "web.sync.pg_enq.rps", 0.7, 0.8),
+    ("drain / limits dq.drain.db", "drain.mps", "dq.drain.db.mps", 0.5, 0.6),
     # CPU per request (web workers + PostgreSQL backends), ceiling / ours: what the rate
     # ratio would be on a machine nobody else uses (both sides are CPU-bound on 2 cores).
     ("CPU-cost ratio pg_enq / submit explicit", "web.sync.pg_enq.cpu_ms_per_req",
@@ -68,27 +79,54 @@ SUMS = {
     for prefix in ("web.sync.pg_enq", "submit.explicit", "submit.auto")
 }
 #: (figure, metric, target: value must be <= this, aim)
-CEILINGS = (
-    ("approved -> provisioned p50 ms", "latency.approved_p50_ms", 50, 30),
-    ("approved -> provisioned p99 ms", "latency.approved_p99_ms", 150, 100),
+CEILINGS: tuple[tuple[str, str, float, float | None], ...] = (
+    ("approved -> provisioned p50 ms", "latency.approved_p50_ms", 20, 15),
+    ("approved -> provisioned p99 ms", "latency.approved_p99_ms", 60, 40),
+    ("approved -> first email received p50 ms", "latency.email_p50_ms", 100, 50),
     ("RSS gunicorn web worker MiB (max)", "rss.web_worker_mb", 150, None),
     ("RSS Dramatiq worker process MiB (max)", "rss.dramatiq_worker_mb", 150, None),
+    ("idle CPU % core: agentdesk worker (parent)", "idle.worker_parent_pct_core", 1, None),
+    *((f"idle CPU % core: Dramatiq worker process {i}", f"idle.worker_child{i}_pct_core", 1,
+       None) for i in range(1, STACK_PROCESSES + 1)),
+    ("idle CPU % core: agentdesk relay", "idle.relay_pct_core", 0.5, None),
+    ("idle CPU % core: gunicorn master", "idle.web_master_pct_core", 0.5, None),
+    *((f"idle CPU % core: gunicorn worker {i}", f"idle.web_worker{i}_pct_core", 0.5, None)
+      for i in range(1, 3)),
 )
+
+
+#: The folders whose code the figures measure (a change elsewhere, in bench/, is no change).
+PRODUCT_DIRS = ("web", "workflow", "tasks", "migrations")
+
+
+def _git(*args: str) -> str:
+    """Run git in the project; its stdout."""
+    done = subprocess.run(["git", *args], cwd=PROJECT, capture_output=True, text=True,
+                          timeout=30, check=False)
+    return done.stdout.strip()
 
 
 def code_version() -> str:
     """HEAD of the project, and whether the product code differs from it."""
     # The code may change under a long run: the start and end versions are both reported.
-    def git(*args: str) -> str:
-        """Run git in the project; its stdout."""
-        done = subprocess.run(["git", *args], cwd=PROJECT, capture_output=True, text=True,
-                              timeout=30, check=False)
-        return done.stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--", "web", "workflow", "tasks", "migrations")
+    head = _git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = _git("status", "--porcelain", "--", *PRODUCT_DIRS)
     return f"{head}{' + uncommitted changes' if dirty else ''}"
 
+
+def product_code() -> str:
+    """What the product code is now: its committed trees and any uncommitted difference."""
+    trees = _git("rev-parse", *(f"HEAD:{folder}" for folder in PRODUCT_DIRS))
+    return trees + "\n" + _git("diff", "HEAD", "--", *PRODUCT_DIRS)
+
+
+@dataclass
+class ProductStack:
+    """gunicorn, `agentdesk worker` and `agentdesk relay` of one phase (None: not started)."""
+
+    web: subprocess.Popen[bytes] | None = None
+    worker: subprocess.Popen[bytes] | None = None
+    relay: subprocess.Popen[bytes] | None = None
 
 
 class Recorder:
@@ -123,25 +161,43 @@ class Bench:
         self.web_port = free_port(args.web_port)
         self.limits_redis_port = free_port(args.limits_redis_port, taken=[self.redis_port])
         self.limits_web_port = free_port(args.limits_web_port, taken=[self.web_port])
+        self.smtp_port = free_port(args.smtp_port, taken=[self.redis_port, self.web_port,
+                                                          self.limits_redis_port,
+                                                          self.limits_web_port])
         self.redis = PrivateRedis(self.children, self.redis_port)
         self.limits_dir = (PROJECT / args.limits_dir).resolve()
         self.db_url = dataset.database_url(args.pg_admin_url, args.database)
         self.limits_db_url = dataset.database_url(args.pg_admin_url, f"{args.database}_limits")
         self.only = set(args.only.split(","))
-        if not self.only <= {"web", "drain", "latency"}:
-            raise SystemExit("--only takes a comma-separated subset of web,drain,latency")
+        if not self.only <= set(PHASES):
+            raise SystemExit(f"--only takes a comma-separated subset of {','.join(PHASES)}")
         self.extra_env = dict(item.split("=", 1) for item in args.product_env)
         self.rss_web: list[float] = []
         self.rss_worker: list[float] = []
+        self.mailbox: Mailbox | None = None
+        self.factors = timeout_factors(args.timeout_factor)
+        #: How much longer than on a quiet machine each wait may take (set by calibrate()).
+        self.scale = 1.0
+        #: The phase running now (its --timeout-factor applies) and its round.
+        self.phase = ""
+        self.round: int | None = None
+        self.code_at_start = self.product_at_start = ""
+        self.interrupted: BaseException | None = None
+        self.failures: list[tuple[str, int | None, str]] = []
+        #: Leave the databases alone at the end (they were another run's).
+        self.keep_db = False
 
     # -- environment ---------------------------------------------------------------------
 
-    def product_env(self) -> dict[str, str]:
+    def product_env(self, mail: bool = False) -> dict[str, str]:
         """Environment of gunicorn, the worker and the relay: only what the bench chose."""
         env = {k: v for k, v in os.environ.items() if k not in PRODUCT_VARS}
         env.update(DATABASE_URL=dataset.libpq_url(self.db_url), REDIS_URL=self.redis.url,
                    SECRET_KEY=dataset.SECRET_KEY, PHONE_SYSTEM="directory",
+                   BASE_URL=f"http://127.0.0.1:{self.web_port}",
                    AGENTDESK_INSTANCE=str(self.out / "instance"))
+        if mail:
+            env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(self.smtp_port))
         env.update(self.extra_env)
         return env
 
@@ -152,17 +208,86 @@ class Bench:
                 "LIMITS_WEB_PORT": str(self.limits_web_port),
                 "LIMITS_PG_URL": self.limits_db_url}
 
+    def calibrate(self, round_: int, suffix: str = "") -> None:
+        """Record load and CPU speed now, and stretch every following wait to match them."""
+        load1, mloops = loadavg(), cpu_mloops()
+        self.scale = timeout_scale(mloops, load1)
+        self.record(round_, f"env.load1{suffix}", load1)
+        self.record(round_, f"env.cpu_mloops{suffix}", mloops)
+        self.record(round_, f"env.timeout_scale{suffix}", self.scale)
+
+    def timeout(self, quiet_seconds: float) -> float:
+        """A wait that takes `quiet_seconds` at most on a quiet machine, as long as it may now."""
+        return quiet_seconds * self.scale * self.factors.get(self.phase, self.factors[""])
+
+    def fail(self, phase: str, round_: int | None, error: str) -> None:
+        """Note a phase that failed: in results.jsonl, on the console and in the summary."""
+        text = " ".join(error.split())[:500]
+        self.failures.append((phase, round_, text))
+        with open(self.out / "results.jsonl", "a") as handle:
+            handle.write(json.dumps({"round": round_, "phase": phase, "error": text,
+                                     "ts": time.time()}) + "\n")
+        print(f"  !! {phase} (round {round_}) failed: {text}", flush=True)
+
     # -- processes -----------------------------------------------------------------------
 
-    def start_gunicorn(self) -> subprocess.Popen[bytes]:
+    def start_gunicorn(self, mail: bool = False,
+                       access_log: Path | None = None) -> subprocess.Popen[bytes]:
         """gunicorn with 2 sync workers, as the Procfile (bound to 127.0.0.1 only)."""
+        # Picked again each time: on a shared machine another program may take a port
+        # between two phases.
+        self.web_port = free_port(self.args.web_port, taken=[self.smtp_port])
         proc = self.children.spawn(
             [tool("gunicorn"), "--workers", "2", "--worker-class", "sync",
              "--bind", f"127.0.0.1:{self.web_port}", "--backlog", "2048",
-             "--log-level", "warning", "web:create_app()"],
-            "gunicorn.log", env=self.product_env(), cwd=PROJECT)
-        wait_http(f"http://127.0.0.1:{self.web_port}/healthz", proc)
+             "--log-level", "warning",
+             *(["--access-logfile", str(access_log)] if access_log else []),
+             "web:create_app()"],
+            "gunicorn.log", env=self.product_env(mail), cwd=PROJECT)
+        try:
+            wait_http(f"http://127.0.0.1:{self.web_port}/healthz", proc,
+                      timeout=self.timeout(30))
+        except BaseException:
+            self.children.stop(proc)  # else it keeps the port from the next phase's
+            raise
         return proc
+
+    def start_stack(self, tag: str, access_log: Path | None = None) -> ProductStack:
+        """The production shape, mailing to the bench's SMTP server; returns once it is ready.
+
+        Ready: /healthz answers, both Dramatiq worker processes said so in the log, the relay
+        and all gunicorn workers run.
+        """
+        env = self.product_env(mail=True)
+        stack = ProductStack()
+        try:
+            stack.web = self.start_gunicorn(mail=True, access_log=access_log)
+            log = self.children.log_dir / f"worker-{tag}.log"
+            offset = log.stat().st_size if log.exists() else 0
+            stack.worker = self.children.spawn(
+                [tool("agentdesk"), "worker", "--processes", str(STACK_PROCESSES),
+                 "--threads", str(STACK_THREADS)], log.name, env=env, cwd=PROJECT)
+            stack.relay = self.children.spawn([tool("agentdesk"), "relay"],
+                                              f"relay-{tag}.log", env=env, cwd=PROJECT)
+            wait_log_lines(log, "Worker process is ready for action", STACK_PROCESSES,
+                           stack.worker, timeout=self.timeout(60), offset=offset)
+            deadline = time.monotonic() + self.timeout(30)
+            while len(child_pids(stack.web.pid)) < 2:
+                if stack.web.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn has fewer than 2 workers, see logs/gunicorn.log")
+                time.sleep(0.1)
+            if stack.relay.poll() is not None:
+                raise RuntimeError(f"the relay exited, see logs/relay-{tag}.log")
+        except BaseException:
+            self.stop_stack(stack)
+            raise
+        return stack
+
+    def stop_stack(self, stack: ProductStack) -> None:
+        """Stop the relay, the worker and gunicorn (pid, then their process group)."""
+        for proc in (stack.relay, stack.worker, stack.web):
+            if proc is not None:
+                self.children.stop(proc)
 
     def note_web_rss(self, proc: subprocess.Popen[bytes]) -> float:
         """Largest RSS of the gunicorn workers now."""
@@ -174,18 +299,28 @@ class Bench:
     def limits(self, what: str, round_: int) -> dict[str, float]:
         """Run one harness ceiling in a child process (bounded), return its metrics."""
         log = self.out / "logs" / f"limits-r{round_}-{what}.log"
+        self.limits_redis_port = free_port(self.args.limits_redis_port,
+                                           taken=[self.redis_port, self.smtp_port])
+        self.limits_web_port = free_port(self.args.limits_web_port,
+                                         taken=[self.web_port, self.smtp_port])
         cmd = [sys.executable, str(PROJECT / "bench" / "limits_subset.py"), what,
                "--wrk-seconds", str(self.args.wrk_seconds), "--n", str(self.args.limits_n)]
         proc = self.children.spawn(cmd, log.name, env=self.limits_env(), cwd=self.limits_dir)
+        limit = self.timeout(600)
+        timed_out = False
         try:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=600)
+            proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            timed_out = True
         finally:
             self.children.stop(proc)
-        for line in log.read_text().splitlines():
+        lines = log.read_text(errors="replace").splitlines()
+        for line in lines:
             if line.startswith("LIMITS_JSON "):
                 return dict(json.loads(line[len("LIMITS_JSON "):]))
-        raise RuntimeError(f"harness {what} gave no result, see {log}")
+        why = (f"gave no result within {limit:.0f} s" if timed_out else
+               f"exited with {proc.returncode} and no result ({lines[-1] if lines else ''})")
+        raise RuntimeError(f"harness {what} {why}, see logs/{log.name}")
 
     # -- phases --------------------------------------------------------------------------
 
@@ -217,9 +352,10 @@ class Bench:
                 pg_cpu.start()
                 result = measure.wrk_submit(
                     self.web_port, seeded.requester_token, seeded.first_employee, usable, mode,
-                    args.wrk_seconds, args.wrk_connections, self.out / "logs" / "wrk.log")
+                    args.wrk_seconds, args.wrk_connections, self.out / "logs" / "wrk.log",
+                    extra_timeout=self.timeout(60))
                 web_s, pg_s = web_cpu.stop(), pg_cpu.stop()
-                created = dataset.wait_settled(app)
+                created = dataset.wait_settled(app, timeout=self.timeout(60))
                 for key in ("rps", "rps_all", "p50_ms", "p99_ms", "non2xx", "socket_errors"):
                     self.record(round_, f"submit.{mode}.{key}", result[key])
                 self.record(round_, f"submit.{mode}.db_created", created)
@@ -247,7 +383,7 @@ class Bench:
         result = measure.drain(self.children, self.product_env(), client,
                                dataset.libpq_url(self.db_url), self.args.drain_n,
                                self.args.processes, self.args.threads, self.args.database,
-                               cwd=PROJECT)
+                               cwd=PROJECT, timeout=self.timeout(600))
         for key, value in result.items():
             self.record(round_, f"drain.{key}", value)
         self.rss_worker.append(result["worker_rss_mb"])
@@ -258,95 +394,194 @@ class Bench:
                       seeded: dataset.Seeded) -> None:
         """Web + worker (Procfile counts) + relay, idle; approvals with random gaps."""
         self.fresh_state(app, client)
-        env = self.product_env()
-        web = self.start_gunicorn()
-        worker = self.children.spawn([tool("agentdesk"), "worker", "--processes", "2",
-                                      "--threads", "4"], "worker-latency.log", env=env,
-                                     cwd=PROJECT)
-        relay = self.children.spawn([tool("agentdesk"), "relay"], "relay.log", env=env,
-                                    cwd=PROJECT)
+        assert self.mailbox is not None
+        employees = list(range(seeded.first_employee, seeded.first_employee + 1000))
+        dataset.give_emails(app, employees)
+        stack = self.start_stack("latency")
         try:
+            self.mailbox.clear()
             result = measure.latency(
                 measure.Api(self.web_port, seeded.requester_token),
                 measure.Api(self.web_port, seeded.approver_token), client,
-                dataset.libpq_url(self.db_url),
-                list(range(seeded.first_employee, seeded.first_employee + 1000)),
-                self.args.idle_n)
+                dataset.libpq_url(self.db_url), employees, self.args.idle_n,
+                timeout=self.timeout(10), queue_timeout=self.timeout(60),
+                mailbox=self.mailbox, email_of=dataset.employee_email,
+                email_timeout=self.timeout(10))
             for key, value in result.items():
                 self.record(round_, f"latency.{key}", value)
-            self.rss_worker.append(measure.worker_rss(worker.pid))
+            assert stack.worker is not None and stack.web is not None
+            self.rss_worker.append(measure.worker_rss(stack.worker.pid))
             self.record(round_, "rss.dramatiq_worker_after_latency_mb", self.rss_worker[-1])
-            self.record(round_, "rss.web_worker_after_latency_mb", self.note_web_rss(web))
+            self.record(round_, "rss.web_worker_after_latency_mb", self.note_web_rss(stack.web))
         finally:
-            for proc in (relay, worker, web):
-                self.children.stop(proc)
+            self.stop_stack(stack)
+
+    def idle_phase(self, round_: int, app: Any, client: redis.Redis) -> None:
+        """The production stack with nothing to do: CPU of each of its processes."""
+        self.fresh_state(app, client)
+        # Requests logged during the window: the bench sends none, so any came from outside
+        # (another program on this machine) and the web figures are not idle ones.
+        access = self.children.log_dir / "gunicorn-idle-access.log"
+        stack = self.start_stack("idle", access_log=access)
+        try:
+            time.sleep(self.args.idle_settle)
+            assert stack.web is not None and stack.worker is not None and stack.relay is not None
+            watched = {"web_master": stack.web.pid}
+            for index, pid in enumerate(child_pids(stack.web.pid), 1):
+                watched[f"web_worker{index}"] = pid
+            watched["worker_parent"] = stack.worker.pid
+            for index, pid in enumerate(child_pids(stack.worker.pid), 1):
+                watched[f"worker_child{index}"] = pid
+            watched["relay"] = stack.relay.pid
+            if self.redis.proc is not None:
+                watched["redis"] = self.redis.proc.pid
+            logged = access.read_text(errors="replace").count("\n") if access.exists() else 0
+            for name, figures in measure.idle_cpu(
+                    watched, lambda: pg_backends(self.args.database),
+                    self.args.idle_seconds).items():
+                for key, value in figures.items():
+                    self.record(round_, f"idle.{name}_{key}", value)
+            outside = access.read_text(errors="replace").count("\n") - logged
+            self.record(round_, "idle.web_requests_from_outside", outside)
+            if outside:
+                raise RuntimeError(f"{outside} HTTP request(s) reached the idle gunicorn from "
+                                   f"outside the bench (logs/{access.name}): the idle web "
+                                   "figures are not idle ones")
+        finally:
+            self.stop_stack(stack)
 
     def run(self) -> str:
-        """Every phase; returns the markdown summary."""
+        """Every phase (a failing one is noted and the run goes on); returns the summary."""
         args = self.args
-        self.redis.start()
         client = redis.Redis.from_url(self.redis.url)
         app = None
         self.code_at_start = code_version()
+        self.product_at_start = product_code()
         try:
             print(f"== code {self.code_at_start}", flush=True)
             print(f"== set-up: databases {args.database}(+_limits), {args.employees} employees, "
-                  f"redis :{self.redis_port}, web :{self.web_port}", flush=True)
-            dataset.recreate_database(args.pg_admin_url, args.database)
-            dataset.recreate_database(args.pg_admin_url, f"{args.database}_limits")
-            app = dataset.bench_app(self.db_url, self.redis.url)
-            seeded = dataset.migrate_and_seed(app, args.employees)
-            steps: list[tuple[str, str, Callable[[int], None]]] = [
-                ("web", "limits web.sync.pg_enq", lambda r: self._limits_into(r, "web")),
-                ("web", "agentdesk submissions",
-                 lambda r: self.web_round(r, app, client, seeded)),
-                ("drain", "agentdesk drain set-up",
-                 lambda r: self.drain_setup(r, app, client, seeded)),
-                ("drain", "limits dq.drain.db", lambda r: self._limits_into(r, "drain")),
-                ("drain", "agentdesk drain", lambda r: self.drain_round(r, client)),
-            ]
-            steps = [step for step in steps if step[0] in self.only]
-            for round_ in range(args.rounds):
-                print(f"== round {round_}  load1={loadavg():.2f}", flush=True)
-                self.record(round_, "env.load1", loadavg())
-                self.record(round_, "env.cpu_mloops", cpu_mloops())
-                for _, label, step in steps:
-                    print(f"-- {label}", flush=True)
-                    step(round_)
-            if args.idle_n and "latency" in self.only:
-                print("-- agentdesk approve -> provisioned latency (idle stack)", flush=True)
-                self.latency_phase(args.rounds - 1, app, client, seeded)
-            last = args.rounds - 1
-            self.record(last, "rss.web_worker_mb", max(self.rss_web, default=math.nan))
-            self.record(last, "rss.dramatiq_worker_mb", max(self.rss_worker, default=math.nan))
-            self.record(last, "env.load1_end", loadavg())
+                  f"redis :{self.redis_port}, web :{self.web_port}, smtp :{self.smtp_port}",
+                  flush=True)
+            with smtp_server(self.smtp_port) as mailbox:
+                self.mailbox = mailbox
+                for name in (args.database, f"{args.database}_limits"):
+                    if busy := dataset.sessions_on(args.pg_admin_url, name):
+                        self.keep_db = True  # not ours to drop: another run is using it
+                        raise RuntimeError(f"database {name} has {busy} session(s), another "
+                                           "run's? Pick another --database")
+                self.redis.start()
+                dataset.recreate_database(args.pg_admin_url, args.database)
+                dataset.recreate_database(args.pg_admin_url, f"{args.database}_limits")
+                app = dataset.bench_app(self.db_url, self.redis.url)
+                seeded = dataset.migrate_and_seed(app, args.employees)
+                self.phases(app, client, seeded)
+        except (KeyboardInterrupt, SystemExit) as stop:
+            self.interrupted = stop
+            signal_name = "SIGTERM" if isinstance(stop, SystemExit) else "Ctrl-C"
+            self.fail(self.phase or "run", self.round, f"interrupted ({signal_name}): the "
+                      "figures of this step and of every later one are missing")
+        except Exception as error:
+            self.fail("set-up", None, f"{type(error).__name__}: {error}")
         finally:
             self.children.stop_all()
             self.redis.stop()
             with contextlib.suppress(Exception):
                 client.close()
             if app is not None:
-                with app.app_context():
+                with contextlib.suppress(Exception), app.app_context():
                     dataset.db.engine.dispose()
-            if not args.keep_db:
+            if not (args.keep_db or self.keep_db):
                 for name in (args.database, f"{args.database}_limits"):
                     with contextlib.suppress(Exception):
                         dataset.drop_database(args.pg_admin_url, name)
         code_at_end = code_version()
-        code = self.code_at_start if code_at_end == self.code_at_start else (
-            f"{self.code_at_start} at start, {code_at_end} at the end: THE CODE CHANGED "
-            "DURING THE RUN")
-        summary = render(self.record.values, self.args, " ".join(sys.argv[1:]))
+        code = (f"{self.code_at_start}" if product_code() == self.product_at_start else
+                f"{self.code_at_start} at start, {code_at_end} at the end: THE PRODUCT CODE "
+                "CHANGED DURING THE RUN")
+        if code_at_end != self.code_at_start and product_code() == self.product_at_start:
+            code += f" (HEAD {code_at_end} at the end, same product code)"
+        summary = render(self.record.values, self.args, " ".join(sys.argv[1:]), self.failures)
         summary += f"code: {code}\n"
         if self.extra_env:
             summary += f"product settings overridden: {self.extra_env}\n"
         (self.out / "summary.md").write_text(summary)
         return summary
 
+    def phases(self, app: Any, client: redis.Redis, seeded: dataset.Seeded) -> None:
+        """The rounds, then the phases run once; each step's failure is noted, not fatal."""
+        args = self.args
+        # (phase, label, step, label of the step it needs in the same round)
+        steps: list[tuple[str, str, Callable[[int], None], str | None]] = [
+            ("web", "limits web.sync.pg_enq", lambda r: self._limits_into(r, "web"), None),
+            ("web", "agentdesk submissions",
+             lambda r: self.web_round(r, app, client, seeded), None),
+            ("drain", "agentdesk drain set-up",
+             lambda r: self.drain_setup(r, app, client, seeded), None),
+            ("drain", "limits dq.drain.db", lambda r: self._limits_into(r, "drain"), None),
+            ("drain", "agentdesk drain", lambda r: self.drain_round(r, client),
+             "agentdesk drain set-up"),
+        ]
+        steps = [step for step in steps if step[0] in self.only]
+        for round_ in range(args.rounds):
+            print(f"== round {round_}  load1={loadavg():.2f}", flush=True)
+            self.calibrate(round_)
+            failed: set[str] = set()
+            for phase, label, step, needs in steps:
+                print(f"-- {label}  (timeouts x{self.scale:.1f})", flush=True)
+                if needs in failed:
+                    failed.add(label)
+                    self.fail(label, round_, f"skipped: {needs} failed")
+                    continue
+                if not self.attempt(phase, label, round_, step):
+                    failed.add(label)
+        last = args.rounds - 1
+        once: list[tuple[str, str, Callable[[int], None]]] = []
+        if args.idle_n and "latency" in self.only:
+            once.append(("agentdesk approve -> provisioned, email latency (idle stack)",
+                         "latency", lambda r: self.latency_phase(r, app, client, seeded)))
+        if args.idle_seconds and "idle" in self.only:
+            once.append(("agentdesk idle CPU", "idle",
+                         lambda r: self.idle_phase(r, app, client)))
+        if once:
+            self.calibrate(last, "_once")
+        for label, name, step in once:
+            print(f"-- {label}  (timeouts x{self.scale:.1f})", flush=True)
+            self.attempt(name, name, last, step)
+        self.record(last, "rss.web_worker_mb", max(self.rss_web, default=math.nan))
+        self.record(last, "rss.dramatiq_worker_mb", max(self.rss_worker, default=math.nan))
+        self.record(last, "env.load1_end", loadavg())
+
+    def attempt(self, phase: str, label: str, round_: int,
+                step: Callable[[int], None]) -> bool:
+        """Run one step; an exception is noted (the step's own `finally` stopped its children)."""
+        self.phase, self.round = phase, round_
+        try:
+            step(round_)
+        except Exception as error:
+            self.fail(label, round_, f"{type(error).__name__}: {error}")
+            self.phase, self.round = "", None
+            return False
+        self.phase, self.round = "", None  # kept on an interruption, to name the step
+        return True
+
     def _limits_into(self, round_: int, what: str) -> None:
         """Run a harness ceiling and record its metrics."""
         for key, value in self.limits(what, round_).items():
             self.record(round_, key, value)
+
+
+def timeout_factors(items: list[str]) -> dict[str, float]:
+    """--timeout-factor values: phase -> factor ("" for every phase not named)."""
+    factors = {"": 1.0}
+    for item in items:
+        phase, _, factor = item.rpartition("=")
+        if phase and phase not in PHASES:
+            raise SystemExit(f"--timeout-factor: no phase {phase!r} (one of {','.join(PHASES)})")
+        try:
+            factors[phase] = float(factor)
+        except ValueError:
+            raise SystemExit(f"--timeout-factor: {factor!r} is not a number") from None
+    return factors
 
 
 def fmt(value: float | None) -> str:
@@ -360,8 +595,9 @@ def fmt(value: float | None) -> str:
     return f"{value:.2f}"
 
 
-def render(values: dict[str, dict[int, float]], args: argparse.Namespace, argv: str) -> str:
-    """Markdown: targets with verdicts, ratios per round, and every absolute figure."""
+def render(values: dict[str, dict[int, float]], args: argparse.Namespace, argv: str,
+           failures: list[tuple[str, int | None, str]] | None = None) -> str:
+    """Markdown: failures, targets with verdicts, ratios per round, every absolute figure."""
     values = {**values}
     for metric, parts in SUMS.items():
         if all(part in values for part in parts):
@@ -371,7 +607,15 @@ def render(values: dict[str, dict[int, float]], args: argparse.Namespace, argv: 
     head = "| figure | target (aim) | " + " | ".join(f"r{r}" for r in rounds) + \
         " | median | verdict |"
     rule = "|---|---|" + "---:|" * len(rounds) + "---:|---|"
-    lines = ["### Targets", head, rule]
+    lines = []
+    if failures:
+        lines += ["### Failures (their figures are missing; the run went on after each, "
+                  "unless interrupted)",
+                  "| phase | round | error |", "|---|---:|---|"]
+        lines += [f"| {phase} | {'-' if round_ is None else round_} | "
+                  f"{error.replace('|', '/')} |" for phase, round_, error in failures]
+        lines.append("")
+    lines += ["### Targets", head, rule]
     for label, num, den, target, aim in RATIOS:
         per = {r: values[num][r] / values[den][r] for r in rounds
                if r in values.get(num, {}) and values.get(den, {}).get(r)}
@@ -418,10 +662,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="approved tickets the worker drains per round")
     parser.add_argument("--limits-n", type=int, default=5000,
                         help="messages of the harness's dq.drain.db per round")
-    parser.add_argument("--processes", type=int, default=2, help="worker -p (harness: 2)")
-    parser.add_argument("--threads", type=int, default=8, help="worker -t (harness: 8)")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="the drain's worker -p (harness: 2)")
+    parser.add_argument("--threads", type=int, default=8, help="the drain's worker -t (harness: 8)")
     parser.add_argument("--idle-n", type=int, default=60,
                         help="latency samples (0 skips the latency phase)")
+    parser.add_argument("--idle-seconds", type=float, default=60.0,
+                        help="how long the idle phase reads each process's CPU (0 skips it)")
+    parser.add_argument("--idle-settle", type=float, default=5.0,
+                        help="seconds the idle stack is left alone, once ready, before reading")
+    parser.add_argument("--smtp-port", type=int, default=8725,
+                        help="first port tried for the bench's SMTP server")
+    parser.add_argument("--timeout-factor", action="append", default=[],
+                        metavar="[PHASE=]FACTOR",
+                        help="multiplies the timeouts of every wait (or of one phase's), on "
+                             "top of their scaling to the machine's speed and load; e.g. "
+                             "latency=0.01 makes that phase time out, to see a failure "
+                             "reported (repeatable)")
     parser.add_argument("--database", default="agentdesk_bench")
     parser.add_argument("--pg-admin-url",
                         default=os.environ.get("BENCH_PG_ADMIN_URL",
@@ -433,8 +690,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limits-dir", default=LIMITS_DIR,
                         help="the limits harness, relative to the project root")
     parser.add_argument("--keep-db", action="store_true", help="leave the databases behind")
-    parser.add_argument("--only", default="web,drain,latency",
-                        help="phases to run (comma-separated subset of web,drain,latency)")
+    parser.add_argument("--only", default=",".join(PHASES),
+                        help=f"phases to run (comma-separated subset of {','.join(PHASES)})")
     parser.add_argument("--product-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra setting for gunicorn/worker/relay, e.g. WORKER_POLL_MS=20 "
                              "(repeatable; for experiments: say so when reporting figures)")
@@ -447,6 +704,12 @@ def main() -> None:
     bench = Bench(parse_args())
     print(bench.run())
     print(f"(results: {bench.out.relative_to(PROJECT)})")
+    if isinstance(bench.interrupted, SystemExit):
+        raise bench.interrupted
+    if bench.interrupted is not None:
+        raise SystemExit(130)
+    if bench.failures:
+        raise SystemExit(1)  # the summary is complete but for the failed steps' figures
 
 
 if __name__ == "__main__":

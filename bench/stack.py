@@ -137,7 +137,7 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) ->
         if proc.poll() is not None:
             raise RuntimeError(f"process {proc.args!r} exited with {proc.returncode}")
         time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout} s")
+    raise RuntimeError(f"{url} did not answer within {timeout:.1f} s")
 
 
 def child_pids(pid: int) -> list[int]:
@@ -234,3 +234,64 @@ def exit_on_sigterm() -> None:
 
 def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
+
+
+#: `cpu_mloops()` on this machine when nobody else uses it (the limits harness's figure).
+QUIET_MLOOPS = 17.0
+#: Slowness factors beyond this are taken as this: a wait must still end some time.
+MAX_TIMEOUT_SCALE = 30.0
+
+
+def timeout_scale(mloops: float, load1: float, cpus: int | None = None) -> float:
+    """How much longer than on a quiet machine every wait may take now.
+
+    max(1, quiet / measured calibration loop speed) x max(1, load per core), capped: a busy
+    or slow machine stretches every wait alike, and a wait that is too short loses a round.
+    """
+    cores = cpus or os.cpu_count() or 1
+    speed = max(1.0, QUIET_MLOOPS / mloops) if mloops > 0 else MAX_TIMEOUT_SCALE
+    load = max(1.0, load1 / cores)
+    return min(MAX_TIMEOUT_SCALE, speed * load)
+
+
+def context_switches(pid: int) -> int:
+    """Voluntary + involuntary context switches of every thread of `pid` so far (0 if gone)."""
+    total = 0
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return 0
+    for task in tasks:
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def is_alive(pid: int) -> bool:
+    """Whether `pid` exists and is not a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
+
+
+def wait_log_lines(path: Path, text: str, count: int, proc: subprocess.Popen[bytes],
+                   timeout: float, offset: int = 0) -> None:
+    """Wait (bounded) until `text` appears `count` times in `path` after byte `offset`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(OSError), open(path, "rb") as log:
+            log.seek(offset)
+            if log.read().decode(errors="replace").count(text) >= count:
+                return
+        if proc.poll() is not None:
+            raise RuntimeError(f"process {proc.args!r} exited with {proc.returncode}, see {path}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{text!r} not seen {count} times in {path} within "
+                               f"{timeout:.0f} s")
+        time.sleep(0.1)
