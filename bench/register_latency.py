@@ -77,7 +77,8 @@ OUR_VARS = (*PRODUCT_VARS, "KAMAILIO_DATABASE_URL", "KAMAILIO_RPC_URL", "SIP_DOM
 EMPLOYEE_PASSWORD = "bench-only"
 #: Worker counts of the Procfile's `worker` line.
 WORKER_PROCESSES, WORKER_THREADS = 2, 4
-#: agentdesk's default WORKER_POLL_MS (the worker's Redis poll cap, dramatiq_worker_timeout).
+#: The bare stack's Redis poll cap for the harness's idle latency (dramatiq_worker_timeout):
+#: agentdesk's former default; agentdesk's workers now wake on each message instead.
 WORKER_POLL_MS = 25
 
 #: The harness's idle latency (its bench_dramatiq.latency, unchanged), run in a child process
@@ -728,7 +729,7 @@ class Bench:
             "`POST /api/v1/tickets/<id>/approve` over HTTP to gunicorn (`--workers 2 "
             "--worker-class sync`, the Procfile's web); t0 = its return. `agentdesk worker "
             f"-p {WORKER_PROCESSES} -t {WORKER_THREADS}` and `agentdesk relay` are separate "
-            f"processes on a private Redis; WORKER_POLL_MS {WORKER_POLL_MS} (default); "
+            f"processes on a private Redis; harness poll cap {WORKER_POLL_MS} ms; "
             "PHONE_SYSTEM=kamailio on a real Kamailio 5.6 (own PostgreSQL database). Polls every "
             f"{args.poll_ms:g} ms, each starting {args.poll_ms:g} ms after the previous answer: "
             "the ticket's state (psycopg, own thread), `GET /my/credentials` as the employee "
