@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, literal, or_, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from workflow import outbox
@@ -133,15 +134,16 @@ def may_claim(session: Session, ticket_id: int) -> bool:
     Once one message has taken a batch, the messages of the other tickets find them done:
     this answers them with one read instead of a transaction's three round trips. A ticket
     that looks claimable may still be taken by someone else first; `claim_ticket` decides.
-    A session already in a transaction gets True (its claim reads in it).
+    A session already in a transaction, or bound to a connection, gets True: its claim reads
+    in it.
     """
-    if session.in_transaction():
+    bind = session.get_bind()
+    if session.in_transaction() or not isinstance(bind, Engine):
         return True
-    connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    found = connection.execute(_TAKEABLE, {"ticket_id": ticket_id, "now": utcnow()}).first()
-    # Hands the connection back: the claim takes its own, in a transaction.
-    session.commit()
-    return found is not None
+    # A connection of the session's pool, for this read alone: the claim takes the next one.
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.execute(
+            _TAKEABLE, {"ticket_id": ticket_id, "now": utcnow()}).first() is not None
 
 
 def claim_ticket(session: Session, ticket_id: int, lease: timedelta) -> Claim | None:
