@@ -7,10 +7,12 @@ import logging
 import dramatiq
 from flask import current_app
 
+from tasks.metrics import note_outcome
 from tasks.runtime import runtime
 from workflow import outbox
 from workflow.calling import sync
 from workflow.tickets import provisioning
+from workflow.tickets.provisioning import Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -18,21 +20,24 @@ logger = logging.getLogger(__name__)
 PROVISION_QUEUE = "provisioning"
 
 
-def provision_ticket(ticket_id: int) -> str:
+def provision_ticket(ticket_id: int) -> None:
     """Apply an approved ticket to the phone system; the outcome feeds the worker metrics."""
     deps = runtime(current_app)
     outcome = provisioning.provision_ticket(
         deps.session(), ticket_id, deps.phone_system, deps.provisioning
     )
-    logger.info("provisioning of ticket %s: %s", ticket_id, outcome)
-    return outcome.value
+    # Batched, most messages find their ticket done by another: not worth a line each.
+    logger.log(logging.DEBUG if outcome is Outcome.SKIPPED else logging.INFO,
+               "provisioning of ticket %s: %s", ticket_id, outcome)
+    note_outcome(outcome.value)
 
 
-def sync_calling(sync_id: int) -> bool:
-    """Bring every agent's calling rules up to date; whether it applied (for the metrics)."""
+def sync_calling(sync_id: int) -> None:
+    """Bring every agent's calling rules up to date; whether it applied feeds the metrics."""
     deps = runtime(current_app)
-    return sync.run_sync(deps.session(), sync_id, deps.phone_system, deps.provisioning.lease,
-                         deps.timezone, deps.provisioning.vault.cipher)
+    applied = sync.run_sync(deps.session(), sync_id, deps.phone_system, deps.provisioning.lease,
+                            deps.timezone, deps.provisioning.vault.cipher)
+    note_outcome("applied" if applied else "nothing")
 
 
 #: Every actor: its name (shared with the outbox), function and queue.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import dramatiq
@@ -64,6 +65,33 @@ ALL = (WORKER_MESSAGES, WORKER_DURATION, PROVISIONING_ATTEMPTS, PROVISIONING_FAI
 #: Provisioning outcomes that count as a failure.
 _FAILED_OUTCOMES = {"retry_later", "failed", "error"}
 
+#: What the actor running in this thread reported of its message (see `note_outcome`).
+_outcome: ContextVar[str | None] = ContextVar("agentdesk_outcome", default=None)
+
+
+def note_outcome(outcome: str) -> None:
+    """Report what this message came to (provisioned, skipped, applied…) to `WorkerMetrics`.
+
+    Actors report it here rather than return it: Dramatiq warns on every message whose actor
+    returns a value without a results backend.
+    """
+    _outcome.set(outcome)
+
+
+class _Children:
+    """The labelled children of the metrics, found once each: `labels()` locks and checks."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(self, metric: Any, *labels: str) -> Any:
+        """`metric.labels(*labels)`, from the second call on without asking the metric."""
+        key = (metric, *labels)
+        child = self._found.get(key)
+        if child is None:
+            child = self._found[key] = metric.labels(*labels)
+        return child
+
 
 class WorkerMetrics(Middleware):
     """Time and count every message; provisioning and syncs also by phone system and outcome."""
@@ -71,8 +99,10 @@ class WorkerMetrics(Middleware):
     def __init__(self, phone_system: str) -> None:
         self.phone_system = phone_system
         self._started: dict[str, float] = {}
+        self._child = _Children()
 
     def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        _outcome.set(None)
         self._started[message.message_id] = time.perf_counter()
 
     def after_process_message(
@@ -84,17 +114,19 @@ class WorkerMetrics(Middleware):
             return
         seconds = time.perf_counter() - started
         actor = message.actor_name
-        WORKER_MESSAGES.labels(actor, "error" if exception else "ok").inc()
-        WORKER_DURATION.labels(actor).observe(seconds)
+        child = self._child
+        child(WORKER_MESSAGES, actor, "error" if exception else "ok").inc()
+        child(WORKER_DURATION, actor).observe(seconds)
+        noted = _outcome.get()
         if actor == outbox.PROVISION_ACTOR:
-            outcome = "error" if exception else str(result or "skipped")
-            PROVISIONING_ATTEMPTS.labels(self.phone_system, outcome).inc()
-            PROVISIONING_DURATION.labels(self.phone_system).observe(seconds)
+            outcome = "error" if exception else (noted or "skipped")
+            child(PROVISIONING_ATTEMPTS, self.phone_system, outcome).inc()
+            child(PROVISIONING_DURATION, self.phone_system).observe(seconds)
             if outcome in _FAILED_OUTCOMES:
-                PROVISIONING_FAILURES.labels(self.phone_system).inc()
+                child(PROVISIONING_FAILURES, self.phone_system).inc()
         elif actor == sync.SYNC_ACTOR:
-            outcome = "error" if exception else ("applied" if result else "nothing")
-            CALLING_SYNCS.labels(self.phone_system, outcome).inc()
+            outcome = "error" if exception else (noted or "nothing")
+            child(CALLING_SYNCS, self.phone_system, outcome).inc()
 
     def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self._started.pop(message.message_id, None)

@@ -123,6 +123,13 @@ class PhoneSystem(Protocol):
         """
         ...
 
+    def ensure_accounts(self, accounts: Sequence[tuple[PhoneAccount, int]]) -> int:
+        """`ensure_account` for each (account, ticket id) pair; how many changed.
+
+        A phone system writing in the caller's transaction may write them all at once.
+        """
+        ...
+
     def remove_account(self, sip_username: str, ticket_id: int) -> bool:
         """Remove the account if present; True when something was removed."""
         ...

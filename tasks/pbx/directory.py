@@ -25,23 +25,46 @@ logger = logging.getLogger(__name__)
 _ENTRIES = table(DirectoryEntry)
 #: What an entry holds besides its name and secret.
 _FIELDS = ("extension", "routing_type", "priority_number", "backup_number")
+#: What an entry is compared on, and rewritten from.
+_HELD = (*_FIELDS, "secret_digest", "calling")
 # Built once: a worker writes the directory for every ticket, and building a statement costs
-# more CPU than running it.
-_ENTRY = (
-    select(*(_ENTRIES.c[name] for name in _FIELDS), _ENTRIES.c.secret_digest,
-           _ENTRIES.c.calling)
-    .where(_ENTRIES.c.sip_username == bindparam("name"))
+# more CPU than running it. Entries are locked in name order, so two writers never deadlock.
+_ENTRIES_NAMED = (
+    select(_ENTRIES.c.sip_username, *(_ENTRIES.c[name] for name in _FIELDS),
+           _ENTRIES.c.secret_digest, _ENTRIES.c.calling)
+    .where(_ENTRIES.c.sip_username.in_(bindparam("names", expanding=True)))
+    .order_by(_ENTRIES.c.sip_username)
     .with_for_update()
 )
 _ADD_ENTRY = insert(_ENTRIES)
 _CHANGE_ENTRY = update(_ENTRIES).where(_ENTRIES.c.sip_username == bindparam("name")).values({
-    **{name: bindparam(f"new_{name}") for name in (*_FIELDS, "secret_digest", "calling")},
+    **{name: bindparam(f"new_{name}") for name in _HELD},
     "updated_at": bindparam("now", type_=UTCDateTime()),
 })
 _SET_CALLING = update(_ENTRIES).where(_ENTRIES.c.sip_username == bindparam("name")).values(
     calling=bindparam("calling"))
 _REMOVE_ENTRY = delete(_ENTRIES).where(_ENTRIES.c.sip_username == bindparam("name"))
 _ADD_WRITE = insert(table(DirectoryWrite))
+
+
+
+def _wanted(account: PhoneAccount, entry: Any) -> dict[str, Any]:
+    """What the entry of `account` must hold, given the one held now (None if none)."""
+    if entry is None and account.secret is None:
+        raise AccountMissing(f"{account.sip_username} is not in the directory")
+    routing = account.routing
+    wanted: dict[str, Any] = {"extension": account.extension,
+                              "routing_type": routing.type.value,
+                              "priority_number": routing.priority_number,
+                              "backup_number": routing.backup_number}
+    # Only a digest of the password is kept, as a PBX would.
+    if account.secret is not None:
+        wanted["secret_digest"] = hashlib.sha256(account.secret.encode()).hexdigest()
+    else:
+        wanted["secret_digest"] = entry.secret_digest
+    wanted["calling"] = (account.calling.as_dict() if account.calling is not None
+                         else entry.calling if entry is not None else None)
+    return wanted
 
 
 class DirectoryPhoneSystem:
@@ -52,35 +75,49 @@ class DirectoryPhoneSystem:
 
     def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
         """Create or update the entry to match `account`; a matching entry is left alone."""
-        routing = account.routing
-        wanted: dict[str, Any] = {"extension": account.extension,
-                                  "routing_type": routing.type.value,
-                  "priority_number": routing.priority_number,
-                  "backup_number": routing.backup_number}
+        return self.ensure_accounts([(account, ticket_id)]) > 0
+
+    def ensure_accounts(self, accounts: Sequence[tuple[PhoneAccount, int]]) -> int:
+        """`ensure_account` for each pair, with one read and one statement per kind of write."""
+        names = [account.sip_username for account, _ in accounts]
+        if len(set(names)) < len(names):
+            # The same account twice: each write must see the one before it.
+            return sum(self.ensure_account(account, ticket_id)
+                       for account, ticket_id in accounts)
+        if not names:
+            return 0
         connection = self.session.connection()
-        entry = connection.execute(_ENTRY, {"name": account.sip_username}).first()
-        if entry is None and account.secret is None:
-            raise AccountMissing(f"{account.sip_username} is not in the directory")
-        # Only a digest of the password is kept, as a PBX would.
-        if account.secret is not None:
-            wanted["secret_digest"] = hashlib.sha256(account.secret.encode()).hexdigest()
-        elif entry is not None:
-            wanted["secret_digest"] = entry.secret_digest
-        wanted["calling"] = (account.calling.as_dict() if account.calling is not None
-                             else entry.calling if entry is not None else None)
-        if entry is not None and dict(entry._mapping) == wanted:
-            return False
-        if entry is None:
-            connection.execute(_ADD_ENTRY, {"sip_username": account.sip_username,
-                                            "updated_at": utcnow(), **wanted})
-            self._log(account.sip_username, "create", ticket_id)
-        else:
-            connection.execute(_CHANGE_ENTRY, {
-                "name": account.sip_username, "now": utcnow(),
-                **{f"new_{name}": value for name, value in wanted.items()},
-            })
-            self._log(account.sip_username, "update", ticket_id)
-        return True
+        held = {row.sip_username: row for row in connection.execute(
+            _ENTRIES_NAMED, {"names": names})}
+        now = utcnow()
+        added: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        writes: list[dict[str, Any]] = []
+        for account, ticket_id in accounts:
+            name = account.sip_username
+            entry = held.get(name)
+            wanted = _wanted(account, entry)
+            if entry is None:
+                added.append({"sip_username": name, "updated_at": now, **wanted})
+                operation = "create"
+            elif {field: entry._mapping[field] for field in _HELD} == wanted:
+                continue
+            else:
+                changed.append({"name": name, "now": now,
+                                **{f"new_{field}": value for field, value in wanted.items()}})
+                operation = "update"
+            writes.append({"sip_username": name, "operation": operation,
+                           "ticket_id": ticket_id, "created_at": now})
+        if added:
+            connection.execute(_ADD_ENTRY, added)
+        if changed:
+            connection.execute(_CHANGE_ENTRY, changed)
+        if writes:
+            connection.execute(_ADD_WRITE, writes)
+            logger.info("directory %s", ", ".join(
+                f"{write['operation']} {write['sip_username']} (ticket {write['ticket_id']})"
+                for write in writes))
+        return len(writes)
 
     def accounts(self) -> dict[str, PhoneAccount]:
         """Every entry of the directory as an account."""

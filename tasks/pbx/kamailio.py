@@ -98,6 +98,10 @@ class KamailioPhoneSystem:
                         account.sip_username, account.extension, password.value, ticket_id)
         return changed or password is not Password.KEPT
 
+    def ensure_accounts(self, accounts: Sequence[tuple[PhoneAccount, int]]) -> int:
+        """`ensure_account` for each pair, one after the other; how many changed."""
+        return sum(self.ensure_account(account, ticket_id) for account, ticket_id in accounts)
+
     def remove_account(self, sip_username: str, ticket_id: int) -> bool:
         """Remove the subscriber, its aliases and preferences, and drop its registrations."""
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -143,6 +144,9 @@ class RecordingSwitchboard:
     def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
         self.accounts[account.sip_username] = account
         return True
+
+    def ensure_accounts(self, accounts: Sequence[tuple[PhoneAccount, int]]) -> int:
+        return sum(self.ensure_account(account, ticket_id) for account, ticket_id in accounts)
 
     def remove_account(self, sip_username: str, ticket_id: int) -> bool:
         return self.accounts.pop(sip_username, None) is not None

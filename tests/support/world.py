@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +141,9 @@ class UnreachableSwitchboard:
     """A phone system that cannot be reached, as when the PBX is down."""
 
     def ensure_account(self, account: PhoneAccount, ticket_id: int) -> bool:
+        raise PhoneSystemError("switchboard unreachable")
+
+    def ensure_accounts(self, accounts: Sequence[tuple[PhoneAccount, int]]) -> int:
         raise PhoneSystemError("switchboard unreachable")
 
     def remove_account(self, sip_username: str, ticket_id: int) -> bool:

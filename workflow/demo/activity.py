@@ -194,6 +194,10 @@ class _Unreachable:
         """Fail, as a switchboard that cannot be reached does."""
         raise PhoneSystemError(OUTAGE)
 
+    def ensure_accounts(self, accounts: Sequence[tuple[PhoneAccount, int]]) -> int:
+        """Fail, as a switchboard that cannot be reached does."""
+        raise PhoneSystemError(OUTAGE)
+
     def remove_account(self, sip_username: str, ticket_id: int) -> bool:
         """Fail, as a switchboard that cannot be reached does."""
         raise PhoneSystemError(OUTAGE)

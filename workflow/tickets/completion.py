@@ -55,19 +55,21 @@ def create_agents(
         credentials.Issue(_named(claim), claim.employee_id, claim.id) for claim in claims])
     profiles = Assignments(session)
     placements = placements_of_employees(session, {claim.employee_id for claim in claims})
+    accounts = []
     rows = []
     for claim, secret in zip(claims, passwords, strict=True):
         assert claim.extension is not None and claim.sip_username is not None
         routing = claim.routing or Routing()
         calling = profiles.effective(placements[claim.employee_id]).rules
-        phone.ensure_account(
+        accounts.append((
             PhoneAccount(claim.sip_username, claim.extension, routing, secret, calling),
-            claim.id)
+            claim.id))
         rows.append({"employee_id": claim.employee_id, "extension": claim.extension,
                      "sip_username": claim.sip_username, "routing_type": routing.type.value,
                      "priority_number": routing.priority_number,
                      "backup_number": routing.backup_number, "status": AgentStatus.ACTIVE.value,
                      "created_at": now, "updated_at": now, "revoked_at": None})
+    phone.ensure_accounts(accounts)
     # Rows come back in any order; an employee has one active agent, so it maps them back.
     added = session.connection().execute(_ADD_AGENTS, rows)
     agent_of = {employee_id: agent_id for agent_id, employee_id in added}

@@ -19,7 +19,13 @@ from workflow.domain.machine import Action, source
 from workflow.models import Ticket, utcnow
 from workflow.ports import PhoneSystem, PhoneSystemError
 from workflow.tickets import completion
-from workflow.tickets.claims import Claim, claim_approved, claim_ticket, record_starts
+from workflow.tickets.claims import (
+    Claim,
+    claim_approved,
+    claim_ticket,
+    may_claim,
+    record_starts,
+)
 from workflow.tickets.kinds import KINDS, kind_of
 from workflow.tickets.notifications import notify
 from workflow.tickets.transitions import move
@@ -61,13 +67,16 @@ def provision_ticket(
     With a `settings.batch` above one, the message also takes other approved tickets (up to
     the batch) and completes them all in one transaction.
     """
-    phone = phone_system(session)
+    together = settings.batch > 1
+    # Batched, most messages find their ticket taken with another: a plain read tells them.
+    if together and not may_claim(session, ticket_id):
+        return Outcome.SKIPPED
     claim = claim_ticket(session, ticket_id, settings.lease)
     if claim is None:
         session.rollback()
         return Outcome.SKIPPED
+    phone = phone_system(session)
     claims = [claim]
-    together = settings.batch > 1
     if together:
         # Approved tickets waiting for their own messages come along; those messages then
         # find nothing to claim. The leases are committed first, as for any phone system, so
