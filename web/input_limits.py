@@ -18,6 +18,8 @@ from web.messages import render
 
 #: Largest body other than a file upload (uploads keep the app's MAX_CONTENT_LENGTH).
 BODY_LIMIT = 1024 * 1024
+#: Where `check_input` leaves the JSON body it parsed and found clean (in the WSGI environ).
+CHECKED_JSON = "agentdesk.checked_json"
 #: Deepest nesting of arrays and objects in a JSON body.
 MAX_DEPTH = 32
 #: Most digits of an integer in a JSON body (ids need 10; Python refuses more than 4,300).
@@ -91,7 +93,10 @@ def check_input() -> tuple[Response, int] | None:
     try:
         if (request.method in BODY_METHODS and is_json(request.mimetype)
                 and (body := request.get_data(cache=True))):
-            _check_json(parse_json(body), problems)
+            document = parse_json(body)
+            _check_json(document, problems)
+            if not problems:  # nothing kept as `_LongInteger`: the views may take it as is
+                request.environ[CHECKED_JSON] = document
     except Refused as refused:
         return error_response(refused.status, refused.code, refused.params)
     if not problems:
