@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import JSON, DateTime, MetaData, Table, Text, TypeDecorator
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect, Result
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.sql import Executable
 
 
 def utcnow() -> datetime:
@@ -59,3 +62,33 @@ def table(model: type[Base]) -> Table:
     found = model.__table__
     assert isinstance(found, Table)
     return found
+
+
+def execute_alone(session: Session, statement: Executable,
+                  params: Mapping[str, Any] | None = None) -> Result[Any]:
+    """Execute `statement` in `session`; on PostgreSQL with no transaction open yet, as a
+    transaction of its own, saving the BEGIN round trip (and COMMIT's, for a write).
+
+    For a plain read (no lock), or for a write the caller commits at once with nothing else
+    pending: under READ COMMITTED every statement reads its own snapshot anyway, so such a
+    statement sees and does the same inside a transaction or alone. The rows are fetched
+    before the connection goes back to opening transactions.
+    """
+    connection = session.connection()
+    driver: Any = connection.connection.driver_connection
+    if not _may_run_alone(connection, session, driver):
+        return connection.execute(statement, params)
+    driver.autocommit = True
+    try:
+        return connection.execute(statement, params)
+    finally:
+        driver.autocommit = False
+
+
+def _may_run_alone(connection: Connection, session: Session, driver: Any) -> bool:
+    """Whether psycopg is idle (no transaction open) and the session holds no unflushed
+    change that a later flush would write in a transaction of its own."""
+    return (connection.dialect.driver == "psycopg"
+            and not driver.autocommit
+            and driver.info.transaction_status == TransactionStatus.IDLE
+            and not (session.new or session.deleted or session.dirty))

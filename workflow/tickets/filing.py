@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, BindParameter, Integer, bindparam, func, insert, literal, select, true
 from sqlalchemy.orm import Session
 
+from workflow.db import execute_alone
 from workflow.domain.machine import INITIAL_STATE, SUBMIT
 from workflow.models import (
     Notification,
@@ -86,15 +87,19 @@ _INSERT_EVENT = insert(_events).returning(_events.c.id)
 
 
 def file_ticket(session: Session, row: dict[str, Any], watcher_ids: list[int],
-                changes: dict[str, Any]) -> int:
+                changes: dict[str, Any], commits_next: bool = False) -> int:
     """Write a new ticket (`row` holds `TICKET_COLUMNS`) and everything that goes with it.
 
     PostgreSQL takes it all in one round trip; other databases statement by statement.
-    Returns the ticket's id; the caller commits.
+    Returns the ticket's id; the caller commits. A caller that commits at once says so
+    (`commits_next`): when no transaction is open yet, PostgreSQL then takes the one
+    statement as a transaction of its own, with no BEGIN and COMMIT round trips.
     """
     if on_postgresql(session):
         params = {**row, "watcher_ids": watcher_ids, "changes": changes,
                   "actor_id": row["requester_id"]}
+        if commits_next:
+            return int(execute_alone(session, _FILE_IN_ONE_STATEMENT, params).scalar_one())
         return int(session.execute(_FILE_IN_ONE_STATEMENT, params).scalar_one())
     ticket_id = int(session.execute(_INSERT_TICKET, row).scalar_one())
     if watcher_ids:
