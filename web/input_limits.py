@@ -79,24 +79,26 @@ def install_input_limits(app: Flask) -> None:
 def check_input() -> tuple[Response, int] | None:
     """Refuse oversize bodies (413), malformed or too deep JSON (400), strings with refused
     characters and too long integers (422 naming each field), before any handler."""
-    if request.mimetype != "multipart/form-data":
-        request.max_content_length = BODY_LIMIT
-    limit = request.max_content_length
-    if limit is not None and (request.content_length or 0) > limit:
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    mimetype = req.mimetype
+    if mimetype != "multipart/form-data":
+        req.max_content_length = BODY_LIMIT
+    limit = req.max_content_length
+    if limit is not None and (req.content_length or 0) > limit:
         raise RequestEntityTooLarge()
     problems: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for name, value in request.args.items(multi=True):
+    for name, value in req.args.items(multi=True):
         _check_text(name, value, problems)
-    if request.method in BODY_METHODS and request.mimetype in FORM_TYPES:
-        for name, value in request.form.items(multi=True):
+    if req.method in BODY_METHODS and mimetype in FORM_TYPES:
+        for name, value in req.form.items(multi=True):
             _check_text(name, value, problems)
     try:
-        if (request.method in BODY_METHODS and is_json(request.mimetype)
-                and (body := request.get_data(cache=True))):
+        if (req.method in BODY_METHODS and is_json(mimetype)
+                and (body := req.get_data(cache=True))):
             document = parse_json(body)
             _check_json(document, problems)
             if not problems:  # nothing kept as `_LongInteger`: the views may take it as is
-                request.environ[CHECKED_JSON] = document
+                req.environ[CHECKED_JSON] = document
     except Refused as refused:
         return error_response(refused.status, refused.code, refused.params)
     if not problems:
