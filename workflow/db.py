@@ -7,7 +7,17 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from psycopg.pq import TransactionStatus
-from sqlalchemy import JSON, DateTime, MetaData, Table, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    literal_column,
+)
 from sqlalchemy.engine import Connection, Dialect, Result
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql import Executable
@@ -50,6 +60,16 @@ class Base(DeclarativeBase):
 
 #: A sort key column: compared by code point on both databases.
 SORT_KEY = Text().with_variant(Text(collation="C"), "postgresql")
+
+
+def constant(value: str) -> ColumnElement[str]:
+    """A string constant written into the SQL text when the statement is compiled.
+
+    Not a bound parameter: a prepared statement's generic plan could not use the partial
+    indexes its value selects. Not `literal_execute` either, which renders the same text
+    again at every execution of the cached statement.
+    """
+    return literal_column("'" + value.replace("'", "''") + "'", String)
 
 
 def on_postgresql(session: Session) -> bool:

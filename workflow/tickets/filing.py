@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BindParameter, Integer, bindparam, func, insert, literal, select, true
+from sqlalchemy import JSON, Integer, bindparam, func, insert, literal, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from workflow.db import execute_alone
@@ -44,7 +45,9 @@ def _file_in_one_statement() -> Any:
     The CTEs share one snapshot, so the notices are addressed to the bound watcher ids
     rather than read back from the watcher rows written alongside them.
     """
-    watcher_ids: BindParameter[int] = bindparam("watcher_ids", expanding=True)
+    # One array parameter, not an expanding IN list: the statement's text is then the same
+    # for any number of watchers and is not rendered again at every execution.
+    watcher_ids = select(func.unnest(bindparam("watcher_ids", type_=ARRAY(Integer))))
     given = select(*(bindparam(name, type_=_tickets.c[name].type) for name in TICKET_COLUMNS))
     new_ticket = (
         insert(_tickets).from_select(TICKET_COLUMNS, given).returning(_tickets.c.id)
