@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web.auth import init_auth
@@ -39,6 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     install_input_limits(app)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.session_interface = SessionCookies()
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     init_auth(app)
     _trust_proxies(app)  # outermost: everything inside sees the client's own address
@@ -48,6 +51,20 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_health(app)
     app.wsgi_app = RequestId(app.wsgi_app)  # type: ignore[method-assign]
     return app
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookies, with the signer built once per set of keys rather than
+    on every request (most of which, API calls with a bearer token, carry no cookie)."""
+
+    def __init__(self) -> None:
+        self._signers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if keys not in self._signers:
+            self._signers[keys] = super().get_signing_serializer(app)
+        return self._signers[keys]
 
 
 def _trust_proxies(app: Flask) -> None:

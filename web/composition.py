@@ -76,9 +76,34 @@ LISTENING_RELAY_INTERVAL = 5.0
 POLLING_RELAY_INTERVAL = 1.0
 
 
+class AgentdeskFlask(Flask):
+    """Flask, remembering which hooks and views are coroutines: it asks for every one of them
+    on every request (about twenty), and the answer never changes."""
+
+    #: Functions remembered at most (hooks and views are a fixed set; anything beyond is
+    #: simply asked again).
+    MAX_REMEMBERED = 1024
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._as_sync: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            return self._as_sync[func]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable
+            return super().ensure_sync(func)
+        sync = super().ensure_sync(func)
+        if len(self._as_sync) < self.MAX_REMEMBERED:
+            self._as_sync[func] = sync
+        return sync
+
+
 def create_core_app(overrides: dict[str, Any] | None = None) -> Flask:
     """The app the workers run in: configuration, database and Runtime, no pages."""
-    app = Flask("web", instance_relative_config=False)
+    app = AgentdeskFlask("web", instance_relative_config=False)
     app.config.update(config.from_env())
     app.config.update(overrides or {})
     config.check_secret_key(app.config)

@@ -18,6 +18,8 @@ from web.messages import render
 
 #: Largest body other than a file upload (uploads keep the app's MAX_CONTENT_LENGTH).
 BODY_LIMIT = 1024 * 1024
+#: Where `check_input` leaves the JSON body it parsed and found clean (in the WSGI environ).
+CHECKED_JSON = "agentdesk.checked_json"
 #: Deepest nesting of arrays and objects in a JSON body.
 MAX_DEPTH = 32
 #: Most digits of an integer in a JSON body (ids need 10; Python refuses more than 4,300).
@@ -77,21 +79,26 @@ def install_input_limits(app: Flask) -> None:
 def check_input() -> tuple[Response, int] | None:
     """Refuse oversize bodies (413), malformed or too deep JSON (400), strings with refused
     characters and too long integers (422 naming each field), before any handler."""
-    if request.mimetype != "multipart/form-data":
-        request.max_content_length = BODY_LIMIT
-    limit = request.max_content_length
-    if limit is not None and (request.content_length or 0) > limit:
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    mimetype = req.mimetype
+    if mimetype != "multipart/form-data":
+        req.max_content_length = BODY_LIMIT
+    limit = req.max_content_length
+    if limit is not None and (req.content_length or 0) > limit:
         raise RequestEntityTooLarge()
     problems: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for name, value in request.args.items(multi=True):
+    for name, value in req.args.items(multi=True):
         _check_text(name, value, problems)
-    if request.method in BODY_METHODS and request.mimetype in FORM_TYPES:
-        for name, value in request.form.items(multi=True):
+    if req.method in BODY_METHODS and mimetype in FORM_TYPES:
+        for name, value in req.form.items(multi=True):
             _check_text(name, value, problems)
     try:
-        if (request.method in BODY_METHODS and is_json(request.mimetype)
-                and (body := request.get_data(cache=True))):
-            _check_json(parse_json(body), problems)
+        if (req.method in BODY_METHODS and is_json(mimetype)
+                and (body := req.get_data(cache=True))):
+            document = parse_json(body)
+            _check_json(document, problems)
+            if not problems:  # nothing kept as `_LongInteger`: the views may take it as is
+                req.environ[CHECKED_JSON] = document
     except Refused as refused:
         return error_response(refused.status, refused.code, refused.params)
     if not problems:

@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from prometheus_client import (
@@ -105,13 +106,23 @@ def _start_timer() -> None:
     g.metrics_started = time.perf_counter()
 
 
+#: The counter and histogram children of each (method, route, status) met so far: looking a
+#: child up by its labels (`.labels()`) costs more than counting with it.
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def _record(response: Response) -> Response:
     """Count the request by its URL rule and status, and observe its duration."""
     started = g.pop("metrics_started", None)
     route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    key = (request.method, route, response.status_code)
+    children = _CHILDREN.get(key)
+    if children is None:
+        children = _CHILDREN[key] = (REQUESTS.labels(key[0], route, str(key[2])),
+                                     REQUEST_DURATION.labels(key[0], route))
+    children[0].inc()
     if started is not None:
-        REQUEST_DURATION.labels(request.method, route).observe(time.perf_counter() - started)
+        children[1].observe(time.perf_counter() - started)
     return response
 
 

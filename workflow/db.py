@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData, Table, Text, TypeDecorator
-from sqlalchemy.engine import Dialect
+from psycopg.pq import TransactionStatus
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    literal_column,
+)
+from sqlalchemy.engine import Connection, Dialect, Result
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.sql import Executable
 
 
 def utcnow() -> datetime:
@@ -49,6 +62,16 @@ class Base(DeclarativeBase):
 SORT_KEY = Text().with_variant(Text(collation="C"), "postgresql")
 
 
+def constant(value: str) -> ColumnElement[str]:
+    """A string constant written into the SQL text when the statement is compiled.
+
+    Not a bound parameter: a prepared statement's generic plan could not use the partial
+    indexes its value selects. Not `literal_execute` either, which renders the same text
+    again at every execution of the cached statement.
+    """
+    return literal_column("'" + value.replace("'", "''") + "'", String)
+
+
 def on_postgresql(session: Session) -> bool:
     """Whether `session` talks to PostgreSQL (which some statements need or make faster)."""
     return session.get_bind().dialect.name == "postgresql"
@@ -59,3 +82,33 @@ def table(model: type[Base]) -> Table:
     found = model.__table__
     assert isinstance(found, Table)
     return found
+
+
+def execute_alone(session: Session, statement: Executable,
+                  params: Mapping[str, Any] | None = None) -> Result[Any]:
+    """Execute `statement` in `session`; on PostgreSQL with no transaction open yet, as a
+    transaction of its own, saving the BEGIN round trip (and COMMIT's, for a write).
+
+    For a plain read (no lock), or for a write the caller commits at once with nothing else
+    pending: under READ COMMITTED every statement reads its own snapshot anyway, so such a
+    statement sees and does the same inside a transaction or alone. The rows are fetched
+    before the connection goes back to opening transactions.
+    """
+    connection = session.connection()
+    driver: Any = connection.connection.driver_connection
+    if not _may_run_alone(connection, session, driver):
+        return connection.execute(statement, params)
+    driver.autocommit = True
+    try:
+        return connection.execute(statement, params)
+    finally:
+        driver.autocommit = False
+
+
+def _may_run_alone(connection: Connection, session: Session, driver: Any) -> bool:
+    """Whether psycopg is idle (no transaction open) and the session holds no unflushed
+    change that a later flush would write in a transaction of its own."""
+    return (connection.dialect.driver == "psycopg"
+            and not driver.autocommit
+            and driver.info.transaction_status == TransactionStatus.IDLE
+            and not (session.new or session.deleted or session.dirty))

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
-from flask_smorest import Blueprint
 
-from web.api.docs import refuses
+from web.api.docs import Blueprint, refuses
 from web.api.schemas import AgentArgsSchema, AgentSchema, page_schema
 from web.auth import current_actor
 from web.errors import error_response

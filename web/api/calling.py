@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from web.api.calling_schemas import (
     AssignmentSchema,
@@ -19,7 +18,7 @@ from web.api.calling_schemas import (
     TrunkChangesSchema,
     TrunkSchema,
 )
-from web.api.docs import refuses
+from web.api.docs import Blueprint, refuses
 from web.auth import current_actor
 from web.composition import vault
 from web.extensions import db

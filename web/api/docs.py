@@ -7,12 +7,15 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
 
+import flask
+import flask_smorest
 from apispec import BasePlugin
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 from marshmallow import Schema, fields
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import Rule
 
-from web.input_limits import MAX_ID, IdConverter
+from web.input_limits import CHECKED_JSON, MAX_ID, IdConverter
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -30,6 +33,38 @@ class ErrorSchema(Schema):
     error = fields.String(required=True)
     message = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class ApiParser(FlaskParser):
+    """webargs' Flask parser, reusing one instance of each argument schema and the JSON body
+    `check_input` already parsed and checked.
+
+    webargs would build the schema named by a class on every request, and marshmallow copies
+    every declared field for each new instance; a schema holds no state between loads.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._schemas: dict[type[Schema], Schema] = {}
+
+    def _get_schema(self, argmap: Any, req: flask.Request) -> Schema:
+        if isinstance(argmap, type) and issubclass(argmap, Schema):
+            schema = self._schemas.get(argmap)
+            if schema is None:
+                schema = self._schemas[argmap] = argmap()
+            return schema
+        return super()._get_schema(argmap, req)
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        if CHECKED_JSON in req.environ and is_json_request(req):
+            return req.environ[CHECKED_JSON]
+        return super()._raw_load_json(req)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with `ApiParser`: every API module declares its views on it."""
+
+    ARGUMENTS_PARSER = ApiParser()
 
 
 class AgentdeskApi(Api):

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import session
 from flask_login import current_user, login_user, logout_user
-from flask_smorest import Blueprint
 
+from web.api.docs import Blueprint
 from web.api.schemas import LoginSchema, UserRefSchema
 from web.auth import SignedInUser, SignInThrottled, authenticate
 from web.errors import error_response

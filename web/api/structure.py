@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
+from web.api.docs import Blueprint
 from web.api.schemas import (
     BranchSchema,
     DepartmentSchema,

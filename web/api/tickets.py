@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
-from web.api.docs import refuses
+from web.api.docs import Blueprint, refuses
 from web.api.schemas import (
     CommentSchema,
     IdempotencySchema,

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import Babel, format_datetime, refresh
 from flask_bootstrap import Bootstrap5
 from flask_login import current_user
@@ -36,6 +36,35 @@ CONTENT_SECURITY_POLICY = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
+
+
+class SecurityHeaders(Talisman):
+    """Flask-Talisman, with each endpoint's headers worked out once and then copied.
+
+    Without a CSP nonce they depend only on the endpoint's options and on whether the
+    request came over HTTPS (Strict-Transport-Security), so every request need not build the
+    policy strings again.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._held: dict[tuple[str | None, bool], list[tuple[str, str]]] = {}
+        super().__init__(*args, **kwargs)
+
+    def _set_response_headers(self, response: Response) -> Response:
+        if hasattr(request, "csp_nonce"):  # a policy of its own for this response
+            return super()._set_response_headers(response)
+        secure = (request.is_secure
+                  or request.headers.get("X-Forwarded-Proto", "http") == "https")
+        key = (request.endpoint, secure)
+        headers = self._held.get(key)
+        if headers is None:
+            probe = Response()
+            probe.headers.clear()
+            super()._set_response_headers(probe)
+            headers = self._held[key] = list(probe.headers.items())
+        for name, value in headers:
+            response.headers[name] = value
+        return response
 
 
 def content_security_policy(websocket_url: str | None) -> dict[str, Any]:
@@ -76,7 +105,7 @@ def init_ui(app: Flask) -> None:
     Babel(app, locale_selector=current_language)
     Bootstrap5(app)
     csrf.init_app(app)
-    Talisman(
+    SecurityHeaders(
         app,
         force_https=app.config["FORCE_HTTPS"],
         strict_transport_security=app.config["FORCE_HTTPS"],

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Integer, String, Text, literal, text
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column, relationship
 
-from workflow.db import Base, utcnow
+from workflow.db import Base, constant, utcnow
 from workflow.domain.routing import RoutingType
 from workflow.domain.rules import AgentStatus
 from workflow.models.people import Employee
@@ -140,4 +140,4 @@ class DeviceLink(Base):
 
 def is_active(status: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[bool]:
     """An agent `status` column says active."""
-    return status == literal(AgentStatus.ACTIVE.value, literal_execute=True)
+    return status == constant(AgentStatus.ACTIVE.value)

@@ -18,12 +18,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    literal,
     text,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column, relationship
 
-from workflow.db import Base, utcnow
+from workflow.db import Base, constant, utcnow
 from workflow.domain.machine import INITIAL_STATE, OPEN_STATES, Status
 from workflow.models.people import Employee, User
 
@@ -198,7 +197,7 @@ OPEN_STATE_VALUES = tuple(sorted(state.value for state in OPEN_STATES))
 
 def in_open_state(state: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[bool]:
     """A ticket `state` column holds an open state."""
-    return state.in_([literal(value, literal_execute=True) for value in OPEN_STATE_VALUES])
+    return state.in_([constant(value) for value in OPEN_STATE_VALUES])
 
 
 def state_in(column: SQLColumnExpression[str], states: frozenset[Status]) -> ColumnElement[bool]:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from workflow.db import execute_alone
 from workflow.domain import text
 from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound, RuleViolation
@@ -197,7 +198,7 @@ def identity_by_id(session: Session, user_id: int) -> Identity | None:
 
 def _identity(session: Session, query: Select[Any], params: dict[str, Any]) -> Identity | None:
     """The identity `query` finds, from its rows of one user and their branches."""
-    rows = session.connection().execute(query, params).all()
+    rows = execute_alone(session, query, params).all()  # opens no transaction (no BEGIN)
     if not rows:
         return None
     first = rows[0]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BindParameter, Integer, bindparam, func, insert, literal, select, true
+from sqlalchemy import JSON, Integer, bindparam, func, insert, literal, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from workflow.db import execute_alone
 from workflow.domain.machine import INITIAL_STATE, SUBMIT
 from workflow.models import (
     Notification,
@@ -43,7 +45,9 @@ def _file_in_one_statement() -> Any:
     The CTEs share one snapshot, so the notices are addressed to the bound watcher ids
     rather than read back from the watcher rows written alongside them.
     """
-    watcher_ids: BindParameter[int] = bindparam("watcher_ids", expanding=True)
+    # One array parameter, not an expanding IN list: the statement's text is then the same
+    # for any number of watchers and is not rendered again at every execution.
+    watcher_ids = select(func.unnest(bindparam("watcher_ids", type_=ARRAY(Integer))))
     given = select(*(bindparam(name, type_=_tickets.c[name].type) for name in TICKET_COLUMNS))
     new_ticket = (
         insert(_tickets).from_select(TICKET_COLUMNS, given).returning(_tickets.c.id)
@@ -86,15 +90,19 @@ _INSERT_EVENT = insert(_events).returning(_events.c.id)
 
 
 def file_ticket(session: Session, row: dict[str, Any], watcher_ids: list[int],
-                changes: dict[str, Any]) -> int:
+                changes: dict[str, Any], commits_next: bool = False) -> int:
     """Write a new ticket (`row` holds `TICKET_COLUMNS`) and everything that goes with it.
 
     PostgreSQL takes it all in one round trip; other databases statement by statement.
-    Returns the ticket's id; the caller commits.
+    Returns the ticket's id; the caller commits. A caller that commits at once says so
+    (`commits_next`): when no transaction is open yet, PostgreSQL then takes the one
+    statement as a transaction of its own, with no BEGIN and COMMIT round trips.
     """
     if on_postgresql(session):
         params = {**row, "watcher_ids": watcher_ids, "changes": changes,
                   "actor_id": row["requester_id"]}
+        if commits_next:
+            return int(execute_alone(session, _FILE_IN_ONE_STATEMENT, params).scalar_one())
         return int(session.execute(_FILE_IN_ONE_STATEMENT, params).scalar_one())
     ticket_id = int(session.execute(_INSERT_TICKET, row).scalar_one())
     if watcher_ids:

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from workflow.db import execute_alone
 from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Conflict, Problem, RuleViolation
 from workflow.domain.machine import INITIAL_STATE
@@ -144,7 +145,8 @@ def _file(session: Session, actor: Actor, request: TicketRequest) -> SubmittedTi
         "version": 1, "attempts": 0, "created_at": now, "updated_at": now,
     }
     try:
-        ticket_id = file_ticket(session, row, [watcher.id for watcher in watchers], plan.changes)
+        ticket_id = file_ticket(session, row, [watcher.id for watcher in watchers], plan.changes,
+                                commits_next=True)
         session.commit()
     except IntegrityError as error:
         session.rollback()
@@ -166,7 +168,7 @@ _ECHOED_COLUMNS = ("kind", "state", "version", "employee_id", "branch_id", "agen
 
 def _watchers(session: Session, user_ids: tuple[int, ...]) -> tuple[UserRef, ...]:
     """The users to notify, all of whom must exist."""
-    rows = session.execute(_WATCHERS, {"user_ids": list(user_ids)}).all()
+    rows = execute_alone(session, _WATCHERS, {"user_ids": list(user_ids)}).all()
     if len(rows) != len(set(user_ids)):
         raise RuleViolation.single("notify_user_ids", ErrorCode.UNKNOWN_USER)
     return tuple(UserRef(row.id, row.full_name, row.email) for row in rows)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from workflow.db import execute_alone
 from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import RuleViolation
 from workflow.domain.rules import ExtensionPolicy
@@ -118,10 +119,11 @@ def read_submission_context(
     With `lock_picks` it also takes `PICK_LOCK` on PostgreSQL (and says so in the result).
     """
     locking = lock_picks and on_postgresql(session)
-    statement = _SUBMISSION_CONTEXT_AND_PICK_LOCK if locking else _SUBMISSION_CONTEXT
-    row = session.execute(statement, {
-        "employee_id": employee_id, "requester_id": requester_id, "extension": extension,
-    }).first()
+    params = {"employee_id": employee_id, "requester_id": requester_id, "extension": extension}
+    if locking:  # the lock lasts until the commit: this read opens the transaction
+        row = session.execute(_SUBMISSION_CONTEXT_AND_PICK_LOCK, params).first()
+    else:  # a plain read: it need not open a transaction (no BEGIN round trip)
+        row = execute_alone(session, _SUBMISSION_CONTEXT, params).first()
     if row is None:
         raise RuleViolation.single("employee_id", ErrorCode.EMPLOYEE_UNKNOWN)
     values = dict(row._mapping)
