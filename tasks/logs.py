@@ -104,6 +104,9 @@ def configure_logging(level: int = logging.INFO) -> None:
     for handler in root.handlers:
         handler.setFormatter(JsonFormatter())
     root.setLevel(level)
+    # Alembic names each of its plugins as it loads them, in every process that imports it
+    # (the workers and the relay too): start-up noise, not news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 @contextmanager

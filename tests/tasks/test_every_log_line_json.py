@@ -71,6 +71,8 @@ def test_the_worker_parent_and_children_log_json_lines(tmp_path: Path) -> None:
     assert any("booting up" in message for message in parent)
     assert any("Sending signal" in message for message in parent)
     assert any("ready for action" in message for message in child)
+    # and no start-up noise of the libraries the worker imports
+    assert not [line for line in lines if line["logger"].startswith("alembic")]
 
 
 def test_gunicorn_from_the_procfile_logs_json_lines(tmp_path: Path) -> None:
