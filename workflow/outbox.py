@@ -6,9 +6,20 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Update,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
+from workflow.db import constant
 from workflow.domain.machine import Action, sources
 from workflow.models import OutboxMessage, Ticket, UTCDateTime, state_in, table, utcnow
 
@@ -33,6 +44,24 @@ def enqueue(session: Session, key: str, actor_name: str, *args: Any) -> None:
 def provision_key(ticket_id: int, version: int) -> str:
     """Outbox key of the provisioning promised by one approval of a ticket."""
     return f"provision:{ticket_id}:{version}"
+
+
+def provision_key_of(ticket_id: ColumnElement[Any], version: ColumnElement[Any]
+                     ) -> ColumnElement[str]:
+    """`provision_key` in SQL, for a statement that settles the rows of the tickets it takes."""
+    return func.concat(constant("provision:"), ticket_id, constant(":"), version)
+
+
+def marking_processed(keys: Select[Any]) -> Update:
+    """The statement marking done the rows whose keys `keys` selects (`now`: when)."""
+    # `= ANY(ARRAY(...))`: the keys are computed once, then looked up in the key's index
+    # (as an IN subquery, PostgreSQL may compare them with every pending row instead).
+    return (
+        update(_OUTBOX)
+        .where(_OUTBOX.c.key == any_(func.array(keys.scalar_subquery())),
+               _OUTBOX.c.processed_at.is_(None))
+        .values(processed_at=bindparam("now", type_=UTCDateTime()))
+    )
 
 
 def mark_processed(session: Session, *keys: str) -> None:

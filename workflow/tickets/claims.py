@@ -11,14 +11,38 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, literal, or_, select, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from workflow import outbox
+from workflow.db import constant, execute_alone
 from workflow.domain.machine import Action, next_status, source, sources, target
 from workflow.domain.routing import Routing, RoutingType
-from workflow.models import Ticket, TicketEvent, UTCDateTime, state_in, table, utcnow
+from workflow.models import (
+    Ticket,
+    TicketEvent,
+    UTCDateTime,
+    on_postgresql,
+    state_in,
+    table,
+    utcnow,
+)
 from workflow.tickets.notifications import Audience
 
 TICKETS = table(Ticket)
@@ -126,6 +150,85 @@ _CLAIM_APPROVED = (
 )
 
 _ADD_EVENTS = insert(EVENTS)
+
+
+def _claim_batch_in_one_statement() -> Any:
+    """The ticket, if it may be taken, and then up to `others` of the oldest approved ones,
+    taken with their start or retake events and their settled outbox rows (PostgreSQL).
+
+    Data-modifying CTEs run once, in one snapshot and as one transaction when the statement
+    runs alone: the claim commits in a single round trip.
+    """
+    others = (
+        select(TICKETS.c.id)
+        .where(TICKETS.c.state == constant(source(Action.START).value),
+               TICKETS.c.id != bindparam("ticket_id"),
+               exists(select(_CLAIMABLE.c.id)))  # none when the ticket itself is not taken
+        .order_by(TICKETS.c.created_at)
+        .limit(bindparam("others"))
+        .with_for_update(skip_locked=True, key_share=True)
+        .cte("others")
+    )
+    taken = (
+        update(TICKETS)
+        # One IN list, so that the rows are found by key (an OR of two would scan the table)
+        .where(TICKETS.c.id.in_(union_all(select(_CLAIMABLE.c.id), select(others.c.id))))
+        .values(_TAKE)
+        .returning(*_RETURNED)
+        .cte("taken")
+    )
+    # `Claim.action`: the first attempt starts the ticket, a later one retakes it.
+    starts = taken.c.attempts == 1
+    start, retake = Action.START, Action.RETAKE
+    events = insert(EVENTS).from_select(
+        ["ticket_id", "actor_id", "action", "from_state", "to_state", "comment", "changes",
+         "created_at"],
+        select(taken.c.id, cast(null(), Integer),
+               case((starts, constant(start.value)), else_=constant(retake.value)),
+               case((starts, constant(source(start).value)),
+                    else_=constant(source(retake).value)),
+               constant(target(start, retake).value), constant(""),
+               case((starts, func.json_build_object()),
+                    else_=func.json_build_object(constant("attempt"), taken.c.attempts)),
+               _NOW),
+    ).cte("events")
+    settled = outbox.marking_processed(
+        select(outbox.provision_key_of(taken.c.id, taken.c.version - 1)).where(starts)
+    ).cte("settled")
+    return select(*(taken.c[name] for name in Claim.__dataclass_fields__)).add_cte(
+        events, settled)
+
+
+_CLAIM_BATCH = _claim_batch_in_one_statement()
+
+
+def claim_batch(session: Session, ticket_id: int, size: int, lease: timedelta) -> list[Claim]:
+    """Take the ticket and up to `size - 1` other approved tickets under lease, audit each
+    attempt, settle the starts' outbox rows, and commit; the ticket's claim comes first.
+
+    Empty when the ticket cannot be taken (done, leased, or being claimed): the others are
+    then left to their own messages. PostgreSQL claims in one statement outside any
+    transaction, one round trip; other databases in a transaction of several statements.
+    """
+    # Batched, most messages find their ticket taken with another: a plain read tells them.
+    if size > 1 and not may_claim(session, ticket_id):
+        return []
+    now = utcnow()
+    if on_postgresql(session):
+        result = execute_alone(session, _CLAIM_BATCH, {
+            "ticket_id": ticket_id, "others": size - 1, "now": now, "lease_until": now + lease,
+        })
+        taken = [Claim(*tuple(row)) for row in result]
+        session.commit()
+        return sorted(taken, key=lambda claim: claim.id != ticket_id)
+    claim = claim_ticket(session, ticket_id, lease)
+    if claim is None:
+        session.rollback()
+        return []
+    claims = [claim, *claim_approved(session, size - 1, lease)]
+    record_starts(session, claims)
+    session.commit()
+    return claims
 
 
 def may_claim(session: Session, ticket_id: int) -> bool:

@@ -19,13 +19,7 @@ from workflow.domain.machine import Action, source
 from workflow.models import Ticket, utcnow
 from workflow.ports import PhoneSystem, PhoneSystemError
 from workflow.tickets import completion
-from workflow.tickets.claims import (
-    Claim,
-    claim_approved,
-    claim_ticket,
-    may_claim,
-    record_starts,
-)
+from workflow.tickets.claims import Claim, claim_batch
 from workflow.tickets.kinds import KINDS, kind_of
 from workflow.tickets.notifications import notify
 from workflow.tickets.transitions import move
@@ -67,23 +61,14 @@ def provision_ticket(
     With a `settings.batch` above one, the message also takes other approved tickets (up to
     the batch) and completes them all in one transaction.
     """
-    together = settings.batch > 1
-    # Batched, most messages find their ticket taken with another: a plain read tells them.
-    if together and not may_claim(session, ticket_id):
-        return Outcome.SKIPPED
-    claim = claim_ticket(session, ticket_id, settings.lease)
-    if claim is None:
-        session.rollback()
+    # Approved tickets waiting for their own messages come along; those messages then find
+    # nothing to claim. The leases are committed first, as for any phone system, so a worker
+    # that dies while applying leaves tickets that the sweeper hands on.
+    claims = claim_batch(session, ticket_id, settings.batch, settings.lease)
+    if not claims:
         return Outcome.SKIPPED
     phone = phone_system(session)
-    claims = [claim]
-    if together:
-        # Approved tickets waiting for their own messages come along; those messages then
-        # find nothing to claim. The leases are committed first, as for any phone system, so
-        # a worker that dies while applying leaves tickets that the sweeper hands on.
-        claims += claim_approved(session, settings.batch - 1, settings.lease)
-    record_starts(session, claims)
-    session.commit()
+    together = settings.batch > 1
     if together:
         try:
             _complete_together(session, claims, phone, settings.vault)
