@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from workflow import outbox
 from workflow.domain.codes import ErrorCode
@@ -13,6 +13,7 @@ from workflow.domain.machine import Action, Status, sources
 from workflow.domain.rules import Actor, TicketFacts, action_refusal, allowed_actions
 from workflow.models import Ticket
 from workflow.tickets.notifications import Audience, notify
+from workflow.tickets.submission import SubmittedTicket
 from workflow.tickets.transitions import Moved, transition
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,20 @@ def get_ticket(session: Session, ticket_id: int) -> Ticket:
     return ticket
 
 
+#: What a decision shows back, loaded with the ticket: after the commit, which hands the
+#: ticket to a worker, the answer needs no further query competing with the provisioning.
+_SHOWN_BACK = (joinedload(Ticket.employee), joinedload(Ticket.requester),
+               joinedload(Ticket.watchers))
+
+
+def _ticket_to_decide(session: Session, ticket_id: int) -> Ticket:
+    """The ticket with what a decision shows back of it, or NotFound."""
+    ticket = session.get(Ticket, ticket_id, options=_SHOWN_BACK)
+    if ticket is None:
+        raise NotFound(ErrorCode.TICKET_NOT_FOUND, ticket_id=ticket_id)
+    return ticket
+
+
 def facts_of(ticket: Ticket) -> TicketFacts:
     """What the rules need to know of a loaded ticket."""
     return TicketFacts(Status(ticket.state), ticket.branch_id, ticket.requester_id)
@@ -41,18 +56,20 @@ def actions_on(ticket: Ticket, actor: Actor) -> frozenset[Action]:
     return allowed_actions(facts_of(ticket), actor)
 
 
-def approve_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = "") -> Ticket:
+def approve_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = ""
+                   ) -> SubmittedTicket:
     """Approve a submitted ticket and promise its provisioning."""
-    ticket = get_ticket(session, ticket_id)
+    ticket = _ticket_to_decide(session, ticket_id)
     _require(actor, Action.APPROVE, ticket)
     moved = transition(session, ticket, Action.APPROVE, actor.user_id, _comment(comment))
     _promise_provisioning(session, ticket)
     return _commit_with_notice(session, ticket, moved)
 
 
-def reject_ticket(session: Session, actor: Actor, ticket_id: int, reason: str) -> Ticket:
+def reject_ticket(session: Session, actor: Actor, ticket_id: int, reason: str
+                  ) -> SubmittedTicket:
     """Reject a submitted ticket; a reason is required."""
-    ticket = get_ticket(session, ticket_id)
+    ticket = _ticket_to_decide(session, ticket_id)
     _require(actor, Action.REJECT, ticket)
     if not reason or not reason.strip():
         raise RuleViolation.single("reason", ErrorCode.REASON_REQUIRED)
@@ -60,18 +77,20 @@ def reject_ticket(session: Session, actor: Actor, ticket_id: int, reason: str) -
     return _commit_with_notice(session, ticket, moved)
 
 
-def cancel_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = "") -> Ticket:
+def cancel_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = ""
+                  ) -> SubmittedTicket:
     """Withdraw a ticket that has not been decided (or that failed)."""
-    ticket = get_ticket(session, ticket_id)
+    ticket = _ticket_to_decide(session, ticket_id)
     _require(actor, Action.CANCEL, ticket)
     undecided = ticket.state in _UNDECIDED
     moved = transition(session, ticket, Action.CANCEL, actor.user_id, _comment(comment))
     return _commit_with_notice(session, ticket, moved, deciders_too=undecided)
 
 
-def retry_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = "") -> Ticket:
+def retry_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = ""
+                 ) -> SubmittedTicket:
     """Send a failed ticket back to provisioning with a fresh count of attempts."""
-    ticket = get_ticket(session, ticket_id)
+    ticket = _ticket_to_decide(session, ticket_id)
     _require(actor, Action.RETRY, ticket)
     moved = transition(
         session, ticket, Action.RETRY, actor.user_id, _comment(comment),
@@ -103,10 +122,11 @@ def _promise_provisioning(session: Session, ticket: Ticket) -> None:
 
 
 def _commit_with_notice(session: Session, ticket: Ticket, moved: Moved,
-                        deciders_too: bool = False) -> Ticket:
-    """Promise the notifications of the transition, commit, and return the ticket."""
+                        deciders_too: bool = False) -> SubmittedTicket:
+    """Promise the notifications of the transition, commit, and show the ticket back."""
     audience = Audience(ticket.id, ticket.requester_id, ticket.branch_id)
     notify(session, audience, moved.event_id, moved.action.value, moved.actor_id, deciders_too)
+    shown = SubmittedTicket.of(ticket)  # before the commit expires what was loaded
     session.commit()
-    logger.info("ticket %s is %s (event %s)", ticket.id, moved.state, moved.event_id)
-    return ticket
+    logger.info("ticket %s is %s (event %s)", shown.id, moved.state, moved.event_id)
+    return shown

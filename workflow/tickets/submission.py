@@ -62,7 +62,7 @@ class UserRef:
 
 @dataclass(frozen=True)
 class SubmittedTicket:
-    """A ticket as just filed, with everything the requester is shown back."""
+    """A ticket as just filed or decided, with everything the caller is shown back."""
 
     id: int
     kind: str
@@ -87,7 +87,7 @@ class SubmittedTicket:
 
     @classmethod
     def of(cls, ticket: Ticket) -> SubmittedTicket:
-        """The view of a ticket already saved (an idempotent replay)."""
+        """The view of a loaded ticket (an idempotent replay, a decision)."""
         return cls(
             id=ticket.id, kind=ticket.kind, state=ticket.state, version=ticket.version,
             employee_id=ticket.employee_id, employee_name=ticket.employee.full_name,
