@@ -128,18 +128,25 @@ _CLAIM_ONE = (
     .returning(*_RETURNED)
 )
 
-#: The oldest approved tickets nobody holds (SKIP LOCKED on PostgreSQL; SQLite has one
-#: writer at a time, so the statement is atomic there as it stands). A CTE, because PostgreSQL
-#: may rescan an IN subquery, and each rescan would lock `limit` more rows. The state is
-#: written into the SQL so that the prepared statement's generic plan knows what it looks for.
-_OLDEST_APPROVED = (
-    select(TICKETS.c.id)
-    .where(TICKETS.c.state == literal(source(Action.START).value, literal_execute=True))
-    .order_by(TICKETS.c.created_at)
-    .limit(bindparam("limit"))
-    .with_for_update(skip_locked=True, key_share=True)
-    .cte("oldest_approved")
-)
+def _oldest_approved(name: str, limit: str, *also: Any) -> Any:
+    """The oldest approved tickets nobody holds, up to the parameter `limit` (SKIP LOCKED on
+    PostgreSQL; SQLite has one writer at a time, so the statement is atomic there as it stands).
+
+    A CTE, because PostgreSQL may rescan an IN subquery, and each rescan would lock `limit`
+    more rows. The state is written into the SQL so that the prepared statement's generic
+    plan knows what it looks for.
+    """
+    return (
+        select(TICKETS.c.id)
+        .where(TICKETS.c.state == constant(source(Action.START).value), *also)
+        .order_by(TICKETS.c.created_at)
+        .limit(bindparam(limit))
+        .with_for_update(skip_locked=True, key_share=True)
+        .cte(name)
+    )
+
+
+_OLDEST_APPROVED = _oldest_approved("oldest_approved", "limit")
 # No second state check: the lock re-checks a row that moved on, and PostgreSQL would scan
 # every approved ticket to apply it.
 _CLAIM_APPROVED = (
@@ -159,16 +166,9 @@ def _claim_batch_in_one_statement() -> Any:
     Data-modifying CTEs run once, in one snapshot and as one transaction when the statement
     runs alone: the claim commits in a single round trip.
     """
-    others = (
-        select(TICKETS.c.id)
-        .where(TICKETS.c.state == constant(source(Action.START).value),
-               TICKETS.c.id != bindparam("ticket_id"),
-               exists(select(_CLAIMABLE.c.id)))  # none when the ticket itself is not taken
-        .order_by(TICKETS.c.created_at)
-        .limit(bindparam("others"))
-        .with_for_update(skip_locked=True, key_share=True)
-        .cte("others")
-    )
+    # None when the ticket itself is not taken: the others then wait for their own messages.
+    others = _oldest_approved("others", "others", TICKETS.c.id != bindparam("ticket_id"),
+                              exists(select(_CLAIMABLE.c.id)))
     taken = (
         update(TICKETS)
         # One IN list, so that the rows are found by key (an OR of two would scan the table)
