@@ -27,13 +27,20 @@ from workflow.models import OutboxMessage, Ticket, UTCDateTime, state_in, table,
 PROVISION_ACTOR = "provision_ticket"
 
 _OUTBOX = table(OutboxMessage)
+
+
+def _marking_done(key_matches: ColumnElement[bool]) -> Update:
+    """The statement marking done the pending rows whose key matches (`now`: when)."""
+    return (
+        update(_OUTBOX)
+        .where(key_matches, _OUTBOX.c.processed_at.is_(None))
+        .values(processed_at=bindparam("now", type_=UTCDateTime()))
+    )
+
+
 # Built once: workers mark rows on every claim, and building a statement costs more CPU than
 # running it.
-_MARK_PROCESSED = (
-    update(_OUTBOX)
-    .where(_OUTBOX.c.key.in_(bindparam("keys", expanding=True)), _OUTBOX.c.processed_at.is_(None))
-    .values(processed_at=bindparam("now", type_=UTCDateTime()))
-)
+_MARK_PROCESSED = _marking_done(_OUTBOX.c.key.in_(bindparam("keys", expanding=True)))
 
 
 def enqueue(session: Session, key: str, actor_name: str, *args: Any) -> None:
@@ -56,12 +63,7 @@ def marking_processed(keys: Select[Any]) -> Update:
     """The statement marking done the rows whose keys `keys` selects (`now`: when)."""
     # `= ANY(ARRAY(...))`: the keys are computed once, then looked up in the key's index
     # (as an IN subquery, PostgreSQL may compare them with every pending row instead).
-    return (
-        update(_OUTBOX)
-        .where(_OUTBOX.c.key == any_(func.array(keys.scalar_subquery())),
-               _OUTBOX.c.processed_at.is_(None))
-        .values(processed_at=bindparam("now", type_=UTCDateTime()))
-    )
+    return _marking_done(_OUTBOX.c.key == any_(func.array(keys.scalar_subquery())))
 
 
 def mark_processed(session: Session, *keys: str) -> None:

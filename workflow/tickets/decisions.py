@@ -24,14 +24,6 @@ MAX_COMMENT_LENGTH = 2000
 _UNDECIDED = sources(Action.APPROVE)
 
 
-def get_ticket(session: Session, ticket_id: int) -> Ticket:
-    """The ticket with this id, or NotFound."""
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        raise NotFound(ErrorCode.TICKET_NOT_FOUND, ticket_id=ticket_id)
-    return ticket
-
-
 #: What a decision shows back, loaded with the ticket: after the commit, which hands the
 #: ticket to a worker, the answer needs no further query competing with the provisioning.
 _SHOWN_BACK = (joinedload(Ticket.employee), joinedload(Ticket.requester),
