@@ -11,13 +11,11 @@ import redis
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from tasks.logs import MESSAGE_OPTION, request_id_var
+from tasks.logs import MESSAGE_OPTION
 from workflow.models import OutboxMessage
+from workflow.outbox import PENDING, request_id_var
 
 logger = logging.getLogger(__name__)
-
-#: Key in `Session.info` where new outbox rows wait for the commit.
-PENDING_KEY = "agentdesk.outbox"
 
 
 class Dispatcher:
@@ -65,16 +63,16 @@ def install_outbox_hooks(
     def collect(session: Session, flush_context: Any) -> None:
         fresh = [item for item in session.new if isinstance(item, OutboxMessage)]
         if fresh:
-            pending = session.info.setdefault(PENDING_KEY, [])
+            pending = session.info.setdefault(PENDING, [])
             pending.extend((row.actor_name, list(row.args), row.request_id) for row in fresh)
 
     @event.listens_for(session_class, "after_commit")
     def send(session: Session) -> None:
-        pending = session.info.pop(PENDING_KEY, [])
+        pending = session.info.pop(PENDING, [])
         if pending and (dispatcher := dispatcher_for()) is not None:
             for actor_name, args, request_id in pending:
                 dispatcher.send(actor_name, args, request_id)
 
     @event.listens_for(session_class, "after_soft_rollback")
     def forget(session: Session, previous_transaction: Any) -> None:
-        session.info.pop(PENDING_KEY, None)
+        session.info.pop(PENDING, None)

@@ -22,8 +22,8 @@ import dramatiq
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
-#: The id of the web request whose work is being done, if any.
-request_id_var: ContextVar[str | None] = ContextVar("agentdesk_request_id", default=None)
+from workflow.outbox import request_id_var
+
 #: The ticket being worked on, if any.
 ticket_id_var: ContextVar[int | None] = ContextVar("agentdesk_ticket_id", default=None)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from psycopg.pq import TransactionStatus
 from sqlalchemy import (
@@ -12,15 +13,19 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     MetaData,
+    Select,
     String,
     Table,
     Text,
     TypeDecorator,
+    bindparam,
     literal_column,
 )
 from sqlalchemy.engine import Connection, Dialect, Result
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 
 
 def utcnow() -> datetime:
@@ -84,6 +89,29 @@ def table(model: type[Base]) -> Table:
     return found
 
 
+#: The prefix `binds_prefixed` gives bind parameters' names.
+BIND_PREFIX = "b_"
+
+
+def binds_prefixed(statement: Select[Any]) -> Select[Any]:
+    """`statement` with `BIND_PREFIX` before the name of each of its named bind parameters.
+
+    An UPDATE, even inside a CTE, takes any parameter named after a column of its table as a
+    value to set: a statement that updates binds no such name. Its parameters then go
+    through `prefixed`.
+    """
+    def renamed(element: Any, **_: Any) -> Any:
+        if isinstance(element, BindParameter) and not element.unique:  # unique: anonymous
+            return bindparam(BIND_PREFIX + element.key, type_=element.type)
+        return None
+    return cast(Select[Any], replacement_traverse(statement, {}, renamed))
+
+
+def prefixed(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters for a statement of `binds_prefixed`."""
+    return {BIND_PREFIX + name: value for name, value in params.items()}
+
+
 def execute_alone(session: Session, statement: Executable,
                   params: Mapping[str, Any] | None = None) -> Result[Any]:
     """Execute `statement` in `session`; on PostgreSQL with no transaction open yet, as a
@@ -94,13 +122,23 @@ def execute_alone(session: Session, statement: Executable,
     statement sees and does the same inside a transaction or alone. The rows are fetched
     before the connection goes back to opening transactions.
     """
+    with alone(session) as connection:
+        return connection.execute(statement, params)
+
+
+@contextmanager
+def alone(session: Session) -> Iterator[Connection]:
+    """While inside, what `session` executes runs as `execute_alone` says, when it may; for
+    ORM queries, whose objects must land in the session (psycopg fetches every row at once,
+    so they are read before the connection goes back to opening transactions)."""
     connection = session.connection()
     driver: Any = connection.connection.driver_connection
     if not _may_run_alone(connection, session, driver):
-        return connection.execute(statement, params)
+        yield connection
+        return
     driver.autocommit = True
     try:
-        return connection.execute(statement, params)
+        yield connection
     finally:
         driver.autocommit = False
 

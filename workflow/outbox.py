@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
+    JSON,
     ColumnElement,
     Select,
+    String,
     Update,
     any_,
     bindparam,
     func,
+    insert,
+    literal,
     or_,
     select,
     update,
@@ -25,6 +31,12 @@ from workflow.models import OutboxMessage, Ticket, UTCDateTime, state_in, table,
 
 #: Actor names, shared with the task layer that defines them.
 PROVISION_ACTOR = "provision_ticket"
+
+#: The id of the web request whose work is being done, if any: an outbox row keeps it.
+request_id_var: ContextVar[str | None] = ContextVar("agentdesk_request_id", default=None)
+#: Key in `Session.info` where the messages of new outbox rows wait for the commit that
+#: lets them be sent: (actor name, args, request id).
+PENDING = "agentdesk.outbox"
 
 _OUTBOX = table(OutboxMessage)
 
@@ -46,6 +58,33 @@ _MARK_PROCESSED = _marking_done(_OUTBOX.c.key.in_(bindparam("keys", expanding=Tr
 def enqueue(session: Session, key: str, actor_name: str, *args: Any) -> None:
     """Record that `actor_name(*args)` must run once this transaction commits."""
     session.add(OutboxMessage(key=key, actor_name=actor_name, args=list(args)))
+
+
+def promising_provisioning(moved: CTE) -> CTE:
+    """The outbox row promising to provision the ticket that `moved` (a CTE returning its
+    `id` and new `version`) approved, for a statement that writes it alongside (PostgreSQL).
+
+    The statement binds `outbox_args`, `created_at` and `request_id`; the caller then hands
+    the message to `awaiting_commit`.
+    """
+    rows = select(
+        provision_key_of(moved.c.id, moved.c.version), constant(PROVISION_ACTOR),
+        bindparam("outbox_args", type_=JSON), bindparam("created_at", type_=UTCDateTime()),
+        literal(0), bindparam("request_id", type_=String),
+    )
+    return (
+        insert(_OUTBOX)
+        .from_select(["key", "actor_name", "args", "created_at", "send_count", "request_id"],
+                     rows)
+        .returning(_OUTBOX.c.id)
+        .cte("promised")
+    )
+
+
+def awaiting_commit(session: Session, actor_name: str, args: list[Any]) -> None:
+    """Send `actor_name(*args)` once the session's transaction commits (its outbox row was
+    written by a statement of its own, not through the session)."""
+    session.info.setdefault(PENDING, []).append((actor_name, args, request_id_var.get()))
 
 
 def provision_key(ticket_id: int, version: int) -> str:

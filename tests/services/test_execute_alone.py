@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from psycopg.pq import TransactionStatus
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from tests.support.world import actor, make_world
 from web.extensions import db
 from workflow.db import execute_alone
 from workflow.domain.errors import RuleViolation
-from workflow.models import Organisation, Ticket
+from workflow.models import Notification, Organisation, OutboxMessage, Ticket, TicketEvent
+from workflow.tickets import decisions
 from workflow.tickets.kinds import TicketKind
 from workflow.tickets.submission import TicketRequest, submit_ticket
 
@@ -75,3 +76,47 @@ def test_a_submission_started_with_no_transaction_open_leaves_none(pg_only_app: 
         submit_ticket(db.session(), requester, TicketRequest(
             kind=TicketKind.NEW, employee_id=world.employee_ids[0]))
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_an_approval_with_no_transaction_open_is_a_read_and_one_write(pg_only_app: Flask) -> None:
+    world = make_world()
+    ticket = submit_ticket(db.session(), actor(world.requester_id), TicketRequest(
+        kind=TicketKind.NEW, employee_id=world.employee_ids[0],
+        notify_user_ids=(world.admin_id,)))
+    approver = actor(world.approver_id)
+    db.session.commit()
+    statements: list[str] = []
+
+    def record(connection: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement.split(None, 1)[0])
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        shown = decisions.approve_ticket(db.session(), approver, ticket.id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    # The ticket read, then every write of the approval in one statement: no BEGIN, no COMMIT.
+    assert statements == ["SELECT", "WITH"]
+    assert _status() == TransactionStatus.IDLE
+    assert (shown.state, shown.version) == ("approved", 2)
+    db.session.expire_all()
+    approved = db.session.get(Ticket, ticket.id)
+    assert (approved.state, approved.version, approved.created_at) == (
+        "approved", 2, ticket.created_at)
+    promise = db.session.scalars(select(OutboxMessage)).one()
+    assert (promise.key, promise.actor_name, promise.args) == (
+        f"provision:{ticket.id}:2", "provision_ticket", [ticket.id])
+    notices = db.session.execute(
+        select(Notification.user_id, Notification.ticket_id, Notification.created_at,
+               Notification.superseded_at, TicketEvent.action)
+        .join(TicketEvent, Notification.event_id == TicketEvent.id)
+        .order_by(Notification.id)).all()
+    assert {row.ticket_id for row in notices} == {ticket.id}
+    assert {row.created_at for row in notices if row.action == "submit"} == {ticket.created_at}
+    assert {row.user_id for row in notices if row.action == "approve"} == {
+        world.requester_id, world.admin_id}
+    # The watcher's notice of the submission is replaced by that of the approval; the
+    # approver's stays as it was.
+    assert {row.user_id for row in notices if row.superseded_at is not None} == {
+        world.admin_id}
+    assert world.approver_id in {row.user_id for row in notices if row.superseded_at is None}

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from workflow import outbox
+from workflow.db import alone, execute_alone, prefixed
 from workflow.domain.codes import ErrorCode
-from workflow.domain.errors import NotFound, PermissionDenied, RuleViolation
-from workflow.domain.machine import Action, Status, sources
+from workflow.domain.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from workflow.domain.machine import Action, Status, next_status, sources
 from workflow.domain.rules import Actor, TicketFacts, action_refusal, allowed_actions
-from workflow.models import Ticket
+from workflow.models import Ticket, on_postgresql, utcnow
+from workflow.tickets.decision_statement import DecisionWrites, decision_statement
 from workflow.tickets.notifications import Audience, notify
 from workflow.tickets.submission import SubmittedTicket
-from workflow.tickets.transitions import Moved, transition
+from workflow.tickets.transitions import Moved, keep_in_step, transition
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +35,12 @@ _SHOWN_BACK = (joinedload(Ticket.employee), joinedload(Ticket.requester),
 
 
 def _ticket_to_decide(session: Session, ticket_id: int) -> Ticket:
-    """The ticket with what a decision shows back of it, or NotFound."""
-    ticket = session.get(Ticket, ticket_id, options=_SHOWN_BACK)
+    """The ticket with what a decision shows back of it, or NotFound (read alone: the
+    decision's write compares the version read)."""
+    with alone(session):
+        ticket = session.execute(
+            select(Ticket).where(Ticket.id == ticket_id).options(*_SHOWN_BACK)
+        ).unique().scalar_one_or_none()
     if ticket is None:
         raise NotFound(ErrorCode.TICKET_NOT_FOUND, ticket_id=ticket_id)
     return ticket
@@ -53,9 +61,8 @@ def approve_ticket(session: Session, actor: Actor, ticket_id: int, comment: str 
     """Approve a submitted ticket and promise its provisioning."""
     ticket = _ticket_to_decide(session, ticket_id)
     _require(actor, Action.APPROVE, ticket)
-    moved = transition(session, ticket, Action.APPROVE, actor.user_id, _comment(comment))
-    _promise_provisioning(session, ticket)
-    return _commit_with_notice(session, ticket, moved)
+    return _record(session, ticket, actor, DecisionWrites(Action.APPROVE, provisions=True),
+                   _comment(comment))
 
 
 def reject_ticket(session: Session, actor: Actor, ticket_id: int, reason: str
@@ -65,8 +72,7 @@ def reject_ticket(session: Session, actor: Actor, ticket_id: int, reason: str
     _require(actor, Action.REJECT, ticket)
     if not reason or not reason.strip():
         raise RuleViolation.single("reason", ErrorCode.REASON_REQUIRED)
-    moved = transition(session, ticket, Action.REJECT, actor.user_id, _comment(reason))
-    return _commit_with_notice(session, ticket, moved)
+    return _record(session, ticket, actor, DecisionWrites(Action.REJECT), _comment(reason))
 
 
 def cancel_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = ""
@@ -74,9 +80,13 @@ def cancel_ticket(session: Session, actor: Actor, ticket_id: int, comment: str =
     """Withdraw a ticket that has not been decided (or that failed)."""
     ticket = _ticket_to_decide(session, ticket_id)
     _require(actor, Action.CANCEL, ticket)
-    undecided = ticket.state in _UNDECIDED
-    moved = transition(session, ticket, Action.CANCEL, actor.user_id, _comment(comment))
-    return _commit_with_notice(session, ticket, moved, deciders_too=undecided)
+    writes = DecisionWrites(Action.CANCEL, deciders_too=ticket.state in _UNDECIDED)
+    return _record(session, ticket, actor, writes, _comment(comment))
+
+
+#: What a retry resets on the ticket: a fresh count of attempts.
+_RETRY_RESETS: dict[str, Any] = {"attempts": 0, "lease_until": None, "last_error": None}
+_RETRY = DecisionWrites(Action.RETRY, columns=tuple(_RETRY_RESETS), provisions=True)
 
 
 def retry_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = ""
@@ -84,12 +94,49 @@ def retry_ticket(session: Session, actor: Actor, ticket_id: int, comment: str = 
     """Send a failed ticket back to provisioning with a fresh count of attempts."""
     ticket = _ticket_to_decide(session, ticket_id)
     _require(actor, Action.RETRY, ticket)
-    moved = transition(
-        session, ticket, Action.RETRY, actor.user_id, _comment(comment),
-        attempts=0, lease_until=None, last_error=None,
-    )
-    _promise_provisioning(session, ticket)
-    return _commit_with_notice(session, ticket, moved)
+    return _record(session, ticket, actor, _RETRY, _comment(comment), **_RETRY_RESETS)
+
+
+def _record(session: Session, ticket: Ticket, actor: Actor, writes: DecisionWrites,
+            comment: str, **values: Any) -> SubmittedTicket:
+    """Write the decision with everything it promises, commit, and show the ticket back."""
+    if on_postgresql(session):
+        moved = _write_in_one_statement(session, ticket, actor, writes, comment, values)
+    else:
+        moved = transition(session, ticket, writes.action, actor.user_id, comment, **values)
+        if writes.provisions:
+            key = outbox.provision_key(ticket.id, ticket.version)
+            outbox.enqueue(session, key, outbox.PROVISION_ACTOR, ticket.id)
+        audience = Audience(ticket.id, ticket.requester_id, ticket.branch_id)
+        notify(session, audience, moved.event_id, moved.action.value, moved.actor_id,
+               writes.deciders_too)
+    shown = SubmittedTicket.of(ticket)  # before the commit expires what was loaded
+    session.commit()
+    logger.info("ticket %s is %s (event %s)", shown.id, moved.state, moved.event_id)
+    return shown
+
+
+def _write_in_one_statement(session: Session, ticket: Ticket, actor: Actor,
+                            writes: DecisionWrites, comment: str, values: dict[str, Any]
+                            ) -> Moved:
+    """`_record`'s writes as one statement, run as a transaction of its own: the ticket was
+    read with its version, which the statement compares before it writes anything."""
+    now, from_state = utcnow(), Status(ticket.state)
+    to_state = next_status(from_state, writes.action)
+    event_id = execute_alone(session, decision_statement(writes), prefixed({
+        "ticket_id": ticket.id, "from_state": from_state.value, "to_state": to_state.value,
+        "version": ticket.version, "actor_id": actor.user_id, "comment": comment,
+        "changes": {}, "created_at": now, "requester_id": ticket.requester_id,
+        "branch_id": ticket.branch_id, "outbox_args": [ticket.id],
+        "request_id": outbox.request_id_var.get(), **values,
+    })).scalar()
+    if event_id is None:
+        raise Conflict(ErrorCode.TICKET_CHANGED, ticket_id=ticket.id)
+    moved = Moved(event_id, writes.action, actor.user_id, to_state, ticket.version + 1, now)
+    keep_in_step(ticket, moved, **values)
+    if writes.provisions:
+        outbox.awaiting_commit(session, outbox.PROVISION_ACTOR, [ticket.id])
+    return moved
 
 
 def _require(actor: Actor, action: Action, ticket: Ticket) -> None:
@@ -105,20 +152,3 @@ def _comment(text: str | None) -> str:
     if len(text) > MAX_COMMENT_LENGTH:
         raise RuleViolation.single("comment", ErrorCode.COMMENT_TOO_LONG, max=MAX_COMMENT_LENGTH)
     return text
-
-
-def _promise_provisioning(session: Session, ticket: Ticket) -> None:
-    """Record in the outbox that this approval of `ticket` must be provisioned."""
-    key = outbox.provision_key(ticket.id, ticket.version)
-    outbox.enqueue(session, key, outbox.PROVISION_ACTOR, ticket.id)
-
-
-def _commit_with_notice(session: Session, ticket: Ticket, moved: Moved,
-                        deciders_too: bool = False) -> SubmittedTicket:
-    """Promise the notifications of the transition, commit, and show the ticket back."""
-    audience = Audience(ticket.id, ticket.requester_id, ticket.branch_id)
-    notify(session, audience, moved.event_id, moved.action.value, moved.actor_id, deciders_too)
-    shown = SubmittedTicket.of(ticket)  # before the commit expires what was loaded
-    session.commit()
-    logger.info("ticket %s is %s (event %s)", shown.id, moved.state, moved.event_id)
-    return shown

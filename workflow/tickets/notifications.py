@@ -6,9 +6,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Insert,
     Integer,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm import Session, joinedload
@@ -104,15 +107,29 @@ def _notices(wanted: ColumnElement[bool], watchers: Any = _WATCHERS) -> Insert:
     return insert(table(Notification)).from_select(NOTICE_COLUMNS, rows)
 
 
-_NOTICES_ON_SUBMIT = _notices(DECIDERS)
-_NOTICES_TO_REQUESTER = _notices(_users.id == bindparam("requester_id"))
+_TO_REQUESTER = _users.id == bindparam("requester_id", type_=Integer)
+#: Who hears of an event besides its watchers, by action: (wanted, watchers or None).
+_AUDIENCES: dict[str, tuple[ColumnElement[bool], Any]] = {
+    SUBMIT: (DECIDERS, _WATCHERS),
+    # A ticket moved to another branch waits for that branch's deciders (not its requester,
+    # who may approve there but never their own ticket); its watchers learnt of it already.
+    MOVE_BRANCH: (and_(DECIDERS, ~_TO_REQUESTER), None),
+}
+#: Any other action: its requester and watchers.
+_REQUESTER = (_TO_REQUESTER, _WATCHERS)
 #: A ticket withdrawn before its decision: the approvers asked to decide it learn it too.
-_NOTICES_TO_REQUESTER_AND_DECIDERS = _notices(
-    or_(_users.id == bindparam("requester_id", type_=Integer), DECIDERS))
-#: A ticket moved to another branch waits for that branch's deciders (not its requester,
-#: who may approve there but never their own ticket); its watchers learnt of it already.
-_NOTICES_TO_NEW_DECIDERS = _notices(
-    and_(DECIDERS, _users.id != bindparam("requester_id", type_=Integer)), watchers=None)
+_REQUESTER_AND_DECIDERS = (or_(_TO_REQUESTER, DECIDERS), _WATCHERS)
+
+
+def _audience(action: str, deciders_too: bool) -> tuple[ColumnElement[bool], Any]:
+    """(wanted, watchers) of an event of `action`; see `notify`."""
+    return _AUDIENCES.get(action, _REQUESTER_AND_DECIDERS if deciders_too else _REQUESTER)
+
+
+@cache
+def _notices_of(action: str, deciders_too: bool) -> Insert:
+    """`notify`'s INSERT for an event of `action`, built once (see `_audience`)."""
+    return _notices(*_audience(action, deciders_too))
 
 
 _notes = table(Notification)
@@ -153,6 +170,39 @@ def supersede_earlier(session: Session, events: Sequence[tuple[int, int]]) -> No
         ])
 
 
+def notice_ctes(new_event: CTE, action: str, deciders_too: bool = False) -> tuple[CTE, CTE]:
+    """The notices of an event that the same statement writes (`new_event`: a CTE returning
+    its `id`), and the retiring of the earlier ones they replace: data-modifying CTEs
+    (PostgreSQL) doing what `notify` does, on the parameters it binds.
+
+    The statement's CTEs share one snapshot: the retiring sees the notices written before
+    it, never the new ones, which it learns of from their CTE.
+    """
+    wanted, watchers = _audience(action, deciders_too)
+    rows = notice_rows(bindparam("ticket_id", type_=Integer), new_event.c.id, watchers, wanted)
+    new_notices = (
+        insert(_notes)
+        .from_select(NOTICE_COLUMNS, rows.select_from(table(User).join(new_event, true())))
+        .returning(_notes.c.id, _notes.c.user_id)
+        .cte("new_notices")
+    )
+    now = bindparam("created_at", type_=UTCDateTime)
+    retired = (
+        update(_notes)
+        .where(
+            _notes.c.ticket_id == bindparam("ticket_id", type_=Integer),
+            _notes.c.superseded_at.is_(None),
+            or_(_notes.c.read_at.is_(None), _notes.c.emailed_at.is_(None)),
+            exists().where(new_notices.c.user_id == _notes.c.user_id,
+                           new_notices.c.id > _notes.c.id),
+        )
+        .values(read_at=func.coalesce(_notes.c.read_at, now), superseded_at=now)
+        .returning(_notes.c.id)
+        .cte("retired")
+    )
+    return new_notices, retired
+
+
 def notify(
     session: Session, audience: Audience, event_id: int, action: str, actor_id: int | None,
     deciders_too: bool = False,
@@ -174,8 +224,7 @@ def notify_all(
     deciders_too: bool = False,
 ) -> None:
     """`notify` of many events of the same action and actor, in one batch of statements."""
-    statement = {SUBMIT: _NOTICES_ON_SUBMIT, MOVE_BRANCH: _NOTICES_TO_NEW_DECIDERS}.get(
-        action, _NOTICES_TO_REQUESTER_AND_DECIDERS if deciders_too else _NOTICES_TO_REQUESTER)
+    statement = _notices_of(action, deciders_too)
     now = utcnow()
     session.execute(statement, [
         {"ticket_id": audience.ticket_id, "event_id": event_id, "created_at": now,
