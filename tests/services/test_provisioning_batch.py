@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import Flask, current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from tasks.relay import relay_once
@@ -186,6 +186,57 @@ def test_concurrent_batch_claims_skip_each_others_tickets(pg_only_app: Flask) ->
     # Then they share the tickets without overlap, oldest first
     assert sorted(claim.id for claim in held) == ids[:4]
     assert sorted(claim.id for claim in taken) == ids[4:]
+
+
+def test_a_batch_completes_in_one_statement_with_its_events_and_notices(
+    pg_only_app: Flask
+) -> None:
+    # Given three approved tickets, one of them watched by the admin
+    world = make_world()
+    ids = approved_tickets(world, 2)
+    watched = submit(world, employee_id=world.employee_ids[2], extension="5003",
+                     notify_user_ids=(world.admin_id,))
+    decisions.approve_ticket(db.session, actor(world.approver_id), watched.id)
+    ids.append(watched.id)
+    db.session.commit()
+    statements: list[str] = []
+
+    def record(connection: object, cursor: object, statement: str, *rest: object) -> None:
+        statements.append(statement)
+
+    # When one message provisions them together
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert provision(pg_only_app, ids[0]) == Outcome.PROVISIONED
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+    # Then one statement moves them all, writes their events and their notices
+    completing = [each for each in statements if "INSERT INTO notification" in each]
+    assert len(completing) == 1
+    assert "UPDATE ticket SET" in completing[0] and "INSERT INTO ticket_event" in completing[0]
+    assert states(ids) == ["provisioned"] * 3
+    completes = db.session.execute(
+        select(TicketEvent.ticket_id, TicketEvent.actor_id, TicketEvent.from_state,
+               TicketEvent.changes)
+        .where(TicketEvent.action == "complete").order_by(TicketEvent.ticket_id)).all()
+    agents = {ticket_id: db.session.get_one(Ticket, ticket_id).agent_id for ticket_id in ids}
+    assert [(row.ticket_id, row.actor_id, row.from_state, row.changes["agent_id"])
+            for row in completes] == [(ticket_id, None, "provisioning", agents[ticket_id])
+                                      for ticket_id in ids]
+    noticed = db.session.execute(
+        select(Notification.ticket_id, Notification.user_id)
+        .join(TicketEvent, Notification.event_id == TicketEvent.id)
+        .where(TicketEvent.action == "complete")).all()
+    assert sorted(map(tuple, noticed)) == sorted(
+        [(ticket_id, world.requester_id) for ticket_id in ids] + [(watched.id, world.admin_id)])
+    # And the watcher's notice of the approval is retired by that of the completion
+    approval_notice = db.session.execute(
+        select(Notification.superseded_at)
+        .join(TicketEvent, Notification.event_id == TicketEvent.id)
+        .where(TicketEvent.action == "approve", Notification.user_id == world.admin_id)
+    ).scalar_one()
+    assert approval_notice is not None
 
 
 def test_racing_messages_provision_every_ticket_exactly_once(pg_only_app: Flask) -> None:

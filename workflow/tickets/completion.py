@@ -9,21 +9,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import (
+    JSON,
+    Integer,
+    Select,
+    bindparam,
+    column,
+    func,
+    insert,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from workflow import credentials
 from workflow.calling.effective import Assignments, placements_of_employees
 from workflow.credentials import Vault
+from workflow.db import constant
 from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Conflict
-from workflow.domain.machine import Action, sources, target
+from workflow.domain.machine import Action, source, sources, target
 from workflow.domain.routing import Routing
 from workflow.domain.rules import AgentStatus
-from workflow.models import Agent, UTCDateTime, state_in, table, utcnow
+from workflow.models import Agent, UTCDateTime, on_postgresql, state_in, table, utcnow
 from workflow.ports import PhoneAccount, PhoneSystem
 from workflow.tickets.claims import EVENTS, TICKETS, Claim, event_row
-from workflow.tickets.notifications import notify_all
+from workflow.tickets.notifications import notify_all, worker_notice_ctes
 
 _AGENTS = table(Agent)
 
@@ -39,6 +51,54 @@ _COMPLETE = (
             lease_until=None, last_error=None)
 )
 _ADD_EVENTS = insert(EVENTS).returning(EVENTS.c.id, EVENTS.c.ticket_id)
+_EVENT_COLUMNS = ("ticket_id", "actor_id", "action", "from_state", "to_state", "comment",
+                  "changes", "created_at")
+
+
+def _completing_in_one_statement() -> Select[Any]:
+    """`complete_all` as one statement of data-modifying CTEs (PostgreSQL): the moves, their
+    `complete` events, the notices and the retiring of those they replace. It answers how
+    many tickets moved.
+
+    It binds `given`, a JSON array of {id, version, agent_id, changes} (one per claim), and
+    `now`: no column of the tables it updates has either name (an UPDATE takes a parameter
+    named after one of its columns as a value to set, see `db.binds_prefixed`).
+    """
+    rows = func.json_to_recordset(bindparam("given", type_=JSON)).table_valued(
+        column("id", Integer), column("version", Integer), column("agent_id", Integer),
+        column("changes", JSON),
+    ).render_derived(name="given_rows", with_types=True)
+    given = select(rows).cte("given")
+    now = bindparam("now", type_=UTCDateTime())
+    moved = (
+        update(TICKETS)
+        .where(TICKETS.c.id == given.c.id, TICKETS.c.version == given.c.version,
+               state_in(TICKETS.c.state, sources(Action.COMPLETE)))
+        .values(state=target(Action.COMPLETE).value, version=TICKETS.c.version + 1,
+                updated_at=now, agent_id=given.c.agent_id, lease_until=None, last_error=None)
+        .returning(TICKETS.c.id, TICKETS.c.requester_id)
+        .cte("moved")
+    )
+    events = (
+        select(moved.c.id, null(), constant(Action.COMPLETE.value),
+               constant(source(Action.COMPLETE).value), constant(target(Action.COMPLETE).value),
+               constant(""), given.c.changes, now)
+        .join_from(moved, given, given.c.id == moved.c.id)
+    )
+    new_events = (
+        insert(EVENTS).from_select(_EVENT_COLUMNS, events)
+        .returning(EVENTS.c.id, EVENTS.c.ticket_id)
+        .cte("new_events")
+    )
+    written = worker_notice_ctes(new_events, moved)
+    # SQLAlchemy renders only the CTEs the statement names.
+    return select(
+        select(func.count()).select_from(moved).scalar_subquery(),
+        *(select(func.count()).select_from(cte).scalar_subquery()
+          for cte in (new_events, *written)))
+
+
+_COMPLETE_ALL = _completing_in_one_statement()
 
 
 def create_agents(
@@ -89,6 +149,16 @@ def complete_all(
     """Move every claim to provisioned, with its `complete` event and in-app notices."""
     now = utcnow()
     connection = session.connection()
+    if on_postgresql(session):
+        given = [{"id": claim.id, "version": claim.version,
+                  "agent_id": changes[claim.id]["agent_id"], "changes": changes[claim.id]}
+                 for claim in claims]
+        moved = connection.execute(_COMPLETE_ALL, {"given": given, "now": now})
+        if moved.scalar_one() != len(claims):
+            # A lease ran out and another worker took a ticket over: its result stands (the
+            # caller rolls back what this statement wrote for the others).
+            raise Conflict(ErrorCode.TICKET_CHANGED, ticket_ids=[claim.id for claim in claims])
+        return
     moved = connection.execute(_COMPLETE, [
         {"b_id": claim.id, "b_version": claim.version, "b_now": now,
          "b_agent": changes[claim.id]["agent_id"]}

@@ -174,33 +174,68 @@ def notice_ctes(new_event: CTE, action: str, deciders_too: bool = False) -> tupl
     """The notices of an event that the same statement writes (`new_event`: a CTE returning
     its `id`), and the retiring of the earlier ones they replace: data-modifying CTEs
     (PostgreSQL) doing what `notify` does, on the parameters it binds.
-
-    The statement's CTEs share one snapshot: the retiring sees the notices written before
-    it, never the new ones, which it learns of from their CTE.
     """
     wanted, watchers = _audience(action, deciders_too)
     rows = notice_rows(bindparam("ticket_id", type_=Integer), new_event.c.id, watchers, wanted)
-    new_notices = (
+    new_notices = _inserting_notices(rows.select_from(table(User).join(new_event, true())))
+    ticket = _notes.c.ticket_id == bindparam("ticket_id", type_=Integer)
+    return new_notices, _retiring(new_notices, ticket, bindparam("created_at", type_=UTCDateTime))
+
+
+def worker_notice_ctes(new_events: CTE, moved: CTE) -> tuple[CTE, CTE]:
+    """The notices of worker events (no actor) that the same statement writes, one event per
+    moved ticket, and the retiring of the earlier ones they replace: what `notify_all` does
+    for them, as data-modifying CTEs (PostgreSQL).
+
+    `new_events` returns each event's `id` and `ticket_id`, `moved` each ticket's `id` and
+    `requester_id`; the statement binds `now`. Each ticket's requester and watchers hear.
+    """
+    users = table(User).c
+    watchers = (select(ticket_watcher.c.user_id)
+                .where(ticket_watcher.c.ticket_id == new_events.c.ticket_id)
+                .correlate(new_events))
+    now = bindparam("now", type_=UTCDateTime)
+    rows = (
+        select(users.id, new_events.c.ticket_id, new_events.c.id, now)
+        .join_from(new_events, moved, moved.c.id == new_events.c.ticket_id)
+        .join(table(User), true())
+        .where(users.active, or_(users.id == moved.c.requester_id, users.id.in_(watchers)))
+    )
+    new_notices = _inserting_notices(rows)
+    return new_notices, _retiring(new_notices, _notes.c.ticket_id.in_(select(moved.c.id)), now)
+
+
+def _inserting_notices(rows: Select[Any]) -> CTE:
+    """The INSERT of notices `rows` selects (`NOTICE_COLUMNS`), as a CTE returning them."""
+    return (
         insert(_notes)
-        .from_select(NOTICE_COLUMNS, rows.select_from(table(User).join(new_event, true())))
-        .returning(_notes.c.id, _notes.c.user_id)
+        .from_select(NOTICE_COLUMNS, rows)
+        .returning(_notes.c.id, _notes.c.user_id, _notes.c.ticket_id)
         .cte("new_notices")
     )
-    now = bindparam("created_at", type_=UTCDateTime)
-    retired = (
+
+
+def _retiring(new_notices: CTE, tickets: ColumnElement[bool], now: Any) -> CTE:
+    """`supersede_earlier` for the notices the same statement writes: the earlier unread or
+    unsent notices of `tickets` to the same users, as a CTE.
+
+    The statement's CTEs share one snapshot: this sees the notices written before it, never
+    the new ones, which it learns of from their CTE.
+    """
+    return (
         update(_notes)
         .where(
-            _notes.c.ticket_id == bindparam("ticket_id", type_=Integer),
+            tickets,
             _notes.c.superseded_at.is_(None),
             or_(_notes.c.read_at.is_(None), _notes.c.emailed_at.is_(None)),
-            exists().where(new_notices.c.user_id == _notes.c.user_id,
+            exists().where(new_notices.c.ticket_id == _notes.c.ticket_id,
+                           new_notices.c.user_id == _notes.c.user_id,
                            new_notices.c.id > _notes.c.id),
         )
         .values(read_at=func.coalesce(_notes.c.read_at, now), superseded_at=now)
         .returning(_notes.c.id)
         .cte("retired")
     )
-    return new_notices, retired
 
 
 def notify(
