@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from workflow.domain.calling_rules import (
@@ -21,7 +21,7 @@ from workflow.domain.calling_rules import (
 )
 from workflow.domain.numbers import NumberClass
 from workflow.domain.routing import RoutingType
-from workflow.models import Agent, Branch, Department, Employee, is_active
+from workflow.models import Agent, Branch, Department, Employee, is_active, table
 from workflow.models.calling import (
     CallingAssignment,
     CallingProfile,
@@ -94,23 +94,27 @@ class Assignments:
         return resolve(found)
 
 
+_employees, _departments, _agents = table(Employee).c, table(Department).c, table(Agent).c
+#: Core, not ORM: workers read placements for every batch they provision.
 _PLACEMENTS = (
-    select(Employee.id, Department.branch_id, Employee.department_id, Employee.job_role_id,
-           Agent.id.label("agent_id"))
-    .join(Department, Department.id == Employee.department_id)
-    .outerjoin(Agent, (Agent.employee_id == Employee.id) & is_active(Agent.status))
+    select(_employees.id, _departments.branch_id, _employees.department_id,
+           _employees.job_role_id, _agents.id.label("agent_id"))
+    .join_from(table(Employee), table(Department), _departments.id == _employees.department_id)
+    .outerjoin(table(Agent), (_agents.employee_id == _employees.id) & is_active(_agents.status))
 )
+_PLACEMENT = _PLACEMENTS.where(_employees.id == bindparam("employee_id"))
+_PLACEMENTS_OF = _PLACEMENTS.where(_employees.id.in_(bindparam("employee_ids", expanding=True)))
 
 
 def placement_of_employee(session: Session, employee_id: int) -> Placement:
     """Where an employee sits, with their active agent if they have one."""
-    return Placement(*session.execute(_PLACEMENTS.where(Employee.id == employee_id)).one())
+    return Placement(*session.execute(_PLACEMENT, {"employee_id": employee_id}).one())
 
 
 def placements_of_employees(session: Session, employee_ids: Iterable[int]
                             ) -> dict[int, Placement]:
     """Where each of these employees sits, by employee id (one query)."""
-    rows = session.execute(_PLACEMENTS.where(Employee.id.in_(list(employee_ids))))
+    rows = session.execute(_PLACEMENTS_OF, {"employee_ids": list(employee_ids)})
     return {row[0]: Placement(*row) for row in rows}
 
 
