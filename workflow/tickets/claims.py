@@ -44,6 +44,7 @@ from workflow.models import (
     utcnow,
 )
 from workflow.tickets.notifications import Audience
+from workflow.tickets.transitions import EVENT_COLUMNS
 
 TICKETS = table(Ticket)
 EVENTS = table(TicketEvent)
@@ -181,8 +182,7 @@ def _claim_batch_in_one_statement() -> Any:
     starts = taken.c.attempts == 1
     start, retake = Action.START, Action.RETAKE
     events = insert(EVENTS).from_select(
-        ["ticket_id", "actor_id", "action", "from_state", "to_state", "comment", "changes",
-         "created_at"],
+        EVENT_COLUMNS,
         select(taken.c.id, cast(null(), Integer),
                case((starts, constant(start.value)), else_=constant(retake.value)),
                case((starts, constant(source(start).value)),

@@ -36,6 +36,7 @@ from workflow.models import Agent, UTCDateTime, on_postgresql, state_in, table, 
 from workflow.ports import PhoneAccount, PhoneSystem
 from workflow.tickets.claims import EVENTS, TICKETS, Claim, event_row
 from workflow.tickets.notifications import notify_all, worker_notice_ctes
+from workflow.tickets.transitions import EVENT_COLUMNS
 
 _AGENTS = table(Agent)
 
@@ -51,8 +52,6 @@ _COMPLETE = (
             lease_until=None, last_error=None)
 )
 _ADD_EVENTS = insert(EVENTS).returning(EVENTS.c.id, EVENTS.c.ticket_id)
-_EVENT_COLUMNS = ("ticket_id", "actor_id", "action", "from_state", "to_state", "comment",
-                  "changes", "created_at")
 
 
 def _completing_in_one_statement() -> Select[Any]:
@@ -86,7 +85,7 @@ def _completing_in_one_statement() -> Select[Any]:
         .join_from(moved, given, given.c.id == moved.c.id)
     )
     new_events = (
-        insert(EVENTS).from_select(_EVENT_COLUMNS, events)
+        insert(EVENTS).from_select(EVENT_COLUMNS, events)
         .returning(EVENTS.c.id, EVENTS.c.ticket_id)
         .cte("new_events")
     )

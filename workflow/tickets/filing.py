@@ -20,6 +20,7 @@ from workflow.models import (
     ticket_watcher,
 )
 from workflow.tickets.notifications import DECIDERS, NOTICE_COLUMNS, Audience, notice_rows, notify
+from workflow.tickets.transitions import EVENT_COLUMNS
 
 _tickets, _events, _users = table(Ticket), table(TicketEvent), table(User)
 #: Columns of a new ticket the caller provides, as bound parameters of the same name.
@@ -27,12 +28,10 @@ TICKET_COLUMNS = ("kind", "employee_id", "branch_id", "agent_id", "extension", "
                   "priority_number", "backup_number", "sip_username", "reset_password", "details",
                   "requester_id", "idempotency_key", "state", "version", "attempts",
                   "created_at", "updated_at")
-_EVENT_COLUMNS = ("ticket_id", "actor_id", "action", "from_state", "to_state", "comment",
-                  "changes", "created_at")
 
 
 def _event_values(ticket_id: Any) -> tuple[Any, ...]:
-    """The submit event of the ticket `ticket_id`, in `_EVENT_COLUMNS` order."""
+    """The submit event of the ticket `ticket_id`, in `EVENT_COLUMNS` order."""
     created_at = bindparam("created_at", type_=_tickets.c.created_at.type)
     return (ticket_id, bindparam("requester_id", type_=Integer), literal(SUBMIT),
             literal(None), literal(INITIAL_STATE.value), literal(""),
@@ -64,7 +63,7 @@ def _file_in_one_statement() -> Any:
     )
     new_event = (
         insert(_events)
-        .from_select(_EVENT_COLUMNS, select(*_event_values(new_ticket.c.id)))
+        .from_select(EVENT_COLUMNS, select(*_event_values(new_ticket.c.id)))
         .returning(_events.c.id, _events.c.ticket_id)
         .cte("new_event")
     )

@@ -62,6 +62,9 @@ def move(
 
 
 _tickets, _events = table(Ticket), table(TicketEvent)
+#: The columns of an INSERT … SELECT writing ticket events, in order.
+EVENT_COLUMNS = ("ticket_id", "actor_id", "action", "from_state", "to_state", "comment",
+                 "changes", "created_at")
 
 
 def moving(action: Action, columns: tuple[str, ...] = ()) -> tuple[CTE, CTE]:
@@ -93,8 +96,7 @@ def moving(action: Action, columns: tuple[str, ...] = ()) -> tuple[CTE, CTE]:
     )
     new_event = (
         insert(_events)
-        .from_select(["ticket_id", "actor_id", "action", "from_state", "to_state", "comment",
-                      "changes", "created_at"], event)
+        .from_select(EVENT_COLUMNS, event)
         .returning(_events.c.id)
         .cte("new_event")
     )
