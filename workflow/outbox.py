@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import (
     CTE,
-    JSON,
     ColumnElement,
     Select,
     String,
@@ -64,12 +63,12 @@ def promising_provisioning(moved: CTE) -> CTE:
     """The outbox row promising to provision the ticket that `moved` (a CTE returning its
     `id` and new `version`) approved, for a statement that writes it alongside (PostgreSQL).
 
-    The statement binds `outbox_args`, `created_at` and `request_id`; the caller then hands
-    the message to `awaiting_commit`.
+    The statement binds `created_at` and `request_id`; the caller then hands the message
+    to `awaiting_commit`.
     """
     rows = select(
         provision_key_of(moved.c.id, moved.c.version), constant(PROVISION_ACTOR),
-        bindparam("outbox_args", type_=JSON), bindparam("created_at", type_=UTCDateTime()),
+        func.json_build_array(moved.c.id), bindparam("created_at", type_=UTCDateTime()),
         literal(0), bindparam("request_id", type_=String),
     )
     return (

@@ -127,7 +127,7 @@ def _write_in_one_statement(session: Session, ticket: Ticket, actor: Actor,
         "ticket_id": ticket.id, "from_state": from_state.value, "to_state": to_state.value,
         "version": ticket.version, "actor_id": actor.user_id, "comment": comment,
         "changes": {}, "created_at": now, "requester_id": ticket.requester_id,
-        "branch_id": ticket.branch_id, "outbox_args": [ticket.id],
+        "branch_id": ticket.branch_id,
         "request_id": outbox.request_id_var.get(), **values,
     })).scalar()
     if event_id is None:

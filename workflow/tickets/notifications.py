@@ -15,6 +15,7 @@ from sqlalchemy import (
     Insert,
     Integer,
     Select,
+    Update,
     and_,
     bindparam,
     exists,
@@ -139,18 +140,24 @@ _newer = table(Notification).alias("newer")
 #: they are marked read and superseded, and their email never goes; the rows stay, so the
 #: list and the audit keep them. Idempotent (only rows not superseded yet), and the newer
 #: notice must have a higher id, so a redelivered event never retires a later one.
-_SUPERSEDE = (
-    update(_notes)
-    .where(
-        _notes.c.ticket_id == bindparam("b_ticket", type_=Integer),
-        _notes.c.event_id != bindparam("b_event", type_=Integer),
-        _notes.c.superseded_at.is_(None),
-        or_(_notes.c.read_at.is_(None), _notes.c.emailed_at.is_(None)),
-        exists().where(_newer.c.event_id == bindparam("b_event", type_=Integer),
-                       _newer.c.user_id == _notes.c.user_id, _newer.c.id > _notes.c.id),
+def _superseding(which: ColumnElement[bool], replaced: ColumnElement[bool], now: Any) -> Update:
+    """The UPDATE retiring the notices `which` selects that are still unread or unsent and
+    that a newer notice replaces (`replaced`: an EXISTS over the newer ones); `now`: when."""
+    return (
+        update(_notes)
+        .where(which, _notes.c.superseded_at.is_(None),
+               or_(_notes.c.read_at.is_(None), _notes.c.emailed_at.is_(None)), replaced)
+        .values(read_at=func.coalesce(_notes.c.read_at, now), superseded_at=now)
     )
-    .values(read_at=func.coalesce(_notes.c.read_at, bindparam("b_now", type_=UTCDateTime)),
-            superseded_at=bindparam("b_now", type_=UTCDateTime))
+
+
+_B_EVENT = bindparam("b_event", type_=Integer)
+_SUPERSEDE = _superseding(
+    and_(_notes.c.ticket_id == bindparam("b_ticket", type_=Integer),
+         _notes.c.event_id != _B_EVENT),
+    exists().where(_newer.c.event_id == _B_EVENT, _newer.c.user_id == _notes.c.user_id,
+                   _newer.c.id > _notes.c.id),
+    bindparam("b_now", type_=UTCDateTime),
 )
 
 
@@ -222,20 +229,10 @@ def _retiring(new_notices: CTE, tickets: ColumnElement[bool], now: Any) -> CTE:
     The statement's CTEs share one snapshot: this sees the notices written before it, never
     the new ones, which it learns of from their CTE.
     """
-    return (
-        update(_notes)
-        .where(
-            tickets,
-            _notes.c.superseded_at.is_(None),
-            or_(_notes.c.read_at.is_(None), _notes.c.emailed_at.is_(None)),
-            exists().where(new_notices.c.ticket_id == _notes.c.ticket_id,
-                           new_notices.c.user_id == _notes.c.user_id,
-                           new_notices.c.id > _notes.c.id),
-        )
-        .values(read_at=func.coalesce(_notes.c.read_at, now), superseded_at=now)
-        .returning(_notes.c.id)
-        .cte("retired")
-    )
+    replaced = exists().where(new_notices.c.ticket_id == _notes.c.ticket_id,
+                              new_notices.c.user_id == _notes.c.user_id,
+                              new_notices.c.id > _notes.c.id)
+    return _superseding(tickets, replaced, now).returning(_notes.c.id).cte("retired")
 
 
 def notify(
