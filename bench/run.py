@@ -72,11 +72,18 @@ RATIOS: tuple[tuple[str, str, str, float | None, float | None], ...] = (
      "submit.explicit.cpu_ms_per_req", None, None),
     ("CPU-cost ratio pg_enq / submit auto", "web.sync.pg_enq.cpu_ms_per_req",
      "submit.auto.cpu_ms_per_req", None, None),
+    # The statements of an explicit submission alone (bench/floor_app.py): the share of the
+    # gap to the harness that is database work, not the web app around it.
+    ("floor (submission statements alone) / limits web.sync.pg_enq", "submit.floor.rps",
+     "web.sync.pg_enq.rps", None, None),
+    ("submit explicit / floor", "submit.explicit.rps", "submit.floor.rps", None, None),
+    ("CPU-cost ratio pg_enq / floor", "web.sync.pg_enq.cpu_ms_per_req",
+     "submit.floor.cpu_ms_per_req", None, None),
 )
 #: Derived per-round sums: metric -> its parts.
 SUMS = {
     f"{prefix}.cpu_ms_per_req": (f"{prefix}.web_cpu_ms_per_req", f"{prefix}.pg_cpu_ms_per_req")
-    for prefix in ("web.sync.pg_enq", "submit.explicit", "submit.auto")
+    for prefix in ("web.sync.pg_enq", "submit.explicit", "submit.auto", "submit.floor")
 }
 #: (figure, metric, target: value must be <= this, aim)
 CEILINGS: tuple[tuple[str, str, float, float | None], ...] = (
@@ -231,9 +238,10 @@ class Bench:
 
     # -- processes -----------------------------------------------------------------------
 
-    def start_gunicorn(self, mail: bool = False,
-                       access_log: Path | None = None) -> subprocess.Popen[bytes]:
-        """gunicorn with 2 sync workers, as the Procfile (bound to 127.0.0.1 only)."""
+    def start_gunicorn(self, mail: bool = False, access_log: Path | None = None,
+                       app: str = "web:create_app()") -> subprocess.Popen[bytes]:
+        """gunicorn with 2 sync workers, as the Procfile (bound to 127.0.0.1 only), serving
+        agentdesk or another `app` that answers /healthz."""
         # Picked again each time: on a shared machine another program may take a port
         # between two phases.
         self.web_port = free_port(self.args.web_port, taken=[self.smtp_port])
@@ -242,7 +250,7 @@ class Bench:
              "--bind", f"127.0.0.1:{self.web_port}", "--backlog", "2048",
              "--log-level", "warning",
              *(["--access-logfile", str(access_log)] if access_log else []),
-             "web:create_app()"],
+             app],
             "gunicorn.log", env=self.product_env(mail), cwd=PROJECT)
         try:
             wait_http(f"http://127.0.0.1:{self.web_port}/healthz", proc,
@@ -331,41 +339,54 @@ class Bench:
 
     def web_round(self, round_: int, app: Any, client: redis.Redis,
                   seeded: dataset.Seeded) -> None:
-        """Submissions through gunicorn with wrk: explicit, then automatic extensions."""
-        args = self.args
+        """Submissions through gunicorn with wrk: explicit, then automatic extensions; then
+        the same explicit ones to the floor app (`bench.floor_app`)."""
         proc = self.start_gunicorn()
         try:
-            requester = measure.Api(self.web_port, seeded.requester_token)
-            spare = range(seeded.first_employee + seeded.employees - 200,
-                          seeded.first_employee + seeded.employees)
-            usable = seeded.employees - 200
-            web_cpu = CpuMeter(lambda: child_pids(proc.pid))
-            pg_cpu = CpuMeter(lambda: pg_backends(args.database))
             modes = ("explicit", "auto") if round_ % 2 == 0 else ("auto", "explicit")
             for mode in modes:
-                self.fresh_state(app, client)
-                measure.post_many(requester, [
-                    ("/api/v1/tickets", measure.submit_body(e, mode == "explicit"))
-                    for e in spare[:16]], threads=2, expect=201, strict=False)  # warm both
-                self.fresh_state(app, client)
-                web_cpu.start()
-                pg_cpu.start()
-                result = measure.wrk_submit(
-                    self.web_port, seeded.requester_token, seeded.first_employee, usable, mode,
-                    args.wrk_seconds, args.wrk_connections, self.out / "logs" / "wrk.log",
-                    extra_timeout=self.timeout(60))
-                web_s, pg_s = web_cpu.stop(), pg_cpu.stop()
-                created = dataset.wait_settled(app, timeout=self.timeout(60))
-                for key in ("rps", "rps_all", "p50_ms", "p99_ms", "non2xx", "socket_errors"):
-                    self.record(round_, f"submit.{mode}.{key}", result[key])
-                self.record(round_, f"submit.{mode}.db_created", created)
-                self.record(round_, f"submit.{mode}.web_cpu_ms_per_req",
-                            1000 * web_s / result["requests"])
-                self.record(round_, f"submit.{mode}.pg_cpu_ms_per_req",
-                            1000 * pg_s / result["requests"])
+                self.submissions(round_, proc, app, client, seeded, mode)
             self.record(round_, "rss.web_worker_after_submit_mb", self.note_web_rss(proc))
         finally:
             self.children.stop(proc)
+        proc = self.start_gunicorn(app="bench.floor_app:app")
+        try:
+            self.submissions(round_, proc, app, client, seeded, "explicit", "floor")
+        finally:
+            self.children.stop(proc)
+
+    def submissions(self, round_: int, proc: subprocess.Popen[bytes], app: Any,
+                    client: redis.Redis, seeded: dataset.Seeded, mode: str,
+                    name: str | None = None) -> None:
+        """One wrk run of `mode` submissions against gunicorn `proc`, recorded as
+        `submit.<name>.*` (`name` defaults to `mode`), from empty ticket tables."""
+        args, name = self.args, name or mode
+        requester = measure.Api(self.web_port, seeded.requester_token)
+        spare = range(seeded.first_employee + seeded.employees - 200,
+                      seeded.first_employee + seeded.employees)
+        usable = seeded.employees - 200
+        web_cpu = CpuMeter(lambda: child_pids(proc.pid))
+        pg_cpu = CpuMeter(lambda: pg_backends(args.database))
+        self.fresh_state(app, client)
+        measure.post_many(requester, [
+            ("/api/v1/tickets", measure.submit_body(e, mode == "explicit"))
+            for e in spare[:16]], threads=2, expect=201, strict=False)  # warm both workers
+        self.fresh_state(app, client)
+        web_cpu.start()
+        pg_cpu.start()
+        result = measure.wrk_submit(
+            self.web_port, seeded.requester_token, seeded.first_employee, usable, mode,
+            args.wrk_seconds, args.wrk_connections, self.out / "logs" / "wrk.log",
+            extra_timeout=self.timeout(60))
+        web_s, pg_s = web_cpu.stop(), pg_cpu.stop()
+        created = dataset.wait_settled(app, timeout=self.timeout(60))
+        for key in ("rps", "rps_all", "p50_ms", "p99_ms", "non2xx", "socket_errors"):
+            self.record(round_, f"submit.{name}.{key}", result[key])
+        self.record(round_, f"submit.{name}.db_created", created)
+        self.record(round_, f"submit.{name}.web_cpu_ms_per_req",
+                    1000 * web_s / result["requests"])
+        self.record(round_, f"submit.{name}.pg_cpu_ms_per_req",
+                    1000 * pg_s / result["requests"])
 
     def drain_setup(self, round_: int, app: Any, client: redis.Redis,
                     seeded: dataset.Seeded) -> None:
