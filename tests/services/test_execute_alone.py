@@ -120,3 +120,61 @@ def test_an_approval_with_no_transaction_open_is_a_read_and_one_write(pg_only_ap
     assert {row.user_id for row in notices if row.superseded_at is not None} == {
         world.admin_id}
     assert world.approver_id in {row.user_id for row in notices if row.superseded_at is None}
+
+
+def _statements_of(call: Any) -> tuple[Any, list[str]]:
+    """What `call()` returns, and the first word of each statement it sent."""
+    statements: list[str] = []
+
+    def record(connection: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement.split(None, 1)[0])
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        return call(), statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_an_automatic_pick_is_a_read_and_one_write_that_picks(pg_only_app: Flask) -> None:
+    world = make_world()
+    requester = actor(world.requester_id)
+    db.session.commit()
+    # 5000 is reserved: the statement skips it, as it skips any reserved number.
+    first, statements = _statements_of(lambda: submit_ticket(db.session(), requester,
+                                       TicketRequest(kind=TicketKind.NEW,
+                                                     employee_id=world.employee_ids[0])))
+    assert statements == ["SELECT", "WITH"]
+    assert _status() == TransactionStatus.IDLE
+    assert first.extension == "5001"
+    second, statements = _statements_of(lambda: submit_ticket(db.session(), requester,
+                                        TicketRequest(kind=TicketKind.NEW,
+                                                      employee_id=world.employee_ids[1],
+                                                      routing_type="app_web")))
+    assert (second.extension, statements) == ("5002", ["SELECT", "WITH"])
+    saved = db.session.get(Ticket, second.id)
+    assert saved.extension == "5002"
+    changes = db.session.scalars(select(TicketEvent.changes)
+                                 .where(TicketEvent.ticket_id == second.id)).one()
+    assert changes == {"extension": [None, "5002"],
+                       "routing": [None, {"type": "app_web", "priority_number": None,
+                                          "backup_number": None}]}
+
+
+def test_a_pick_past_the_top_of_the_range_takes_the_lock_and_finds_a_gap(
+        pg_only_app: Flask) -> None:
+    world = make_world()
+    requester = actor(world.requester_id)
+    for index, extension in enumerate(("5001", "5999")):
+        submit_ticket(db.session(), requester, TicketRequest(
+            kind=TicketKind.NEW, employee_id=world.employee_ids[index], extension=extension))
+    db.session.commit()
+    gap, statements = _statements_of(lambda: submit_ticket(db.session(), requester,
+                                     TicketRequest(kind=TicketKind.NEW,
+                                                   employee_id=world.employee_ids[2])))
+    assert gap.extension == "5002"
+    # The statement that picks found nothing above 5999 and wrote nothing. Then, under the
+    # pick lock (taken by the context read): the highest number, the smallest gap (twice:
+    # the first is 5000, reserved), the filing.
+    assert statements == ["SELECT", "WITH", "SELECT", "SELECT", "SELECT", "SELECT", "WITH"]
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 3

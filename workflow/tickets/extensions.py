@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, cast, func, or_, select, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    all_,
+    and_,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from workflow.domain.codes import ErrorCode
@@ -86,10 +99,28 @@ _TAKEN_IN_RANGE = [
     for query in _HELD_OR_ASKED
 ]
 #: The highest taken extension of each source: a backward index scan stopping at the first.
-_HIGHEST_TAKEN = select(*(
-    query.order_by(query.selected_columns[0].desc()).limit(1).scalar_subquery()
-    for query in _TAKEN_IN_RANGE
-))
+_HIGHEST = [query.order_by(query.selected_columns[0].desc()).limit(1).scalar_subquery()
+            for query in _TAKEN_IN_RANGE]
+_HIGHEST_TAKEN = select(*_HIGHEST)
+_ABOVE_HIGHEST = select(
+    func.coalesce(cast(func.greatest(*_HIGHEST), Integer) + 1,
+                  bindparam("low", type_=Integer)).label("number")
+).cte("above_highest")
+_RESERVED = bindparam("reserved", type_=ARRAY(String))
+_SPAN = func.generate_series(
+    _ABOVE_HIGHEST.c.number,
+    func.least(_ABOVE_HIGHEST.c.number + func.coalesce(func.cardinality(_RESERVED), 0),
+               bindparam("high", type_=Integer)),
+).table_valued("number").render_derived(name="span")
+#: What `suggest_extension` picks first, as one row of a `number` column (PostgreSQL): the
+#: first number above the highest in use that is not reserved; NULL once the top is reached
+#: (a reserved number is skipped: among as many numbers as there are reserved ones, one is
+#: free). Its parameters: `next_free_params`.
+NEXT_ABOVE_HIGHEST = (
+    select(func.min(_SPAN.c.number).label("number"))
+    .select_from(_ABOVE_HIGHEST.join(_SPAN, true()))  # the series reads the row before it
+    .where(cast(_SPAN.c.number, String) != all_(_RESERVED))
+)
 _TAKEN = union_all(*_TAKEN_IN_RANGE).subquery()
 _NEIGHBOURS = select(
     _TAKEN.c.extension,
@@ -123,6 +154,13 @@ def _smallest_free_number(session: Session, low: int, high: int, length: int) ->
 def _range(low: int, high: int, length: int) -> dict[str, Any]:
     """The parameters of the taken-extension queries."""
     return {"low_text": str(low), "high_text": str(high), "length": length}
+
+
+def next_free_params(policy: ExtensionPolicy) -> dict[str, Any]:
+    """The parameters of `NEXT_ABOVE_HIGHEST` under `policy`."""
+    low, high = policy.number_range()
+    return {**_range(low, high, policy.length), "low": low, "high": high,
+            "reserved": sorted(policy.reserved)}
 
 
 def suggest_extension(session: Session, policy: ExtensionPolicy) -> str | None:

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Integer, bindparam, func, insert, literal, select, true
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from workflow.db import execute_alone
 from workflow.domain.machine import INITIAL_STATE, SUBMIT
+from workflow.domain.rules import ExtensionPolicy
 from workflow.models import (
     Notification,
     Ticket,
@@ -19,6 +34,7 @@ from workflow.models import (
     table,
     ticket_watcher,
 )
+from workflow.tickets.extensions import NEXT_ABOVE_HIGHEST, next_free_params
 from workflow.tickets.notifications import DECIDERS, NOTICE_COLUMNS, Audience, notice_rows, notify
 from workflow.tickets.transitions import EVENT_COLUMNS
 
@@ -30,28 +46,44 @@ TICKET_COLUMNS = ("kind", "employee_id", "branch_id", "agent_id", "extension", "
                   "created_at", "updated_at")
 
 
-def _event_values(ticket_id: Any) -> tuple[Any, ...]:
+def _event_values(ticket_id: Any, changes: Any) -> tuple[Any, ...]:
     """The submit event of the ticket `ticket_id`, in `EVENT_COLUMNS` order."""
     created_at = bindparam("created_at", type_=_tickets.c.created_at.type)
     return (ticket_id, bindparam("requester_id", type_=Integer), literal(SUBMIT),
-            literal(None), literal(INITIAL_STATE.value), literal(""),
-            bindparam("changes", type_=JSON), created_at)
+            literal(None), literal(INITIAL_STATE.value), literal(""), changes, created_at)
 
 
-def _file_in_one_statement() -> Any:
+def _file_in_one_statement(picks: bool = False) -> Any:
     """Every write of a submission as one statement of data-modifying CTEs (PostgreSQL).
 
     The CTEs share one snapshot, so the notices are addressed to the bound watcher ids
-    rather than read back from the watcher rows written alongside them.
+    rather than read back from the watcher rows written alongside them. A statement that
+    `picks` files the ticket with `NEXT_ABOVE_HIGHEST` as its extension, or files nothing
+    when there is none or another ticket took it meanwhile; its first column is the number.
     """
     # One array parameter, not an expanding IN list: the statement's text is then the same
     # for any number of watchers and is not rendered again at every execution.
     watcher_ids = select(func.unnest(bindparam("watcher_ids", type_=ARRAY(Integer))))
-    given = select(*(bindparam(name, type_=_tickets.c[name].type) for name in TICKET_COLUMNS))
-    new_ticket = (
-        insert(_tickets).from_select(TICKET_COLUMNS, given).returning(_tickets.c.id)
-        .cte("new_ticket")
-    )
+    values: dict[str, Any] = {name: bindparam(name, type_=_tickets.c[name].type)
+                              for name in TICKET_COLUMNS}
+    changes: Any = bindparam("changes", type_=JSON)
+    if picks:
+        pick = NEXT_ABOVE_HIGHEST.cte("pick")
+        values["extension"] = cast(pick.c.number, String)
+        given = select(*values.values()).where(pick.c.number.is_not(None))
+        new_ticket = (
+            pg_insert(_tickets).from_select(TICKET_COLUMNS, given)
+            .on_conflict_do_nothing()  # a race with another filing: the caller tries again
+            .returning(_tickets.c.id, _tickets.c.extension).cte("new_ticket")
+        )
+        changes = cast(func.jsonb_set(
+            bindparam("changes", type_=JSONB), literal_column("'{extension}'"),
+            func.jsonb_build_array(null(), new_ticket.c.extension)), JSON)
+    else:
+        new_ticket = (
+            insert(_tickets).from_select(TICKET_COLUMNS, select(*values.values()))
+            .returning(_tickets.c.id).cte("new_ticket")
+        )
     new_watchers = (
         insert(ticket_watcher)
         .from_select(["ticket_id", "user_id"],
@@ -63,7 +95,7 @@ def _file_in_one_statement() -> Any:
     )
     new_event = (
         insert(_events)
-        .from_select(EVENT_COLUMNS, select(*_event_values(new_ticket.c.id)))
+        .from_select(EVENT_COLUMNS, select(*_event_values(new_ticket.c.id, changes)))
         .returning(_events.c.id, _events.c.ticket_id)
         .cte("new_event")
     )
@@ -75,15 +107,19 @@ def _file_in_one_statement() -> Any:
         .returning(table(Notification).c.id)
         .cte("new_notices")
     )
-    # A data-modifying CTE runs only when the statement names it.
-    return select(
-        new_ticket.c.id,
-        select(func.count()).select_from(new_watchers).scalar_subquery(),
-        select(func.count()).select_from(new_notices).scalar_subquery(),
-    )
+    # A data-modifying CTE is rendered only when the statement names it.
+    written = (select(func.count()).select_from(new_watchers).scalar_subquery(),
+               select(func.count()).select_from(new_notices).scalar_subquery())
+    if picks:
+        return select(pick.c.number, select(new_ticket.c.id).scalar_subquery().label("id"),
+                      *written)
+    return select(new_ticket.c.id, *written)
 
 
 _FILE_IN_ONE_STATEMENT = _file_in_one_statement()
+_FILE_WITH_NEXT_EXTENSION = _file_in_one_statement(picks=True)
+#: How many times a filing that picks tries again when another filing took its number.
+PICK_ATTEMPTS = 3
 _INSERT_TICKET = insert(_tickets).returning(_tickets.c.id)
 _INSERT_EVENT = insert(_events).returning(_events.c.id)
 
@@ -117,3 +153,25 @@ def file_ticket(session: Session, row: dict[str, Any], watcher_ids: list[int],
     audience = Audience(ticket_id, row["requester_id"], row["branch_id"])
     notify(session, audience, event_id, SUBMIT, row["requester_id"])
     return ticket_id
+
+
+def file_with_next_extension(session: Session, row: dict[str, Any], watcher_ids: list[int],
+                             changes: dict[str, Any], policy: ExtensionPolicy
+                             ) -> tuple[int, str] | None:
+    """On PostgreSQL, write a new ticket as `file_ticket` does, with the first free extension
+    above the highest in use as its own, picked by the same statement; (id, extension).
+
+    None when that statement cannot pick (the top of the range is reached), or when other
+    filings kept taking its number (the pick lock then serialises the caller's next try):
+    nothing is written then. `changes` gets the picked extension. Commits at once when no
+    transaction is open, as `file_ticket(commits_next=True)`.
+    """
+    params = {**row, **next_free_params(policy), "watcher_ids": watcher_ids,
+              "changes": changes, "actor_id": row["requester_id"]}
+    for _ in range(PICK_ATTEMPTS):
+        filed = execute_alone(session, _FILE_WITH_NEXT_EXTENSION, params).one()
+        if filed.number is None:
+            return None
+        if filed.id is not None:
+            return int(filed.id), str(filed.number)
+    return None

@@ -16,12 +16,16 @@ from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Conflict, Problem, RuleViolation
 from workflow.domain.machine import INITIAL_STATE
 from workflow.domain.rules import Actor, clean_extension
-from workflow.models import Ticket, User, table, utcnow
+from workflow.models import Ticket, User, on_postgresql, table, utcnow
 from workflow.tickets import idempotency
-from workflow.tickets.filing import file_ticket
+from workflow.tickets.filing import file_ticket, file_with_next_extension
 from workflow.tickets.kinds import TicketKind, kind_of
 from workflow.tickets.kinds.kind import Plan
-from workflow.tickets.submission_context import SubmissionContext, read_submission_context
+from workflow.tickets.submission_context import (
+    Pick,
+    SubmissionContext,
+    read_submission_context,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -122,11 +126,28 @@ def submit_ticket(session: Session, actor: Actor, request: TicketRequest) -> Sub
 
 
 def _file(session: Session, actor: Actor, request: TicketRequest) -> SubmittedTicket:
-    """Check the rules and save the ticket; a lost unique-index race is a `Conflict`."""
-    context = read_submission_context(
-        session, request.employee_id, actor.user_id, request.requested_extension,
-        lock_picks=kind_of(request.kind).picks_extension and request.requested_extension is None,
-    )
+    """Check the rules and save the ticket; a lost unique-index race is a `Conflict`.
+
+    On PostgreSQL a ticket whose extension is to be picked first has its filing statement
+    pick it (no lock held across round trips); when that cannot pick, the pick and the
+    filing run under the pick lock. Other databases have one writer at a time anyway.
+    """
+    picks = kind_of(request.kind).picks_extension and request.requested_extension is None
+    if picks and on_postgresql(session):
+        saved = _check_and_save(session, actor, request, Pick.AT_FILING)
+        if saved is not None:
+            return saved
+    saved = _check_and_save(session, actor, request, Pick.LOCKED if picks else Pick.NOW)
+    assert saved is not None  # only a filing statement that picks can write nothing
+    return saved
+
+
+def _check_and_save(session: Session, actor: Actor, request: TicketRequest,
+                    pick: Pick) -> SubmittedTicket | None:
+    """Read the context, check the rules and save the ticket; None when its filing statement
+    was to pick the extension and could not (nothing is written then)."""
+    context = read_submission_context(session, request.employee_id, actor.user_id,
+                                      request.requested_extension, pick)
     plan = _plan(session, request, context)
     watchers = _watchers(session, request.notify_user_ids) if request.notify_user_ids else ()
     routing = plan.routing
@@ -144,9 +165,16 @@ def _file(session: Session, actor: Actor, request: TicketRequest) -> SubmittedTi
         "idempotency_key": request.idempotency_key, "state": INITIAL_STATE.value,
         "version": 1, "attempts": 0, "created_at": now, "updated_at": now,
     }
+    watcher_ids = [watcher.id for watcher in watchers]
     try:
-        ticket_id = file_ticket(session, row, [watcher.id for watcher in watchers], plan.changes,
-                                commits_next=True)
+        if plan.extension_at_filing:
+            filed = file_with_next_extension(session, row, watcher_ids, plan.changes,
+                                             context.policy)
+            if filed is None:
+                return None
+            ticket_id, row["extension"] = filed
+        else:
+            ticket_id = file_ticket(session, row, watcher_ids, plan.changes, commits_next=True)
         session.commit()
     except IntegrityError as error:
         session.rollback()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -28,6 +29,17 @@ from workflow.models import (
 from workflow.tickets.extensions import HOLDER_OF_EXTENSION, PICK_LOCK, TICKET_FOR_EXTENSION
 
 
+class Pick(Enum):
+    """How a submission that asks for no extension gets one."""
+
+    #: The plan picks it, taking the pick lock itself (PostgreSQL).
+    NOW = "now"
+    #: The plan picks it under the pick lock the context read took.
+    LOCKED = "locked"
+    #: The filing statement picks it (PostgreSQL: `filing.file_with_next_extension`).
+    AT_FILING = "at_filing"
+
+
 @dataclass(frozen=True)
 class SubmissionContext:
     """What a submission needs to know, read in one round trip."""
@@ -48,7 +60,8 @@ class SubmissionContext:
     requester_email: str
     extension_holder: str | None
     extension_ticket_id: int | None
-    picks_locked: bool = False
+    #: How an extension to be picked is picked.
+    pick: Pick = Pick.NOW
 
     @property
     def agent(self) -> Agent | None:
@@ -112,13 +125,14 @@ _SUBMISSION_CONTEXT_AND_PICK_LOCK = _SUBMISSION_CONTEXT.add_columns(PICK_LOCK.la
 
 def read_submission_context(
     session: Session, employee_id: int, requester_id: int, extension: str | None,
-    lock_picks: bool = False,
+    pick: Pick = Pick.NOW,
 ) -> SubmissionContext:
     """The employee with their branch, agent, open ticket and policy; who has `extension`.
 
-    With `lock_picks` it also takes `PICK_LOCK` on PostgreSQL (and says so in the result).
+    For `Pick.LOCKED` it also takes `PICK_LOCK` (PostgreSQL; elsewhere the plan picks now).
+    The result says how the plan is to pick.
     """
-    locking = lock_picks and on_postgresql(session)
+    locking = pick is Pick.LOCKED and on_postgresql(session)
     params = {"employee_id": employee_id, "requester_id": requester_id, "extension": extension}
     if locking:  # the lock lasts until the commit: this read opens the transaction
         row = session.execute(_SUBMISSION_CONTEXT_AND_PICK_LOCK, params).first()
@@ -128,4 +142,5 @@ def read_submission_context(
         raise RuleViolation.single("employee_id", ErrorCode.EMPLOYEE_UNKNOWN)
     values = dict(row._mapping)
     values.pop("locked", None)
-    return SubmissionContext(**values, picks_locked=locking)
+    return SubmissionContext(**values, pick=Pick.NOW if pick is Pick.LOCKED and not locking
+                             else pick)

@@ -14,7 +14,7 @@ from workflow.domain.rules import extension_problems
 from workflow.models import Agent
 from workflow.tickets.extensions import availability_problems, pick_free_extension
 from workflow.tickets.kinds.kind import Asked, Plan
-from workflow.tickets.submission_context import SubmissionContext
+from workflow.tickets.submission_context import Pick, SubmissionContext
 
 
 def routing_as_dict(routing_type: str | None, priority: str | None, backup: str | None) -> dict[
@@ -44,8 +44,9 @@ def plan_extension_and_routing(
         except RuleViolation as violation:
             problems.update(violation.problems)
     extension = asked.requested_extension
-    if agent is None and extension is None:
-        extension = pick_free_extension(session, policy, locked=context.picks_locked)
+    at_filing = agent is None and extension is None and context.pick is Pick.AT_FILING
+    if agent is None and extension is None and not at_filing:
+        extension = pick_free_extension(session, policy, locked=context.pick is Pick.LOCKED)
         if extension is None:
             problems["extension"] = [Problem(ErrorCode.EXTENSION_NONE_FREE)]
     if agent is not None and extension == agent.extension:
@@ -69,7 +70,8 @@ def plan_extension_and_routing(
     if problems:
         raise RuleViolation(problems)
     return Plan(extension=extension, routing=routing, reset_password=reset_password,
-                changes=_changes(agent, extension, routing, reset_password))
+                changes=_changes(agent, extension, routing, reset_password),
+                extension_at_filing=at_filing)
 
 
 def _changes(agent: Agent | None, extension: str | None, routing: Routing | None,

@@ -58,6 +58,8 @@ class Plan:
     reset_password: bool = False
     #: The SIP username of an account the ticket creates.
     sip_username: str | None = None
+    #: The extension is to be picked by the filing statement (`Pick.AT_FILING`).
+    extension_at_filing: bool = False
     #: Field changes for the audit trail, as [before, after] pairs.
     changes: dict[str, Any] = field(default_factory=dict)
 
