@@ -105,11 +105,11 @@ _HIGHEST_TAKEN = select(*_HIGHEST)
 _ABOVE_HIGHEST = select(
     func.coalesce(cast(func.greatest(*_HIGHEST), Integer) + 1,
                   bindparam("low", type_=Integer)).label("number")
-).cte("above_highest")
+).cte("top")
 _RESERVED = bindparam("reserved", type_=ARRAY(String))
 _SPAN = func.generate_series(
     _ABOVE_HIGHEST.c.number,
-    func.least(_ABOVE_HIGHEST.c.number + func.coalesce(func.cardinality(_RESERVED), 0),
+    func.least(_ABOVE_HIGHEST.c.number + func.cardinality(_RESERVED),
                bindparam("high", type_=Integer)),
 ).table_valued("number").render_derived(name="span")
 #: What `suggest_extension` picks first, as one row of a `number` column (PostgreSQL): the

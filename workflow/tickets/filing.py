@@ -12,7 +12,6 @@ from sqlalchemy import (
     cast,
     func,
     insert,
-    literal,
     literal_column,
     null,
     select,
@@ -22,7 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from workflow.db import execute_alone
+from workflow.db import constant, execute_alone
 from workflow.domain.machine import INITIAL_STATE, SUBMIT
 from workflow.domain.rules import ExtensionPolicy
 from workflow.models import (
@@ -49,8 +48,8 @@ TICKET_COLUMNS = ("kind", "employee_id", "branch_id", "agent_id", "extension", "
 def _event_values(ticket_id: Any, changes: Any) -> tuple[Any, ...]:
     """The submit event of the ticket `ticket_id`, in `EVENT_COLUMNS` order."""
     created_at = bindparam("created_at", type_=_tickets.c.created_at.type)
-    return (ticket_id, bindparam("requester_id", type_=Integer), literal(SUBMIT),
-            literal(None), literal(INITIAL_STATE.value), literal(""), changes, created_at)
+    return (ticket_id, bindparam("requester_id", type_=Integer), constant(SUBMIT), null(),
+            constant(INITIAL_STATE.value), constant(""), changes, created_at)
 
 
 def _file_in_one_statement(picks: bool = False) -> Any:
