@@ -12,6 +12,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
+    literal_column,
     or_,
     select,
     true,
@@ -37,7 +38,7 @@ from workflow.models import (
 #: PostgreSQL advisory lock key serialising automatic extension picks ("adsx").
 PICK_LOCK_KEY = 0x61647378
 #: Takes the pick lock (PostgreSQL), held until the transaction ends.
-PICK_LOCK = func.pg_advisory_xact_lock(PICK_LOCK_KEY)
+PICK_LOCK = func.pg_advisory_xact_lock(literal_column(str(PICK_LOCK_KEY)))
 _TAKE_PICK_LOCK = select(PICK_LOCK)
 
 
@@ -104,7 +105,11 @@ _HIGHEST = [query.order_by(query.selected_columns[0].desc()).limit(1).scalar_sub
 _HIGHEST_TAKEN = select(*_HIGHEST)
 _ABOVE_HIGHEST = select(
     func.coalesce(cast(func.greatest(*_HIGHEST), Integer) + 1,
-                  bindparam("low", type_=Integer)).label("number")
+                  bindparam("low", type_=Integer)).label("number"),
+    # The pick lock the locked path takes: nothing is filed here while a locked pick runs.
+    # This statement read the highest number before it got the lock: a number filed
+    # meanwhile is a conflict, and the caller tries again.
+    PICK_LOCK.label("locked"),
 ).cte("top")
 _RESERVED = bindparam("reserved", type_=ARRAY(String))
 _SPAN = func.generate_series(
