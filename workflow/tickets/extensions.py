@@ -120,7 +120,8 @@ _SPAN = func.generate_series(
 #: What `suggest_extension` picks first, as one row of a `number` column (PostgreSQL): the
 #: first number above the highest in use that is not reserved; NULL once the top is reached
 #: (a reserved number is skipped: among as many numbers as there are reserved ones, one is
-#: free). Its parameters: `next_free_params`.
+#: free). It takes `PICK_LOCK`, held until the transaction ends: a statement that files
+#: with it is the only user. Its parameters: `next_free_params`.
 NEXT_ABOVE_HIGHEST = (
     select(func.min(_SPAN.c.number).label("number"))
     .select_from(_ABOVE_HIGHEST.join(_SPAN, true()))  # the series reads the row before it
