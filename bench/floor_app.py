@@ -48,7 +48,8 @@ def submit() -> Any:
     """Identity, context, filing: the three statements of an explicit submission."""
     body = new_ticket.load(request.get_json())
     session = db.session()
-    identity = identity_for_token(session, request.headers["Authorization"].removeprefix("Bearer "))
+    identity = identity_for_token(session, request.headers["Authorization"].removeprefix("Bearer "),
+                                  request.remote_addr or "unknown")
     assert identity is not None
     requester_id = identity.actor.user_id
     context = read_submission_context(session, body["employee_id"], requester_id,

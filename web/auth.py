@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from flask import Flask, Request, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_login import UserMixin, current_user
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests, Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,6 +21,9 @@ from web.throttle import SignInGate, SignInThrottle
 from workflow.domain.rules import Actor
 from workflow.models import User
 from workflow.people.accounts import Identity, find_user, identity_by_id, identity_for_token
+from workflow.people.refusals import SignInRefused, refuse_address
+
+logger = logging.getLogger(__name__)
 
 #: The scheme of API tokens in the Authorization header.
 BEARER = "Bearer "
@@ -111,27 +119,36 @@ def _load_user(user_id: str) -> SignedInUser | None:
     return SignedInUser(identity)
 
 
-def _load_from_request(request: Request) -> SignedInUser | None:
-    """Sign in an API caller by bearer token (a wrong token counts as a failed sign-in)."""
+def _identify_bearer_caller() -> Any:
+    """Sign in an API caller by bearer token, once, before the view: 429 while the address
+    is refused (in the same read as the token), and a wrong token counts as a failed sign-in.
+    """
     header = request.headers.get("Authorization", "")
     if not header.startswith(BEARER):
         return None
-    identity = identity_for_token(db.session(), header[len(BEARER):].strip())
+    address = request.remote_addr or "unknown"
+    g._login_user = login_manager.anonymous_user()  # until the token proves otherwise
+    try:
+        identity = identity_for_token(db.session(), header[len(BEARER):].strip(), address)
+    except SignInRefused as refused:
+        until = refused.until.timestamp()
+        sign_in_throttle().remember_address_refused(address, until)
+        return SignInThrottled(max(1, int(until - time.time()) + 1)).as_json()
     if identity is None:
-        sign_in_throttle().failed(request.remote_addr or "unknown", None)
-        return None
-    return SignedInUser(identity)
+        wait = sign_in_throttle().failed(address, None)
+        return None if wait is None else SignInThrottled(wait).as_json()
+    g._login_user = SignedInUser(identity)
+    return None
 
 
-def _refuse_throttled_tokens() -> Any:
-    """Refuse a bearer token from an address that failed too often, before looking it up."""
-    if not request.headers.get("Authorization", "").startswith(BEARER):
-        return None
-    wait = sign_in_throttle().retry_after(request.remote_addr or "unknown", None)
-    if wait is None:
-        return None
-    g._login_user = login_manager.anonymous_user()  # answered without loading anyone
-    return SignInThrottled(wait).as_json()
+def _publish_refusal(address: str, until: float) -> None:
+    """Store that `address` is refused until `until`, for every web process's token read."""
+    try:
+        # A session of its own: the request's may hold work it has not committed yet.
+        with Session(db.engine) as session:
+            refuse_address(session, address, datetime.fromtimestamp(until, UTC))
+    except SQLAlchemyError:
+        logger.warning("could not store the sign-in refusal of %s", address, exc_info=True)
 
 
 def _unauthorized() -> Any:
@@ -143,15 +160,15 @@ def init_auth(app: Flask) -> None:
     """Bind Flask-Login and the sign-in throttle to `app`."""
     throttle = SignInThrottle(
         app.config.get("THROTTLE_STORAGE_URI") or app.config.get("REDIS_URL") or "memory://",
-        app.config["LOGIN_FAILURES_PER_ADDRESS"], app.config["LOGIN_FAILURES_PER_ACCOUNT"])
+        app.config["LOGIN_FAILURES_PER_ADDRESS"], app.config["LOGIN_FAILURES_PER_ACCOUNT"],
+        _publish_refusal)
     app.extensions[THROTTLE_KEY] = throttle
     app.wsgi_app = SignInGate(app.wsgi_app, throttle)  # type: ignore[method-assign]
     login_manager.init_app(app)
     login_manager.user_loader(_load_user)
-    login_manager.request_loader(_load_from_request)
     login_manager.unauthorized_handler(_unauthorized)
     app.before_request(_forget_previous_user)
-    app.before_request(_refuse_throttled_tokens)
+    app.before_request(_identify_bearer_caller)
 
 
 def _forget_previous_user() -> None:

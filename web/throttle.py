@@ -7,7 +7,7 @@ import html
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from limits import RateLimitItem, parse
@@ -38,7 +38,8 @@ class SignInThrottle:
     A refused attempt costs no password hash, so guessing cannot starve the workers.
     """
 
-    def __init__(self, storage_uri: str, per_address: str, per_account: str) -> None:
+    def __init__(self, storage_uri: str, per_address: str, per_account: str,
+                 publish: Callable[[str, float], None] | None = None) -> None:
         # A moving window counts exactly the failures of the last period (a fixed or sliding
         # counter lets a guesser fit up to twice the limit around a window's edge).
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
@@ -48,6 +49,8 @@ class SignInThrottle:
         #: attempts are refused without asking Redis (for addresses, by `SignInGate`, before
         #: the app itself).
         self._refused: dict[tuple[str, ...], float] = {}
+        #: Tells the other processes that an address is refused until when (epoch seconds).
+        self._publish = publish
 
     def retry_after(self, address: str, account: str | None) -> int | None:
         """Seconds to wait before `address` may try `account` again, or None if it may now."""
@@ -68,14 +71,36 @@ class SignInThrottle:
                            address)
         return None
 
-    def failed(self, address: str, account: str | None) -> None:
-        """Count one failed attempt from `address` (for `account`, when one was named)."""
+    def failed(self, address: str, account: str | None) -> int | None:
+        """Count one failed attempt from `address` (for `account`, when one was named).
+
+        Returns the seconds to wait when the attempt was beyond a limit already. The failure
+        that reaches the address's limit publishes the refusal, for every process to see.
+        """
+        wait = None
         try:
             for limit, key in self._keys(address, account):
-                self._limiter.hit(limit, *key)
+                counted = self._limiter.hit(limit, *key)
+                is_address = key == self._address_key(address)
+                if counted and not is_address:
+                    continue  # an account's refusal is learnt when it is next tried
+                stats = self._limiter.get_window_stats(limit, *key)
+                if counted and stats.remaining > 0:
+                    continue
+                # This failure reached the limit, or came beyond it.
+                self._remember_refused(key, stats.reset_time)
+                if not counted:
+                    wait = max(wait or 1, int(stats.reset_time - time.time()) + 1)
+                if is_address and self._publish is not None:
+                    self._publish(address, stats.reset_time)
         except RedisError:
             logger.warning("sign-in throttle unavailable (Redis); failure from %s not counted",
                            address)
+        return wait
+
+    def remember_address_refused(self, address: str, until: float) -> None:
+        """Note that `address` is refused until `until`, as another process found."""
+        self._remember_refused(self._address_key(address), until)
 
     def reset(self) -> None:
         """Forget every count and every refusal."""

@@ -8,11 +8,13 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 import web.auth
 from tests.support.apps import build_app, fresh_pg_database, wipe, worker_suffix
@@ -22,8 +24,9 @@ from web.auth import THROTTLE_KEY
 from web.config import ConfigurationError
 from web.extensions import db
 from workflow.domain.rules import Role
-from workflow.models import User
+from workflow.models import SignInRefusal, User
 from workflow.people.accounts import change_access, create_token, save_user
+from workflow.people.refusals import refusal_key, refuse_address
 
 CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 #: Low limits, so that a test reaches them in a few attempts.
@@ -128,6 +131,43 @@ def test_wrong_api_tokens_count_as_failed_sign_ins(app: Flask, world: World) -> 
         "X-Forwarded-For": "198.51.100.20", "Authorization": f"Bearer {good}"}).status_code == 429
     assert client.get("/api/v1/tickets", headers={
         "X-Forwarded-For": "198.51.100.21", "Authorization": f"Bearer {good}"}).status_code == 200
+
+
+def test_a_refusal_reached_in_one_web_process_holds_in_every_other(
+    app: Flask, world: World
+) -> None:
+    other = build_app(app.config["SQLALCHEMY_DATABASE_URI"], **LIMITS)  # its own memory
+    good = create_token(db.session, world.emails["requester"])
+    client = app.test_client()
+    wrong = {"X-Forwarded-For": "198.51.100.30", "Authorization": "Bearer not-a-token"}
+    assert [client.get("/api/v1/tickets", headers=wrong).status_code for _ in range(6)] == [401] * 6
+    until = db.session.scalar(select(SignInRefusal.until).where(
+        SignInRefusal.address == "198.51.100.30"))
+    assert until is not None and until > datetime.now(UTC)
+    refused = other.test_client().get("/api/v1/tickets", headers={
+        "X-Forwarded-For": "198.51.100.30", "Authorization": f"Bearer {good}"})
+    assert refused.status_code == 429
+    assert refused.get_json()["error"] == "too_many_sign_ins"
+    assert 0 < int(refused.headers["Retry-After"]) <= 61
+    assert other.test_client().get("/api/v1/tickets", headers={
+        "X-Forwarded-For": "198.51.100.31", "Authorization": f"Bearer {good}"}).status_code == 200
+    with other.app_context():
+        db.engine.dispose()
+
+
+def test_a_refusal_that_ended_refuses_no_more(app: Flask, world: World) -> None:
+    good = create_token(db.session, world.emails["requester"])
+    long_address = "2001:db8::1%" + "x" * 100  # what only a careless proxy passes on
+    for address in ("198.51.100.40", long_address):
+        refuse_address(db.session, address, datetime.now(UTC) + timedelta(minutes=5))
+    refuse_address(db.session, "198.51.100.41", datetime.now(UTC) - timedelta(seconds=1))
+    client = app.test_client()
+    statuses = [client.get("/api/v1/tickets", headers={
+        "X-Forwarded-For": address, "Authorization": f"Bearer {good}"}).status_code
+        for address in ("198.51.100.40", long_address, "198.51.100.41")]
+    assert statuses == [429, 429, 200]
+    assert set(db.session.scalars(select(SignInRefusal.address))) == {
+        "198.51.100.40", refusal_key(long_address)}  # the ended one was forgotten
 
 
 def test_without_a_trusted_proxy_a_client_cannot_choose_its_address(
@@ -292,12 +332,16 @@ def test_every_refusal_of_signing_in_has_the_documented_error_body(
 ) -> None:
     client = app.test_client()
     bodies = []
-    for n in range(8):  # the 7th is refused by the app, the 8th before it (SignInGate)
-        response = client.post("/api/v1/session", json={"email": f"g{n}@test.vn",
-                                                        "password": "x"},
-                               headers={"X-Forwarded-For": "198.51.100.60"})
+    # The 6th failure from an address reaches its limit: the next are refused before the app
+    # (SignInGate); the 4th try at one account from new addresses is refused by the app.
+    attempts = [(f"g{n}@test.vn", "198.51.100.60") for n in range(8)]
+    attempts += [(world.emails["approver"], f"198.51.100.{70 + n}") for n in range(4)]
+    for email, address in attempts:
+        response = client.post("/api/v1/session", json={"email": email, "password": "x"},
+                               headers={"X-Forwarded-For": address})
         bodies.append((response.status_code, response.get_json()))
-    for status, body in bodies[6:]:
+    assert [status for status, _ in bodies] == [401] * 6 + [429] * 2 + [401] * 3 + [429]
+    for status, body in bodies[6:8] + bodies[11:]:
         assert status == 429
         assert set(body) == {"code", "error", "message"} and body["code"] == 429
         assert body["error"] == "too_many_sign_ins"

@@ -1,4 +1,5 @@
-"""Tables of the organisation: branches, departments, employees, user accounts and tokens."""
+"""Tables of the organisation: branches, departments, employees, user accounts and tokens,
+and the addresses refused signing in for a while."""
 
 from __future__ import annotations
 
@@ -139,6 +140,15 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignInRefusal(Base):
+    """An address that failed to sign in too often, refused until `until`."""
+
+    __tablename__ = "sign_in_refusal"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime]
 
 
 def current_organisation(session: Session) -> Organisation:

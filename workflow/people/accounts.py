@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from workflow.db import execute_alone
+from workflow.db import execute_alone, utcnow
 from workflow.domain import text
 from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import NotFound, RuleViolation
 from workflow.domain.rules import Actor, Role
-from workflow.models import ApiToken, Branch, User, approver_branch, table
+from workflow.models import ApiToken, Branch, SignInRefusal, User, approver_branch, table
+from workflow.people.refusals import SignInRefused, refusal_key
 from workflow.permissions import require_admin
 
 #: Longest full name the table keeps.
@@ -180,25 +182,35 @@ _IDENTITY = (
     .outerjoin(approver_branch, approver_branch.c.user_id == _users.id)
     .where(_users.active)
 )
-_IDENTITY_BY_TOKEN = _IDENTITY.join(table(ApiToken), _tokens.user_id == _users.id).where(
-    _tokens.digest == bindparam("digest")
-)
+_refusals = table(SignInRefusal).c
+#: The caller's address's refusal rides along: refused callers cost no round trip of their own.
+_IDENTITY_BY_TOKEN = _IDENTITY.add_columns(
+    select(_refusals.until)
+    .where(_refusals.address == bindparam("address"), _refusals.until > bindparam("now"))
+    .scalar_subquery().label("refused_until")
+).join(table(ApiToken), _tokens.user_id == _users.id).where(_tokens.digest == bindparam("digest"))
 _IDENTITY_BY_ID = _IDENTITY.where(_users.id == bindparam("user_id"))
 
 
-def identity_for_token(session: Session, token: str) -> Identity | None:
-    """The active caller a bearer token belongs to."""
-    return _identity(session, _IDENTITY_BY_TOKEN, {"digest": _digest(token)})
+def identity_for_token(session: Session, token: str, address: str = "") -> Identity | None:
+    """The active caller a bearer token belongs to.
+
+    Raises SignInRefused when that caller's `address` is refused signing in.
+    """
+    rows = execute_alone(session, _IDENTITY_BY_TOKEN, {  # opens no transaction (no BEGIN)
+        "digest": _digest(token), "address": refusal_key(address), "now": utcnow()}).all()
+    if rows and rows[0].refused_until is not None:
+        raise SignInRefused(rows[0].refused_until)
+    return _identity_of(rows)
 
 
 def identity_by_id(session: Session, user_id: int) -> Identity | None:
     """The active user with this id (a signed-in session's user)."""
-    return _identity(session, _IDENTITY_BY_ID, {"user_id": user_id})
+    return _identity_of(execute_alone(session, _IDENTITY_BY_ID, {"user_id": user_id}).all())
 
 
-def _identity(session: Session, query: Select[Any], params: dict[str, Any]) -> Identity | None:
-    """The identity `query` finds, from its rows of one user and their branches."""
-    rows = execute_alone(session, query, params).all()  # opens no transaction (no BEGIN)
+def _identity_of(rows: Sequence[Row[Any]]) -> Identity | None:
+    """The identity of an identity read's rows: one user and their branches."""
     if not rows:
         return None
     first = rows[0]
