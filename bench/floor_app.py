@@ -2,11 +2,12 @@
 
 A Flask app with Flask-SQLAlchemy and a marshmallow schema, like the harness's webapp, whose
 one view runs what `POST /api/v1/tickets` must send to PostgreSQL for a new ticket with its
-extension given: the caller's identity by bearer token, the submission context, the filing
-statement. Nothing else of agentdesk runs: no sign-in throttle, Flask-Login, input limits,
-CSRF or security headers, metrics, request ids, access log, OpenAPI validation, rules or
-translated errors. Its rate against `web.sync.pg_enq` in the same round shows how much of
-the gap to the harness is the database work a submission needs, and how much the rest.
+extension given: the caller's identity by bearer token (with its address's sign-in refusal),
+the submission context, the filing statement. Nothing else of agentdesk runs: no sign-in
+gate, Flask-Login, input limits, CSRF or security headers, metrics, request ids, access log,
+OpenAPI validation, rules or translated errors. Its rate against `web.sync.pg_enq` in the
+same round shows how much of the gap to the harness is the database work a submission needs,
+and how much the rest.
 
 Served by `bench.run` with gunicorn (`bench.floor_app:app`) on the bench's database.
 """
