@@ -3,6 +3,7 @@ open one otherwise."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from workflow.db import execute_alone
 from workflow.domain.errors import RuleViolation
 from workflow.models import Notification, Organisation, OutboxMessage, Ticket, TicketEvent
 from workflow.tickets import decisions
+from workflow.tickets.claims import claim_batch
 from workflow.tickets.kinds import TicketKind
 from workflow.tickets.submission import TicketRequest, submit_ticket
 
@@ -178,3 +180,25 @@ def test_a_pick_past_the_top_of_the_range_takes_the_lock_and_finds_a_gap(
     # the first is 5000, reserved), the filing.
     assert statements == ["SELECT", "WITH", "SELECT", "SELECT", "SELECT", "SELECT", "WITH"]
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 3
+
+
+def test_a_claim_is_one_statement_whether_or_not_its_ticket_is_still_there(
+    pg_only_app: Flask
+) -> None:
+    world = make_world()
+    ids = [submit_ticket(db.session(), actor(world.requester_id), TicketRequest(
+        kind=TicketKind.NEW, employee_id=employee_id)).id for employee_id in world.employee_ids[:2]]
+    for ticket_id in ids:
+        decisions.approve_ticket(db.session(), actor(world.approver_id), ticket_id)
+    db.session.commit()
+    lease = timedelta(minutes=5)
+    taken, first = _statements_of(lambda: claim_batch(db.session(), ids[1], 20, lease))
+    # The message's own ticket first, the other approved one with it: no read before, no
+    # BEGIN or COMMIT around.
+    assert [claim.id for claim in taken] == [ids[1], ids[0]]
+    assert first == ["WITH"]
+    assert _status() == TransactionStatus.IDLE
+    again, second = _statements_of(lambda: claim_batch(db.session(), ids[0], 20, lease))
+    assert again == [] and second == ["WITH"]  # its ticket went with the batch
+    db.session.expire_all()
+    assert {ticket.state for ticket in db.session.scalars(select(Ticket))} == {"provisioning"}

@@ -210,17 +210,18 @@ def claim_batch(session: Session, ticket_id: int, size: int, lease: timedelta) -
     then left to their own messages. PostgreSQL claims in one statement outside any
     transaction, one round trip; other databases in a transaction of several statements.
     """
-    # Batched, most messages find their ticket taken with another: a plain read tells them.
-    if size > 1 and not may_claim(session, ticket_id):
-        return []
     now = utcnow()
     if on_postgresql(session):
+        # One round trip, which is all a read would cost a message finding its ticket taken.
         result = execute_alone(session, _CLAIM_BATCH, {
             "ticket_id": ticket_id, "others": size - 1, "now": now, "lease_until": now + lease,
         })
         taken = [Claim(*tuple(row)) for row in result]
         session.commit()
         return sorted(taken, key=lambda claim: claim.id != ticket_id)
+    # Batched, most messages find their ticket taken with another: a plain read tells them.
+    if size > 1 and not may_claim(session, ticket_id):
+        return []
     claim = claim_ticket(session, ticket_id, lease)
     if claim is None:
         session.rollback()
