@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 #: The scheme of API tokens in the Authorization header.
 BEARER = "Bearer "
+#: Endpoints that never ask who calls: the probes, and the metrics a scraper reads with its
+#: own token. A bearer token sent to them signs nobody in, and a wrong one is no failed
+#: sign-in (a scraper would otherwise get its address refused within minutes).
+CALLERLESS_ENDPOINTS = frozenset({"healthz", "readyz", "metrics", "static"})
 #: Where the app keeps its sign-in throttle.
 THROTTLE_KEY = "agentdesk.sign_in_throttle"
 
@@ -124,7 +128,7 @@ def _identify_bearer_caller() -> Any:
     is refused (in the same read as the token), and a wrong token counts as a failed sign-in.
     """
     header = request.headers.get("Authorization", "")
-    if not header.startswith(BEARER):
+    if not header.startswith(BEARER) or request.endpoint in CALLERLESS_ENDPOINTS:
         return None
     address = request.remote_addr or "unknown"
     g._login_user = login_manager.anonymous_user()  # until the token proves otherwise

@@ -155,6 +155,26 @@ def test_a_refusal_reached_in_one_web_process_holds_in_every_other(
         db.engine.dispose()
 
 
+def test_a_scrapers_metrics_token_is_no_sign_in(app: Flask, world: World) -> None:
+    good = create_token(db.session, world.emails["requester"])
+    client = app.test_client()
+    app.config["METRICS_TOKEN"] = "scrape-token"
+    try:
+        scrapes = [client.get("/metrics", headers={
+            "X-Forwarded-For": "198.51.100.90", "Authorization": f"Bearer {token}"}).status_code
+            for token in ["scrape-token"] * 8 + ["wrong"] * 8]
+    finally:
+        app.config["METRICS_TOKEN"] = None
+    probes = {client.get(path, headers={"X-Forwarded-For": "198.51.100.90",
+                                        "Authorization": "Bearer wrong"}).status_code
+              for path in ("/healthz", "/readyz")}
+    assert scrapes == [200] * 8 + [401] * 8
+    assert probes <= {200, 503}
+    assert client.get("/api/v1/tickets", headers={
+        "X-Forwarded-For": "198.51.100.90", "Authorization": f"Bearer {good}"}).status_code == 200
+    assert db.session.scalar(select(SignInRefusal.address)) is None
+
+
 def test_a_refusal_that_ended_refuses_no_more(app: Flask, world: World) -> None:
     good = create_token(db.session, world.emails["requester"])
     long_address = "2001:db8::1%" + "x" * 100  # what only a careless proxy passes on
