@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -17,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from web.errors import error_response
 from web.extensions import db, login_manager
-from web.throttle import SignInGate, SignInThrottle
+from web.throttle import SignInGate, SignInThrottle, seconds_until
 from workflow.domain.rules import Actor
 from workflow.models import User
 from workflow.people.accounts import Identity, find_user, identity_by_id, identity_for_token
@@ -137,7 +136,7 @@ def _identify_bearer_caller() -> Any:
     except SignInRefused as refused:
         until = refused.until.timestamp()
         sign_in_throttle().remember_address_refused(address, until)
-        return SignInThrottled(max(1, int(until - time.time()) + 1)).as_json()
+        return SignInThrottled(seconds_until(until)).as_json()
     if identity is None:
         wait = sign_in_throttle().failed(address, None)
         return None if wait is None else SignInThrottled(wait).as_json()

@@ -64,7 +64,7 @@ class SignInThrottle:
                 if not self._limiter.test(limit, *key):
                     reset = self._limiter.get_window_stats(limit, *key).reset_time
                     self._remember_refused(key, reset)
-                    return max(1, int(reset - time.time()) + 1)
+                    return seconds_until(reset)
         except RedisError:
             # Counting is down with Redis; sign-in stays possible (each try still pays a hash).
             logger.warning("sign-in throttle unavailable (Redis); attempt from %s allowed",
@@ -90,7 +90,7 @@ class SignInThrottle:
                 # This failure reached the limit, or came beyond it.
                 self._remember_refused(key, stats.reset_time)
                 if not counted:
-                    wait = max(wait or 1, int(stats.reset_time - time.time()) + 1)
+                    wait = max(wait or 0, seconds_until(stats.reset_time))
                 if is_address and self._publish is not None:
                     self._publish(address, stats.reset_time)
         except RedisError:
@@ -116,11 +116,10 @@ class SignInThrottle:
         until = self._refused.get(key)
         if until is None:
             return None
-        left = until - time.time()
-        if left <= 0:
+        if until <= time.time():
             self._refused.pop(key, None)
             return None
-        return int(left) + 1
+        return seconds_until(until)
 
     def _remember_refused(self, key: tuple[str, ...], until: float) -> None:
         """Note that the counter `key` refuses until `until` (a bounded memory)."""
@@ -139,6 +138,11 @@ class SignInThrottle:
     def _address_key(address: str) -> tuple[str, ...]:
         """The key of an address's counter."""
         return ("sign-in", "address", address)
+
+
+def seconds_until(until: float) -> int:
+    """Whole seconds from now to `until` (epoch seconds), at least 1: a Retry-After."""
+    return max(1, int(until - time.time()) + 1)
 
 
 def account_key(email: str) -> str:

@@ -192,7 +192,7 @@ _IDENTITY_BY_TOKEN = _IDENTITY.add_columns(
 _IDENTITY_BY_ID = _IDENTITY.where(_users.id == bindparam("user_id"))
 
 
-def identity_for_token(session: Session, token: str, address: str = "") -> Identity | None:
+def identity_for_token(session: Session, token: str, address: str) -> Identity | None:
     """The active caller a bearer token belongs to.
 
     Raises SignInRefused when that caller's `address` is refused signing in.
