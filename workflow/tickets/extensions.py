@@ -7,10 +7,12 @@ from typing import Any
 from sqlalchemy import (
     Integer,
     String,
-    all_,
     and_,
+    any_,
     bindparam,
+    case,
     cast,
+    false,
     func,
     literal_column,
     or_,
@@ -35,11 +37,21 @@ from workflow.models import (
     table,
 )
 
-#: PostgreSQL advisory lock key serialising automatic extension picks ("adsx").
+#: PostgreSQL advisory lock key of automatic extension picks ("adsx"): a pick that reads
+#: the whole range (`pick_free_extension`) holds it alone, filings that pick above the
+#: highest number hold it shared.
 PICK_LOCK_KEY = 0x61647378
 #: Takes the pick lock (PostgreSQL), held until the transaction ends.
 PICK_LOCK = func.pg_advisory_xact_lock(literal_column(str(PICK_LOCK_KEY)))
 _TAKE_PICK_LOCK = select(PICK_LOCK)
+#: Takes the pick lock shared, held until the transaction ends: waits only for a whole-range pick.
+_PICK_LOCK_SHARED = func.pg_advisory_xact_lock_shared(literal_column(str(PICK_LOCK_KEY)))
+#: Class of the two-key advisory locks on single numbers ("adxn"; the one-key space of
+#: `PICK_LOCK_KEY` is another): a filing holds the lock of the number it takes until it
+#: commits, so filings running at once take different numbers rather than the same one.
+NUMBER_LOCK_CLASS = 0x6164786E
+#: How many numbers above the first free one a filing tries when others hold theirs.
+PICK_SPREAD = 16
 
 
 
@@ -106,26 +118,37 @@ _HIGHEST_TAKEN = select(*_HIGHEST)
 _ABOVE_HIGHEST = select(
     func.coalesce(cast(func.greatest(*_HIGHEST), Integer) + 1,
                   bindparam("low", type_=Integer)).label("number"),
-    # The pick lock the locked path takes: nothing is filed here while a locked pick runs.
-    # This statement read the highest number before it got the lock: a number filed
-    # meanwhile is a conflict, and the caller tries again.
-    PICK_LOCK.label("locked"),
+    # Nothing is filed here while a whole-range pick runs. This statement read the highest
+    # number before it got the lock: a number filed meanwhile is a conflict, and the caller
+    # tries again.
+    _PICK_LOCK_SHARED.label("locked"),
 ).cte("top")
 _RESERVED = bindparam("reserved", type_=ARRAY(String))
 _SPAN = func.generate_series(
     _ABOVE_HIGHEST.c.number,
-    func.least(_ABOVE_HIGHEST.c.number + func.cardinality(_RESERVED),
+    func.least(_ABOVE_HIGHEST.c.number + func.cardinality(_RESERVED) + PICK_SPREAD,
                bindparam("high", type_=Integer)),
 ).table_valued("number").render_derived(name="span")
+#: A number of the span that is not reserved and whose lock this transaction got: one
+#: condition, so a reserved number is never locked.
+_TAKES_NUMBER = case(
+    (cast(_SPAN.c.number, String) == any_(_RESERVED), false()),
+    else_=func.pg_try_advisory_xact_lock(literal_column(str(NUMBER_LOCK_CLASS)),
+                                         _SPAN.c.number),
+)
 #: What `suggest_extension` picks first, as one row of a `number` column (PostgreSQL): the
-#: first number above the highest in use that is not reserved; NULL once the top is reached
-#: (a reserved number is skipped: among as many numbers as there are reserved ones, one is
-#: free). It takes `PICK_LOCK`, held until the transaction ends: a statement that files
-#: with it is the only user. Its parameters: `next_free_params`.
-NEXT_ABOVE_HIGHEST = (
-    select(func.min(_SPAN.c.number).label("number"))
+#: first number above the highest in use that is neither reserved nor being filed by
+#: another transaction, whose number lock it takes; NULL once the top is reached, or when
+#: other filings hold every number of the span. The series is scanned in order and the scan
+#: stops at the first number taken, so no other number is locked. It takes the pick lock
+#: shared. Its parameters: `next_free_params`.
+NEXT_ABOVE_HIGHEST = select(
+    select(_SPAN.c.number)
     .select_from(_ABOVE_HIGHEST.join(_SPAN, true()))  # the series reads the row before it
-    .where(cast(_SPAN.c.number, String) != all_(_RESERVED))
+    .where(_TAKES_NUMBER)
+    .limit(1)
+    .scalar_subquery()
+    .label("number")
 )
 _TAKEN = union_all(*_TAKEN_IN_RANGE).subquery()
 _NEIGHBOURS = select(
