@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     DateTime,
+    Integer,
     MetaData,
     Select,
     String,
@@ -75,6 +76,12 @@ def constant(value: str) -> ColumnElement[str]:
     again at every execution of the cached statement.
     """
     return literal_column("'" + value.replace("'", "''") + "'", String)
+
+
+def constant_number(value: int) -> ColumnElement[int]:
+    """An integer written into the SQL text, for numbers fixed by the code (limits, steps):
+    a bound parameter would make a hot statement longer than psycopg's parse cache takes."""
+    return literal_column(str(int(value)), Integer)
 
 
 def on_postgresql(session: Session) -> bool:

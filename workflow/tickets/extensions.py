@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from workflow.db import constant_number
 from workflow.domain.codes import ErrorCode
 from workflow.domain.errors import Problem
 from workflow.domain.rules import ExtensionPolicy, clean_extension, extension_problems
@@ -56,6 +57,8 @@ PICK_SPREAD = 16
 
 
 
+#: 1 in the SQL text of the statements that pick (`constant_number`).
+ONE = constant_number(1)
 _agents, _employees, _tickets = table(Agent).c, table(Employee).c, table(Ticket).c
 #: The employee holding the extension bound as `extension`, as a scalar subquery.
 HOLDER_OF_EXTENSION = (
@@ -112,11 +115,11 @@ _TAKEN_IN_RANGE = [
     for query in _HELD_OR_ASKED
 ]
 #: The highest taken extension of each source: a backward index scan stopping at the first.
-_HIGHEST = [query.order_by(query.selected_columns[0].desc()).limit(1).scalar_subquery()
+_HIGHEST = [query.order_by(query.selected_columns[0].desc()).limit(ONE).scalar_subquery()
             for query in _TAKEN_IN_RANGE]
 _HIGHEST_TAKEN = select(*_HIGHEST)
 _ABOVE_HIGHEST = select(
-    func.coalesce(cast(func.greatest(*_HIGHEST), Integer) + 1,
+    func.coalesce(cast(func.greatest(*_HIGHEST), Integer) + ONE,
                   bindparam("low", type_=Integer)).label("number"),
     # Nothing is filed here while a whole-range pick runs. This statement read the highest
     # number before it got the lock: a number filed meanwhile is a conflict, and the caller
@@ -126,7 +129,8 @@ _ABOVE_HIGHEST = select(
 _RESERVED = bindparam("reserved", type_=ARRAY(String))
 _SPAN = func.generate_series(
     _ABOVE_HIGHEST.c.number,
-    func.least(_ABOVE_HIGHEST.c.number + func.cardinality(_RESERVED) + PICK_SPREAD,
+    func.least(_ABOVE_HIGHEST.c.number + func.cardinality(_RESERVED)
+               + constant_number(PICK_SPREAD),
                bindparam("high", type_=Integer)),
 ).table_valued("number").render_derived(name="span")
 #: A number of the span that is not reserved and whose lock this transaction got: one
@@ -146,7 +150,7 @@ NEXT_ABOVE_HIGHEST = select(
     select(_SPAN.c.number)
     .select_from(_ABOVE_HIGHEST.join(_SPAN, true()))  # the series reads the row before it
     .where(_TAKES_NUMBER)
-    .limit(1)
+    .limit(ONE)
     .scalar_subquery()
     .label("number")
 )
