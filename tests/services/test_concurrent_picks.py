@@ -64,3 +64,4 @@ def test_a_number_another_filing_is_taking_is_skipped_without_waiting(
     # And the numbers given up by the filing that did not commit stay free for later
     assert db.session.scalars(select(Ticket.extension).order_by(Ticket.extension)).all() == [
         "5003", "5004"]
+

@@ -18,6 +18,7 @@ from workflow.domain.errors import RuleViolation
 from workflow.models import Notification, Organisation, OutboxMessage, Ticket, TicketEvent
 from workflow.tickets import decisions
 from workflow.tickets.claims import claim_batch
+from workflow.tickets.extensions import NUMBER_LOCK_CLASS, PICK_SPREAD
 from workflow.tickets.kinds import TicketKind
 from workflow.tickets.submission import TicketRequest, submit_ticket
 
@@ -181,6 +182,25 @@ def test_a_pick_past_the_top_of_the_range_takes_the_lock_and_finds_a_gap(
     assert statements == ["SELECT", "WITH", "SELECT", "SELECT", "SELECT", "SELECT", "WITH"]
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 3
 
+
+def test_when_filings_in_flight_hold_every_number_it_may_take_the_pick_reads_the_range(
+        pg_only_app: Flask) -> None:
+    world = make_world()
+    requester = actor(world.requester_id)
+    db.session.commit()
+    # Other filings hold every number the statement that picks may try (5000 is reserved).
+    with db.engine.connect() as in_flight:
+        for number in range(5001, 5001 + 1 + PICK_SPREAD + 1):
+            in_flight.execute(select(func.pg_advisory_xact_lock(NUMBER_LOCK_CLASS, number)))
+        ticket, statements = _statements_of(lambda: submit_ticket(
+            db.session(), requester, TicketRequest(kind=TicketKind.NEW,
+                                                   employee_id=world.employee_ids[0])))
+        in_flight.rollback()
+    # That statement wrote nothing; then, under the pick lock (not held by filings that only
+    # hold numbers), the highest number and the filing.
+    assert statements == ["SELECT", "WITH", "SELECT", "SELECT", "WITH"]
+    assert ticket.extension == "5001"
+    assert db.session.scalars(select(Ticket.extension)).all() == ["5001"]
 
 def test_a_claim_is_one_statement_whether_or_not_its_ticket_is_still_there(
     pg_only_app: Flask

@@ -160,9 +160,9 @@ def file_with_next_extension(session: Session, row: dict[str, Any], watcher_ids:
     """On PostgreSQL, write a new ticket as `file_ticket` does, with the first free extension
     above the highest in use as its own, picked by the same statement; (id, extension).
 
-    None when that statement cannot pick (the top of the range is reached), or when other
-    filings kept taking its number (the pick lock then serialises the caller's next try):
-    nothing is written then. `changes` gets the picked extension. Commits at once when no
+    None when that statement cannot pick (the top of the range is reached, or filings in
+    flight hold every number it may take), or when other filings kept taking its number (the
+    caller's next try then picks under the pick lock): nothing is written then. `changes` gets the picked extension. Commits at once when no
     transaction is open, as `file_ticket(commits_next=True)`.
     """
     params = {**row, **next_free_params(policy), "watcher_ids": watcher_ids,
