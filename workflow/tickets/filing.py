@@ -162,8 +162,9 @@ def file_with_next_extension(session: Session, row: dict[str, Any], watcher_ids:
 
     None when that statement cannot pick (the top of the range is reached, or filings in
     flight hold every number it may take), or when other filings kept taking its number (the
-    caller's next try then picks under the pick lock): nothing is written then. `changes` gets the picked extension. Commits at once when no
-    transaction is open, as `file_ticket(commits_next=True)`.
+    caller's next try then picks under the pick lock): nothing is written then. `changes`
+    gets the picked extension. Commits at once when no transaction is open, as
+    `file_ticket(commits_next=True)`.
     """
     params = {**row, **next_free_params(policy), "watcher_ids": watcher_ids,
               "changes": changes, "actor_id": row["requester_id"]}
