@@ -6,13 +6,18 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.support.world import make_world
 from web.extensions import db
-from workflow.models import Ticket, User
+from workflow.models import Ticket, User, current_organisation
 from workflow.people.accounts import actor_of
-from workflow.tickets.extensions import NUMBER_LOCK_CLASS
+from workflow.tickets.extensions import (
+    NEXT_ABOVE_HIGHEST,
+    NUMBER_LOCK_CLASS,
+    PICK_LOCK_KEY,
+    next_free_params,
+)
 from workflow.tickets.submission import TicketKind, TicketRequest, submit_ticket
 
 #: How many submissions race at once.
@@ -65,3 +70,17 @@ def test_a_number_another_filing_is_taking_is_skipped_without_waiting(
     assert db.session.scalars(select(Ticket.extension).order_by(Ticket.extension)).all() == [
         "5003", "5004"]
 
+
+def test_a_pick_locks_only_the_number_it_takes(pg_only_app: Flask) -> None:
+    make_world()
+    policy = current_organisation(db.session).policy
+    # Inside a transaction, so that its locks are still held when read
+    number = db.session.execute(NEXT_ABOVE_HIGHEST, next_free_params(policy)).scalar_one()
+    held = db.session.execute(text(
+        "SELECT classid::bigint, objid::bigint, objsubid, mode FROM pg_locks "
+        "WHERE locktype = 'advisory' AND pid = pg_backend_pid()")).all()
+    db.session.rollback()
+    # The pick lock shared, and the lock of the number taken: none of the numbers after it
+    assert number == 5001
+    assert sorted(map(tuple, held)) == [(0, PICK_LOCK_KEY, 1, "ShareLock"),
+                                        (NUMBER_LOCK_CLASS, 5001, 2, "ExclusiveLock")]

@@ -202,6 +202,7 @@ def test_when_filings_in_flight_hold_every_number_it_may_take_the_pick_reads_the
     assert ticket.extension == "5001"
     assert db.session.scalars(select(Ticket.extension)).all() == ["5001"]
 
+
 def test_a_claim_is_one_statement_whether_or_not_its_ticket_is_still_there(
     pg_only_app: Flask
 ) -> None:

@@ -53,10 +53,6 @@ _PICK_LOCK_SHARED = func.pg_advisory_xact_lock_shared(literal_column(str(PICK_LO
 NUMBER_LOCK_CLASS = 0x6164786E
 #: How many numbers above the first free one a filing tries when others hold theirs.
 PICK_SPREAD = 16
-
-
-
-
 #: 1 in the SQL text of the statements that pick (`constant_number`).
 ONE = constant_number(1)
 _agents, _employees, _tickets = table(Agent).c, table(Employee).c, table(Ticket).c
