@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from workflow.db import utcnow
+from workflow.db import on_postgresql, utcnow
 from workflow.models import SignInRefusal
 
 #: Longest address kept as it is (an IPv6 address with a zone fits); longer ones, which only
@@ -36,7 +36,7 @@ def refusal_key(address: str) -> str:
 
 def refuse_address(session: Session, address: str, until: datetime) -> None:
     """Refuse `address` until `until` (or later, if it already is); forget ended refusals."""
-    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect: Any = postgresql if on_postgresql(session) else sqlite
     statement = dialect.insert(SignInRefusal).values(address=refusal_key(address), until=until)
     session.execute(statement.on_conflict_do_update(
         index_elements=[SignInRefusal.address],

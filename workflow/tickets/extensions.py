@@ -14,7 +14,6 @@ from sqlalchemy import (
     cast,
     false,
     func,
-    literal_column,
     or_,
     select,
     true,
@@ -43,10 +42,10 @@ from workflow.models import (
 #: highest number hold it shared.
 PICK_LOCK_KEY = 0x61647378
 #: Takes the pick lock (PostgreSQL), held until the transaction ends.
-PICK_LOCK = func.pg_advisory_xact_lock(literal_column(str(PICK_LOCK_KEY)))
+PICK_LOCK = func.pg_advisory_xact_lock(constant_number(PICK_LOCK_KEY))
 _TAKE_PICK_LOCK = select(PICK_LOCK)
 #: Takes the pick lock shared, held until the transaction ends: waits only for a whole-range pick.
-_PICK_LOCK_SHARED = func.pg_advisory_xact_lock_shared(literal_column(str(PICK_LOCK_KEY)))
+_PICK_LOCK_SHARED = func.pg_advisory_xact_lock_shared(constant_number(PICK_LOCK_KEY))
 #: Class of the two-key advisory locks on single numbers ("adxn"; the one-key space of
 #: `PICK_LOCK_KEY` is another): a filing holds the lock of the number it takes until it
 #: commits, so filings running at once take different numbers rather than the same one.
@@ -133,8 +132,7 @@ _SPAN = func.generate_series(
 #: condition, so a reserved number is never locked.
 _TAKES_NUMBER = case(
     (cast(_SPAN.c.number, String) == any_(_RESERVED), false()),
-    else_=func.pg_try_advisory_xact_lock(literal_column(str(NUMBER_LOCK_CLASS)),
-                                         _SPAN.c.number),
+    else_=func.pg_try_advisory_xact_lock(constant_number(NUMBER_LOCK_CLASS), _SPAN.c.number),
 )
 #: What `suggest_extension` picks first, as one row of a `number` column (PostgreSQL): the
 #: first number above the highest in use that is neither reserved nor being filed by
