@@ -28,6 +28,8 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
 
+from workflow.driver_execution import execute_on_driver, plan_for
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
@@ -127,10 +129,18 @@ def execute_alone(session: Session, statement: Executable,
     For a plain read (no lock), or for a write the caller commits at once with nothing else
     pending: under READ COMMITTED every statement reads its own snapshot anyway, so such a
     statement sees and does the same inside a transaction or alone. The rows are fetched
-    before the connection goes back to opening transactions.
+    before the connection goes back to opening transactions. A statement that runs alone
+    runs on psycopg's cursor, compiled once (`workflow.driver_execution`).
     """
-    with alone(session) as connection:
+    connection = session.connection()
+    driver: Any = connection.connection.driver_connection
+    if not _may_run_alone(connection, session, driver):
         return connection.execute(statement, params)
+    plan = plan_for(statement, connection.dialect)
+    with _autocommit(driver):
+        if plan is None:
+            return connection.execute(statement, params)
+        return execute_on_driver(connection, plan, params)
 
 
 @contextmanager
@@ -143,11 +153,19 @@ def alone(session: Session) -> Iterator[Connection]:
     if not _may_run_alone(connection, session, driver):
         yield connection
         return
+    with _autocommit(driver):
+        yield connection
+
+
+@contextmanager
+def _autocommit(driver: Any) -> Iterator[None]:
+    """psycopg committing each statement while inside (unless the connection broke)."""
     driver.autocommit = True
     try:
-        yield connection
+        yield
     finally:
-        driver.autocommit = False
+        if not driver.closed:
+            driver.autocommit = False
 
 
 def _may_run_alone(connection: Connection, session: Session, driver: Any) -> bool:

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from psycopg.pq import TransactionStatus
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
+from tests.support.statements import first_words, sent_statements
 from tests.support.world import actor, make_world
 from web.extensions import db
 from workflow.db import execute_alone
@@ -88,18 +89,10 @@ def test_an_approval_with_no_transaction_open_is_a_read_and_one_write(pg_only_ap
         notify_user_ids=(world.admin_id,)))
     approver = actor(world.approver_id)
     db.session.commit()
-    statements: list[str] = []
-
-    def record(connection: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        statements.append(statement.split(None, 1)[0])
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with sent_statements() as statements:
         shown = decisions.approve_ticket(db.session(), approver, ticket.id)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     # The ticket read, then every write of the approval in one statement: no BEGIN, no COMMIT.
-    assert statements == ["SELECT", "WITH"]
+    assert first_words(statements) == ["SELECT", "WITH"]
     assert _status() == TransactionStatus.IDLE
     assert (shown.state, shown.version) == ("approved", 2)
     db.session.expire_all()
@@ -127,16 +120,9 @@ def test_an_approval_with_no_transaction_open_is_a_read_and_one_write(pg_only_ap
 
 def _statements_of(call: Any) -> tuple[Any, list[str]]:
     """What `call()` returns, and the first word of each statement it sent."""
-    statements: list[str] = []
-
-    def record(connection: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        statements.append(statement.split(None, 1)[0])
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        return call(), statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+    with sent_statements() as statements:
+        returned = call()
+    return returned, first_words(statements)
 
 
 def test_an_automatic_pick_is_a_read_and_one_write_that_picks(pg_only_app: Flask) -> None:
