@@ -3,8 +3,6 @@ execution gives, with SQLAlchemy's execution skipped."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -12,10 +10,10 @@ import pytest
 from flask import Flask
 from psycopg.errors import UniqueViolation
 from psycopg.pq import TransactionStatus
-from sqlalchemy import JSON, bindparam, event, func, select, text
+from sqlalchemy import JSON, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from tests.support.statements import sent_statements
+from tests.support.statements import executed_by_sqlalchemy, sent_statements
 from tests.support.world import actor, make_world
 from web.extensions import db
 from workflow.db import UTCDateTime, execute_alone
@@ -40,21 +38,6 @@ _ROUTING_TYPE = text("SELECT CAST(:routing AS json) ->> 'type'") \
     .bindparams(bindparam("routing", type_=JSON))
 
 
-@contextmanager
-def executed_by_sqlalchemy() -> Iterator[list[str]]:
-    """The statements SQLAlchemy's own execution runs while inside."""
-    seen: list[str] = []
-
-    def record(connection: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
 def _idle() -> bool:
     """Whether the session's connection is back to opening transactions, none open."""
     driver: Any = db.session.connection().connection.driver_connection
@@ -69,7 +52,7 @@ def test_rows_read_on_the_driver_are_those_sqlalchemy_reads(pg_only_app: Flask) 
     db.session.commit()
     params = {"organisation_id": world.organisation_id, "employee_ids": world.employee_ids[:2]}
 
-    with sent_statements() as sent, executed_by_sqlalchemy() as by_sqlalchemy:
+    with sent_statements() as sent, executed_by_sqlalchemy(db.engine) as by_sqlalchemy:
         alone = execute_alone(db.session(), _TICKETS, params).all()
     assert _idle()
     along = db.session.execute(_TICKETS, params).all()
@@ -86,7 +69,7 @@ def test_rows_read_on_the_driver_are_those_sqlalchemy_reads(pg_only_app: Flask) 
 def test_values_bound_on_the_driver_go_through_their_types(pg_only_app: Flask) -> None:
     db.session.commit()
     hanoi = timezone(timedelta(hours=7))
-    with executed_by_sqlalchemy() as by_sqlalchemy:
+    with executed_by_sqlalchemy(db.engine) as by_sqlalchemy:
         execute_alone(db.session(), _REFUSE, {
             "address": "203.0.113.9", "until": datetime(2026, 12, 5, 9, 30, tzinfo=hanoi)})
     assert by_sqlalchemy == []
@@ -136,7 +119,7 @@ def test_a_statement_with_expanding_parameters_goes_through_sqlalchemy(
     users = select(User.id).where(User.id.in_(bindparam("ids", expanding=True))).order_by(User.id)
     ids = sorted((world.requester_id, world.admin_id))
 
-    with executed_by_sqlalchemy() as by_sqlalchemy:
+    with executed_by_sqlalchemy(db.engine) as by_sqlalchemy:
         found = execute_alone(db.session(), users, {"ids": ids}).scalars().all()
 
     assert found == ids

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 from flask import Flask
-from sqlalchemy import event
 
+from tests.support.statements import executed_by_sqlalchemy
 from tests.support.world import World, provision, submit
 from web.extensions import db
 from workflow.tickets.notification_letters import claim_due_letters
 from workflow.tickets.notifications import EMAIL_MAX_AGE
 from workflow.tickets.submission import TicketKind
-
-
-@contextmanager
-def counted_queries() -> Iterator[list[str]]:
-    """The SQL statements run on the app's engine meanwhile."""
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_letters_are_read_at_once_whatever_their_number(app: Flask, world: World) -> None:
@@ -39,7 +20,7 @@ def test_letters_are_read_at_once_whatever_their_number(app: Flask, world: World
     submit(world, kind=TicketKind.REVOKE)
     db.session.commit()
 
-    with counted_queries() as statements:
+    with executed_by_sqlalchemy(db.engine) as statements:
         letters = claim_due_letters(db.session, "https://agentdesk.example.vn", EMAIL_MAX_AGE,
                                     limit=100)
         # Reading what each letter shows touches the database no more

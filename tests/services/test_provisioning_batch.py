@@ -10,12 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import Flask, current_app
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from tasks.relay import relay_once
 from tasks.runtime import runtime
 from tests.support.apps import drain
+from tests.support.statements import sent_statements
 from tests.support.world import World, actor, make_world, submit
 from web.extensions import db
 from workflow.models import (
@@ -199,17 +200,10 @@ def test_a_batch_completes_in_one_statement_with_its_events_and_notices(
     decisions.approve_ticket(db.session, actor(world.approver_id), watched.id)
     ids.append(watched.id)
     db.session.commit()
-    statements: list[str] = []
-
-    def record(connection: object, cursor: object, statement: str, *rest: object) -> None:
-        statements.append(statement)
 
     # When one message provisions them together
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with sent_statements() as statements:
         assert provision(pg_only_app, ids[0]) == Outcome.PROVISIONED
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
     # Then one statement moves them all, writes their events and their notices
     completing = [each for each in statements if "INSERT INTO notification" in each]

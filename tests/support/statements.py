@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from sqlalchemy import Engine, event
 
 
 @contextmanager
@@ -34,3 +35,19 @@ def sent_statements() -> Iterator[list[str]]:
 def first_words(statements: list[str]) -> list[str]:
     """The first word of each statement: SELECT, WITH, INSERT..."""
     return [statement.split(None, 1)[0] for statement in statements]
+
+
+@contextmanager
+def executed_by_sqlalchemy(engine: Engine) -> Iterator[list[str]]:
+    """While inside, the SQL of every statement SQLAlchemy's own execution runs on `engine`
+    (on any database; not those run on the driver's cursor)."""
+    seen: list[str] = []
+
+    def record(connection: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
