@@ -3,6 +3,8 @@ execution gives, with SQLAlchemy's execution skipped."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -12,12 +14,17 @@ from psycopg.errors import UniqueViolation
 from psycopg.pq import TransactionStatus
 from sqlalchemy import JSON, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
+from tests.support.concurrency import DEADLINE
 from tests.support.statements import executed_by_sqlalchemy, sent_statements
 from tests.support.world import actor, make_world
 from web.extensions import db
 from workflow.db import UTCDateTime, execute_alone
+from workflow.domain.codes import ErrorCode
+from workflow.domain.errors import Conflict
 from workflow.models import Organisation, Ticket, TicketEvent, User
+from workflow.tickets.filing import file_ticket
 from workflow.tickets.kinds import TicketKind
 from workflow.tickets.submission import TicketRequest, submit_ticket
 
@@ -95,6 +102,58 @@ def test_a_unique_violation_is_sqlalchemys_integrity_error(pg_only_app: Flask) -
     assert _idle()  # the statement failed alone: nothing to roll back, nothing left open
     db.session.rollback()
     assert db.session.execute(text("SELECT count(*) FROM sign_in_refusal")).scalar_one() == 1
+
+
+def test_a_filing_that_loses_its_extension_to_a_filing_in_flight_is_a_conflict(
+        pg_only_app: Flask) -> None:
+    world = make_world()
+    requester = actor(world.requester_id)
+    db.session.commit()
+    first, second = world.employee_ids[:2]
+    with Session(db.engine) as in_flight:
+        # Another filing holds 5001 in a transaction not yet committed
+        now = datetime.now(UTC)
+        row = {"kind": "new", "employee_id": first, "branch_id": world.branch_ids[0],
+               "agent_id": None, "extension": "5001", "routing_type": "app_web",
+               "priority_number": None, "backup_number": None, "sip_username": None,
+               "reset_password": False, "details": "", "requester_id": world.requester_id,
+               "idempotency_key": None, "state": "submitted", "version": 1, "attempts": 0,
+               "created_at": now, "updated_at": now}
+        file_ticket(in_flight, row, [], {"extension": [None, "5001"]})
+
+        def submit_the_same_extension() -> Any:
+            with pg_only_app.app_context():
+                try:
+                    return submit_ticket(db.session(), requester, TicketRequest(
+                        kind=TicketKind.NEW, employee_id=second, extension="5001"))
+                except Conflict as conflict:
+                    return conflict
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            racing = pool.submit(submit_the_same_extension)
+            try:
+                _wait_for_a_filing_blocked_on(in_flight)
+            finally:  # released even when the wait fails, or the thread would never end
+                in_flight.commit()
+            outcome = racing.result(timeout=DEADLINE)
+
+    # Its filing, run alone on the driver, met the unique index: a conflict, not a 500
+    assert isinstance(outcome, Conflict) and outcome.code == ErrorCode.EXTENSION_RACE
+    assert db.session.execute(text("SELECT employee_id FROM ticket WHERE extension = '5001'")
+                              ).scalars().all() == [first]
+
+
+def _wait_for_a_filing_blocked_on(holder: Session) -> None:
+    """Until another backend waits for a lock `holder`'s transaction holds."""
+    holder_pid = holder.execute(_BACKEND).scalar_one()
+    waiting = text("SELECT count(*) FROM pg_stat_activity "
+                   "WHERE :pid = ANY(pg_blocking_pids(pid)) AND query LIKE 'WITH new_ticket%'")
+    deadline = time.monotonic() + DEADLINE
+    # Each look in a transaction of its own: one transaction sees the same activity throughout.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
+        while not watcher.execute(waiting, {"pid": holder_pid}).scalar_one():
+            assert time.monotonic() < deadline, "the second filing never reached the index"
+            time.sleep(0.01)
 
 
 def test_a_connection_broken_under_a_statement_is_invalidated_then_replaced(
