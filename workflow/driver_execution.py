@@ -30,11 +30,11 @@ Processor = Callable[[Any], Any]
 
 @dataclass(frozen=True)
 class _Columns:
-    """What a plan's rows are: their keys and each column's result processor, if any."""
+    """What a plan's rows are: their keys, and each column's result processor (None when no
+    column has one)."""
 
     metadata: SimpleResultMetaData
-    processors: tuple[Processor | None, ...]
-    processes: bool
+    processors: tuple[Processor | None, ...] | None
 
 
 @dataclass
@@ -92,7 +92,7 @@ def execute_on_driver(connection: Connection, plan: DriverPlan,
         except dialect.loaded_dbapi.Error as error:
             raise _translated(connection, cursor, plan.sql, values, error) from error
         columns = plan.columns or _learn_columns(plan, dialect, cursor.description)
-    if columns.processes:
+    if columns.processors is not None:
         rows = [_processed(row, columns.processors) for row in rows]
     return IteratorResult(columns.metadata, iter(rows))
 
@@ -100,7 +100,7 @@ def execute_on_driver(connection: Connection, plan: DriverPlan,
 def _learn_columns(plan: DriverPlan, dialect: Dialect, description: Any) -> _Columns:
     """Keys and result processors of `plan`'s rows, from the driver's first description."""
     if description is None:
-        columns = _Columns(SimpleResultMetaData([]), (), processes=False)
+        columns = _Columns(SimpleResultMetaData([]), None)
     else:
         types = plan.result_types if plan.result_types is not None \
             and len(plan.result_types) == len(description) else (None,) * len(description)
@@ -110,7 +110,7 @@ def _learn_columns(plan: DriverPlan, dialect: Dialect, description: Any) -> _Col
             for kind, column in zip(types, description, strict=True)
         )
         columns = _Columns(SimpleResultMetaData([column.name for column in description]),
-                           processors, processes=any(processors))
+                           processors if any(processors) else None)
     plan.columns = columns
     return columns
 
