@@ -75,6 +75,13 @@ def drop_database(admin_url: str, name: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def checkpoint(admin_url: str) -> None:
+    """Write every dirty buffer out now, so that the next measured run does not pay for the
+    writes of the run before it (the server's background writers would do them meanwhile)."""
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute("CHECKPOINT")
+
+
 def database_url(admin_url: str, name: str) -> str:
     """The SQLAlchemy URL of database `name` on the server of `admin_url`."""
     host = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
