@@ -23,6 +23,20 @@ def test_anonymous_callers_get_401(app: Flask, world: World) -> None:
     assert bad.status_code == 401 and bad.json["message"] == "Vui lòng đăng nhập."
 
 
+def test_anonymous_callers_get_401_before_their_input_is_read(app: Flask, world: World) -> None:
+    client = app.test_client()
+    for headers in ({}, {"Authorization": "Bearer nope"}):
+        invalid_body = client.post("/api/v1/tickets", json={"kind": 7}, headers=headers)
+        assert invalid_body.status_code == 401, invalid_body.json
+        assert "errors" not in invalid_body.json
+        invalid_query = client.get("/api/v1/tickets?state=nonsense&per_page=-1", headers=headers)
+        assert invalid_query.status_code == 401, invalid_query.json
+    # Signing in is for anonymous callers: its input is checked as ever.
+    sign_in = client.post("/api/v1/session", json={"email": 7})
+    assert sign_in.status_code == 422 and "email" in sign_in.json["errors"]
+    assert client.get("/api/v1/no-such-thing").status_code == 404
+
+
 def test_session_cookie_sign_in_and_out(app: Flask, world: World) -> None:
     client = app.test_client()
     wrong = client.post(
