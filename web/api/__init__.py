@@ -56,9 +56,8 @@ def init_api(app: Flask) -> Api:
 
 
 def refuse_anonymous_callers() -> None:
-    """An operation that needs a signed-in caller answers 401 to anyone else before it reads
-    their input: an anonymous caller learns nothing from validation messages, and costs no
-    parsing of a body it was never allowed to send."""
+    """An operation that needs a signed-in caller answers 401 to anyone else before checking
+    their input against its schema: an anonymous caller learns nothing from field messages."""
     endpoint = request.endpoint
     if (request.path.startswith("/api/v1/") and endpoint is not None
             and endpoint not in PUBLIC_ENDPOINTS and request.method != "OPTIONS"
