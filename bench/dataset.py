@@ -232,16 +232,16 @@ def wait_settled(app: Flask, quiet: float = 1.0, timeout: float = 60.0) -> int:
     raise RuntimeError(f"tickets still being added after {timeout} s")
 
 
-def unused_ticket_ids(app: Flask) -> int:
-    """Ticket ids drawn but not kept since the last `reset`: filings that wrote nothing (a
-    pick that lost its number to another filing and tried again) or were rolled back."""
+def drawn_ticket_ids(app: Flask) -> int:
+    """How many ticket ids were drawn since the last `reset`: one per ticket kept, plus one
+    per filing that wrote nothing (a pick that lost its number to another filing and tried
+    again) or was rolled back."""
     with app.app_context():
         drawn = db.session.execute(text(
             "SELECT CASE WHEN is_called THEN last_value ELSE 0 END"
             " FROM ticket_id_seq")).scalar_one()
-        kept = db.session.scalar(select(func.count()).select_from(Ticket)) or 0
         db.session.remove()
-    return int(drawn) - int(kept)
+    return int(drawn)
 
 
 def count_tickets(app: Flask, state: str | None = None) -> int:

@@ -391,7 +391,8 @@ class Bench:
         for key in ("rps", "rps_all", "p50_ms", "p99_ms", "non2xx", "socket_errors"):
             self.record(round_, f"submit.{name}.{key}", result[key])
         self.record(round_, f"submit.{name}.db_created", created)
-        self.record(round_, f"submit.{name}.ids_unused", dataset.unused_ticket_ids(app))
+        self.record(round_, f"submit.{name}.ids_unused",
+                    dataset.drawn_ticket_ids(app) - created)
         self.record(round_, f"submit.{name}.web_cpu_ms_per_req",
                     1000 * web_s / result["requests"])
         self.record(round_, f"submit.{name}.pg_cpu_ms_per_req",
@@ -546,7 +547,8 @@ class Bench:
             ("web", "limits web.sync.pg_enq", lambda r: self._limits_into(r, "web"), None),
             ("web", "agentdesk submissions",
              lambda r: self.web_round(r, app, client, seeded), None),
-            ("web", "limits web.sync.pg_enq, after", self._web_limits_after, None),
+            ("web", "limits web.sync.pg_enq, after",
+             lambda r: self._limits_into(r, "web", after=True), None),
             ("drain", "agentdesk drain set-up",
              lambda r: self.drain_setup(r, app, client, seeded), None),
             ("drain", "limits dq.drain.db", lambda r: self._limits_into(r, "drain"), None),
@@ -596,16 +598,13 @@ class Bench:
         self.phase, self.round = "", None  # kept on an interruption, to name the step
         return True
 
-    def _limits_into(self, round_: int, what: str) -> None:
-        """Run a harness ceiling and record its metrics."""
-        for key, value in self.limits(what, round_).items():
+    def _limits_into(self, round_: int, what: str, after: bool = False) -> None:
+        """Run a harness ceiling and record its metrics; `after` the round's submissions,
+        the web ceiling's are recorded as `web.sync.pg_enq_after.*`."""
+        for key, value in self.limits(what, round_, "-after" if after else "").items():
+            if after:
+                key = key.replace(f"{PG_ENQ}.", f"{PG_ENQ_AFTER}.", 1)
             self.record(round_, key, value)
-
-    def _web_limits_after(self, round_: int) -> None:
-        """Run the harness's web ceiling again after the round's submissions, recorded as
-        `web.sync.pg_enq_after.*`."""
-        for key, value in self.limits("web", round_, "-after").items():
-            self.record(round_, key.replace(f"{PG_ENQ}.", f"{PG_ENQ_AFTER}.", 1), value)
 
 
 def timeout_factors(items: list[str]) -> dict[str, float]:
