@@ -28,6 +28,17 @@ CONNECTION_OPTIONS: dict[str, int] = {
 }
 
 
+def listening_connection(url: str, channel: str) -> psycopg.Connection[tuple[object, ...]]:
+    """A new connection in autocommit that LISTENs on `channel`; raises `psycopg.Error`."""
+    connection = psycopg.connect(make_conninfo(url, **CONNECTION_OPTIONS), autocommit=True)
+    try:
+        connection.execute(f"LISTEN {channel}")
+    except psycopg.Error:
+        connection.close()
+        raise
+    return connection
+
+
 def listen_url(database_url: str) -> str | None:
     """The libpq URL to LISTEN on for a SQLAlchemy URL; None for a database without NOTIFY."""
     url = make_url(database_url)
@@ -59,13 +70,10 @@ class Wakeups:
         if self._connection is not None:
             return False
         try:
-            connection = psycopg.connect(make_conninfo(self._url, **CONNECTION_OPTIONS),
-                                         autocommit=True)
-            connection.execute(f"LISTEN {CHANNEL}")
+            self._connection = listening_connection(self._url, CHANNEL)
         except psycopg.Error as error:
             self._lose(error)
             return False
-        self._connection = connection
         if self._lost:
             logger.info("relay listens for work again; no longer polling")
             self._lost = False

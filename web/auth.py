@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests, Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from tasks.wakeups import listen_url
+from web.bearer_identities import BearerIdentities
 from web.errors import error_response
 from web.extensions import db, login_manager
 from web.throttle import SignInGate, SignInThrottle, seconds_until
@@ -32,6 +34,8 @@ BEARER = "Bearer "
 CALLERLESS_ENDPOINTS = frozenset({"healthz", "readyz", "metrics", "static"})
 #: Where the app keeps its sign-in throttle.
 THROTTLE_KEY = "agentdesk.sign_in_throttle"
+#: Where the app keeps the bearer identities it remembers.
+IDENTITIES_KEY = "agentdesk.bearer_identities"
 
 
 class SignedInUser(UserMixin):
@@ -111,6 +115,12 @@ def sign_in_throttle() -> SignInThrottle:
     return throttle
 
 
+def bearer_identities() -> BearerIdentities:
+    """The app's remembered bearer identities."""
+    identities: BearerIdentities = current_app.extensions[IDENTITIES_KEY]
+    return identities
+
+
 def _load_user(user_id: str) -> SignedInUser | None:
     """Reload the user of a session cookie, unless its sessions were ended since."""
     number, _, epoch = user_id.partition(":")
@@ -124,15 +134,18 @@ def _load_user(user_id: str) -> SignedInUser | None:
 
 def _identify_bearer_caller() -> Any:
     """Sign in an API caller by bearer token, once, before the view: 429 while the address
-    is refused (in the same read as the token), and a wrong token counts as a failed sign-in.
+    is refused (in the same read as the token, or remembered with it: `bearer_identities`),
+    and a wrong token counts as a failed sign-in.
     """
     header = request.headers.get("Authorization", "")
     if not header.startswith(BEARER) or request.endpoint in CALLERLESS_ENDPOINTS:
         return None
     address = request.remote_addr or "unknown"
     g._login_user = login_manager.anonymous_user()  # until the token proves otherwise
+    token = header[len(BEARER):].strip()
     try:
-        identity = identity_for_token(db.session(), header[len(BEARER):].strip(), address)
+        identity = bearer_identities().identity(
+            token, address, lambda: identity_for_token(db.session(), token, address))
     except SignInRefused as refused:
         until = refused.until.timestamp()
         sign_in_throttle().remember_address_refused(address, until)
@@ -166,6 +179,8 @@ def init_auth(app: Flask) -> None:
         app.config["LOGIN_FAILURES_PER_ADDRESS"], app.config["LOGIN_FAILURES_PER_ACCOUNT"],
         _publish_refusal)
     app.extensions[THROTTLE_KEY] = throttle
+    app.extensions[IDENTITIES_KEY] = BearerIdentities(
+        listen_url(app.config["SQLALCHEMY_DATABASE_URI"]), app.config["BEARER_IDENTITY_SECONDS"])
     app.wsgi_app = SignInGate(app.wsgi_app, throttle)  # type: ignore[method-assign]
     login_manager.init_app(app)
     login_manager.user_loader(_load_user)

@@ -103,6 +103,9 @@ def from_env() -> dict[str, Any]:
         "TIMEZONE": env("TIMEZONE", "Asia/Ho_Chi_Minh"),
         "LOGIN_FAILURES_PER_ADDRESS": env("LOGIN_FAILURES_PER_ADDRESS", "30 per 10 minutes"),
         "LOGIN_FAILURES_PER_ACCOUNT": env("LOGIN_FAILURES_PER_ACCOUNT", "10 per 10 minutes"),
+        # How long a web process may trust a bearer token's identity it read, on PostgreSQL
+        # (a change to users, tokens or refusals makes it forget at once); 0: never.
+        "BEARER_IDENTITY_SECONDS": float(env("BEARER_IDENTITY_SECONDS", "30")),
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
         "SESSION_HOURS": float(env("SESSION_HOURS", "12")),
         # How long the devices registered on the phone system are reused across pages.
