@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
+import time
 
 import psycopg
 from psycopg.conninfo import make_conninfo
@@ -37,6 +39,19 @@ def listening_connection(url: str, channel: str) -> psycopg.Connection[tuple[obj
         connection.close()
         raise
     return connection
+
+
+def take_notifications(connection: psycopg.Connection[tuple[object, ...]]) -> bool:
+    """Take in what `connection` received, without waiting; whether it held a notification.
+
+    Raises `psycopg.Error` when the connection is broken.
+    """
+    pgconn = connection.pgconn
+    pgconn.consume_input()
+    heard = False
+    while pgconn.notifies() is not None:  # parses what consume_input read
+        heard = True
+    return heard
 
 
 def listen_url(database_url: str) -> str | None:
@@ -88,14 +103,20 @@ class Wakeups:
         """
         if self._connection is None:
             return False
+        connection = self._connection
+        deadline = time.monotonic() + timeout
         try:
-            woken = bool(list(self._connection.notifies(timeout=timeout, stop_after=1)))
-            if woken:
-                list(self._connection.notifies(timeout=0))
-        except psycopg.Error as error:
+            while not take_notifications(connection):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                # Asleep until the socket has something, once: psycopg's own wait for
+                # notifications wakes every 0.1 s, most of what an idle relay would cost.
+                select.select([connection.fileno()], [], [], left)
+        except (psycopg.Error, OSError) as error:
             self._lose(error)
             return True
-        return woken
+        return True
 
     def close(self) -> None:
         """Stop listening."""
@@ -103,7 +124,7 @@ class Wakeups:
             self._connection.close()
             self._connection = None
 
-    def _lose(self, error: psycopg.Error) -> None:
+    def _lose(self, error: psycopg.Error | OSError) -> None:
         """Drop the connection; the first failure of an outage is logged, not the retries."""
         if self._connection is not None:
             with contextlib.suppress(psycopg.Error):  # already broken: nothing to release

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from tasks.wakeups import listening_connection
+from tasks.wakeups import listening_connection, take_notifications
 from workflow.people.accounts import Identity
 
 logger = logging.getLogger(__name__)
@@ -102,11 +102,7 @@ class BearerIdentities:
         if self._connection is None:
             return self._listen()
         try:
-            pgconn = self._connection.pgconn
-            pgconn.consume_input()  # reads what the socket holds; never waits
-            heard = False
-            while pgconn.notifies() is not None:
-                heard = True
+            heard = take_notifications(self._connection)
         except psycopg.Error as error:
             self._lose(error)
             return False
