@@ -106,13 +106,15 @@ class Wakeups:
         connection = self._connection
         deadline = time.monotonic() + timeout
         try:
+            socket = select.poll()
+            socket.register(connection.fileno(), select.POLLIN)
             while not take_notifications(connection):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
                 # Asleep until the socket has something, once: psycopg's own wait for
                 # notifications wakes every 0.1 s, most of what an idle relay would cost.
-                select.select([connection.fileno()], [], [], left)
+                socket.poll(left * 1000)
         except (psycopg.Error, OSError) as error:
             self._lose(error)
             return True
