@@ -339,7 +339,7 @@ class Bench:
                    AGENTDESK_INSTANCE=str(self.out / "instance"))
         if mail_port is not None:
             env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mail_port),
-                       RELAY_INTERVAL_SECONDS="5")
+                       RELAY_INTERVAL_SECONDS="10")
         return env
 
     # -- set-up ------------------------------------------------------------------------------
@@ -741,7 +741,7 @@ class Bench:
             "/credentials/open`, `POST /credentials/open` with the token, then the button's "
             "`POST /credentials/reveal`; "
             "the relay LISTENs on PostgreSQL and mails a link as soon as its password is "
-            "committed (RELAY_INTERVAL_SECONDS=5, the default, is only its safety net). "
+            "committed (RELAY_INTERVAL_SECONDS=10, the default, is only its safety net). "
             f"{args.warmup} warm-up samples per series are not counted. Percentiles are "
             "nearest-rank: below 100 samples p99 is the maximum.",
             "",

@@ -70,8 +70,9 @@ PHONE_SYSTEMS: dict[str, PhoneSystemChoice] = {
 
 
 #: The relay's default interval where NOTIFY wakes it for emails (PostgreSQL): only the
-#: safety nets (re-sending, sweeping, expiring) and a missed wake-up wait for it.
-LISTENING_RELAY_INTERVAL = 5.0
+#: safety nets (re-sending, sweeping, expiring, emails that failed) wait for it, and each pass
+#: is most of an idle relay's CPU (about 15 round trips).
+LISTENING_RELAY_INTERVAL = 10.0
 #: Its default interval where it polls for everything (SQLite).
 POLLING_RELAY_INTERVAL = 1.0
 
@@ -151,7 +152,7 @@ def build_runtime(app: Flask) -> Runtime:
 
 
 def _relay_interval(setting: float | None, listen: str | None) -> float:
-    """RELAY_INTERVAL_SECONDS, by default 5 s where the relay is woken for emails, else 1 s."""
+    """RELAY_INTERVAL_SECONDS, by default 10 s where the relay is woken for emails, else 1 s."""
     if setting is not None:
         return setting
     return LISTENING_RELAY_INTERVAL if listen else POLLING_RELAY_INTERVAL

@@ -94,7 +94,7 @@ def from_env() -> dict[str, Any]:
         "PROVISION_RETRY_SECONDS": float(env("PROVISION_RETRY_SECONDS", "2")),
         "PROVISION_BATCH": int(env("PROVISION_BATCH", "20")),
         "RELAY_GRACE_SECONDS": float(env("RELAY_GRACE_SECONDS", "10")),
-        # Unset: 5 s on PostgreSQL (emails wake the relay), 1 s on SQLite (it polls).
+        # Unset: 10 s on PostgreSQL (emails wake the relay), 1 s on SQLite (it polls).
         "RELAY_INTERVAL_SECONDS": _seconds(env("RELAY_INTERVAL_SECONDS")),
         "WORKER_POLL_MS": int(env("WORKER_POLL_MS", "1000")),
         "WORKER_THREADS": int(env("WORKER_THREADS", "4")),
